@@ -1,0 +1,40 @@
+// The conversion pipeline behind strata-convert: an imported ModelSource, an optional target
+// type and CLA grouping in, a `.strata` file out.
+#pragma once
+
+#include "formats/model_source.h"
+#include "formats/strata_writer.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct ConvertOptions {
+    std::optional<DType> type; // matrices; nullopt keeps each source type (synthetic: f16)
+    uint32_t cla = 0;          // >1: make the CLA-N layout, dropping consumers' K/V projections
+};
+
+struct ConvertedTensor {
+    std::string name;
+    DType from, to;
+    std::vector<uint64_t> shape;
+    bool fallback = false; // wanted the target type but rows don't fill its blocks
+};
+
+struct ConvertReport {
+    std::vector<ConvertedTensor> tensors;
+    std::vector<std::string> notes;
+    uint64_t parameters = 0;
+    ModelConfig config;
+};
+
+// Checks the source against its configuration, applies the options and writes `out`.
+ConvertReport convert_model(ModelSource& source, const std::string& out, const ConvertOptions& options,
+                            const StrataWriter::Progress& progress = {});
+
+// The version written into files' provenance.
+const char* strata_version();
+
+} // namespace strata

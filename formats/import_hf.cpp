@@ -1,0 +1,227 @@
+// Hugging Face model directories: config.json (llama, mistral, qwen2, with the CLA sharing
+// fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or sharded *.safetensors,
+// tokenizer.json or tokenizer.model, tokenizer_config.json.
+#include "formats/error.h"
+#include "formats/model_source.h"
+#include "formats/safetensors.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <optional>
+#include <regex>
+#include <set>
+
+namespace strata {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer);
+
+namespace {
+
+uint32_t get_u32(const json& cfg, const char* key, const std::string& where, std::optional<uint32_t> dflt = {}) {
+    if (!cfg.contains(key) || cfg[key].is_null()) {
+        if (dflt) return *dflt;
+        fail(where + ": " + key + " is missing");
+    }
+    const json& v = cfg[key];
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t(1) << 24))
+        fail(where + ": " + key + " is not a positive integer");
+    return v.get<uint32_t>();
+}
+
+// HF parameter names -> strata tensor names.
+std::string strata_name(const std::string& hf) {
+    static const std::pair<const char*, const char*> top[] = {
+        {"model.embed_tokens.weight", "token_embd.weight"},
+        {"model.norm.weight", "output_norm.weight"},
+        {"lm_head.weight", "output.weight"},
+    };
+    for (auto [from, to] : top)
+        if (hf == from) return to;
+    static const std::regex layer(R"(model\.layers\.(\d+)\.(.+))");
+    std::smatch m;
+    if (!std::regex_match(hf, m, layer)) return "";
+    static const std::pair<const char*, const char*> parts[] = {
+        {"input_layernorm.weight", "attn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},
+        {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},
+        {"self_attn.q_proj.bias", "attn_q.bias"},
+        {"self_attn.k_proj.bias", "attn_k.bias"},
+        {"self_attn.v_proj.bias", "attn_v.bias"},
+        {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},
+        {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},
+    };
+    for (auto [from, to] : parts)
+        if (m[2] == from) return "blk." + m[1].str() + "." + to;
+    return "";
+}
+
+} // namespace
+
+// Which layer's K/V each layer uses, from the sharing fields models trained with CLA carry.
+std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer) {
+    std::vector<int32_t> src = cla_kv_source(n_layer, 1);
+    if (cfg.value("use_cla", false)) { // Hunyuan: producers are layers with index % factor == 0
+        const uint32_t f = get_u32(cfg, "cla_share_factor", "config.json", 1);
+        src = cla_kv_source(n_layer, f);
+    }
+    if (cfg.contains("kv_reuse_group") && cfg["kv_reuse_group"].is_array()) { // Hymba
+        for (const json& group : cfg["kv_reuse_group"]) {
+            if (!group.is_array() || group.empty()) fail("config.json: kv_reuse_group holds a malformed group");
+            int32_t producer = -1;
+            for (const json& l : group) {
+                if (!l.is_number_integer() || l.get<int64_t>() < 0 || l.get<int64_t>() >= n_layer)
+                    fail("config.json: kv_reuse_group names a layer out of range");
+                const int32_t layer = l.get<int32_t>();
+                if (producer < 0) producer = layer;
+                else src[size_t(layer)] = producer;
+            }
+        }
+    }
+    if (cfg.contains("num_kv_shared_layers") && cfg["num_kv_shared_layers"].is_number_integer()) { // Gemma 3n/4
+        const int64_t shared = cfg["num_kv_shared_layers"].get<int64_t>();
+        if (shared < 0 || shared >= n_layer) fail("config.json: num_kv_shared_layers is out of range");
+        std::vector<std::string> kinds(n_layer, "full_attention");
+        if (cfg.contains("layer_types") && cfg["layer_types"].is_array() && cfg["layer_types"].size() == n_layer)
+            for (uint32_t l = 0; l < n_layer; l++) kinds[l] = cfg["layer_types"][l].get<std::string>();
+        const int32_t first_shared = int32_t(n_layer - shared);
+        for (int32_t l = first_shared; l < int32_t(n_layer); l++) {
+            int32_t producer = -1;
+            for (int32_t p = first_shared - 1; p >= 0 && producer < 0; p--)
+                if (kinds[size_t(p)] == kinds[size_t(l)]) producer = p;
+            if (producer < 0) fail("config.json: no earlier layer of type " + kinds[size_t(l)] + " to share K/V with");
+            src[size_t(l)] = src[size_t(producer)];
+        }
+    }
+    return src;
+}
+
+ModelSource import_hf(const std::string& dir) {
+    ModelSource src;
+    const std::string config_path = (fs::path(dir) / "config.json").string();
+    if (!fs::exists(config_path)) fail(dir + ": no config.json (is this a Hugging Face model directory?)");
+    json cfg = json::parse(read_text_file(config_path), nullptr, false);
+    if (!cfg.is_object()) fail(config_path + ": not valid JSON");
+    const std::string type = cfg.value("model_type", "");
+    ModelConfig& c = src.config;
+    if (type == "llama" || type == "mistral") c.arch = "llama";
+    else if (type == "qwen2") c.arch = "qwen2";
+    else fail(config_path + ": model_type '" + type + "' is not supported (llama, mistral, qwen2 are)");
+    c.name = cfg.value("_name_or_path", type);
+    c.n_embd = get_u32(cfg, "hidden_size", config_path);
+    c.n_ff = get_u32(cfg, "intermediate_size", config_path);
+    c.n_layer = get_u32(cfg, "num_hidden_layers", config_path);
+    c.n_head = get_u32(cfg, "num_attention_heads", config_path);
+    c.n_head_kv = get_u32(cfg, "num_key_value_heads", config_path, c.n_head);
+    c.head_dim = get_u32(cfg, "head_dim", config_path, c.n_embd / c.n_head);
+    c.n_vocab = get_u32(cfg, "vocab_size", config_path);
+    c.n_ctx_train = get_u32(cfg, "max_position_embeddings", config_path, 4096);
+    c.norm_eps = cfg.value("rms_norm_eps", 1e-6f);
+    c.rope_theta = cfg.value("rope_theta", 10000.0f);
+    c.rope_dim = uint32_t(c.head_dim * cfg.value("partial_rotary_factor", 1.0));
+    c.rope_style = RopeStyle::NeoX; // HF checkpoints rotate halves (rotate_half)
+    c.tied_output = cfg.value("tie_word_embeddings", false);
+    c.attn_bias = c.arch == "qwen2";
+    if (cfg.contains("rope_scaling") && cfg["rope_scaling"].is_object()) {
+        const json& rs = cfg["rope_scaling"];
+        const std::string kind = rs.value("rope_type", rs.value("type", "none"));
+        if (kind != "default" && kind != "none") {
+            if (kind != "linear" && kind != "llama3")
+                fail(config_path + ": rope_scaling type '" + kind + "' is not supported (linear, llama3 are)");
+            c.rope_scaling.type = kind;
+            c.rope_scaling.factor = rs.value("factor", 1.0f);
+            c.rope_scaling.original_ctx = rs.value("original_max_position_embeddings", 0u);
+            c.rope_scaling.low_freq_factor = rs.value("low_freq_factor", 1.0f);
+            c.rope_scaling.high_freq_factor = rs.value("high_freq_factor", 4.0f);
+        }
+    }
+    c.kv_source = kv_source_from_hf_config(cfg, c.n_layer);
+    try {
+        c.validate();
+    } catch (const Error& e) {
+        throw Error(config_path + ": " + e.what());
+    }
+
+    // Weights: the index names the shards; without one, every *.safetensors in the directory.
+    std::vector<std::string> files;
+    const fs::path index = fs::path(dir) / "model.safetensors.index.json";
+    if (fs::exists(index)) {
+        std::set<std::string> shards;
+        for (auto& [tensor, file] : parse_safetensors_index(read_text_file(index.string()), index.string()))
+            shards.insert(file);
+        for (const auto& s : shards) files.push_back((fs::path(dir) / s).string());
+    } else {
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.path().extension() == ".safetensors") files.push_back(e.path().string());
+        std::sort(files.begin(), files.end());
+    }
+    if (files.empty()) fail(dir + ": no *.safetensors weights");
+    std::set<std::string> wanted;
+    for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
+    bool have_lm_head = false;
+    for (const auto& path : files) {
+        SafetensorsFile st = SafetensorsFile::open(path);
+        src.mappings.push_back(st.mapping());
+        for (const auto& [hf_name, t] : st.tensors()) {
+            if (hf_name.find("rotary_emb.inv_freq") != std::string::npos) continue; // recomputed
+            std::string name = strata_name(hf_name);
+            if (name.empty()) fail(path + ": tensor " + hf_name + " is not part of a model strata understands");
+            if (name == "output.weight") {
+                have_lm_head = true;
+                if (c.tied_output) continue; // tie_word_embeddings: the embedding serves
+            }
+            if (!wanted.count(name) && name != "output.weight")
+                fail(path + ": tensor " + hf_name + " is not expected for this config (kv_source or shape mismatch?)");
+            DType dt;
+            if (t.dtype == "F32") dt = DType::F32;
+            else if (t.dtype == "F16") dt = DType::F16;
+            else if (t.dtype == "BF16") dt = DType::BF16;
+            else fail(path + ": tensor " + hf_name + " has dtype " + t.dtype + " (F32, F16 and BF16 are supported)");
+            if (src.find(name)) fail(dir + ": tensor " + hf_name + " appears in more than one shard");
+            src.tensors.push_back({name, dt, t.shape, t.data, t.bytes, {}});
+        }
+    }
+    if (!have_lm_head && !c.tied_output) {
+        c.tied_output = true; // no lm_head: the embedding is the output projection
+        src.notes.push_back("no lm_head.weight: using the tied token embedding as the output projection");
+    }
+
+    const fs::path tok_json = fs::path(dir) / "tokenizer.json";
+    const fs::path tok_model = fs::path(dir) / "tokenizer.model";
+    const fs::path tok_config = fs::path(dir) / "tokenizer_config.json";
+    const std::string config_arg = fs::exists(tok_config) ? tok_config.string() : "";
+    if (fs::exists(tok_json)) {
+        src.tokenizer = read_hf_tokenizer_json(tok_json.string(), config_arg);
+    } else if (fs::exists(tok_model)) {
+        src.tokenizer = read_sentencepiece_model(tok_model.string());
+        if (!config_arg.empty()) { // chat template and BOS/EOS flags still come from the config
+            json tc = json::parse(read_text_file(config_arg), nullptr, false);
+            if (tc.is_object() && tc.contains("chat_template") && tc["chat_template"].is_string())
+                src.tokenizer.chat_template = tc["chat_template"].get<std::string>();
+            if (tc.is_object() && tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean())
+                src.tokenizer.add_bos = tc["add_bos_token"].get<bool>();
+        }
+    } else {
+        fail(dir + ": no tokenizer.json or tokenizer.model");
+    }
+    // Models often pad the embedding beyond the tokenizer's size; fill the gap with unused tokens.
+    if (src.tokenizer.tokens.size() > c.n_vocab)
+        fail(dir + ": the tokenizer has " + std::to_string(src.tokenizer.tokens.size()) +
+             " tokens but config.json says vocab_size " + std::to_string(c.n_vocab));
+    while (src.tokenizer.tokens.size() < c.n_vocab) {
+        src.tokenizer.tokens.push_back("[PAD" + std::to_string(src.tokenizer.tokens.size()) + "]");
+        if (!src.tokenizer.scores.empty()) src.tokenizer.scores.push_back(0);
+        if (!src.tokenizer.types.empty()) src.tokenizer.types.push_back(int32_t(TokenType::Unused));
+    }
+    src.description = "Hugging Face directory " + dir;
+    return src;
+}
+
+} // namespace strata

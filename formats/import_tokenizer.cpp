@@ -1,0 +1,209 @@
+// Tokenizer sources other than GGUF and llama2.c: Hugging Face tokenizer.json (+
+// tokenizer_config.json) and SentencePiece's tokenizer.model protobuf.
+#include "formats/byte_reader.h"
+#include "formats/error.h"
+#include "formats/model_source.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+namespace strata {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool is_byte_piece(const std::string& s) {
+    auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    return s.size() == 6 && s.compare(0, 3, "<0x") == 0 && hex(s[3]) && hex(s[4]) && s[5] == '>';
+}
+
+// A token given as "text" or {"content": "text", ...} in tokenizer_config.json.
+std::string token_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+    return "";
+}
+
+// Names the pre-tokenizer regex family from the pre_tokenizer section's regex text.
+std::string pre_tokenizer_name(const json& pre) {
+    const std::string text = pre.dump();
+    if (text.find("\\\\p{N}{1,3}") != std::string::npos) return "llama3";
+    if (text.find("[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}|") != std::string::npos) return "qwen2";
+    return "gpt2";
+}
+
+} // namespace
+
+TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const std::string& tokenizer_config) {
+    TokenizerData t;
+    json j = json::parse(read_text_file(tokenizer_json), nullptr, false);
+    auto bad = [&](const std::string& why) { fail(tokenizer_json + ": " + why); };
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) bad("not a tokenizer.json (no model object)");
+    const json& model = j["model"];
+    const std::string type = model.value("type", "");
+    if (type != "BPE") bad("tokenizer model type '" + type + "' is not supported (BPE is)");
+    if (!model.contains("vocab") || !model["vocab"].is_object()) bad("model.vocab is missing");
+    const bool byte_fallback = model.value("byte_fallback", false);
+    t.model = byte_fallback ? "spm" : "bpe";
+    t.pre = byte_fallback ? "default" : pre_tokenizer_name(j.value("pre_tokenizer", json()));
+
+    std::vector<std::pair<int64_t, std::string>> entries;
+    for (auto& [piece, id] : model["vocab"].items()) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= (1 << 24))
+            bad("vocab id of '" + piece + "' is invalid");
+        entries.push_back({id.get<int64_t>(), piece});
+    }
+    std::unordered_map<int64_t, bool> special;
+    if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+        for (const json& a : j["added_tokens"]) {
+            if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content"))
+                bad("malformed added_tokens entry");
+            const int64_t id = a["id"].get<int64_t>();
+            if (id < 0 || id >= (1 << 24)) bad("added token id " + std::to_string(id) + " is invalid");
+            entries.push_back({id, a["content"].get<std::string>()});
+            special[id] = a.value("special", false);
+        }
+    }
+    int64_t n = 0;
+    for (auto& e : entries) n = std::max(n, e.first + 1);
+    t.tokens.assign(size_t(n), "");
+    t.types.assign(size_t(n), int32_t(TokenType::Unused));
+    std::vector<bool> seen(size_t(n), false);
+    for (auto& [id, piece] : entries) {
+        t.tokens[size_t(id)] = piece;
+        seen[size_t(id)] = true;
+        auto sp = special.find(id);
+        if (sp != special.end()) t.types[size_t(id)] = int32_t(sp->second ? TokenType::Control : TokenType::UserDefined);
+        else if (byte_fallback && is_byte_piece(piece)) t.types[size_t(id)] = int32_t(TokenType::Byte);
+        else t.types[size_t(id)] = int32_t(TokenType::Normal);
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!seen[size_t(i)]) t.tokens[size_t(i)] = "[UNUSED_" + std::to_string(i) + "]";
+    if (model.contains("merges") && model["merges"].is_array()) {
+        for (const json& m : model["merges"]) {
+            if (m.is_string()) t.merges.push_back(m.get<std::string>());
+            else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+                t.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+            else bad("malformed merges entry");
+        }
+    }
+    std::unordered_map<std::string, int32_t> id_of;
+    for (size_t i = 0; i < t.tokens.size(); i++) id_of.emplace(t.tokens[i], int32_t(i));
+    auto find = [&](const std::string& s) {
+        auto it = id_of.find(s);
+        return it == id_of.end() ? -1 : it->second;
+    };
+    if (model.contains("unk_token") && model["unk_token"].is_string()) {
+        t.unk_id = find(model["unk_token"].get<std::string>());
+        if (t.unk_id >= 0) t.types[size_t(t.unk_id)] = int32_t(TokenType::Unknown);
+    }
+    t.add_bos = byte_fallback; // SentencePiece-style models add BOS unless the config says otherwise
+    t.add_eos = false;
+    if (!tokenizer_config.empty()) {
+        json cfg = json::parse(read_text_file(tokenizer_config), nullptr, false);
+        if (!cfg.is_object()) fail(tokenizer_config + ": not a JSON object");
+        if (cfg.contains("bos_token")) t.bos_id = find(token_text(cfg["bos_token"]));
+        if (cfg.contains("eos_token")) t.eos_id = find(token_text(cfg["eos_token"]));
+        if (cfg.contains("pad_token")) t.pad_id = find(token_text(cfg["pad_token"]));
+        if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) t.add_bos = cfg["add_bos_token"].get<bool>();
+        if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) t.add_eos = cfg["add_eos_token"].get<bool>();
+        if (cfg.contains("chat_template")) {
+            const json& ct = cfg["chat_template"];
+            if (ct.is_string()) t.chat_template = ct.get<std::string>();
+            else if (ct.is_array()) // [{"name": "default", "template": "..."}, ...]
+                for (const json& e : ct)
+                    if (e.is_object() && e.value("name", "") == "default" && e.contains("template"))
+                        t.chat_template = e["template"].get<std::string>();
+        }
+    }
+    if (t.bos_id < 0 && find("<s>") >= 0 && byte_fallback) t.bos_id = find("<s>");
+    if (t.eos_id < 0 && find("</s>") >= 0 && byte_fallback) t.eos_id = find("</s>");
+    if (t.bos_id < 0) t.add_bos = false;
+    t.validate(uint32_t(t.tokens.size()));
+    return t;
+}
+
+// ---- SentencePiece protobuf --------------------------------------------------------------
+// ModelProto { repeated SentencePiece pieces = 1; TrainerSpec trainer_spec = 2; ... }
+// SentencePiece { string piece = 1; float score = 2; Type type = 3; }
+// TrainerSpec { ... unk_id = 40; bos_id = 41; eos_id = 42; pad_id = 43; }
+
+namespace {
+
+uint64_t read_varint(ByteReader& r) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        const uint8_t b = r.read<uint8_t>("varint");
+        v |= uint64_t(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    fail("varint longer than 10 bytes");
+}
+
+// Calls on_field(field number, wire type, reader positioned at the value) for each field;
+// the callback must consume the value or return false to have it skipped.
+template <typename F> void for_each_field(ByteReader& r, F&& on_field) {
+    while (r.remaining() > 0) {
+        const uint64_t key = read_varint(r);
+        const uint32_t field = uint32_t(key >> 3), wire = uint32_t(key & 7);
+        if (on_field(field, wire, r)) continue;
+        switch (wire) {
+        case 0: read_varint(r); break;
+        case 1: r.skip(8, "fixed64"); break;
+        case 2: r.skip(read_varint(r), "length-delimited field"); break;
+        case 5: r.skip(4, "fixed32"); break;
+        default: fail("unsupported protobuf wire type " + std::to_string(wire));
+        }
+    }
+}
+
+} // namespace
+
+TokenizerData read_sentencepiece_model(const std::string& path) {
+    auto file = MappedFile::open(path);
+    TokenizerData t;
+    t.model = "spm";
+    t.unk_id = 0, t.bos_id = 1, t.eos_id = 2, t.pad_id = -1;
+    try {
+        ByteReader r(file->data(), file->size(), "tokenizer.model");
+        for_each_field(r, [&](uint32_t field, uint32_t wire, ByteReader& rr) {
+            if (wire != 2 || (field != 1 && field != 2)) return false;
+            const uint64_t len = read_varint(rr);
+            ByteReader sub(rr.bytes(len, "message"), size_t(len), "tokenizer.model");
+            if (field == 1) {
+                std::string piece;
+                float score = 0;
+                int32_t type = 1;
+                for_each_field(sub, [&](uint32_t f, uint32_t w, ByteReader& s) {
+                    if (f == 1 && w == 2) piece = std::string(s.string(read_varint(s), "piece"));
+                    else if (f == 2 && w == 5) score = s.read<float>("score");
+                    else if (f == 3 && w == 0) type = int32_t(read_varint(s));
+                    else return false;
+                    return true;
+                });
+                if (type < 1 || type > 6) fail("piece " + std::to_string(t.tokens.size()) + " has invalid type " + std::to_string(type));
+                t.tokens.push_back(std::move(piece));
+                t.scores.push_back(score);
+                t.types.push_back(type);
+            } else {
+                for_each_field(sub, [&](uint32_t f, uint32_t w, ByteReader& s) {
+                    if (w != 0 || f < 40 || f > 43) return false;
+                    const int32_t v = int32_t(read_varint(s));
+                    (f == 40 ? t.unk_id : f == 41 ? t.bos_id : f == 42 ? t.eos_id : t.pad_id) = v;
+                    return true;
+                });
+            }
+            return true;
+        });
+        if (t.tokens.empty()) fail("holds no pieces (not a SentencePiece model?)");
+        for (int32_t* id : {&t.unk_id, &t.bos_id, &t.eos_id, &t.pad_id})
+            if (*id >= int32_t(t.tokens.size())) *id = -1;
+        t.validate(uint32_t(t.tokens.size()));
+    } catch (const Error& e) {
+        throw Error(path + ": " + e.what());
+    }
+    return t;
+}
+
+} // namespace strata

@@ -1,0 +1,231 @@
+#include "formats/model_config.h"
+
+#include "formats/error.h"
+
+#include <cmath>
+#include <set>
+
+namespace strata {
+
+namespace {
+constexpr uint32_t kMaxDim = 1u << 20;     // embedding / FFN width
+constexpr uint32_t kMaxLayers = 4096;
+constexpr uint32_t kMaxHeads = 4096;
+constexpr uint32_t kMaxVocab = 1u << 24;
+constexpr uint32_t kMaxCtx = 1u << 24;
+
+void check_range(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+    if (v < lo || v > hi)
+        fail(std::string("hyperparameter ") + field + " = " + std::to_string(v) +
+             " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+} // namespace
+
+uint32_t ModelConfig::n_kv_layers() const {
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < kv_source.size(); l++) n += owns_kv(l);
+    return n;
+}
+
+uint64_t ModelConfig::kv_bytes_per_token(double elem_bytes) const {
+    return uint64_t(double(n_kv_layers()) * n_head_kv * head_dim * 2 * elem_bytes);
+}
+
+void ModelConfig::validate() const {
+    if (arch != "llama" && arch != "qwen2")
+        fail("unsupported architecture '" + arch + "' (supported: llama, qwen2)");
+    check_range("n_vocab", n_vocab, 1, kMaxVocab);
+    check_range("n_embd", n_embd, 1, kMaxDim);
+    check_range("n_layer", n_layer, 1, kMaxLayers);
+    check_range("n_head", n_head, 1, kMaxHeads);
+    check_range("n_head_kv", n_head_kv, 1, n_head);
+    check_range("head_dim", head_dim, 2, 4096);
+    check_range("n_ff", n_ff, 1, kMaxDim);
+    check_range("n_ctx_train", n_ctx_train, 1, kMaxCtx);
+    check_range("rope_dim", rope_dim, 2, head_dim);
+    if (n_head % n_head_kv != 0)
+        fail("n_head = " + std::to_string(n_head) + " is not a multiple of n_head_kv = " +
+             std::to_string(n_head_kv));
+    if (head_dim % 2 || rope_dim % 2) fail("head_dim and rope_dim must be even");
+    if (!(norm_eps > 0 && norm_eps < 1)) fail("norm_eps = " + std::to_string(norm_eps) + " is out of range");
+    if (!(rope_theta > 0 && std::isfinite(rope_theta)))
+        fail("rope_theta = " + std::to_string(rope_theta) + " is out of range");
+    if (!(rope_scaling.factor > 0 && std::isfinite(rope_scaling.factor)))
+        fail("rope scaling factor is out of range");
+    if (kv_source.size() != n_layer)
+        fail("kv_source has " + std::to_string(kv_source.size()) + " entries for " +
+             std::to_string(n_layer) + " layers");
+    for (uint32_t l = 0; l < n_layer; l++) {
+        const int32_t s = kv_source[l];
+        if (s < 0 || s > int32_t(l))
+            fail("kv_source[" + std::to_string(l) + "] = " + std::to_string(s) +
+                 " must name this layer or an earlier one");
+        if (kv_source[size_t(s)] != s)
+            fail("kv_source[" + std::to_string(l) + "] = " + std::to_string(s) +
+                 " names a layer that does not own K/V itself");
+    }
+}
+
+void TokenizerData::validate(uint32_t n_vocab) const {
+    if (model != "spm" && model != "bpe") fail("unknown tokenizer model '" + model + "'");
+    if (tokens.size() != n_vocab)
+        fail("tokenizer has " + std::to_string(tokens.size()) + " tokens but the model's vocabulary is " +
+             std::to_string(n_vocab));
+    if (!scores.empty() && scores.size() != tokens.size())
+        fail("tokenizer has " + std::to_string(scores.size()) + " scores for " +
+             std::to_string(tokens.size()) + " tokens");
+    if (!types.empty() && types.size() != tokens.size())
+        fail("tokenizer has " + std::to_string(types.size()) + " token types for " +
+             std::to_string(tokens.size()) + " tokens");
+    for (int32_t t : types)
+        if (t < 1 || t > 6) fail("tokenizer has an invalid token type " + std::to_string(t));
+    for (auto [name, id] : {std::pair{"bos", bos_id}, {"eos", eos_id}, {"unk", unk_id}, {"pad", pad_id}})
+        if (id < -1 || id >= int32_t(tokens.size()))
+            fail(std::string("tokenizer ") + name + " id " + std::to_string(id) + " is out of range");
+}
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+    const uint64_t q_dim = uint64_t(c.n_head) * c.head_dim;
+    const uint64_t kv_dim = uint64_t(c.n_head_kv) * c.head_dim;
+    std::vector<TensorSpec> t;
+    t.push_back({"token_embd.weight", {c.n_vocab, c.n_embd}, true});
+    for (uint32_t l = 0; l < c.n_layer; l++) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        t.push_back({p + "attn_norm.weight", {c.n_embd}, false});
+        t.push_back({p + "attn_q.weight", {q_dim, c.n_embd}, true});
+        if (c.owns_kv(l)) {
+            t.push_back({p + "attn_k.weight", {kv_dim, c.n_embd}, true});
+            t.push_back({p + "attn_v.weight", {kv_dim, c.n_embd}, true});
+        }
+        if (c.attn_bias) {
+            t.push_back({p + "attn_q.bias", {q_dim}, false});
+            if (c.owns_kv(l)) {
+                t.push_back({p + "attn_k.bias", {kv_dim}, false});
+                t.push_back({p + "attn_v.bias", {kv_dim}, false});
+            }
+        }
+        t.push_back({p + "attn_output.weight", {c.n_embd, q_dim}, true});
+        t.push_back({p + "ffn_norm.weight", {c.n_embd}, false});
+        t.push_back({p + "ffn_gate.weight", {c.n_ff, c.n_embd}, true});
+        t.push_back({p + "ffn_up.weight", {c.n_ff, c.n_embd}, true});
+        t.push_back({p + "ffn_down.weight", {c.n_embd, c.n_ff}, true});
+    }
+    t.push_back({"output_norm.weight", {c.n_embd}, false});
+    if (!c.tied_output) t.push_back({"output.weight", {c.n_vocab, c.n_embd}, true});
+    return t;
+}
+
+uint64_t parameter_count(const ModelConfig& c) {
+    uint64_t n = 0;
+    for (const auto& t : expected_tensors(c)) {
+        uint64_t e = 1;
+        for (uint64_t d : t.shape) e *= d;
+        n += e;
+    }
+    return n;
+}
+
+std::vector<int32_t> cla_kv_source(uint32_t n_layer, uint32_t group) {
+    std::vector<int32_t> src(n_layer);
+    for (uint32_t l = 0; l < n_layer; l++) src[l] = int32_t(group > 1 ? l - l % group : l);
+    return src;
+}
+
+// ---- metadata keys (docs/format.md lists them) --------------------------------------------
+
+void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t, const Provenance& p) {
+    m.set("general.architecture", c.arch);
+    m.set("general.name", c.name);
+    m.set("general.source", p.source);
+    m.set("general.converter_version", p.converter_version);
+    m.set("general.synthetic", uint32_t(c.synthetic));
+    m.set("model.n_vocab", c.n_vocab);
+    m.set("model.n_embd", c.n_embd);
+    m.set("model.n_layer", c.n_layer);
+    m.set("model.n_head", c.n_head);
+    m.set("model.n_head_kv", c.n_head_kv);
+    m.set("model.head_dim", c.head_dim);
+    m.set("model.n_ff", c.n_ff);
+    m.set("model.n_ctx_train", c.n_ctx_train);
+    m.set("model.norm_eps", c.norm_eps);
+    m.set("model.tied_output", uint32_t(c.tied_output));
+    m.set("model.attn_bias", uint32_t(c.attn_bias));
+    m.set("model.kv_source", c.kv_source);
+    m.set("rope.theta", c.rope_theta);
+    m.set("rope.dim", c.rope_dim);
+    m.set("rope.style", uint32_t(c.rope_style));
+    m.set("rope.scaling.type", c.rope_scaling.type);
+    m.set("rope.scaling.factor", c.rope_scaling.factor);
+    m.set("rope.scaling.original_ctx", c.rope_scaling.original_ctx);
+    m.set("rope.scaling.low_freq_factor", c.rope_scaling.low_freq_factor);
+    m.set("rope.scaling.high_freq_factor", c.rope_scaling.high_freq_factor);
+    m.set("tokenizer.model", t.model);
+    m.set("tokenizer.pre", t.pre);
+    m.set("tokenizer.tokens", t.tokens);
+    m.set("tokenizer.scores", t.scores);
+    m.set("tokenizer.token_type", t.types);
+    m.set("tokenizer.merges", t.merges);
+    m.set("tokenizer.bos_id", t.bos_id);
+    m.set("tokenizer.eos_id", t.eos_id);
+    m.set("tokenizer.unk_id", t.unk_id);
+    m.set("tokenizer.pad_id", t.pad_id);
+    m.set("tokenizer.add_bos", uint32_t(t.add_bos));
+    m.set("tokenizer.add_eos", uint32_t(t.add_eos));
+    m.set("tokenizer.chat_template", t.chat_template);
+}
+
+ModelConfig config_from_metadata(const Metadata& m) {
+    ModelConfig c;
+    c.arch = m.str("general.architecture");
+    c.name = m.str_or("general.name", "");
+    c.synthetic = m.u32_or("general.synthetic", 0) != 0;
+    c.n_vocab = m.u32("model.n_vocab");
+    c.n_embd = m.u32("model.n_embd");
+    c.n_layer = m.u32("model.n_layer");
+    c.n_head = m.u32("model.n_head");
+    c.n_head_kv = m.u32("model.n_head_kv");
+    c.head_dim = m.u32("model.head_dim");
+    c.n_ff = m.u32("model.n_ff");
+    c.n_ctx_train = m.u32("model.n_ctx_train");
+    c.norm_eps = m.f32("model.norm_eps");
+    c.tied_output = m.u32("model.tied_output") != 0;
+    c.attn_bias = m.u32_or("model.attn_bias", 0) != 0;
+    c.kv_source = m.i32s("model.kv_source");
+    c.rope_theta = m.f32("rope.theta");
+    c.rope_dim = m.u32("rope.dim");
+    const uint32_t style = m.u32("rope.style");
+    if (style > 1) fail("rope.style = " + std::to_string(style) + " is unknown");
+    c.rope_style = RopeStyle(style);
+    c.rope_scaling.type = m.str_or("rope.scaling.type", "none");
+    c.rope_scaling.factor = m.f32_or("rope.scaling.factor", 1.0f);
+    c.rope_scaling.original_ctx = m.u32_or("rope.scaling.original_ctx", 0);
+    c.rope_scaling.low_freq_factor = m.f32_or("rope.scaling.low_freq_factor", 1.0f);
+    c.rope_scaling.high_freq_factor = m.f32_or("rope.scaling.high_freq_factor", 4.0f);
+    c.validate();
+    return c;
+}
+
+TokenizerData tokenizer_from_metadata(const Metadata& m) {
+    TokenizerData t;
+    t.model = m.str("tokenizer.model");
+    t.pre = m.str_or("tokenizer.pre", "default");
+    t.tokens = m.strs("tokenizer.tokens");
+    t.scores = m.f32s("tokenizer.scores");
+    t.types = m.i32s("tokenizer.token_type");
+    t.merges = m.strs("tokenizer.merges");
+    t.bos_id = m.i32("tokenizer.bos_id");
+    t.eos_id = m.i32("tokenizer.eos_id");
+    t.unk_id = m.i32("tokenizer.unk_id");
+    t.pad_id = m.i32("tokenizer.pad_id");
+    t.add_bos = m.u32("tokenizer.add_bos") != 0;
+    t.add_eos = m.u32("tokenizer.add_eos") != 0;
+    t.chat_template = m.str_or("tokenizer.chat_template", "");
+    t.validate(uint32_t(t.tokens.size()));
+    return t;
+}
+
+Provenance provenance_from_metadata(const Metadata& m) {
+    return {m.str_or("general.source", ""), m.str_or("general.converter_version", "")};
+}
+
+} // namespace strata

@@ -1,0 +1,106 @@
+// What a model is: architecture, hyperparameters, which layers own K/V (kv_source), its
+// tokenizer and chat template. Stored in a `.strata` metadata block; filled by the importers.
+#pragma once
+
+#include "formats/metadata.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+enum class RopeStyle : uint32_t {
+    Normal = 0, // rotate adjacent pairs (x[2i], x[2i+1]): llama2.c, GGUF llama
+    NeoX = 1,   // rotate halves (x[i], x[i + d/2]): HF llama/qwen2 weights as shipped
+};
+
+struct RopeScaling {
+    std::string type = "none"; // none | linear | llama3 | yarn
+    float factor = 1.0f;
+    uint32_t original_ctx = 0;
+    float low_freq_factor = 1.0f;  // llama3
+    float high_freq_factor = 4.0f; // llama3
+};
+
+struct ModelConfig {
+    std::string arch = "llama"; // llama | qwen2 (mistral maps to llama)
+    std::string name;
+    uint32_t n_vocab = 0;
+    uint32_t n_embd = 0;
+    uint32_t n_layer = 0;
+    uint32_t n_head = 0;
+    uint32_t n_head_kv = 0;
+    uint32_t head_dim = 0;
+    uint32_t n_ff = 0;
+    uint32_t n_ctx_train = 0;
+    float norm_eps = 1e-5f;
+    float rope_theta = 10000.0f;
+    uint32_t rope_dim = 0; // rotated dimensions per head (== head_dim unless partial RoPE)
+    RopeStyle rope_style = RopeStyle::Normal;
+    RopeScaling rope_scaling;
+    bool tied_output = false; // output projection reuses token_embd.weight
+    bool attn_bias = false;   // Q/K/V projections have biases (qwen2)
+    // kv_source[l] is the layer whose K/V layer l attends to; == l for layers that own K/V.
+    std::vector<int32_t> kv_source;
+    bool synthetic = false;
+
+    bool owns_kv(uint32_t layer) const { return kv_source[layer] == int32_t(layer); }
+    uint32_t n_kv_layers() const;
+    // K and V bytes stored per token for a cache with `elem_bytes` per value.
+    uint64_t kv_bytes_per_token(double elem_bytes) const;
+    // Throws strata::Error naming the first inconsistent field.
+    void validate() const;
+};
+
+// Token kinds, numbered as SentencePiece and GGUF number them.
+enum class TokenType : int32_t {
+    Normal = 1,
+    Unknown = 2,
+    Control = 3,
+    UserDefined = 4,
+    Unused = 5,
+    Byte = 6,
+};
+
+struct TokenizerData {
+    std::string model = "spm"; // spm (SentencePiece-style, scores) | bpe (byte-level, merges)
+    std::string pre = "default";
+    std::vector<std::string> tokens;
+    std::vector<float> scores;      // spm: piece scores; may be empty for bpe
+    std::vector<int32_t> types;     // TokenType per token
+    std::vector<std::string> merges; // bpe: "left right", in priority order
+    int32_t bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1;
+    bool add_bos = true, add_eos = false;
+    std::string chat_template;
+
+    void validate(uint32_t n_vocab) const;
+};
+
+struct Provenance {
+    std::string source;            // what was converted ("llama2.c checkpoint x.bin", ...)
+    std::string converter_version; // strata version that wrote the file
+};
+
+// The names and shapes (outermost dimension first) of every tensor a model of this
+// configuration has. Consumer layers (kv_source[l] != l) have no K/V projections.
+struct TensorSpec {
+    std::string name;
+    std::vector<uint64_t> shape;
+    bool is_matrix; // a 2-D weight a matmul reads (quantizable)
+};
+std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+
+// Parameters in the model (token embedding and output counted once when tied).
+uint64_t parameter_count(const ModelConfig& config);
+
+void write_metadata(Metadata& meta, const ModelConfig& config, const TokenizerData& tokenizer,
+                    const Provenance& provenance);
+ModelConfig config_from_metadata(const Metadata& meta);
+TokenizerData tokenizer_from_metadata(const Metadata& meta);
+Provenance provenance_from_metadata(const Metadata& meta);
+
+// The CLA-N layout of the paper: the first layer of each group of N owns K/V.
+std::vector<int32_t> cla_kv_source(uint32_t n_layer, uint32_t group);
+
+} // namespace strata

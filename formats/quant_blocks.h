@@ -1,0 +1,59 @@
+// Block layouts of the quantized types. Byte-for-byte the layouts GGUF uses, so GGUF tensors
+// are copied, never requantized. Each block covers `block_size` consecutive values of one row.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace strata {
+
+constexpr int QK8_0 = 32;
+constexpr int QK4_0 = 32;
+constexpr int QK_K = 256; // super-block of the K-quants
+constexpr int K_SCALE_BYTES = 12;
+
+// Q8_0: x[i] = d * qs[i]
+struct BlockQ8_0 {
+    uint16_t d; // f16 scale
+    int8_t qs[QK8_0];
+};
+
+// Q4_0: x[j] = d * ((qs[j] & 15) - 8), x[j + 16] = d * ((qs[j] >> 4) - 8), j < 16
+struct BlockQ4_0 {
+    uint16_t d; // f16 scale
+    uint8_t qs[QK4_0 / 2];
+};
+
+// Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins packed into 12 bytes.
+// x = d * scale[s] * q - dmin * min[s]; values 64*p .. 64*p+31 are the low nibbles of
+// qs[32*p .. 32*p+31], values 64*p+32 .. 64*p+63 their high nibbles.
+struct BlockQ4_K {
+    uint16_t d;    // f16 super-block scale of the scales
+    uint16_t dmin; // f16 super-block scale of the mins
+    uint8_t scales[K_SCALE_BYTES];
+    uint8_t qs[QK_K / 2];
+};
+
+// Q6_K: 16 sub-blocks of 16 with signed 8-bit scales; 6-bit values split into 4 low bits (ql)
+// and 2 high bits (qh), offset by 32.
+struct BlockQ6_K {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    uint16_t d; // f16 super-block scale
+};
+
+// Q8_K: activations for the K-quant dot products. bsums[i] = sum of qs[16*i .. 16*i+15].
+struct BlockQ8_K {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+};
+
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must match GGUF");
+static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block must match GGUF");
+static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block must match GGUF");
+static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block must match GGUF");
+static_assert(sizeof(BlockQ8_K) == 292, "Q8_K block must match GGUF");
+
+} // namespace strata

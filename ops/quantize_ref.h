@@ -1,0 +1,31 @@
+// Scalar reference quantization and dequantization of rows, one pair per type. These define
+// what each type means; SIMD versions are tested against them.
+#pragma once
+
+#include "formats/dtype.h"
+
+#include <cstdint>
+
+namespace strata {
+
+// Quantize `n` floats (n a multiple of the type's block size) into `dst`.
+void quantize_row_ref(DType type, const float* src, void* dst, int64_t n);
+// Dequantize `n` values of `type` into floats.
+void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n);
+
+void quantize_row_q8_0_ref(const float* x, void* y, int64_t n);
+void quantize_row_q4_0_ref(const float* x, void* y, int64_t n);
+void quantize_row_q4_k_ref(const float* x, void* y, int64_t n);
+void quantize_row_q6_k_ref(const float* x, void* y, int64_t n);
+void quantize_row_q8_k_ref(const float* x, void* y, int64_t n);
+
+void dequantize_row_q8_0_ref(const void* x, float* y, int64_t n);
+void dequantize_row_q4_0_ref(const void* x, float* y, int64_t n);
+void dequantize_row_q4_k_ref(const void* x, float* y, int64_t n);
+void dequantize_row_q6_k_ref(const void* x, float* y, int64_t n);
+void dequantize_row_q8_k_ref(const void* x, float* y, int64_t n);
+
+// The 6-bit scale and min of sub-block `j` (0..7) of a Q4_K block.
+void q4_k_scale_min(int j, const uint8_t* scales, uint8_t* scale, uint8_t* min);
+
+} // namespace strata

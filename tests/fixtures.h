@@ -1,0 +1,42 @@
+// Shared test helpers: where the reference fixtures are, temporary directories, running tools.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata::test {
+
+// ../shared/fixtures beside the project (or $STRATA_FIXTURES); empty when absent.
+std::string fixtures_dir();
+std::string fixture(const std::string& relative);
+
+// Skips the current test with a clear message when the fixtures are absent.
+#define REQUIRE_FIXTURES()                                                                         \
+    do {                                                                                           \
+        if (strata::test::fixtures_dir().empty())                                                  \
+            GTEST_SKIP() << "reference fixtures not found: expected ../shared/fixtures beside "   \
+                            "the project (or set STRATA_FIXTURES)";                                \
+    } while (0)
+
+// A fresh directory removed (with its contents) when the object goes away.
+struct TempDir {
+    TempDir();
+    ~TempDir();
+    std::string path;
+    std::string file(const std::string& name) const { return path + "/" + name; }
+};
+
+struct CommandResult {
+    int exit_code;
+    std::string output; // stdout and stderr together
+};
+CommandResult run_command(const std::string& command);
+
+std::vector<uint8_t> read_file(const std::string& path);
+void write_file(const std::string& path, const void* data, size_t size);
+inline void write_file(const std::string& path, const std::string& s) { write_file(path, s.data(), s.size()); }
+
+} // namespace strata::test
