@@ -23,9 +23,23 @@ test: build
 test-asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
 
+FIXTURES ?= ../shared/fixtures
+DEFAULT_MODEL = models/stories260K.strata
+
+# The default model: stories260K, converted once from ../shared/fixtures when present.
+$(DEFAULT_MODEL): | build
+	@mkdir -p models
+	@if [ -f $(FIXTURES)/stories260K/stories260K.bin ]; then \
+	  $(BUILD)/strata-convert $(FIXTURES)/stories260K/stories260K.bin \
+	    --tokenizer $(FIXTURES)/stories260K/tok512.bin -o $@; \
+	else \
+	  echo "no $(FIXTURES)/stories260K: downloading the default model (strata pull) is not built yet"; \
+	  exit 1; \
+	fi
+
 # Installs dependencies, builds, and starts the main job: chat on the default model.
-chat: deps build
-	$(BUILD)/strata -m models/stories260K.strata
+chat: deps build $(DEFAULT_MODEL)
+	$(BUILD)/strata -m $(DEFAULT_MODEL)
 
 clean:
 	rm -rf build build-asan

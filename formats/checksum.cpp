@@ -8,7 +8,9 @@ static constexpr uint64_t P1 = 0x9E3779B185EBCA87ull;
 static constexpr uint64_t P2 = 0xC2B2AE3D27D4EB4Full;
 
 static inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-static inline uint64_t mix(uint64_t lane, uint64_t word) { return rotl(lane ^ (word * P2), 31) * P1; }
+static inline uint64_t mix(uint64_t lane, uint64_t word) {
+    return rotl(lane ^ (word * P2), 31) * P1;
+}
 
 uint64_t checksum64(const void* data, size_t size) {
     const auto* p = static_cast<const uint8_t*>(data);

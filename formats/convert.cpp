@@ -18,7 +18,8 @@ namespace {
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 // Converts rows of `cols` values from one type to another through float.
-void convert_rows(DType from, const uint8_t* src, DType to, uint8_t* dst, uint64_t rows, uint64_t cols) {
+void convert_rows(DType from, const uint8_t* src, DType to, uint8_t* dst, uint64_t rows,
+                  uint64_t cols) {
     const size_t in_row = row_bytes(from, cols), out_row = row_bytes(to, cols);
 #pragma omp parallel
     {
@@ -41,12 +42,14 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
     if (opt.cla > 1) {
         if (config.n_kv_layers() != config.n_layer)
             fail("--cla: the model already shares K/V across layers (kv_source is set)");
-        if (opt.cla > config.n_layer) fail("--cla " + std::to_string(opt.cla) + " exceeds the layer count");
+        if (opt.cla > config.n_layer)
+            fail("--cla " + std::to_string(opt.cla) + " exceeds the layer count");
         config.kv_source = cla_kv_source(config.n_layer, opt.cla);
-        report.notes.push_back("--cla " + std::to_string(opt.cla) + ": " +
-                               std::to_string(config.n_layer - config.n_kv_layers()) +
-                               " layers now reuse an earlier layer's K/V and lose their K/V projections; "
-                               "unless this model was trained with cross-layer attention, its quality drops");
+        report.notes.push_back(
+            "--cla " + std::to_string(opt.cla) + ": " +
+            std::to_string(config.n_layer - config.n_kv_layers()) +
+            " layers now reuse an earlier layer's K/V and lose their K/V projections; "
+            "unless this model was trained with cross-layer attention, its quality drops");
     }
     config.validate();
     src.tokenizer.validate(config.n_vocab);
@@ -73,11 +76,13 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
 
     Metadata meta;
     write_metadata(meta, config, src.tokenizer, {src.description, strata_version()});
-    meta.set("general.requested_type", opt.type ? std::string(dtype_name(*opt.type)) : std::string("source"));
+    meta.set("general.requested_type",
+             opt.type ? std::string(dtype_name(*opt.type)) : std::string("source"));
     StrataWriter writer(std::move(meta));
     for (auto& [spec, t] : plan) {
         const SourceTensor* st = t;
-        DType want = spec.is_matrix ? opt.type.value_or(st->generate ? DType::F16 : st->type) : DType::F32;
+        DType want =
+            spec.is_matrix ? opt.type.value_or(st->generate ? DType::F16 : st->type) : DType::F32;
         ConvertedTensor ct{spec.name, st->type, want, spec.shape, false};
         if (row_bytes(want, spec.shape.back()) == 0) {
             ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;
@@ -92,7 +97,8 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
             } else if (st->type == to) {
                 std::memcpy(dst, st->data, bytes); // bit for bit
             } else {
-                convert_rows(st->type, st->data, to, dst, st->bytes / row_bytes(st->type, cols), cols);
+                convert_rows(st->type, st->data, to, dst, st->bytes / row_bytes(st->type, cols),
+                             cols);
             }
         });
     }

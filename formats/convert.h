@@ -31,7 +31,8 @@ struct ConvertReport {
 };
 
 // Checks the source against its configuration, applies the options and writes `out`.
-ConvertReport convert_model(ModelSource& source, const std::string& out, const ConvertOptions& options,
+ConvertReport convert_model(ModelSource& source, const std::string& out,
+                            const ConvertOptions& options,
                             const StrataWriter::Progress& progress = {});
 
 // The version written into files' provenance.

@@ -18,23 +18,47 @@ constexpr uint64_t kMaxStringBytes = 1u << 30;
 constexpr uint32_t kMaxTensorDims = 4;
 
 enum GgufType : uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
-    STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+    U8 = 0,
+    I8 = 1,
+    U16 = 2,
+    I16 = 3,
+    U32 = 4,
+    I32 = 5,
+    F32 = 6,
+    BOOL = 7,
+    STRING = 8,
+    ARRAY = 9,
+    U64 = 10,
+    I64 = 11,
+    F64 = 12,
 };
 
 size_t scalar_size(uint32_t t) {
     switch (t) {
-    case U8: case I8: case BOOL: return 1;
-    case U16: case I16: return 2;
-    case U32: case I32: case F32: return 4;
-    case U64: case I64: case F64: return 8;
-    default: return 0;
+    case U8:
+    case I8:
+    case BOOL:
+        return 1;
+    case U16:
+    case I16:
+        return 2;
+    case U32:
+    case I32:
+    case F32:
+        return 4;
+    case U64:
+    case I64:
+    case F64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
 std::string read_string(ByteReader& r, const char* field) {
     const uint64_t n = r.read<uint64_t>(field);
-    if (n > kMaxStringBytes) fail(std::string(field) + " length " + std::to_string(n) + " is implausible");
+    if (n > kMaxStringBytes)
+        fail(std::string(field) + " length " + std::to_string(n) + " is implausible");
     return std::string(r.string(n, field));
 }
 
@@ -42,21 +66,48 @@ std::string read_string(ByteReader& r, const char* field) {
 void read_scalar(ByteReader& r, uint32_t t, GgufValue& v, const std::string& key) {
     const char* f = key.c_str();
     switch (t) {
-    case U8: v.kind = GgufValue::Int; v.i = r.read<uint8_t>(f); break;
-    case I8: v.kind = GgufValue::Int; v.i = r.read<int8_t>(f); break;
-    case U16: v.kind = GgufValue::Int; v.i = r.read<uint16_t>(f); break;
-    case I16: v.kind = GgufValue::Int; v.i = r.read<int16_t>(f); break;
-    case U32: v.kind = GgufValue::Int; v.i = r.read<uint32_t>(f); break;
-    case I32: v.kind = GgufValue::Int; v.i = r.read<int32_t>(f); break;
+    case U8:
+        v.kind = GgufValue::Int;
+        v.i = r.read<uint8_t>(f);
+        break;
+    case I8:
+        v.kind = GgufValue::Int;
+        v.i = r.read<int8_t>(f);
+        break;
+    case U16:
+        v.kind = GgufValue::Int;
+        v.i = r.read<uint16_t>(f);
+        break;
+    case I16:
+        v.kind = GgufValue::Int;
+        v.i = r.read<int16_t>(f);
+        break;
+    case U32:
+        v.kind = GgufValue::Int;
+        v.i = r.read<uint32_t>(f);
+        break;
+    case I32:
+        v.kind = GgufValue::Int;
+        v.i = r.read<int32_t>(f);
+        break;
     case U64: {
         const uint64_t u = r.read<uint64_t>(f);
         v.kind = GgufValue::Int;
         v.i = u > uint64_t(INT64_MAX) ? -1 : int64_t(u);
         break;
     }
-    case I64: v.kind = GgufValue::Int; v.i = r.read<int64_t>(f); break;
-    case F32: v.kind = GgufValue::Float; v.f = r.read<float>(f); break;
-    case F64: v.kind = GgufValue::Float; v.f = r.read<double>(f); break;
+    case I64:
+        v.kind = GgufValue::Int;
+        v.i = r.read<int64_t>(f);
+        break;
+    case F32:
+        v.kind = GgufValue::Float;
+        v.f = r.read<float>(f);
+        break;
+    case F64:
+        v.kind = GgufValue::Float;
+        v.f = r.read<double>(f);
+        break;
     case BOOL: {
         const uint8_t b = r.read<uint8_t>(f);
         if (b > 1) fail("metadata key '" + key + "': bool value " + std::to_string(b));
@@ -64,17 +115,19 @@ void read_scalar(ByteReader& r, uint32_t t, GgufValue& v, const std::string& key
         v.b = b != 0;
         break;
     }
-    default: fail("metadata key '" + key + "' has unknown value type " + std::to_string(t));
+    default:
+        fail("metadata key '" + key + "' has unknown value type " + std::to_string(t));
     }
 }
 
 } // namespace
 
 std::string ggml_type_name(uint32_t id) {
-    static const char* names[] = {"f32", "f16", "q4_0", "q4_1", "q4_2", "q4_3", "q5_0", "q5_1",
-                                  "q8_0", "q8_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q8_k",
-                                  "iq2_xxs", "iq2_xs", "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s",
-                                  "iq2_s", "iq4_xs", "i8", "i16", "i32", "i64", "f64", "iq1_m", "bf16"};
+    static const char* names[] = {
+        "f32",     "f16",    "q4_0",    "q4_1",  "q4_2",   "q4_3",  "q5_0",  "q5_1",
+        "q8_0",    "q8_1",   "q2_k",    "q3_k",  "q4_k",   "q5_k",  "q6_k",  "q8_k",
+        "iq2_xxs", "iq2_xs", "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s", "iq2_s", "iq4_xs",
+        "i8",      "i16",    "i32",     "i64",   "f64",    "iq1_m", "bf16"};
     if (id < sizeof(names) / sizeof(names[0])) return names[id];
     return "type " + std::to_string(id);
 }
@@ -143,7 +196,8 @@ std::optional<bool> GgufFile::get_bool(const std::string& key) const {
 void GgufFile::parse() {
     try {
         ByteReader r(base_, size_, "GGUF file");
-        if (size_ < 4) fail("file is " + std::to_string(size_) + " bytes: truncated or not a GGUF file");
+        if (size_ < 4)
+            fail("file is " + std::to_string(size_) + " bytes: truncated or not a GGUF file");
         if (r.read<uint32_t>("magic") != kGgufMagic) fail("bad magic: not a GGUF file");
         version_ = r.read<uint32_t>("version");
         if (version_ == 1) fail("GGUF version 1 is not supported (re-export the model as GGUF v3)");
@@ -178,8 +232,8 @@ void GgufFile::parse() {
                 } else {
                     const size_t es = scalar_size(v.elem_type);
                     if (es == 0)
-                        fail("metadata key '" + key + "': arrays of type " + std::to_string(v.elem_type) +
-                             " are not supported");
+                        fail("metadata key '" + key + "': arrays of type " +
+                             std::to_string(v.elem_type) + " are not supported");
                     if (count > r.remaining() / es)
                         fail("metadata key '" + key + "': array of " + std::to_string(count) +
                              " elements cannot fit in the file");
@@ -187,7 +241,9 @@ void GgufFile::parse() {
                     GgufValue e;
                     for (auto& x : v.nums) {
                         read_scalar(r, v.elem_type, e, key);
-                        x = e.kind == GgufValue::Float ? e.f : e.kind == GgufValue::Bool ? double(e.b) : double(e.i);
+                        x = e.kind == GgufValue::Float  ? e.f
+                            : e.kind == GgufValue::Bool ? double(e.b)
+                                                        : double(e.i);
                     }
                 }
             } else {
@@ -199,7 +255,8 @@ void GgufFile::parse() {
         tensors_.resize(size_t(n_tensors));
         for (auto& t : tensors_) {
             t.name = read_string(r, "tensor name");
-            if (t.name.empty() || t.name.size() > 256) fail("a tensor name has length " + std::to_string(t.name.size()));
+            if (t.name.empty() || t.name.size() > 256)
+                fail("a tensor name has length " + std::to_string(t.name.size()));
             const uint32_t n_dims = r.read<uint32_t>("tensor rank");
             if (n_dims == 0 || n_dims > kMaxTensorDims)
                 fail("tensor " + t.name + " has rank " + std::to_string(n_dims));
@@ -231,13 +288,14 @@ void GgufFile::parse() {
             alignment = uint64_t(*a);
         }
         const uint64_t data_start = (r.offset() + alignment - 1) / alignment * alignment;
-        if (data_start > size_ && !tensors_.empty()) fail("tensor data region starts past the end of the file");
+        if (data_start > size_ && !tensors_.empty())
+            fail("tensor data region starts past the end of the file");
 
         std::vector<GgufTensor*> sorted;
         for (auto& t : tensors_) {
             if (t.offset % alignment != 0)
-                fail("tensor " + t.name + " offset " + std::to_string(t.offset) + " is not aligned to " +
-                     std::to_string(alignment));
+                fail("tensor " + t.name + " offset " + std::to_string(t.offset) +
+                     " is not aligned to " + std::to_string(alignment));
             if (t.offset > size_ - data_start)
                 fail("tensor " + t.name + " starts past the end of the file (truncated?)");
             t.offset += data_start;
@@ -246,9 +304,11 @@ void GgufFile::parse() {
                      std::to_string(t.offset) + ") extends past the end of the file (truncated?)");
             sorted.push_back(&t);
         }
-        std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
+        std::sort(sorted.begin(), sorted.end(),
+                  [](auto* a, auto* b) { return a->offset < b->offset; });
         for (size_t i = 1; i < sorted.size(); i++)
-            if (sorted[i - 1]->supported && sorted[i - 1]->offset + sorted[i - 1]->bytes > sorted[i]->offset)
+            if (sorted[i - 1]->supported &&
+                sorted[i - 1]->offset + sorted[i - 1]->bytes > sorted[i]->offset)
                 fail("tensors " + sorted[i - 1]->name + " and " + sorted[i]->name + " overlap");
         std::set<std::string> names;
         for (const auto& t : tensors_)

@@ -20,15 +20,15 @@ struct GgufValue {
     double f = 0;
     bool b = false;
     std::string s;
-    uint32_t elem_type = 0;         // GGUF type of array elements
-    std::vector<std::string> strs;  // string arrays
-    std::vector<double> nums;       // numeric and bool arrays
+    uint32_t elem_type = 0;        // GGUF type of array elements
+    std::vector<std::string> strs; // string arrays
+    std::vector<double> nums;      // numeric and bool arrays
 };
 
 struct GgufTensor {
     std::string name;
     uint32_t ggml_type = 0;
-    DType type = DType::F32;     // valid when `supported`
+    DType type = DType::F32; // valid when `supported`
     bool supported = false;
     std::vector<uint64_t> shape; // outermost first (GGUF's ne reversed)
     uint64_t offset = 0;         // absolute, in the file

@@ -40,8 +40,8 @@ inline uint16_t f32_to_f16(float f) {
     if (abs >= 0x7f800000u) // inf or NaN
         return uint16_t(sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0));
     if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00); // rounds to >= 65520: inf
-    if (abs < 0x38800000u) {                               // below the smallest normal half
-        if (abs < 0x33000000u) return uint16_t(sign);      // below half the smallest subnormal
+    if (abs < 0x38800000u) {                                // below the smallest normal half
+        if (abs < 0x33000000u) return uint16_t(sign);       // below half the smallest subnormal
         const uint32_t e = abs >> 23;
         const uint32_t m = (abs & 0x7fffff) | 0x800000;
         const uint32_t shift = 126 - e; // 14..24

@@ -12,9 +12,12 @@ TokenizerData tokenizer_from_gguf(const GgufFile& g) {
     TokenizerData t;
     const auto model = g.get_string("tokenizer.ggml.model");
     if (!model) fail(g.name() + ": has no tokenizer (tokenizer.ggml.model missing)");
-    if (*model == "llama") t.model = "spm";
-    else if (*model == "gpt2") t.model = "bpe";
-    else fail(g.name() + ": tokenizer model '" + *model + "' is not supported (llama and gpt2 are)");
+    if (*model == "llama")
+        t.model = "spm";
+    else if (*model == "gpt2")
+        t.model = "bpe";
+    else
+        fail(g.name() + ": tokenizer model '" + *model + "' is not supported (llama and gpt2 are)");
     t.pre = g.get_string("tokenizer.ggml.pre").value_or("default");
     const GgufValue* tokens = g.get("tokenizer.ggml.tokens");
     if (!tokens || tokens->kind != GgufValue::Array || tokens->elem_type != 8)
@@ -29,12 +32,15 @@ TokenizerData tokenizer_from_gguf(const GgufFile& g) {
         if (v->kind != GgufValue::Array || v->nums.size() != t.tokens.size())
             fail(g.name() + ": tokenizer.ggml.token_type does not match the token count");
         for (double x : v->nums) {
-            if (!(x >= 1 && x <= 6)) fail(g.name() + ": tokenizer.ggml.token_type holds invalid type " + std::to_string(x));
+            if (!(x >= 1 && x <= 6))
+                fail(g.name() + ": tokenizer.ggml.token_type holds invalid type " +
+                     std::to_string(x));
             t.types.push_back(int32_t(x));
         }
     }
     if (const GgufValue* v = g.get("tokenizer.ggml.merges")) {
-        if (v->kind != GgufValue::Array || v->elem_type != 8) fail(g.name() + ": tokenizer.ggml.merges is not a string array");
+        if (v->kind != GgufValue::Array || v->elem_type != 8)
+            fail(g.name() + ": tokenizer.ggml.merges is not a string array");
         t.merges = v->strs;
     }
     auto id = [&](const char* key, int32_t dflt) {
@@ -64,7 +70,8 @@ ModelSource import_gguf(const std::string& path) {
     auto need_int = [&](const std::string& key) {
         auto v = g.get_int(arch + "." + key);
         if (!v) fail(path + ": metadata key " + arch + "." + key + " is missing");
-        if (*v <= 0 || *v > (int64_t(1) << 24)) fail(path + ": " + arch + "." + key + " = " + std::to_string(*v) + " is out of range");
+        if (*v <= 0 || *v > (int64_t(1) << 24))
+            fail(path + ": " + arch + "." + key + " = " + std::to_string(*v) + " is out of range");
         return uint32_t(*v);
     };
     c.arch = arch;
@@ -73,18 +80,23 @@ ModelSource import_gguf(const std::string& path) {
     c.n_layer = need_int("block_count");
     c.n_ff = need_int("feed_forward_length");
     c.n_head = need_int("attention.head_count");
-    c.n_head_kv = g.get_int(arch + ".attention.head_count_kv") ? need_int("attention.head_count_kv") : c.n_head;
+    c.n_head_kv = g.get_int(arch + ".attention.head_count_kv") ? need_int("attention.head_count_kv")
+                                                               : c.n_head;
     c.n_ctx_train = need_int("context_length");
-    c.head_dim = g.get_int(arch + ".attention.key_length") ? need_int("attention.key_length") : c.n_embd / c.n_head;
-    c.rope_dim = g.get_int(arch + ".rope.dimension_count") ? need_int("rope.dimension_count") : c.head_dim;
+    c.head_dim = g.get_int(arch + ".attention.key_length") ? need_int("attention.key_length")
+                                                           : c.n_embd / c.n_head;
+    c.rope_dim =
+        g.get_int(arch + ".rope.dimension_count") ? need_int("rope.dimension_count") : c.head_dim;
     c.rope_theta = float(g.get_float(arch + ".rope.freq_base").value_or(10000.0));
     c.norm_eps = float(g.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-5));
     c.rope_style = arch == "qwen2" ? RopeStyle::NeoX : RopeStyle::Normal;
     if (auto type = g.get_string(arch + ".rope.scaling.type"); type && *type != "none") {
         c.rope_scaling.type = *type;
         c.rope_scaling.factor = float(g.get_float(arch + ".rope.scaling.factor").value_or(1.0));
-        c.rope_scaling.original_ctx = uint32_t(g.get_int(arch + ".rope.scaling.original_context_length").value_or(0));
-        if (*type != "linear") fail(path + ": RoPE scaling '" + *type + "' is not supported yet (linear is)");
+        c.rope_scaling.original_ctx =
+            uint32_t(g.get_int(arch + ".rope.scaling.original_context_length").value_or(0));
+        if (*type != "linear")
+            fail(path + ": RoPE scaling '" + *type + "' is not supported yet (linear is)");
     }
     c.kv_source = cla_kv_source(c.n_layer, 1);
     src.tokenizer = tokenizer_from_gguf(g);
@@ -101,7 +113,8 @@ ModelSource import_gguf(const std::string& path) {
     for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
     for (const auto& t : g.tensors()) {
         if (!wanted.count(t.name))
-            fail(path + ": tensor " + t.name + " is not part of a " + arch + " model strata understands");
+            fail(path + ": tensor " + t.name + " is not part of a " + arch +
+                 " model strata understands");
         if (!t.supported)
             fail(path + ": tensor " + t.name + " has GGUF type " + ggml_type_name(t.ggml_type) +
                  ", which strata does not support (f32 f16 bf16 q8_0 q4_0 q4_k q6_k are)");

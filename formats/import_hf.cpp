@@ -5,9 +5,9 @@
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <algorithm>
 #include <optional>
 #include <regex>
 #include <set>
@@ -21,7 +21,8 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
 
 namespace {
 
-uint32_t get_u32(const json& cfg, const char* key, const std::string& where, std::optional<uint32_t> dflt = {}) {
+uint32_t get_u32(const json& cfg, const char* key, const std::string& where,
+                 std::optional<uint32_t> dflt = {}) {
     if (!cfg.contains(key) || cfg[key].is_null()) {
         if (dflt) return *dflt;
         fail(where + ": " + key + " is missing");
@@ -74,29 +75,38 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
     }
     if (cfg.contains("kv_reuse_group") && cfg["kv_reuse_group"].is_array()) { // Hymba
         for (const json& group : cfg["kv_reuse_group"]) {
-            if (!group.is_array() || group.empty()) fail("config.json: kv_reuse_group holds a malformed group");
+            if (!group.is_array() || group.empty())
+                fail("config.json: kv_reuse_group holds a malformed group");
             int32_t producer = -1;
             for (const json& l : group) {
                 if (!l.is_number_integer() || l.get<int64_t>() < 0 || l.get<int64_t>() >= n_layer)
                     fail("config.json: kv_reuse_group names a layer out of range");
                 const int32_t layer = l.get<int32_t>();
-                if (producer < 0) producer = layer;
-                else src[size_t(layer)] = producer;
+                if (producer < 0)
+                    producer = layer;
+                else
+                    src[size_t(layer)] = producer;
             }
         }
     }
-    if (cfg.contains("num_kv_shared_layers") && cfg["num_kv_shared_layers"].is_number_integer()) { // Gemma 3n/4
+    if (cfg.contains("num_kv_shared_layers") &&
+        cfg["num_kv_shared_layers"].is_number_integer()) { // Gemma 3n/4
         const int64_t shared = cfg["num_kv_shared_layers"].get<int64_t>();
-        if (shared < 0 || shared >= n_layer) fail("config.json: num_kv_shared_layers is out of range");
+        if (shared < 0 || shared >= n_layer)
+            fail("config.json: num_kv_shared_layers is out of range");
         std::vector<std::string> kinds(n_layer, "full_attention");
-        if (cfg.contains("layer_types") && cfg["layer_types"].is_array() && cfg["layer_types"].size() == n_layer)
-            for (uint32_t l = 0; l < n_layer; l++) kinds[l] = cfg["layer_types"][l].get<std::string>();
+        if (cfg.contains("layer_types") && cfg["layer_types"].is_array() &&
+            cfg["layer_types"].size() == n_layer)
+            for (uint32_t l = 0; l < n_layer; l++)
+                kinds[l] = cfg["layer_types"][l].get<std::string>();
         const int32_t first_shared = int32_t(n_layer - shared);
         for (int32_t l = first_shared; l < int32_t(n_layer); l++) {
             int32_t producer = -1;
             for (int32_t p = first_shared - 1; p >= 0 && producer < 0; p--)
                 if (kinds[size_t(p)] == kinds[size_t(l)]) producer = p;
-            if (producer < 0) fail("config.json: no earlier layer of type " + kinds[size_t(l)] + " to share K/V with");
+            if (producer < 0)
+                fail("config.json: no earlier layer of type " + kinds[size_t(l)] +
+                     " to share K/V with");
             src[size_t(l)] = src[size_t(producer)];
         }
     }
@@ -106,14 +116,19 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
 ModelSource import_hf(const std::string& dir) {
     ModelSource src;
     const std::string config_path = (fs::path(dir) / "config.json").string();
-    if (!fs::exists(config_path)) fail(dir + ": no config.json (is this a Hugging Face model directory?)");
+    if (!fs::exists(config_path))
+        fail(dir + ": no config.json (is this a Hugging Face model directory?)");
     json cfg = json::parse(read_text_file(config_path), nullptr, false);
     if (!cfg.is_object()) fail(config_path + ": not valid JSON");
     const std::string type = cfg.value("model_type", "");
     ModelConfig& c = src.config;
-    if (type == "llama" || type == "mistral") c.arch = "llama";
-    else if (type == "qwen2") c.arch = "qwen2";
-    else fail(config_path + ": model_type '" + type + "' is not supported (llama, mistral, qwen2 are)");
+    if (type == "llama" || type == "mistral")
+        c.arch = "llama";
+    else if (type == "qwen2")
+        c.arch = "qwen2";
+    else
+        fail(config_path + ": model_type '" + type +
+             "' is not supported (llama, mistral, qwen2 are)");
     c.name = cfg.value("_name_or_path", type);
     c.n_embd = get_u32(cfg, "hidden_size", config_path);
     c.n_ff = get_u32(cfg, "intermediate_size", config_path);
@@ -134,7 +149,8 @@ ModelSource import_hf(const std::string& dir) {
         const std::string kind = rs.value("rope_type", rs.value("type", "none"));
         if (kind != "default" && kind != "none") {
             if (kind != "linear" && kind != "llama3")
-                fail(config_path + ": rope_scaling type '" + kind + "' is not supported (linear, llama3 are)");
+                fail(config_path + ": rope_scaling type '" + kind +
+                     "' is not supported (linear, llama3 are)");
             c.rope_scaling.type = kind;
             c.rope_scaling.factor = rs.value("factor", 1.0f);
             c.rope_scaling.original_ctx = rs.value("original_max_position_embeddings", 0u);
@@ -154,7 +170,8 @@ ModelSource import_hf(const std::string& dir) {
     const fs::path index = fs::path(dir) / "model.safetensors.index.json";
     if (fs::exists(index)) {
         std::set<std::string> shards;
-        for (auto& [tensor, file] : parse_safetensors_index(read_text_file(index.string()), index.string()))
+        for (auto& [tensor, file] :
+             parse_safetensors_index(read_text_file(index.string()), index.string()))
             shards.insert(file);
         for (const auto& s : shards) files.push_back((fs::path(dir) / s).string());
     } else {
@@ -172,25 +189,34 @@ ModelSource import_hf(const std::string& dir) {
         for (const auto& [hf_name, t] : st.tensors()) {
             if (hf_name.find("rotary_emb.inv_freq") != std::string::npos) continue; // recomputed
             std::string name = strata_name(hf_name);
-            if (name.empty()) fail(path + ": tensor " + hf_name + " is not part of a model strata understands");
+            if (name.empty())
+                fail(path + ": tensor " + hf_name + " is not part of a model strata understands");
             if (name == "output.weight") {
                 have_lm_head = true;
                 if (c.tied_output) continue; // tie_word_embeddings: the embedding serves
             }
             if (!wanted.count(name) && name != "output.weight")
-                fail(path + ": tensor " + hf_name + " is not expected for this config (kv_source or shape mismatch?)");
+                fail(path + ": tensor " + hf_name +
+                     " is not expected for this config (kv_source or shape mismatch?)");
             DType dt;
-            if (t.dtype == "F32") dt = DType::F32;
-            else if (t.dtype == "F16") dt = DType::F16;
-            else if (t.dtype == "BF16") dt = DType::BF16;
-            else fail(path + ": tensor " + hf_name + " has dtype " + t.dtype + " (F32, F16 and BF16 are supported)");
-            if (src.find(name)) fail(dir + ": tensor " + hf_name + " appears in more than one shard");
+            if (t.dtype == "F32")
+                dt = DType::F32;
+            else if (t.dtype == "F16")
+                dt = DType::F16;
+            else if (t.dtype == "BF16")
+                dt = DType::BF16;
+            else
+                fail(path + ": tensor " + hf_name + " has dtype " + t.dtype +
+                     " (F32, F16 and BF16 are supported)");
+            if (src.find(name))
+                fail(dir + ": tensor " + hf_name + " appears in more than one shard");
             src.tensors.push_back({name, dt, t.shape, t.data, t.bytes, {}});
         }
     }
     if (!have_lm_head && !c.tied_output) {
         c.tied_output = true; // no lm_head: the embedding is the output projection
-        src.notes.push_back("no lm_head.weight: using the tied token embedding as the output projection");
+        src.notes.push_back(
+            "no lm_head.weight: using the tied token embedding as the output projection");
     }
 
     const fs::path tok_json = fs::path(dir) / "tokenizer.json";

@@ -17,7 +17,8 @@ TokenizerData read_llama2c_tokenizer(const std::string& path, uint32_t n_vocab) 
     try {
         ByteReader r(file->data(), file->size(), "llama2.c tokenizer");
         const int32_t max_len = r.read<int32_t>("max_token_length");
-        if (max_len <= 0 || max_len > 4096) fail("max_token_length " + std::to_string(max_len) + " is invalid");
+        if (max_len <= 0 || max_len > 4096)
+            fail("max_token_length " + std::to_string(max_len) + " is invalid");
         t.tokens.reserve(n_vocab);
         for (uint32_t i = 0; i < n_vocab; i++) {
             const float score = r.read<float>("token score");
@@ -30,10 +31,13 @@ TokenizerData read_llama2c_tokenizer(const std::string& path, uint32_t n_vocab) 
             if (i == 1 && piece == "\n<s>\n") piece = "<s>";
             if (i == 2 && piece == "\n</s>\n") piece = "</s>";
             std::string spelled;
-            for (char c : piece) spelled += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+            for (char c : piece)
+                spelled += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
             int32_t type = int32_t(TokenType::Normal);
-            if (i == 0) type = int32_t(TokenType::Unknown);
-            else if (i == 1 || i == 2) type = int32_t(TokenType::Control);
+            if (i == 0)
+                type = int32_t(TokenType::Unknown);
+            else if (i == 1 || i == 2)
+                type = int32_t(TokenType::Control);
             else if (spelled.size() == 6 && spelled.compare(0, 3, "<0x") == 0 && spelled[5] == '>')
                 type = int32_t(TokenType::Byte);
             t.tokens.push_back(std::move(spelled));
@@ -41,7 +45,8 @@ TokenizerData read_llama2c_tokenizer(const std::string& path, uint32_t n_vocab) 
             t.types.push_back(type);
         }
         if (r.remaining() != 0)
-            fail("has " + std::to_string(r.remaining()) + " bytes after " + std::to_string(n_vocab) +
+            fail("has " + std::to_string(r.remaining()) + " bytes after " +
+                 std::to_string(n_vocab) +
                  " tokens: it belongs to a model with a larger vocabulary");
     } catch (const Error& e) {
         throw Error(path + ": " + e.what());
@@ -67,10 +72,13 @@ ModelSource import_llama2c(const std::string& checkpoint, const std::string& tok
                  "version 0 float32 checkpoint is supported");
         int32_t h[7];
         for (auto& v : h) v = r.read<int32_t>("header");
-        const char* names[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
+        const char* names[] = {"dim",        "hidden_dim", "n_layers", "n_heads",
+                               "n_kv_heads", "vocab_size", "seq_len"};
         for (int i = 0; i < 7; i++)
-            if ((i == 5 ? std::abs(int64_t(h[i])) : h[i]) <= 0 || std::abs(int64_t(h[i])) > (1 << 24))
-                fail(std::string("header field ") + names[i] + " = " + std::to_string(h[i]) + " is invalid");
+            if ((i == 5 ? std::abs(int64_t(h[i])) : h[i]) <= 0 ||
+                std::abs(int64_t(h[i])) > (1 << 24))
+                fail(std::string("header field ") + names[i] + " = " + std::to_string(h[i]) +
+                     " is invalid");
         c.arch = "llama";
         c.name = "llama2.c";
         c.n_embd = uint32_t(h[0]);
@@ -94,8 +102,8 @@ ModelSource import_llama2c(const std::string& checkpoint, const std::string& tok
         const uint64_t Q = uint64_t(c.n_head) * c.head_dim, KV = uint64_t(c.n_head_kv) * c.head_dim;
         // Layout in floats, in file order.
         const uint64_t freq_cis = uint64_t(c.n_ctx_train) * c.head_dim; // real + imag halves
-        const uint64_t floats = V * D + L * D + L * Q * D + 2 * L * KV * D + L * D * Q + L * D + 3 * L * F * D + D +
-                                freq_cis + (c.tied_output ? 0 : V * D);
+        const uint64_t floats = V * D + L * D + L * Q * D + 2 * L * KV * D + L * D * Q + L * D +
+                                3 * L * F * D + D + freq_cis + (c.tied_output ? 0 : V * D);
         if (28 + floats * 4 != size)
             fail("is " + std::to_string(size) + " bytes but a model with this header takes " +
                  std::to_string(28 + floats * 4) + (size < 28 + floats * 4 ? " (truncated)" : ""));
@@ -103,7 +111,12 @@ ModelSource import_llama2c(const std::string& checkpoint, const std::string& tok
         auto add = [&](const std::string& name, std::vector<uint64_t> shape, const float* data) {
             uint64_t n = 1;
             for (auto d : shape) n *= d;
-            src.tensors.push_back({name, DType::F32, std::move(shape), reinterpret_cast<const uint8_t*>(data), n * 4, {}});
+            src.tensors.push_back({name,
+                                   DType::F32,
+                                   std::move(shape),
+                                   reinterpret_cast<const uint8_t*>(data),
+                                   n * 4,
+                                   {}});
         };
         auto per_layer = [&](const char* name, std::vector<uint64_t> shape) {
             uint64_t n = 1;

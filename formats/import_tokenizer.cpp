@@ -21,7 +21,8 @@ bool is_byte_piece(const std::string& s) {
 // A token given as "text" or {"content": "text", ...} in tokenizer_config.json.
 std::string token_text(const json& v) {
     if (v.is_string()) return v.get<std::string>();
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string())
+        return v["content"].get<std::string>();
     return "";
 }
 
@@ -29,17 +30,20 @@ std::string token_text(const json& v) {
 std::string pre_tokenizer_name(const json& pre) {
     const std::string text = pre.dump();
     if (text.find("\\\\p{N}{1,3}") != std::string::npos) return "llama3";
-    if (text.find("[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}|") != std::string::npos) return "qwen2";
+    if (text.find("[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}|") != std::string::npos)
+        return "qwen2";
     return "gpt2";
 }
 
 } // namespace
 
-TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const std::string& tokenizer_config) {
+TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
+                                     const std::string& tokenizer_config) {
     TokenizerData t;
     json j = json::parse(read_text_file(tokenizer_json), nullptr, false);
     auto bad = [&](const std::string& why) { fail(tokenizer_json + ": " + why); };
-    if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) bad("not a tokenizer.json (no model object)");
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
+        bad("not a tokenizer.json (no model object)");
     const json& model = j["model"];
     const std::string type = model.value("type", "");
     if (type != "BPE") bad("tokenizer model type '" + type + "' is not supported (BPE is)");
@@ -57,10 +61,12 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const st
     std::unordered_map<int64_t, bool> special;
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
         for (const json& a : j["added_tokens"]) {
-            if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content"))
+            if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
+                !a.contains("content"))
                 bad("malformed added_tokens entry");
             const int64_t id = a["id"].get<int64_t>();
-            if (id < 0 || id >= (1 << 24)) bad("added token id " + std::to_string(id) + " is invalid");
+            if (id < 0 || id >= (1 << 24))
+                bad("added token id " + std::to_string(id) + " is invalid");
             entries.push_back({id, a["content"].get<std::string>()});
             special[id] = a.value("special", false);
         }
@@ -74,18 +80,23 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const st
         t.tokens[size_t(id)] = piece;
         seen[size_t(id)] = true;
         auto sp = special.find(id);
-        if (sp != special.end()) t.types[size_t(id)] = int32_t(sp->second ? TokenType::Control : TokenType::UserDefined);
-        else if (byte_fallback && is_byte_piece(piece)) t.types[size_t(id)] = int32_t(TokenType::Byte);
-        else t.types[size_t(id)] = int32_t(TokenType::Normal);
+        if (sp != special.end())
+            t.types[size_t(id)] = int32_t(sp->second ? TokenType::Control : TokenType::UserDefined);
+        else if (byte_fallback && is_byte_piece(piece))
+            t.types[size_t(id)] = int32_t(TokenType::Byte);
+        else
+            t.types[size_t(id)] = int32_t(TokenType::Normal);
     }
     for (int64_t i = 0; i < n; i++)
         if (!seen[size_t(i)]) t.tokens[size_t(i)] = "[UNUSED_" + std::to_string(i) + "]";
     if (model.contains("merges") && model["merges"].is_array()) {
         for (const json& m : model["merges"]) {
-            if (m.is_string()) t.merges.push_back(m.get<std::string>());
+            if (m.is_string())
+                t.merges.push_back(m.get<std::string>());
             else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
                 t.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-            else bad("malformed merges entry");
+            else
+                bad("malformed merges entry");
         }
     }
     std::unordered_map<std::string, int32_t> id_of;
@@ -98,7 +109,8 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const st
         t.unk_id = find(model["unk_token"].get<std::string>());
         if (t.unk_id >= 0) t.types[size_t(t.unk_id)] = int32_t(TokenType::Unknown);
     }
-    t.add_bos = byte_fallback; // SentencePiece-style models add BOS unless the config says otherwise
+    t.add_bos =
+        byte_fallback; // SentencePiece-style models add BOS unless the config says otherwise
     t.add_eos = false;
     if (!tokenizer_config.empty()) {
         json cfg = json::parse(read_text_file(tokenizer_config), nullptr, false);
@@ -106,11 +118,14 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const st
         if (cfg.contains("bos_token")) t.bos_id = find(token_text(cfg["bos_token"]));
         if (cfg.contains("eos_token")) t.eos_id = find(token_text(cfg["eos_token"]));
         if (cfg.contains("pad_token")) t.pad_id = find(token_text(cfg["pad_token"]));
-        if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) t.add_bos = cfg["add_bos_token"].get<bool>();
-        if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) t.add_eos = cfg["add_eos_token"].get<bool>();
+        if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+            t.add_bos = cfg["add_bos_token"].get<bool>();
+        if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean())
+            t.add_eos = cfg["add_eos_token"].get<bool>();
         if (cfg.contains("chat_template")) {
             const json& ct = cfg["chat_template"];
-            if (ct.is_string()) t.chat_template = ct.get<std::string>();
+            if (ct.is_string())
+                t.chat_template = ct.get<std::string>();
             else if (ct.is_array()) // [{"name": "default", "template": "..."}, ...]
                 for (const json& e : ct)
                     if (e.is_object() && e.value("name", "") == "default" && e.contains("template"))
@@ -149,11 +164,20 @@ template <typename F> void for_each_field(ByteReader& r, F&& on_field) {
         const uint32_t field = uint32_t(key >> 3), wire = uint32_t(key & 7);
         if (on_field(field, wire, r)) continue;
         switch (wire) {
-        case 0: read_varint(r); break;
-        case 1: r.skip(8, "fixed64"); break;
-        case 2: r.skip(read_varint(r), "length-delimited field"); break;
-        case 5: r.skip(4, "fixed32"); break;
-        default: fail("unsupported protobuf wire type " + std::to_string(wire));
+        case 0:
+            read_varint(r);
+            break;
+        case 1:
+            r.skip(8, "fixed64");
+            break;
+        case 2:
+            r.skip(read_varint(r), "length-delimited field");
+            break;
+        case 5:
+            r.skip(4, "fixed32");
+            break;
+        default:
+            fail("unsupported protobuf wire type " + std::to_string(wire));
         }
     }
 }
@@ -176,13 +200,19 @@ TokenizerData read_sentencepiece_model(const std::string& path) {
                 float score = 0;
                 int32_t type = 1;
                 for_each_field(sub, [&](uint32_t f, uint32_t w, ByteReader& s) {
-                    if (f == 1 && w == 2) piece = std::string(s.string(read_varint(s), "piece"));
-                    else if (f == 2 && w == 5) score = s.read<float>("score");
-                    else if (f == 3 && w == 0) type = int32_t(read_varint(s));
-                    else return false;
+                    if (f == 1 && w == 2)
+                        piece = std::string(s.string(read_varint(s), "piece"));
+                    else if (f == 2 && w == 5)
+                        score = s.read<float>("score");
+                    else if (f == 3 && w == 0)
+                        type = int32_t(read_varint(s));
+                    else
+                        return false;
                     return true;
                 });
-                if (type < 1 || type > 6) fail("piece " + std::to_string(t.tokens.size()) + " has invalid type " + std::to_string(type));
+                if (type < 1 || type > 6)
+                    fail("piece " + std::to_string(t.tokens.size()) + " has invalid type " +
+                         std::to_string(type));
                 t.tokens.push_back(std::move(piece));
                 t.scores.push_back(score);
                 t.types.push_back(type);

@@ -19,7 +19,9 @@ uint32_t Metadata::u32(const std::string& k) const { return get<uint32_t>(k, "u3
 int32_t Metadata::i32(const std::string& k) const { return get<int32_t>(k, "i32"); }
 float Metadata::f32(const std::string& k) const { return get<float>(k, "f32"); }
 uint64_t Metadata::u64(const std::string& k) const { return get<uint64_t>(k, "u64"); }
-const std::string& Metadata::str(const std::string& k) const { return get<std::string>(k, "string"); }
+const std::string& Metadata::str(const std::string& k) const {
+    return get<std::string>(k, "string");
+}
 const std::vector<int32_t>& Metadata::i32s(const std::string& k) const {
     return get<std::vector<int32_t>>(k, "i32 array");
 }
@@ -114,20 +116,32 @@ Metadata Metadata::decode(const uint8_t* data, size_t size) {
             return size_t(n);
         };
         switch (MetaType(type)) {
-        case MetaType::U32: m.kv_[key] = r.read<uint32_t>(key.c_str()); break;
-        case MetaType::I32: m.kv_[key] = r.read<int32_t>(key.c_str()); break;
-        case MetaType::F32: m.kv_[key] = r.read<float>(key.c_str()); break;
-        case MetaType::U64: m.kv_[key] = r.read<uint64_t>(key.c_str()); break;
-        case MetaType::STR: m.kv_[key] = read_str(r, key.c_str()); break;
+        case MetaType::U32:
+            m.kv_[key] = r.read<uint32_t>(key.c_str());
+            break;
+        case MetaType::I32:
+            m.kv_[key] = r.read<int32_t>(key.c_str());
+            break;
+        case MetaType::F32:
+            m.kv_[key] = r.read<float>(key.c_str());
+            break;
+        case MetaType::U64:
+            m.kv_[key] = r.read<uint64_t>(key.c_str());
+            break;
+        case MetaType::STR:
+            m.kv_[key] = read_str(r, key.c_str());
+            break;
         case MetaType::ARR_I32: {
             std::vector<int32_t> v(array_count(4));
-            std::memcpy(v.data(), r.bytes(v.size() * 4, key.c_str()), v.size() * 4);
+            const uint8_t* src = r.bytes(v.size() * 4, key.c_str());
+            if (!v.empty()) std::memcpy(v.data(), src, v.size() * 4);
             m.kv_[key] = std::move(v);
             break;
         }
         case MetaType::ARR_F32: {
             std::vector<float> v(array_count(4));
-            std::memcpy(v.data(), r.bytes(v.size() * 4, key.c_str()), v.size() * 4);
+            const uint8_t* src = r.bytes(v.size() * 4, key.c_str());
+            if (!v.empty()) std::memcpy(v.data(), src, v.size() * 4);
             m.kv_[key] = std::move(v);
             break;
         }

@@ -8,7 +8,7 @@
 namespace strata {
 
 namespace {
-constexpr uint32_t kMaxDim = 1u << 20;     // embedding / FFN width
+constexpr uint32_t kMaxDim = 1u << 20; // embedding / FFN width
 constexpr uint32_t kMaxLayers = 4096;
 constexpr uint32_t kMaxHeads = 4096;
 constexpr uint32_t kMaxVocab = 1u << 24;
@@ -44,10 +44,11 @@ void ModelConfig::validate() const {
     check_range("n_ctx_train", n_ctx_train, 1, kMaxCtx);
     check_range("rope_dim", rope_dim, 2, head_dim);
     if (n_head % n_head_kv != 0)
-        fail("n_head = " + std::to_string(n_head) + " is not a multiple of n_head_kv = " +
-             std::to_string(n_head_kv));
+        fail("n_head = " + std::to_string(n_head) +
+             " is not a multiple of n_head_kv = " + std::to_string(n_head_kv));
     if (head_dim % 2 || rope_dim % 2) fail("head_dim and rope_dim must be even");
-    if (!(norm_eps > 0 && norm_eps < 1)) fail("norm_eps = " + std::to_string(norm_eps) + " is out of range");
+    if (!(norm_eps > 0 && norm_eps < 1))
+        fail("norm_eps = " + std::to_string(norm_eps) + " is out of range");
     if (!(rope_theta > 0 && std::isfinite(rope_theta)))
         fail("rope_theta = " + std::to_string(rope_theta) + " is out of range");
     if (!(rope_scaling.factor > 0 && std::isfinite(rope_scaling.factor)))
@@ -69,8 +70,8 @@ void ModelConfig::validate() const {
 void TokenizerData::validate(uint32_t n_vocab) const {
     if (model != "spm" && model != "bpe") fail("unknown tokenizer model '" + model + "'");
     if (tokens.size() != n_vocab)
-        fail("tokenizer has " + std::to_string(tokens.size()) + " tokens but the model's vocabulary is " +
-             std::to_string(n_vocab));
+        fail("tokenizer has " + std::to_string(tokens.size()) +
+             " tokens but the model's vocabulary is " + std::to_string(n_vocab));
     if (!scores.empty() && scores.size() != tokens.size())
         fail("tokenizer has " + std::to_string(scores.size()) + " scores for " +
              std::to_string(tokens.size()) + " tokens");
@@ -79,9 +80,11 @@ void TokenizerData::validate(uint32_t n_vocab) const {
              std::to_string(tokens.size()) + " tokens");
     for (int32_t t : types)
         if (t < 1 || t > 6) fail("tokenizer has an invalid token type " + std::to_string(t));
-    for (auto [name, id] : {std::pair{"bos", bos_id}, {"eos", eos_id}, {"unk", unk_id}, {"pad", pad_id}})
+    for (auto [name, id] :
+         {std::pair{"bos", bos_id}, {"eos", eos_id}, {"unk", unk_id}, {"pad", pad_id}})
         if (id < -1 || id >= int32_t(tokens.size()))
-            fail(std::string("tokenizer ") + name + " id " + std::to_string(id) + " is out of range");
+            fail(std::string("tokenizer ") + name + " id " + std::to_string(id) +
+                 " is out of range");
 }
 
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
@@ -133,7 +136,8 @@ std::vector<int32_t> cla_kv_source(uint32_t n_layer, uint32_t group) {
 
 // ---- metadata keys (docs/format.md lists them) --------------------------------------------
 
-void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t, const Provenance& p) {
+void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t,
+                    const Provenance& p) {
     m.set("general.architecture", c.arch);
     m.set("general.name", c.name);
     m.set("general.source", p.source);

@@ -67,8 +67,8 @@ struct TokenizerData {
     std::string model = "spm"; // spm (SentencePiece-style, scores) | bpe (byte-level, merges)
     std::string pre = "default";
     std::vector<std::string> tokens;
-    std::vector<float> scores;      // spm: piece scores; may be empty for bpe
-    std::vector<int32_t> types;     // TokenType per token
+    std::vector<float> scores;       // spm: piece scores; may be empty for bpe
+    std::vector<int32_t> types;      // TokenType per token
     std::vector<std::string> merges; // bpe: "left right", in priority order
     int32_t bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1;
     bool add_bos = true, add_eos = false;

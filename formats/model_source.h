@@ -18,7 +18,7 @@ namespace strata {
 struct SourceTensor {
     std::string name;
     DType type = DType::F32;
-    std::vector<uint64_t> shape; // outermost first
+    std::vector<uint64_t> shape;   // outermost first
     const uint8_t* data = nullptr; // `bytes` bytes of `type`, row-major (when not generated)
     uint64_t bytes = 0;
     // Synthetic tensors: fill `bytes` bytes of `target` type at `dst` directly.
@@ -54,13 +54,14 @@ TokenizerData tokenizer_from_gguf(const GgufFile& gguf);
 // tokenizer.model, tokenizer_config.json.
 ModelSource import_hf(const std::string& dir);
 // tokenizer.json (+ optional tokenizer_config.json for BOS/EOS and the chat template).
-TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json, const std::string& tokenizer_config);
+TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
+                                     const std::string& tokenizer_config);
 // SentencePiece tokenizer.model (protobuf).
 TokenizerData read_sentencepiece_model(const std::string& path);
 
 struct SyntheticOptions {
-    std::string shape;       // tinyllama-1.1b | llama-3.2-1b | smollm-135m | qwen2.5-0.5b | test-tiny
-    int layers = 0;          // overrides when > 0
+    std::string shape; // tinyllama-1.1b | llama-3.2-1b | smollm-135m | qwen2.5-0.5b | test-tiny
+    int layers = 0;    // overrides when > 0
     int kv_heads = 0;
     uint64_t seed = 1;
 };

@@ -25,7 +25,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     return f;
 }
 
-SafetensorsFile SafetensorsFile::from_memory(const uint8_t* data, size_t size, const std::string& name) {
+SafetensorsFile SafetensorsFile::from_memory(const uint8_t* data, size_t size,
+                                             const std::string& name) {
     SafetensorsFile f;
     f.parse(data, size, name);
     return f;
@@ -33,7 +34,8 @@ SafetensorsFile SafetensorsFile::from_memory(const uint8_t* data, size_t size, c
 
 void SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string& name) {
     try {
-        if (size < 8) fail("file is " + std::to_string(size) + " bytes: truncated or not a safetensors file");
+        if (size < 8)
+            fail("file is " + std::to_string(size) + " bytes: truncated or not a safetensors file");
         uint64_t header_len;
         std::memcpy(&header_len, data, 8);
         if (header_len < 2 || header_len > size - 8 || header_len > (uint64_t(100) << 20))
@@ -41,7 +43,8 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string&
                  std::to_string(size) + " bytes)");
         const uint8_t* payload = data + 8 + header_len;
         const uint64_t payload_bytes = size - 8 - header_len;
-        json header = json::parse(data + 8, data + 8 + header_len, nullptr, /*allow_exceptions=*/false);
+        json header =
+            json::parse(data + 8, data + 8 + header_len, nullptr, /*allow_exceptions=*/false);
         if (!header.is_object()) fail("header is not a JSON object");
         std::vector<std::pair<uint64_t, uint64_t>> ranges;
         for (auto& [key, value] : header.items()) {
@@ -59,7 +62,8 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string&
             t.dtype = dt.get<std::string>();
             const size_t es = dtype_bytes(t.dtype);
             if (es == 0) fail("tensor " + key + " has unknown dtype " + t.dtype);
-            if (shape.size() > 8) fail("tensor " + key + " has rank " + std::to_string(shape.size()));
+            if (shape.size() > 8)
+                fail("tensor " + key + " has rank " + std::to_string(shape.size()));
             uint64_t elements = 1;
             for (const json& d : shape) {
                 if (!d.is_number_unsigned()) fail("tensor " + key + " has a non-integer dimension");
@@ -71,11 +75,12 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string&
             }
             const uint64_t begin = offs[0].get<uint64_t>(), end = offs[1].get<uint64_t>();
             if (begin > end || end > payload_bytes)
-                fail("tensor " + key + " byte range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                     ") lies outside the data (" + std::to_string(payload_bytes) + " bytes; truncated?)");
+                fail("tensor " + key + " byte range [" + std::to_string(begin) + ", " +
+                     std::to_string(end) + ") lies outside the data (" +
+                     std::to_string(payload_bytes) + " bytes; truncated?)");
             if (end - begin != elements * es)
-                fail("tensor " + key + " byte range holds " + std::to_string(end - begin) + " bytes but its shape and dtype need " +
-                     std::to_string(elements * es));
+                fail("tensor " + key + " byte range holds " + std::to_string(end - begin) +
+                     " bytes but its shape and dtype need " + std::to_string(elements * es));
             t.data = payload + begin;
             t.bytes = end - begin;
             ranges.push_back({begin, end});
@@ -89,16 +94,19 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string&
     }
 }
 
-std::map<std::string, std::string> parse_safetensors_index(const std::string& text, const std::string& name) {
+std::map<std::string, std::string> parse_safetensors_index(const std::string& text,
+                                                           const std::string& name) {
     json j = json::parse(text, nullptr, false);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
         fail(name + ": not a safetensors index (no weight_map object)");
     std::map<std::string, std::string> out;
     for (auto& [tensor, file] : j["weight_map"].items()) {
-        if (!file.is_string()) fail(name + ": weight_map entry for " + tensor + " is not a file name");
+        if (!file.is_string())
+            fail(name + ": weight_map entry for " + tensor + " is not a file name");
         std::string f = file.get<std::string>();
         if (f.empty() || f.find('/') != std::string::npos || f == "." || f == "..")
-            fail(name + ": weight_map names '" + f + "', which is not a file in the model directory");
+            fail(name + ": weight_map names '" + f +
+                 "', which is not a file in the model directory");
         out[tensor] = f;
     }
     return out;

@@ -35,6 +35,7 @@ class SafetensorsFile {
 };
 
 // model.safetensors.index.json: tensor name -> shard file name. Validated (no paths).
-std::map<std::string, std::string> parse_safetensors_index(const std::string& json_text, const std::string& name);
+std::map<std::string, std::string> parse_safetensors_index(const std::string& json_text,
+                                                           const std::string& name);
 
 } // namespace strata

@@ -52,11 +52,13 @@ void StrataFile::parse(const std::string& name) {
         h.skip(8, "magic");
         version_ = h.read<uint32_t>("version");
         if (version_ > kStrataVersion)
-            fail("format version " + std::to_string(version_) + " is newer than this strata supports (" +
-                 std::to_string(kStrataVersion) + "); upgrade strata");
+            fail("format version " + std::to_string(version_) +
+                 " is newer than this strata supports (" + std::to_string(kStrataVersion) +
+                 "); upgrade strata");
         if (version_ == 0) fail("format version 0 is invalid");
         const uint32_t header_bytes = h.read<uint32_t>("header size");
-        if (header_bytes != kHeaderBytes) fail("header size " + std::to_string(header_bytes) + " is invalid");
+        if (header_bytes != kHeaderBytes)
+            fail("header size " + std::to_string(header_bytes) + " is invalid");
         const uint64_t file_bytes = h.read<uint64_t>("file size");
         if (file_bytes != size_)
             fail("header says the file is " + std::to_string(file_bytes) + " bytes but it is " +
@@ -74,7 +76,8 @@ void StrataFile::parse(const std::string& name) {
         // Sections must lie in order inside the file: header, metadata, directory, data.
         auto section = [&](const char* what, uint64_t off, uint64_t bytes, uint64_t min_off) {
             if (off < min_off || off > size_ || bytes > size_ - off)
-                fail(std::string(what) + " (offset " + std::to_string(off) + ", " + std::to_string(bytes) +
+                fail(std::string(what) + " (offset " + std::to_string(off) + ", " +
+                     std::to_string(bytes) +
                      " bytes) lies outside the file or overlaps the section before it");
         };
         section("metadata block", meta_offset_, meta_bytes, kHeaderBytes);
@@ -82,7 +85,8 @@ void StrataFile::parse(const std::string& name) {
         section("data region", data_offset_, data_bytes, dir_offset + dir_bytes);
         if (data_offset_ % kDataAlignment != 0)
             fail("data offset " + std::to_string(data_offset_) + " is not page aligned");
-        if (data_offset_ + data_bytes != size_) fail("data region does not end at the end of the file");
+        if (data_offset_ + data_bytes != size_)
+            fail("data region does not end at the end of the file");
         dir_end_ = dir_offset + dir_bytes;
 
         meta_ = Metadata::decode(base_ + meta_offset_, size_t(meta_bytes));
@@ -96,7 +100,8 @@ void StrataFile::parse(const std::string& name) {
             TensorEntry& t = tensors_[i];
             const uint32_t name_len = d.read<uint32_t>("tensor name length");
             if (name_len == 0 || name_len > kMaxNameBytes)
-                fail("tensor " + std::to_string(i) + " has a name length of " + std::to_string(name_len));
+                fail("tensor " + std::to_string(i) + " has a name length of " +
+                     std::to_string(name_len));
             t.name = std::string(d.string(name_len, "tensor name"));
             const uint32_t type_id = d.read<uint32_t>("tensor type");
             auto type = dtype_from_id(type_id);
@@ -125,13 +130,15 @@ void StrataFile::parse(const std::string& name) {
                 fail("tensor " + t.name + ": rows of " + std::to_string(t.shape.back()) +
                      " values are not whole " + dtype_name(t.type) + " blocks");
             if (t.bytes != expect)
-                fail("tensor " + t.name + " is " + std::to_string(t.bytes) + " bytes but a " + dtype_name(t.type) +
-                     " tensor of shape " + shape_string(t.shape) + " takes " + std::to_string(expect));
+                fail("tensor " + t.name + " is " + std::to_string(t.bytes) + " bytes but a " +
+                     dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) + " takes " +
+                     std::to_string(expect));
             if (t.offset % kTensorAlignment != 0)
-                fail("tensor " + t.name + " offset " + std::to_string(t.offset) + " is not 64-byte aligned");
+                fail("tensor " + t.name + " offset " + std::to_string(t.offset) +
+                     " is not 64-byte aligned");
             if (t.offset > data_bytes || t.bytes > data_bytes - t.offset)
-                fail("tensor " + t.name + " (offset " + std::to_string(t.offset) + ", " + std::to_string(t.bytes) +
-                     " bytes) extends past the end of the data region");
+                fail("tensor " + t.name + " (offset " + std::to_string(t.offset) + ", " +
+                     std::to_string(t.bytes) + " bytes) extends past the end of the data region");
             if (!by_name_.emplace(t.name, i).second) fail("tensor " + t.name + " appears twice");
         }
         if (d.remaining() != 0) fail("tensor directory has trailing bytes");
@@ -147,8 +154,8 @@ void StrataFile::parse(const std::string& name) {
         config_ = config_from_metadata(meta_);
         tokenizer_ = tokenizer_from_metadata(meta_);
         if (tokenizer_.tokens.size() != config_.n_vocab)
-            fail("tokenizer has " + std::to_string(tokenizer_.tokens.size()) + " tokens but n_vocab is " +
-                 std::to_string(config_.n_vocab));
+            fail("tokenizer has " + std::to_string(tokenizer_.tokens.size()) +
+                 " tokens but n_vocab is " + std::to_string(config_.n_vocab));
         validate_model_tensors(config_, tensors_);
     } catch (const Error& e) {
         throw Error(name + ": " + e.what());
@@ -174,16 +181,18 @@ void validate_model_tensors(const ModelConfig& config, const std::vector<TensorE
         if (it == have.end()) fail("tensor " + spec.name + " is missing");
         const TensorEntry& t = *it->second;
         if (t.shape != spec.shape)
-            fail("tensor " + spec.name + " has shape " + shape_string(t.shape) + " but the hyperparameters say " +
-                 shape_string(spec.shape));
+            fail("tensor " + spec.name + " has shape " + shape_string(t.shape) +
+                 " but the hyperparameters say " + shape_string(spec.shape));
         if (!spec.is_matrix && t.type != DType::F32)
-            fail("tensor " + spec.name + " is " + dtype_name(t.type) + "; norms and biases must be f32");
+            fail("tensor " + spec.name + " is " + dtype_name(t.type) +
+                 "; norms and biases must be f32");
         have.erase(it);
     }
     if (!have.empty()) {
         const std::string extra = have.begin()->first;
         if (extra.find("attn_k") != std::string::npos || extra.find("attn_v") != std::string::npos)
-            fail("tensor " + extra + " belongs to a layer that kv_source says reuses another layer's K/V");
+            fail("tensor " + extra +
+                 " belongs to a layer that kv_source says reuses another layer's K/V");
         fail("unexpected tensor " + extra);
     }
 }

@@ -25,7 +25,8 @@ uint64_t tensor_bytes(DType type, const std::vector<uint64_t>& shape) {
 
 void StrataWriter::add_tensor(const std::string& name, DType type, std::vector<uint64_t> shape,
                               Producer produce) {
-    if (name.empty() || name.size() > kMaxNameBytes) fail("tensor name '" + name + "' has a bad length");
+    if (name.empty() || name.size() > kMaxNameBytes)
+        fail("tensor name '" + name + "' has a bad length");
     if (shape.empty() || shape.size() > kMaxDims) fail("tensor " + name + " has a bad rank");
     for (const auto& e : entries_)
         if (e.name == name) fail("tensor " + name + " added twice");
@@ -35,8 +36,8 @@ void StrataWriter::add_tensor(const std::string& name, DType type, std::vector<u
     e.shape = std::move(shape);
     e.bytes = tensor_bytes(type, e.shape);
     if (e.bytes == 0)
-        fail("tensor " + name + ": a row of " + std::to_string(e.shape.back()) + " values is not a whole number of " +
-             dtype_name(type) + " blocks");
+        fail("tensor " + name + ": a row of " + std::to_string(e.shape.back()) +
+             " values is not a whole number of " + dtype_name(type) + " blocks");
     entries_.push_back(std::move(e));
     producers_.push_back(std::move(produce));
 }
@@ -57,11 +58,14 @@ struct TempFile {
     }
 };
 
-template <typename T> void put(uint8_t* base, size_t off, T v) { std::memcpy(base + off, &v, sizeof v); }
+template <typename T> void put(uint8_t* base, size_t off, T v) {
+    std::memcpy(base + off, &v, sizeof v);
+}
 
 size_t directory_bytes(const std::vector<TensorEntry>& entries) {
     size_t n = 0;
-    for (const auto& e : entries) n += 4 + e.name.size() + 4 + 4 + 4 + 8 * e.shape.size() + 8 + 8 + 8;
+    for (const auto& e : entries)
+        n += 4 + e.name.size() + 4 + 4 + 4 + 8 * e.shape.size() + 8 + 8 + 8;
     return n;
 }
 
@@ -105,15 +109,18 @@ void StrataWriter::write(const std::string& path, const Progress& progress) {
     TempFile tmp;
     std::string templ = path + ".tmp-XXXXXX";
     tmp.fd = mkstemp(templ.data());
-    if (tmp.fd < 0) fail("cannot create a temporary file beside " + path + ": " + std::strerror(errno));
+    if (tmp.fd < 0)
+        fail("cannot create a temporary file beside " + path + ": " + std::strerror(errno));
     tmp.path = templ;
     // posix_fallocate reserves the blocks now, so a full disk is reported here and never as a
     // SIGBUS while writing through the mapping.
     if (int err = posix_fallocate(tmp.fd, 0, off_t(file_bytes)); err != 0)
-        fail("cannot reserve " + std::to_string(file_bytes) + " bytes for " + path + ": " + std::strerror(err));
+        fail("cannot reserve " + std::to_string(file_bytes) + " bytes for " + path + ": " +
+             std::strerror(err));
     tmp.map_bytes = size_t(file_bytes);
     tmp.map = mmap(nullptr, tmp.map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, tmp.fd, 0);
-    if (tmp.map == MAP_FAILED) fail("cannot map the output for " + path + ": " + std::strerror(errno));
+    if (tmp.map == MAP_FAILED)
+        fail("cannot map the output for " + path + ": " + std::strerror(errno));
     auto* out = static_cast<uint8_t*>(tmp.map);
 
     uint64_t done_bytes = 0;
@@ -140,9 +147,11 @@ void StrataWriter::write(const std::string& path, const Progress& progress) {
     put<uint64_t>(out, HeaderLayout::data_bytes, data_bytes);
     put<uint32_t>(out, HeaderLayout::n_tensors, uint32_t(entries_.size()));
     // The metadata and directory are adjacent except for padding, which is zero: hash the span.
-    put<uint64_t>(out, HeaderLayout::meta_checksum, checksum64(out + meta_offset, dir_offset + dir_bytes - meta_offset));
+    put<uint64_t>(out, HeaderLayout::meta_checksum,
+                  checksum64(out + meta_offset, dir_offset + dir_bytes - meta_offset));
 
-    if (msync(tmp.map, tmp.map_bytes, MS_SYNC) != 0) fail("cannot write " + path + ": " + std::strerror(errno));
+    if (msync(tmp.map, tmp.map_bytes, MS_SYNC) != 0)
+        fail("cannot write " + path + ": " + std::strerror(errno));
     const mode_t mask = umask(0);
     umask(mask);
     fchmod(tmp.fd, 0666 & ~mask);

@@ -76,7 +76,8 @@ void generate(DType t, uint8_t* dst, uint64_t bytes, uint64_t seed, float sigma)
             std::memcpy(dst + 2 * i, &h, 2);
         }
         return;
-    default: break;
+    default:
+        break;
     }
     // Quantized: random payload bits, then each block's scales set so values have ~sigma.
     fill_random_bytes(rng, dst, bytes);
@@ -85,8 +86,12 @@ void generate(DType t, uint8_t* dst, uint64_t bytes, uint64_t seed, float sigma)
         uint8_t* b = dst + off;
         const float jitter = 0.75f + 0.5f * rng.uniform();
         switch (t) {
-        case DType::Q8_0: reinterpret_cast<BlockQ8_0*>(b)->d = f32_to_f16(jitter * sigma / 73.0f); break;
-        case DType::Q4_0: reinterpret_cast<BlockQ4_0*>(b)->d = f32_to_f16(jitter * sigma / 4.6f); break;
+        case DType::Q8_0:
+            reinterpret_cast<BlockQ8_0*>(b)->d = f32_to_f16(jitter * sigma / 73.0f);
+            break;
+        case DType::Q4_0:
+            reinterpret_cast<BlockQ4_0*>(b)->d = f32_to_f16(jitter * sigma / 4.6f);
+            break;
         case DType::Q4_K: {
             auto* k = reinterpret_cast<BlockQ4_K*>(b);
             k->d = f32_to_f16(jitter * sigma / (4.6f * 32.0f));
@@ -99,7 +104,8 @@ void generate(DType t, uint8_t* dst, uint64_t bytes, uint64_t seed, float sigma)
             k->d = f32_to_f16(jitter * sigma / (18.5f * 64.0f));
             break;
         }
-        default: fail("synthetic weights: unsupported type");
+        default:
+            fail("synthetic weights: unsupported type");
         }
     }
 }
@@ -108,7 +114,8 @@ TokenizerData synthetic_tokenizer(uint32_t n_vocab) {
     TokenizerData t;
     t.model = "spm";
     t.tokens = {"<unk>", "<s>", "</s>"};
-    t.types = {int32_t(TokenType::Unknown), int32_t(TokenType::Control), int32_t(TokenType::Control)};
+    t.types = {int32_t(TokenType::Unknown), int32_t(TokenType::Control),
+               int32_t(TokenType::Control)};
     static const char* hex = "0123456789ABCDEF";
     for (int b = 0; b < 256 && t.tokens.size() < n_vocab; b++) {
         t.tokens.push_back(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
@@ -188,7 +195,8 @@ ModelSource make_synthetic(const SyntheticOptions& o) {
         }
         src.tensors.push_back(std::move(t));
     }
-    src.description = "synthetic " + o.shape + " (random weights, seed " + std::to_string(o.seed) + ")";
+    src.description =
+        "synthetic " + o.shape + " (random weights, seed " + std::to_string(o.seed) + ")";
     return src;
 }
 

@@ -12,6 +12,15 @@ namespace strata {
 
 static inline int nearest_int(float v) { return int(std::lrintf(v)); }
 
+static inline uint16_t load_u16(const void* p, int64_t i) {
+    uint16_t v;
+    std::memcpy(&v, static_cast<const uint8_t*>(p) + 2 * i, 2);
+    return v;
+}
+static inline void store_u16(void* p, int64_t i, uint16_t v) {
+    std::memcpy(static_cast<uint8_t*>(p) + 2 * i, &v, 2);
+}
+
 // ---- Q8_0 --------------------------------------------------------------------------------
 
 void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
@@ -311,7 +320,8 @@ void quantize_row_q8_k_ref(const float* x, void* vy, int64_t n) {
         const float d = amax / 127.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[b].d = d;
-        for (int i = 0; i < QK_K; i++) y[b].qs[i] = int8_t(std::clamp(nearest_int(x[i] * id), -127, 127));
+        for (int i = 0; i < QK_K; i++)
+            y[b].qs[i] = int8_t(std::clamp(nearest_int(x[i] * id), -127, 127));
         for (int g = 0; g < QK_K / 16; g++) {
             int sum = 0;
             for (int i = 0; i < 16; i++) sum += y[b].qs[16 * g + i];
@@ -330,36 +340,61 @@ void dequantize_row_q8_k_ref(const void* vx, float* y, int64_t n) {
 
 void quantize_row_ref(DType type, const float* src, void* dst, int64_t n) {
     switch (type) {
-    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::F32:
+        std::memcpy(dst, src, size_t(n) * 4);
+        return;
     case DType::F16:
-        for (int64_t i = 0; i < n; i++) static_cast<uint16_t*>(dst)[i] = f32_to_f16(src[i]);
+        for (int64_t i = 0; i < n; i++) store_u16(dst, i, f32_to_f16(src[i]));
         return;
     case DType::BF16:
-        for (int64_t i = 0; i < n; i++) static_cast<uint16_t*>(dst)[i] = f32_to_bf16(src[i]);
+        for (int64_t i = 0; i < n; i++) store_u16(dst, i, f32_to_bf16(src[i]));
         return;
-    case DType::Q8_0: quantize_row_q8_0_ref(src, dst, n); return;
-    case DType::Q4_0: quantize_row_q4_0_ref(src, dst, n); return;
-    case DType::Q4_K: quantize_row_q4_k_ref(src, dst, n); return;
-    case DType::Q6_K: quantize_row_q6_k_ref(src, dst, n); return;
-    case DType::Q8_K: quantize_row_q8_k_ref(src, dst, n); return;
+    case DType::Q8_0:
+        quantize_row_q8_0_ref(src, dst, n);
+        return;
+    case DType::Q4_0:
+        quantize_row_q4_0_ref(src, dst, n);
+        return;
+    case DType::Q4_K:
+        quantize_row_q4_k_ref(src, dst, n);
+        return;
+    case DType::Q6_K:
+        quantize_row_q6_k_ref(src, dst, n);
+        return;
+    case DType::Q8_K:
+        quantize_row_q8_k_ref(src, dst, n);
+        return;
     }
     fail("quantize: unknown type");
 }
 
 void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
     switch (type) {
-    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::F32:
+        std::memcpy(dst, src, size_t(n) * 4);
+        return;
+    // Float rows may sit at any byte offset (safetensors data is unaligned): load via memcpy.
     case DType::F16:
-        for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(static_cast<const uint16_t*>(src)[i]);
+        for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(load_u16(src, i));
         return;
     case DType::BF16:
-        for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(static_cast<const uint16_t*>(src)[i]);
+        for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(load_u16(src, i));
         return;
-    case DType::Q8_0: dequantize_row_q8_0_ref(src, dst, n); return;
-    case DType::Q4_0: dequantize_row_q4_0_ref(src, dst, n); return;
-    case DType::Q4_K: dequantize_row_q4_k_ref(src, dst, n); return;
-    case DType::Q6_K: dequantize_row_q6_k_ref(src, dst, n); return;
-    case DType::Q8_K: dequantize_row_q8_k_ref(src, dst, n); return;
+    case DType::Q8_0:
+        dequantize_row_q8_0_ref(src, dst, n);
+        return;
+    case DType::Q4_0:
+        dequantize_row_q4_0_ref(src, dst, n);
+        return;
+    case DType::Q4_K:
+        dequantize_row_q4_k_ref(src, dst, n);
+        return;
+    case DType::Q6_K:
+        dequantize_row_q6_k_ref(src, dst, n);
+        return;
+    case DType::Q8_K:
+        dequantize_row_q8_k_ref(src, dst, n);
+        return;
     }
     fail("dequantize: unknown type");
 }

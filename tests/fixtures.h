@@ -17,7 +17,7 @@ std::string fixture(const std::string& relative);
 #define REQUIRE_FIXTURES()                                                                         \
     do {                                                                                           \
         if (strata::test::fixtures_dir().empty())                                                  \
-            GTEST_SKIP() << "reference fixtures not found: expected ../shared/fixtures beside "   \
+            GTEST_SKIP() << "reference fixtures not found: expected ../shared/fixtures beside "    \
                             "the project (or set STRATA_FIXTURES)";                                \
     } while (0)
 
@@ -37,6 +37,8 @@ CommandResult run_command(const std::string& command);
 
 std::vector<uint8_t> read_file(const std::string& path);
 void write_file(const std::string& path, const void* data, size_t size);
-inline void write_file(const std::string& path, const std::string& s) { write_file(path, s.data(), s.size()); }
+inline void write_file(const std::string& path, const std::string& s) {
+    write_file(path, s.data(), s.size());
+}
 
 } // namespace strata::test

@@ -43,7 +43,8 @@ void GgufBuilder::kv_i32s(const std::string& k, const std::vector<int32_t>& v) {
     for (int32_t x : v) put(kv_, x);
     n_kv_++;
 }
-void GgufBuilder::tensor(const std::string& name, uint32_t type, std::vector<uint64_t> ne, std::vector<uint8_t> data) {
+void GgufBuilder::tensor(const std::string& name, uint32_t type, std::vector<uint64_t> ne,
+                         std::vector<uint8_t> data) {
     tensors_.push_back({name, type, std::move(ne), std::move(data)});
 }
 
@@ -86,7 +87,13 @@ GgufBuilder tiny_llama_gguf() {
     g.kv_u32("llama.attention.head_count_kv", 1);
     g.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
     g.kv_str("tokenizer.ggml.model", "llama");
-    g.kv_strs("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81a", "b", "c", "\xE2\x96\x81" "ab", "bc"});
+    g.kv_strs("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>",
+                                        "\xE2\x96\x81"
+                                        "a",
+                                        "b", "c",
+                                        "\xE2\x96\x81"
+                                        "ab",
+                                        "bc"});
     g.kv_f32s("tokenizer.ggml.scores", {0, 0, 0, -1, -2, -3, -4, -5});
     g.kv_i32s("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 1, 1, 1});
     g.kv_u32("tokenizer.ggml.bos_token_id", 1);

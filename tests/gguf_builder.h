@@ -18,7 +18,8 @@ class GgufBuilder {
     void kv_f32s(const std::string& key, const std::vector<float>& v);
     void kv_i32s(const std::string& key, const std::vector<int32_t>& v);
     // ne: GGUF order (innermost first); data must hold the tensor's bytes.
-    void tensor(const std::string& name, uint32_t ggml_type, std::vector<uint64_t> ne, std::vector<uint8_t> data);
+    void tensor(const std::string& name, uint32_t ggml_type, std::vector<uint64_t> ne,
+                std::vector<uint8_t> data);
 
     std::vector<uint8_t> build(uint32_t version = 3) const;
     // Byte position of tensor i's offset field in the last build (for corrupting it).

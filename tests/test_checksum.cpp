@@ -15,7 +15,8 @@ TEST(Checksum, DeterministicAndSensitiveToEveryBitAndLength) {
     for (size_t byte = 0; byte < data.size(); byte++) {
         for (int bit = 0; bit < 8; bit++) {
             data[byte] ^= uint8_t(1 << bit);
-            EXPECT_TRUE(seen.insert(checksum64(data.data(), data.size())).second) << byte << ":" << bit;
+            EXPECT_TRUE(seen.insert(checksum64(data.data(), data.size())).second)
+                << byte << ":" << bit;
             data[byte] ^= uint8_t(1 << bit);
         }
     }

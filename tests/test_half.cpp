@@ -20,7 +20,7 @@ TEST(Half, KnownValues) {
     EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
     EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
     EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
-    EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00); // rounds to infinity
+    EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);      // rounds to infinity
     EXPECT_EQ(f32_to_f16(5.9604645e-8f), 0x0001); // smallest subnormal
     EXPECT_EQ(f32_to_f16(2.9e-8f), 0x0000);       // below half of it
     EXPECT_FLOAT_EQ(f16_to_f32(0x3555), 0.33325195f);
@@ -41,6 +41,8 @@ TEST(Half, Bf16RoundsToNearestEvenAndKeepsNaN) {
     EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
     for (uint32_t b = 0; b < 65536; b++) {
         const float f = bf16_to_f32(uint16_t(b));
-        if (!std::isnan(f)) EXPECT_EQ(f32_to_bf16(f), b);
+        if (!std::isnan(f)) {
+            EXPECT_EQ(f32_to_bf16(f), b);
+        }
     }
 }

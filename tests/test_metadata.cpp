@@ -35,7 +35,8 @@ TEST(Metadata, EveryTruncationAndBadCountIsRefused) {
     m.set("k", std::vector<std::string>{"abc", "de"});
     m.set("n", uint32_t(1));
     const auto bytes = m.encode();
-    for (size_t n = 0; n < bytes.size(); n++) EXPECT_THROW(Metadata::decode(bytes.data(), n), Error) << n;
+    for (size_t n = 0; n < bytes.size(); n++)
+        EXPECT_THROW(Metadata::decode(bytes.data(), n), Error) << n;
     auto bad = bytes;
     bad[0] = 0xff, bad[1] = 0xff, bad[2] = 0xff, bad[3] = 0x7f; // entry count
     try {

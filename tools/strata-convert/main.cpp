@@ -62,10 +62,14 @@ std::string human_bytes(double b) {
 
 std::string human_count(double n) {
     char buf[32];
-    if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
-    else if (n >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-    else if (n >= 1e3) std::snprintf(buf, sizeof buf, "%.2fK", n / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f", n);
+    if (n >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
+    else if (n >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+    else if (n >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.2fK", n / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f", n);
     return buf;
 }
 
@@ -82,36 +86,43 @@ std::string kv_source_string(const ModelConfig& c) {
 
 void print_config(const ModelConfig& c) {
     const uint32_t group = c.n_head / c.n_head_kv;
-    std::printf("architecture:   %s%s\n", c.arch.c_str(), c.synthetic ? " (synthetic: random weights)" : "");
+    std::printf("architecture:   %s%s\n", c.arch.c_str(),
+                c.synthetic ? " (synthetic: random weights)" : "");
     std::printf("name:           %s\n", c.name.c_str());
     std::printf("parameters:     %s (%llu)\n", human_count(double(parameter_count(c))).c_str(),
                 (unsigned long long)parameter_count(c));
-    std::printf("n_vocab %u  n_embd %u  n_layer %u  n_ff %u  n_ctx_train %u\n", c.n_vocab, c.n_embd, c.n_layer,
-                c.n_ff, c.n_ctx_train);
-    std::printf("attention:      %u query heads, %u KV heads (%s), head_dim %u\n", c.n_head, c.n_head_kv,
-                c.n_head_kv == 1 ? "MQA" : group == 1 ? "MHA" : ("GQA, " + std::to_string(group) + " per group").c_str(),
+    std::printf("n_vocab %u  n_embd %u  n_layer %u  n_ff %u  n_ctx_train %u\n", c.n_vocab, c.n_embd,
+                c.n_layer, c.n_ff, c.n_ctx_train);
+    std::printf("attention:      %u query heads, %u KV heads (%s), head_dim %u\n", c.n_head,
+                c.n_head_kv,
+                c.n_head_kv == 1 ? "MQA"
+                : group == 1     ? "MHA"
+                                 : ("GQA, " + std::to_string(group) + " per group").c_str(),
                 c.head_dim);
     std::printf("rope:           theta %g, dim %u, %s%s\n", double(c.rope_theta), c.rope_dim,
                 c.rope_style == RopeStyle::NeoX ? "neox (halves)" : "normal (adjacent pairs)",
                 c.rope_scaling.type == "none" ? "" : (", scaling " + c.rope_scaling.type).c_str());
     std::printf("norm_eps:       %g\n", double(c.norm_eps));
-    std::printf("output:         %s%s\n", c.tied_output ? "tied to token_embd" : "own output.weight",
+    std::printf("output:         %s%s\n",
+                c.tied_output ? "tied to token_embd" : "own output.weight",
                 c.attn_bias ? "; Q/K/V biases" : "");
-    std::printf("kv_source:      %s (%u of %u layers store K/V)\n", kv_source_string(c).c_str(), c.n_kv_layers(),
-                c.n_layer);
+    std::printf("kv_source:      %s (%u of %u layers store K/V)\n", kv_source_string(c).c_str(),
+                c.n_kv_layers(), c.n_layer);
     std::printf("KV bytes/token: %llu (f16 cache), %llu (q8_0 cache)\n",
-                (unsigned long long)c.kv_bytes_per_token(2.0), (unsigned long long)c.kv_bytes_per_token(34.0 / 32.0));
+                (unsigned long long)c.kv_bytes_per_token(2.0),
+                (unsigned long long)c.kv_bytes_per_token(34.0 / 32.0));
 }
 
 int cmd_info(const std::string& path) {
     StrataFile f = StrataFile::open(path);
     const TokenizerData& t = f.tokenizer();
-    std::printf("file:           %s (%s, format v%u)\n", path.c_str(), human_bytes(double(f.file_bytes())).c_str(),
-                f.version());
+    std::printf("file:           %s (%s, format v%u)\n", path.c_str(),
+                human_bytes(double(f.file_bytes())).c_str(), f.version());
     std::printf("source:         %s\n", provenance_from_metadata(f.metadata()).source.c_str());
     print_config(f.config());
-    std::printf("tokenizer:      %s, %zu tokens, %zu merges, bos %d eos %d%s\n", t.model.c_str(), t.tokens.size(),
-                t.merges.size(), t.bos_id, t.eos_id, t.chat_template.empty() ? ", no chat template" : ", chat template");
+    std::printf("tokenizer:      %s, %zu tokens, %zu merges, bos %d eos %d%s\n", t.model.c_str(),
+                t.tokens.size(), t.merges.size(), t.bos_id, t.eos_id,
+                t.chat_template.empty() ? ", no chat template" : ", chat template");
     std::map<std::string, std::pair<int, uint64_t>> by_type;
     for (const auto& e : f.tensors()) {
         auto& [n, b] = by_type[dtype_name(e.type)];
@@ -123,16 +134,19 @@ int cmd_info(const std::string& path) {
         std::printf(" %s x%d (%s)", name.c_str(), nb.first, human_bytes(double(nb.second)).c_str());
     std::printf("\n\n%-32s %-6s %s\n", "tensor", "type", "shape");
     for (const auto& e : f.tensors())
-        std::printf("%-32s %-6s %s\n", e.name.c_str(), dtype_name(e.type), shape_string(e.shape).c_str());
+        std::printf("%-32s %-6s %s\n", e.name.c_str(), dtype_name(e.type),
+                    shape_string(e.shape).c_str());
     return 0;
 }
 
 int cmd_verify(const std::string& path) {
     StrataFile f = StrataFile::open(path);
     auto problems = f.verify_checksums();
-    for (const auto& p : problems) std::fprintf(stderr, "strata-convert: %s: %s\n", path.c_str(), p.c_str());
+    for (const auto& p : problems)
+        std::fprintf(stderr, "strata-convert: %s: %s\n", path.c_str(), p.c_str());
     if (!problems.empty()) return 1;
-    std::printf("%s: OK (%zu tensors, structure and checksums verified)\n", path.c_str(), f.tensors().size());
+    std::printf("%s: OK (%zu tensors, structure and checksums verified)\n", path.c_str(),
+                f.tensors().size());
     return 0;
 }
 
@@ -144,8 +158,9 @@ struct ProgressBar {
         const int width = 30;
         const double frac = bytes_total ? double(bytes_done) / double(bytes_total) : 1.0;
         const int fill = int(frac * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %3d%%  %zu/%zu tensors  %s", fill, "==============================",
-                     width - fill, "", int(frac * 100), done, total, human_bytes(double(bytes_done)).c_str());
+        std::fprintf(stderr, "\r[%.*s%*s] %3d%%  %zu/%zu tensors  %s", fill,
+                     "==============================", width - fill, "", int(frac * 100), done,
+                     total, human_bytes(double(bytes_done)).c_str());
         if (done == total) std::fprintf(stderr, "\n");
         std::fflush(stderr);
     }
@@ -162,7 +177,8 @@ int main(int argc, char** argv) {
         if (i + 1 >= argc) usage_error(std::string(flag) + " needs a value");
         char* end = nullptr;
         const long long v = std::strtoll(argv[++i], &end, 10);
-        if (*end || v < 0 || v > (1 << 20)) usage_error(std::string(flag) + ": '" + argv[i] + "' is not a valid count");
+        if (*end || v < 0 || v > (1 << 20))
+            usage_error(std::string(flag) + ": '" + argv[i] + "' is not a valid count");
         return v;
     };
     auto value = [&](int& i, const char* flag) -> std::string {
@@ -174,26 +190,41 @@ int main(int argc, char** argv) {
         if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
-        } else if (a == "-o" || a == "--output") out = value(i, "-o");
-        else if (a == "--type") type_name = value(i, "--type");
-        else if (a == "--cla") cla = uint32_t(number(i, "--cla"));
-        else if (a == "--tokenizer") tokenizer = value(i, "--tokenizer");
-        else if (a == "--info") info = value(i, "--info");
-        else if (a == "--verify") verify = value(i, "--verify");
-        else if (a == "--synthetic") synthetic = value(i, "--synthetic");
-        else if (a == "--layers") syn.layers = int(number(i, "--layers"));
-        else if (a == "--kv-heads") syn.kv_heads = int(number(i, "--kv-heads"));
-        else if (a == "--seed") syn.seed = uint64_t(number(i, "--seed"));
-        else if (a == "-q" || a == "--quiet") quiet = true;
-        else if (a.size() > 1 && a[0] == '-') usage_error("unknown option " + a);
-        else if (src.empty()) src = a;
-        else usage_error("more than one source given (" + src + ", " + a + ")");
+        } else if (a == "-o" || a == "--output")
+            out = value(i, "-o");
+        else if (a == "--type")
+            type_name = value(i, "--type");
+        else if (a == "--cla")
+            cla = uint32_t(number(i, "--cla"));
+        else if (a == "--tokenizer")
+            tokenizer = value(i, "--tokenizer");
+        else if (a == "--info")
+            info = value(i, "--info");
+        else if (a == "--verify")
+            verify = value(i, "--verify");
+        else if (a == "--synthetic")
+            synthetic = value(i, "--synthetic");
+        else if (a == "--layers")
+            syn.layers = int(number(i, "--layers"));
+        else if (a == "--kv-heads")
+            syn.kv_heads = int(number(i, "--kv-heads"));
+        else if (a == "--seed")
+            syn.seed = uint64_t(number(i, "--seed"));
+        else if (a == "-q" || a == "--quiet")
+            quiet = true;
+        else if (a.size() > 1 && a[0] == '-')
+            usage_error("unknown option " + a);
+        else if (src.empty())
+            src = a;
+        else
+            usage_error("more than one source given (" + src + ", " + a + ")");
     }
     try {
         if (!info.empty()) return cmd_info(info);
         if (!verify.empty()) return cmd_verify(verify);
         if (src.empty() && synthetic.empty()) usage_error("no source given");
-        if (!src.empty() && !synthetic.empty()) usage_error("give either a source or --synthetic, not both");
+        if (!src.empty() && !synthetic.empty())
+            usage_error("give either a source or --synthetic, not both");
         if (out.empty()) usage_error("no output given (-o OUT.strata)");
         if (cla == 1) cla = 0;
         ConvertOptions opt;
@@ -201,7 +232,8 @@ int main(int argc, char** argv) {
         if (!type_name.empty()) {
             auto t = dtype_from_name(type_name);
             if (!t || *t == DType::Q8_K)
-                usage_error("--type " + type_name + " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k");
+                usage_error("--type " + type_name +
+                            " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k");
             opt.type = *t;
         }
         const auto t0 = std::chrono::steady_clock::now();
@@ -214,7 +246,8 @@ int main(int argc, char** argv) {
         }
         ProgressBar bar{!quiet && isatty(2) != 0};
         ConvertReport r = convert_model(source, out, opt, std::ref(bar));
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (quiet) return 0;
         std::map<std::string, int> counts;
         std::string fallbacks;
@@ -225,10 +258,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote %s in %.2f s: %s parameters, tensors:", out.c_str(), secs,
                      human_count(double(r.parameters)).c_str());
         for (const auto& [n, c] : counts) std::fprintf(stderr, " %s x%d", n.c_str(), c);
-        std::fprintf(stderr, "; KV %llu bytes/token (f16)\n", (unsigned long long)r.config.kv_bytes_per_token(2.0));
+        std::fprintf(stderr, "; KV %llu bytes/token (f16)\n",
+                     (unsigned long long)r.config.kv_bytes_per_token(2.0));
         if (!fallbacks.empty())
-            std::fprintf(stderr, "kept a float type (rows don't fill %s blocks): %s\n", type_name.c_str(),
-                         fallbacks.c_str());
+            std::fprintf(stderr, "kept a float type (rows don't fill %s blocks): %s\n",
+                         type_name.c_str(), fallbacks.c_str());
         for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
         return 0;
     } catch (const Error& e) {

@@ -1,0 +1,107 @@
+// strata-convert as a user runs it: exit codes, messages, --info, --verify, --synthetic, --cla.
+#include "tests/fixtures.h"
+
+#include <filesystem>
+
+using namespace strata::test;
+
+namespace {
+const std::string kTool = STRATA_CONVERT_BIN;
+CommandResult convert(const std::string& args) { return run_command(kTool + " " + args); }
+} // namespace
+
+TEST(ConvertCli, HelpListsTheContractFlags) {
+    auto r = convert("--help");
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* flag :
+         {"--type", "--cla", "--info", "--verify", "--synthetic", "--tokenizer", "-o"})
+        EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+}
+
+TEST(ConvertCli, BadArgumentsFailWithAMessage) {
+    auto r = convert("");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("no source"), std::string::npos);
+    r = convert("--synthetic test-tiny -o /dev/null --type q5_1");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("q5_1"), std::string::npos);
+    r = convert("--synthetic no-such-shape -o x.strata");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("unknown synthetic shape"), std::string::npos);
+    r = convert("--info /nonexistent.strata");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("cannot open /nonexistent.strata"), std::string::npos);
+}
+
+TEST(ConvertCli, InfoListsQuantizedTensorTypes) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    for (const auto& [name, types] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"tiny-gqa-q4_k_m", {"q4_k", "q6_k", "f32"}},
+             {"tiny-gqa-q4_0", {"q4_0", "q6_k"}},
+             {"tiny-mqa-q8_0", {"q8_0"}}}) {
+        auto r =
+            convert(fixture("gguf-quant/" + name + ".gguf") + " -o " + dir.file(name + ".strata"));
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        r = convert("--info " + dir.file(name + ".strata"));
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        for (const auto& t : types)
+            EXPECT_NE(r.output.find(" " + t + " "), std::string::npos) << name << " lacks " << t;
+        EXPECT_NE(r.output.find("blk.1.ffn_down.weight"), std::string::npos);
+        r = convert("--verify " + dir.file(name + ".strata"));
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+    }
+}
+
+TEST(ConvertCli, VerifyDetectsBitRot) {
+    TempDir dir;
+    const std::string f = dir.file("m.strata");
+    ASSERT_EQ(convert("--synthetic test-tiny --type q4_0 -o " + f).exit_code, 0);
+    auto bytes = read_file(f);
+    bytes[bytes.size() - 100] ^= 1;
+    write_file(f, bytes.data(), bytes.size());
+    auto r = convert("--verify " + f);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("checksum mismatch"), std::string::npos) << r.output;
+}
+
+TEST(ConvertCli, SyntheticTinyLlamaQ4_0IsAbout600MBWithOneBillionParameters) {
+    TempDir dir;
+    const std::string f = dir.file("tinyllama.strata");
+    auto r = convert("--synthetic tinyllama-1.1b --type q4_0 -o " + f);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto size = std::filesystem::file_size(f);
+    EXPECT_GT(size, 580u << 20);
+    EXPECT_LT(size, 640u << 20);
+    r = convert("--info " + f);
+    ASSERT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.output.find("parameters:     1.10B"), std::string::npos) << r.output;
+    // 22 layers x 4 KV heads x 64 x (K, V) x 2 bytes = 22528
+    EXPECT_NE(r.output.find("KV bytes/token: 22528 (f16 cache)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("synthetic"), std::string::npos);
+
+    const std::string g = dir.file("tinyllama-cla2.strata");
+    r = convert("--synthetic tinyllama-1.1b --type q4_0 --cla 2 -o " + g);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("quality drops"), std::string::npos); // the tool says so
+    r = convert("--info " + g);
+    EXPECT_NE(r.output.find("KV bytes/token: 11264 (f16 cache)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("11 of 22 layers store K/V"), std::string::npos);
+}
+
+TEST(ConvertCli, ConvertsLlama2cAndGgufAndRefusesExistingStrataAsSource) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    auto r =
+        convert(fixture("stories260K/stories260K.bin") + " --tokenizer " +
+                fixture("stories260K/tok512.bin") + " -o " + dir.file("a.strata") + " --type q8_0");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("kept a float type"), std::string::npos)
+        << r.output; // ffn_down rows of 172
+    r = convert(dir.file("a.strata") + " -o " + dir.file("b.strata"));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("already a .strata file"), std::string::npos);
+    r = convert(fixture("stories260K/stories260K.bin") + " -o " + dir.file("c.strata"));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("--tokenizer"), std::string::npos);
+}

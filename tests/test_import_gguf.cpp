@@ -1,0 +1,84 @@
+// Quantized GGUFs import with every block copied bit for bit.
+#include "formats/convert.h"
+#include "formats/gguf_reader.h"
+#include "formats/strata_reader.h"
+#include "tests/fixtures.h"
+
+#include <cstring>
+#include <map>
+
+using namespace strata;
+using namespace strata::test;
+
+class ImportQuantGguf : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ImportQuantGguf, EveryBlockIsBitIdenticalToTheSource) {
+    REQUIRE_FIXTURES();
+    const std::string path = fixture("gguf-quant/" + GetParam() + ".gguf");
+    TempDir dir;
+    ModelSource src = import_gguf(path);
+    convert_model(src, dir.file("m.strata"), {});
+    StrataFile f = StrataFile::open(dir.file("m.strata"));
+    GgufFile g = GgufFile::open(path);
+    ASSERT_EQ(f.tensors().size(), g.tensors().size());
+    std::map<DType, int> types;
+    for (const auto& gt : g.tensors()) {
+        const TensorEntry* t = f.find(gt.name);
+        ASSERT_NE(t, nullptr) << gt.name;
+        EXPECT_EQ(t->type, gt.type) << gt.name;
+        EXPECT_EQ(t->shape, gt.shape) << gt.name;
+        ASSERT_EQ(t->bytes, gt.bytes) << gt.name;
+        EXPECT_EQ(std::memcmp(f.data(*t), g.data(gt), gt.bytes), 0) << gt.name << " blocks differ";
+        types[t->type]++;
+    }
+    EXPECT_TRUE(f.verify_checksums().empty());
+    const ModelConfig& c = f.config();
+    EXPECT_EQ(c.n_embd, 256u);
+    EXPECT_EQ(c.n_layer, 2u);
+    EXPECT_EQ(c.n_head, 8u);
+    EXPECT_EQ(c.n_head_kv, GetParam().find("mqa") != std::string::npos ? 1u : 2u);
+    EXPECT_EQ(c.n_vocab, 32000u);
+    EXPECT_FALSE(c.tied_output);
+    EXPECT_EQ(f.tokenizer().tokens.size(), 32000u);
+    EXPECT_TRUE(f.tokenizer().add_bos);
+    if (GetParam() == "tiny-gqa-q4_k_m") {
+        EXPECT_EQ(types[DType::Q4_K], 13);
+        EXPECT_EQ(types[DType::Q6_K], 3);
+    } else if (GetParam() == "tiny-gqa-q4_0") {
+        EXPECT_EQ(types[DType::Q4_0], 15);
+        EXPECT_EQ(types[DType::Q6_K], 1);
+    } else {
+        EXPECT_EQ(types[DType::Q8_0], 16);
+    }
+    EXPECT_EQ(types[DType::F32], 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ImportQuantGguf,
+                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"),
+                         [](const auto& info) {
+                             std::string s = info.param;
+                             for (char& ch : s)
+                                 if (ch == '-') ch = '_';
+                             return s;
+                         });
+
+TEST(ImportGguf, VocabOnlyFileGivesItsTokenizer) {
+    REQUIRE_FIXTURES();
+    GgufFile g = GgufFile::open(fixture("tokenizers/vectors/ggml-vocab-gpt-2.gguf"));
+    TokenizerData t = tokenizer_from_gguf(g);
+    EXPECT_EQ(t.model, "bpe");
+    EXPECT_GT(t.tokens.size(), 50000u);
+    EXPECT_GT(t.merges.size(), 40000u);
+    GgufFile s = GgufFile::open(fixture("tokenizers/vectors/ggml-vocab-llama-spm.gguf"));
+    EXPECT_EQ(tokenizer_from_gguf(s).model, "spm");
+}
+
+TEST(ImportGguf, RequantizesToAnotherType) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    ModelSource src = import_gguf(fixture("gguf-quant/tiny-gqa-q4_0.gguf"));
+    convert_model(src, dir.file("q8.strata"), {DType::Q8_0, 0});
+    StrataFile f = StrataFile::open(dir.file("q8.strata"));
+    for (const auto& t : f.tensors())
+        EXPECT_EQ(t.type, t.shape.size() == 2 ? DType::Q8_0 : DType::F32) << t.name;
+}
