@@ -7,20 +7,20 @@
 
 namespace strata {
 
-inline uint32_t f32_bits(float f) {
+static inline uint32_t f32_bits(float f) {
     uint32_t u;
     std::memcpy(&u, &f, 4);
     return u;
 }
 
-inline float f32_from_bits(uint32_t u) {
+static inline float f32_from_bits(uint32_t u) {
     float f;
     std::memcpy(&f, &u, 4);
     return f;
 }
 
 // binary16 -> binary32, exact for every input (subnormals, inf, NaN included).
-inline float f16_to_f32(uint16_t h) {
+static inline float f16_to_f32(uint16_t h) {
     const uint32_t sign = uint32_t(h & 0x8000) << 16;
     const uint32_t exp = (h >> 10) & 0x1f;
     const uint32_t mant = h & 0x3ff;
@@ -33,7 +33,7 @@ inline float f16_to_f32(uint16_t h) {
 }
 
 // binary32 -> binary16, round to nearest even; overflow gives inf, NaN stays NaN.
-inline uint16_t f32_to_f16(float f) {
+static inline uint16_t f32_to_f16(float f) {
     const uint32_t u = f32_bits(f);
     const uint32_t sign = (u >> 16) & 0x8000;
     const uint32_t abs = u & 0x7fffffff;
@@ -58,10 +58,10 @@ inline uint16_t f32_to_f16(float f) {
     return uint16_t(sign | r);
 }
 
-inline float bf16_to_f32(uint16_t b) { return f32_from_bits(uint32_t(b) << 16); }
+static inline float bf16_to_f32(uint16_t b) { return f32_from_bits(uint32_t(b) << 16); }
 
 // binary32 -> bfloat16, round to nearest even; NaN stays a quiet NaN.
-inline uint16_t f32_to_bf16(float f) {
+static inline uint16_t f32_to_bf16(float f) {
     uint32_t u = f32_bits(f);
     if ((u & 0x7fffffff) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);
     u += 0x7fff + ((u >> 16) & 1);

@@ -1,0 +1,200 @@
+// NEON kernels for aarch64. Compiled twice: with -march=armv8.2-a+dotprod (byte dot products
+// with SDOT) and with plain armv8-a (widening multiplies). The build passes STRATA_NEON_ROW to
+// name the row's getter.
+#include "formats/half.h"
+#include "formats/quant_blocks.h"
+#include "ops/dot_ref.h"
+#include "ops/kernels.h"
+#include "ops/quantize_ref.h"
+
+#include <arm_neon.h>
+#include <cmath>
+
+#ifndef STRATA_NEON_ROW
+#error "STRATA_NEON_ROW must name the table getter"
+#endif
+
+namespace strata {
+namespace {
+
+// acc += dot products of 16 signed bytes, 4 at a time, into 4 int32 lanes.
+inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#ifdef __ARM_FEATURE_DOTPROD
+    return vdotq_s32(acc, a, b);
+#else
+    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    const int16x8_t hi = vmull_high_s8(a, b);
+    return vaddq_s32(acc, vaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
+#endif
+}
+
+float dot_f32(int n, const void* w, const void* a) {
+    const float* x = static_cast<const float*>(w);
+    const float* y = static_cast<const float*>(a);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(x + i), vld1q_f32(y + i));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += x[i] * y[i];
+    return sum;
+}
+
+float dot_f16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(x + i));
+        acc0 = vfmaq_f32(acc0, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(y + i));
+        acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(y + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += f16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+float dot_bf16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vld1q_u16(x + i);
+        const float32x4_t lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+        const float32x4_t hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+        acc0 = vfmaq_f32(acc0, lo, vld1q_f32(y + i));
+        acc1 = vfmaq_f32(acc1, hi, vld1q_f32(y + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+float dot_q8_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ8_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int b = 0; b < n / QK8_0; b++) {
+        int32x4_t s = dot16(vdupq_n_s32(0), vld1q_s8(x[b].qs), vld1q_s8(y[b].qs));
+        s = dot16(s, vld1q_s8(x[b].qs + 16), vld1q_s8(y[b].qs + 16));
+        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
+    }
+    return vaddvq_f32(acc);
+}
+
+float dot_q4_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    float32x4_t acc = vdupq_n_f32(0);
+    const uint8x16_t m4 = vdupq_n_u8(15);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int b = 0; b < n / QK4_0; b++) {
+        const uint8x16_t q = vld1q_u8(x[b].qs);
+        const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
+        const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+        int32x4_t s = dot16(vdupq_n_s32(0), lo, vld1q_s8(y[b].qs));
+        s = dot16(s, hi, vld1q_s8(y[b].qs + 16));
+        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
+    }
+    return vaddvq_f32(acc);
+}
+
+float dot_q4_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const uint8x16_t m4 = vdupq_n_u8(15);
+    for (int b = 0; b < n / QK_K; b++) {
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) q4_k_scale_min(j, x[b].scales, &sc[j], &m[j]);
+        int summin = 0;
+        for (int j = 0; j < 8; j++) summin += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+        int sumi = 0;
+        for (int p = 0; p < 4; p++) {
+            const uint8_t* q = x[b].qs + 32 * p;
+            const int8_t* q8 = y[b].qs + 64 * p;
+            int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+            for (int k = 0; k < 2; k++) {
+                const uint8x16_t v = vld1q_u8(q + 16 * k);
+                lo = dot16(lo, vreinterpretq_s8_u8(vandq_u8(v, m4)), vld1q_s8(q8 + 16 * k));
+                hi = dot16(hi, vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), vld1q_s8(q8 + 32 + 16 * k));
+            }
+            sumi += sc[2 * p] * vaddvq_s32(lo) + sc[2 * p + 1] * vaddvq_s32(hi);
+        }
+        sum += y[b].d * (f16_to_f32(x[b].d) * float(sumi) - f16_to_f32(x[b].dmin) * float(summin));
+    }
+    return sum;
+}
+
+float dot_q6_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ6_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const uint8x16_t m4 = vdupq_n_u8(15), m2 = vdupq_n_u8(3);
+    for (int b = 0; b < n / QK_K; b++) {
+        int offset = 0;
+        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        int sumi = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t* ql = x[b].ql + 64 * h;
+            const uint8_t* qh = x[b].qh + 32 * h;
+            const int8_t* q8 = y[b].qs + 128 * h;
+            const int8_t* sc = x[b].scales + 8 * h;
+            for (int k = 0; k < 2; k++) { // l = 16k .. 16k+15: sub-blocks k, k+2, k+4, k+6
+                const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k);
+                const uint8x16_t hb = vld1q_u8(qh + 16 * k);
+                const uint8x16_t q1 = vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(hb, m2), 4));
+                const uint8x16_t q2 =
+                    vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 2), m2), 4));
+                const uint8x16_t q3 =
+                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 4), m2), 4));
+                const uint8x16_t q4 = vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(hb, 6), 4));
+                const uint8x16_t qs[4] = {q1, q2, q3, q4};
+                for (int j = 0; j < 4; j++) {
+                    const int32x4_t d = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(qs[j]),
+                                              vld1q_s8(q8 + 32 * j + 16 * k));
+                    sumi += sc[k + 2 * j] * vaddvq_s32(d);
+                }
+            }
+        }
+        sum += y[b].d * f16_to_f32(x[b].d) * float(sumi - 32 * offset);
+    }
+    return sum;
+}
+
+void rmsnorm(int n, const float* x, const float* w, float eps, float* y) {
+    float32x4_t acc = vdupq_n_f32(0);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        acc = vfmaq_f32(acc, v, v);
+    }
+    double ss = vaddvq_f32(acc);
+    for (; i < n; i++) ss += double(x[i]) * x[i];
+    const float scale = float(1.0 / std::sqrt(ss / n + eps));
+    for (i = 0; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+    for (; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+} // namespace
+
+#ifdef __ARM_FEATURE_DOTPROD
+#define STRATA_ROW_NAME "neon_dotprod"
+#else
+#define STRATA_ROW_NAME "neon"
+#endif
+
+static const Kernels kRow = {
+    STRATA_ROW_NAME, dot_f32,     dot_f16,    dot_bf16,          dot_q8_0,
+    dot_q4_0,        dot_q4_k,    dot_q6_k,   quantize_q8_0_ref, quantize_q8_k_ref,
+    rmsnorm,         softmax_ref, swiglu_ref, geglu_ref,
+};
+
+const Kernels* STRATA_NEON_ROW() { return &kRow; }
+
+} // namespace strata

@@ -1,0 +1,60 @@
+// The kernel table: one row of function pointers per instruction set, filled at start-up from
+// the CPU's features. Every kernel has a scalar reference (ops/*_ref.cpp); SIMD versions live in
+// ops/x86/ and ops/arm/, one file per ISA, each compiled with its own flags.
+//
+// Activation types: F32/F16/BF16 weights take F32 activations; Q8_0 and Q4_0 weights take Q8_0
+// activations; Q4_K and Q6_K weights take Q8_K activations.
+#pragma once
+
+#include "formats/dtype.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+// Dot product of one weight row (n values of its type) with one activation row.
+using DotFn = float (*)(int n, const void* weights, const void* activations);
+// Quantize n floats into an activation row.
+using QuantizeFn = void (*)(const float* x, void* y, int n);
+
+struct Kernels {
+    const char* name; // ref | avx2 | avx512 | avx512_vnni | neon | neon_dotprod
+
+    DotFn dot_f32, dot_f16, dot_bf16;
+    DotFn dot_q8_0, dot_q4_0; // x Q8_0 activations
+    DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
+    QuantizeFn quantize_q8_0, quantize_q8_k;
+
+    // y = x / rms(x) * w
+    void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y);
+    // x = softmax(x)
+    void (*softmax)(int n, float* x);
+    // out = silu(gate) * up   |   out = gelu_tanh(gate) * up
+    void (*swiglu)(int n, const float* gate, const float* up, float* out);
+    void (*geglu)(int n, const float* gate, const float* up, float* out);
+
+    DotFn dot(DType weight_type) const;
+};
+
+// The activation type a weight type's dot product reads.
+DType activation_type(DType weight_type);
+
+// The kernels in use: the best this CPU supports, or the one STRATA_ISA names
+// (ref | avx2 | avx512). Chosen once.
+const Kernels& kernels();
+// A specific row (by name) if this CPU can run it, else nullptr.
+const Kernels* kernels_named(const std::string& name);
+// Every row this CPU can run, reference first.
+std::vector<const Kernels*> available_kernels();
+
+// Per-ISA tables (defined in their own files; absent ones are nullptr).
+extern const Kernels kKernelsRef;
+const Kernels* kernels_avx2();
+const Kernels* kernels_avx512();
+const Kernels* kernels_avx512_vnni();
+const Kernels* kernels_neon();
+const Kernels* kernels_neon_dotprod();
+
+} // namespace strata

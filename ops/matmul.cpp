@@ -1,0 +1,58 @@
+#include "ops/matmul.h"
+
+#include "formats/error.h"
+
+#include <algorithm>
+#include <cstring>
+#include <omp.h>
+
+namespace strata {
+
+size_t activation_row_bytes(DType weight_type, int cols) {
+    return row_bytes(activation_type(weight_type), uint64_t(cols));
+}
+
+void quantize_activations(const Kernels& k, DType weight_type, const float* x, int x_stride,
+                          int cols, int n_tokens, void* out) {
+    const DType at = activation_type(weight_type);
+    const size_t rb = row_bytes(at, uint64_t(cols));
+    if (rb == 0)
+        fail("activation rows of " + std::to_string(cols) + " values do not fill " +
+             dtype_name(at) + " blocks");
+    auto* dst = static_cast<uint8_t*>(out);
+    for (int t = 0; t < n_tokens; t++) {
+        const float* src = x + size_t(t) * size_t(x_stride);
+        if (at == DType::F32)
+            std::memcpy(dst + t * rb, src, rb);
+        else if (at == DType::Q8_0)
+            k.quantize_q8_0(src, dst + t * rb, cols);
+        else
+            k.quantize_q8_k(src, dst + t * rb, cols);
+    }
+}
+
+void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
+            int y_stride, int n_threads) {
+    const DotFn dot = k.dot(w.type);
+    const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
+    const size_t arow = activation_row_bytes(w.type, w.cols);
+    const auto* wb = static_cast<const uint8_t*>(w.data);
+    const auto* ab = static_cast<const uint8_t*>(act);
+    // Tiles of rows: a tile of weights stays in cache while every token passes over it. The
+    // chunk is fixed (not dependent on the thread count) so results are identical for any
+    // number of threads.
+    constexpr int kTile = 16;
+    const int n_tiles = (w.rows + kTile - 1) / kTile;
+    const int threads = std::max(1, std::min(n_threads, n_tiles));
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int tile = 0; tile < n_tiles; tile++) {
+        const int r0 = tile * kTile, r1 = std::min(w.rows, r0 + kTile);
+        for (int t = 0; t < n_tokens; t++) {
+            const uint8_t* a = ab + size_t(t) * arow;
+            float* out = y + size_t(t) * size_t(y_stride);
+            for (int r = r0; r < r1; r++) out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
+        }
+    }
+}
+
+} // namespace strata

@@ -1,0 +1,33 @@
+// Matrix products over the kernel table: y = W x for one token (GEMV, decode) or many (GEMM,
+// prefill). Rows are split across OpenMP threads in fixed chunks and every output is computed
+// by exactly one thread, so results do not depend on the thread count.
+#pragma once
+
+#include "formats/dtype.h"
+#include "ops/kernels.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace strata {
+
+struct MatrixRef {
+    DType type;
+    const void* data; // rows x cols, row-major, rows of row_bytes(type, cols)
+    int rows, cols;
+};
+
+// Bytes of one activation row of `cols` values for weights of `weight_type`.
+size_t activation_row_bytes(DType weight_type, int cols);
+
+// Converts n_tokens rows of f32 (stride x_stride floats) into activation rows for
+// `weight_type` (Q8_0, Q8_K or F32), written back to back into `out`.
+void quantize_activations(const Kernels& k, DType weight_type, const float* x, int x_stride,
+                          int cols, int n_tokens, void* out);
+
+// y[t * y_stride + r] = dot(W row r, activation row t) for r < rows, t < n_tokens.
+// `act` holds n_tokens activation rows from quantize_activations.
+void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
+            int y_stride, int n_threads);
+
+} // namespace strata

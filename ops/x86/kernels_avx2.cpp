@@ -1,0 +1,279 @@
+// AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c only; reached through the kernel
+// table when the CPU has those features.
+#include "formats/half.h"
+#include "formats/quant_blocks.h"
+#include "ops/dot_ref.h"
+#include "ops/kernels.h"
+#include "ops/quantize_ref.h"
+#include "ops/x86/x86_shared.h"
+
+#include <cmath>
+#include <cstring>
+#include <immintrin.h>
+
+namespace strata {
+namespace {
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// Sum of products of 32 signed bytes, as 8 int32 lanes (sign trick: |x| * (y * sign(x))).
+inline __m256i dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+// 32 unsigned nibbles of 16 bytes: low nibbles in bytes 0..15, high nibbles in 16..31.
+inline __m256i nibbles(const uint8_t* p) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(15));
+}
+
+float dot_f32(int n, const void* w, const void* a) {
+    const float* x = static_cast<const float*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += x[i] * y[i];
+    return sum;
+}
+
+float dot_f16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        const __m256 w1 =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8)));
+        acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(y + i), acc0);
+        acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(y + i + 8), acc1);
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += f16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+float dot_bf16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i h0 =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        const __m256i h1 =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8)));
+        acc0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(h0, 16)),
+                               _mm256_loadu_ps(y + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(h1, 16)),
+                               _mm256_loadu_ps(y + i + 8), acc1);
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+float dot_q8_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ8_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < n / QK8_0; b++) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        const __m256 d = _mm256_set1_ps(f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+float dot_q4_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int b = 0; b < n / QK4_0; b++) {
+        const __m256i qx = _mm256_sub_epi8(nibbles(x[b].qs), eight);
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        const __m256 d = _mm256_set1_ps(f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+float dot_q4_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const __m256i low4 = _mm256_set1_epi8(15);
+    for (int b = 0; b < n / QK_K; b++) {
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) q4_k_scale_min(j, x[b].scales, &sc[j], &m[j]);
+        int summin = 0;
+        for (int j = 0; j < 8; j++) summin += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+        __m256i acc = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            const __m256i q =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 32 * p));
+            const __m256i lo = _mm256_and_si256(q, low4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+            const __m256i y0 =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs + 64 * p));
+            const __m256i y1 =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs + 64 * p + 32));
+            const __m256i p0 =
+                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * p]));
+            const __m256i p1 =
+                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * p + 1]));
+            acc = _mm256_add_epi32(acc, _mm256_add_epi32(p0, p1));
+        }
+        sum += y[b].d *
+               (f16_to_f32(x[b].d) * float(hsum_i32(acc)) - f16_to_f32(x[b].dmin) * float(summin));
+    }
+    return sum;
+}
+
+float dot_q6_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ6_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const __m256i low4 = _mm256_set1_epi8(15), low2 = _mm256_set1_epi8(3);
+    for (int b = 0; b < n / QK_K; b++) {
+        // q6 - 32: sum q6*q8 unsigned, then take 32 * (sum of q8 per sub-block) back out.
+        int offset = 0;
+        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t* ql = x[b].ql + 64 * h;
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i qh =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qh + 32 * h));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, low4),
+                                _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(l1, low4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4)),
+            };
+            for (int k = 0; k < 4; k++) {
+                const int s = 8 * h + 2 * k; // sub-blocks s (bytes 0..15) and s+1 (16..31)
+                const __m256i yk = _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i*>(y[b].qs + 128 * h + 32 * k));
+                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(x[b].scales[s + 1]),
+                                                        _mm_set1_epi16(x[b].scales[s]));
+                acc = _mm256_add_epi32(acc,
+                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+            }
+        }
+        sum += y[b].d * f16_to_f32(x[b].d) * float(hsum_i32(acc) - 32 * offset);
+    }
+    return sum;
+}
+
+// max |x| over n floats (n a multiple of 8)
+inline float amax8(const float* x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8)
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Rounds 32 floats times `id` to int8 (round to nearest even, as lrintf) into dst.
+inline void round_32(const float* x, float id, int8_t* dst) {
+    const __m256 mul = _mm256_set1_ps(id);
+    __m256i v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), mul));
+    const __m256i p01 = _mm256_packs_epi32(v[0], v[1]);
+    const __m256i p23 = _mm256_packs_epi32(v[2], v[3]);
+    __m256i b = _mm256_packs_epi16(p01, p23);
+    // packs interleave 128-bit lanes: restore element order
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), b);
+}
+
+} // namespace
+
+// Shared with the AVX-512 rows (every AVX-512 CPU has AVX2): declared in ops/x86/x86_shared.h.
+void quantize_q8_0_avx2(const float* x, void* vy, int n) {
+    auto* y = static_cast<BlockQ8_0*>(vy);
+    for (int b = 0; b < n / QK8_0; b++, x += QK8_0) {
+        const float amax = amax8(x, QK8_0);
+        const float d = amax / 127.0f;
+        y[b].d = f32_to_f16(d);
+        round_32(x, d != 0 ? 1.0f / d : 0.0f, y[b].qs);
+    }
+}
+
+void quantize_q8_k_avx2(const float* x, void* vy, int n) {
+    auto* y = static_cast<BlockQ8_K*>(vy);
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        const float amax = amax8(x, QK_K);
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[b].d = d;
+        for (int k = 0; k < QK_K / 32; k++) round_32(x + 32 * k, id, y[b].qs + 32 * k);
+        for (int g = 0; g < QK_K / 16; g++) {
+            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(y[b].qs + 16 * g));
+            const __m256i w = _mm256_cvtepi8_epi16(q);
+            y[b].bsums[g] = int16_t(hsum_i32(_mm256_madd_epi16(w, _mm256_set1_epi16(1))));
+        }
+    }
+}
+
+void rmsnorm_avx2(int n, const float* x, const float* w, float eps, float* y) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        acc = _mm256_fmadd_ps(v, v, acc);
+    }
+    double ss = hsum(acc);
+    for (; i < n; i++) ss += double(x[i]) * x[i];
+    const float scale = float(1.0 / std::sqrt(ss / n + eps));
+    const __m256 s = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(
+            y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+extern const Kernels kKernelsAvx2 = {
+    "avx2",       dot_f32,     dot_f16,    dot_bf16,           dot_q8_0,
+    dot_q4_0,     dot_q4_k,    dot_q6_k,   quantize_q8_0_avx2, quantize_q8_k_avx2,
+    rmsnorm_avx2, softmax_ref, swiglu_ref, geglu_ref,
+};
+
+const Kernels* kernels_avx2() { return &kKernelsAvx2; }
+
+} // namespace strata

@@ -1,0 +1,243 @@
+// AVX-512 (F/BW/VL) kernels. This file is compiled twice: once with -mavx512vnni, where the
+// byte dot products use VPDPBUSD, and once without, where they use VPMADDUBSW + VPMADDWD. The
+// build passes STRATA_AVX512_ROW (kernels_avx512 or kernels_avx512_vnni) to name the row.
+#include "formats/half.h"
+#include "formats/quant_blocks.h"
+#include "ops/dot_ref.h"
+#include "ops/kernels.h"
+#include "ops/quantize_ref.h"
+#include "ops/x86/x86_shared.h"
+
+#include <immintrin.h>
+
+#ifndef STRATA_AVX512_ROW
+#error "STRATA_AVX512_ROW must name the table getter"
+#endif
+#define STRATA_STR2(x) #x
+#define STRATA_STR(x) STRATA_STR2(x)
+
+namespace strata {
+namespace {
+
+// acc += sum over each 4 bytes of u (unsigned) * s (signed), as 16 int32 lanes.
+inline __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
+#ifdef __AVX512VNNI__
+    return _mm512_dpbusd_epi32(acc, u, s);
+#else
+    return _mm512_add_epi32(acc,
+                            _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+
+// acc += signed x signed bytes (|x| * (y with x's sign)).
+inline __m512i dot_s8s8(__m512i acc, __m512i x, __m512i y) {
+    const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+    return dot_u8s8(acc, _mm512_abs_epi8(x), sy);
+}
+
+inline __m512i join(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __m512 join_scales(float lo, float hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(lo)),
+                                               _mm256_castps_pd(_mm256_set1_ps(hi)), 1));
+}
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// 32 nibbles of 16 bytes: low nibbles in bytes 0..15, high in 16..31.
+inline __m256i nibbles(const uint8_t* p) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+float dot_f32(int n, const void* w, const void* a) {
+    const float* x = static_cast<const float*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), acc1);
+    }
+    if (i + 16 <= n) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), acc0);
+        i += 16;
+    }
+    if (i < n) { // masked tail
+        const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+        acc1 =
+            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), acc1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_f16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(load256(x + i)), _mm512_loadu_ps(y + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(load256(x + i + 16)), _mm512_loadu_ps(y + i + 16),
+                               acc1);
+    }
+    for (; i < n; i += 16) {
+        const int left = n - i < 16 ? n - i : 16;
+        const __mmask16 m = __mmask16((1u << left) - 1);
+        const __m512 wx = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        acc0 = _mm512_fmadd_ps(wx, _mm512_maskz_loadu_ps(m, y + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_bf16(int n, const void* w, const void* a) {
+    const uint16_t* x = static_cast<const uint16_t*>(w);
+    const float* y = static_cast<const float*>(a);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    auto widen = [](__m256i h) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    };
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(widen(load256(x + i)), _mm512_loadu_ps(y + i), acc0);
+        acc1 = _mm512_fmadd_ps(widen(load256(x + i + 16)), _mm512_loadu_ps(y + i + 16), acc1);
+    }
+    for (; i < n; i += 16) {
+        const int left = n - i < 16 ? n - i : 16;
+        const __mmask16 m = __mmask16((1u << left) - 1);
+        acc0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, x + i)),
+                               _mm512_maskz_loadu_ps(m, y + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_q8_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ8_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    const int nb = n / QK8_0;
+    __m512 acc = _mm512_setzero_ps();
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m512i qx = join(load256(x[b].qs), load256(x[b + 1].qs));
+        const __m512i qy = join(load256(y[b].qs), load256(y[b + 1].qs));
+        const __m512i s = dot_s8s8(_mm512_setzero_si512(), qx, qy);
+        const __m512 d = join_scales(f16_to_f32(x[b].d) * f16_to_f32(y[b].d),
+                                     f16_to_f32(x[b + 1].d) * f16_to_f32(y[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) sum += dot_q8_0_ref(QK8_0, x + b, y + b);
+    return sum;
+}
+
+float dot_q4_0(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    const int nb = n / QK4_0;
+    __m512 acc = _mm512_setzero_ps();
+    const __m512i eight = _mm512_set1_epi8(8);
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m512i qx = _mm512_sub_epi8(join(nibbles(x[b].qs), nibbles(x[b + 1].qs)), eight);
+        const __m512i qy = join(load256(y[b].qs), load256(y[b + 1].qs));
+        const __m512i s = dot_s8s8(_mm512_setzero_si512(), qx, qy);
+        const __m512 d = join_scales(f16_to_f32(x[b].d) * f16_to_f32(y[b].d),
+                                     f16_to_f32(x[b + 1].d) * f16_to_f32(y[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) sum += dot_q4_0_ref(QK4_0, x + b, y + b);
+    return sum;
+}
+
+float dot_q4_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const __m512i low4 = _mm512_set1_epi8(15);
+    for (int b = 0; b < n / QK_K; b++) {
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) q4_k_scale_min(j, x[b].scales, &sc[j], &m[j]);
+        int summin = 0;
+        for (int j = 0; j < 8; j++) summin += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+        __m512i acc = _mm512_setzero_si512();
+        for (int r = 0; r < 2; r++) { // qs bytes 64r..64r+63 hold sub-blocks 4r..4r+3
+            const __m512i q = _mm512_loadu_si512(x[b].qs + 64 * r);
+            const __m512i lo = _mm512_and_si512(q, low4); // sub-blocks 4r, 4r+2
+            const __m512i hi =
+                _mm512_and_si512(_mm512_srli_epi16(q, 4), low4); // sub-blocks 4r+1, 4r+3
+            const int8_t* q8 = y[b].qs + 128 * r;
+            const __m512i ylo = join(load256(q8), load256(q8 + 64));
+            const __m512i yhi = join(load256(q8 + 32), load256(q8 + 96));
+            const __m512i slo =
+                join(_mm256_set1_epi32(sc[4 * r]), _mm256_set1_epi32(sc[4 * r + 2]));
+            const __m512i shi =
+                join(_mm256_set1_epi32(sc[4 * r + 1]), _mm256_set1_epi32(sc[4 * r + 3]));
+            acc = _mm512_add_epi32(
+                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), lo, ylo), slo));
+            acc = _mm512_add_epi32(
+                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), hi, yhi), shi));
+        }
+        sum += y[b].d * (f16_to_f32(x[b].d) * float(_mm512_reduce_add_epi32(acc)) -
+                         f16_to_f32(x[b].dmin) * float(summin));
+    }
+    return sum;
+}
+
+float dot_q6_k(int n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ6_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    float sum = 0;
+    const __m512i low4 = _mm512_set1_epi8(15), low2 = _mm512_set1_epi8(3);
+    // dpbusd lanes 4g..4g+3 cover bytes 16g..16g+15 = one sub-block of 16 values
+    const __m512i pick_a = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i pick_b = _mm512_add_epi32(pick_a, _mm512_set1_epi32(4));
+    for (int b = 0; b < n / QK_K; b++) {
+        int offset = 0;
+        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        const __m512i scales =
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512(x[b].ql + 64 * h);
+            const __m256i qh = load256(x[b].qh + 32 * h);
+            const __m512i qh_a = join(qh, _mm256_srli_epi16(qh, 2));
+            const __m512i qh_b = join(_mm256_srli_epi16(qh, 4), _mm256_srli_epi16(qh, 6));
+            const __m512i qa =
+                _mm512_or_si512(_mm512_and_si512(ql, low4),
+                                _mm512_slli_epi16(_mm512_and_si512(qh_a, low2), 4)); // values 0..63
+            const __m512i qb =
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                _mm512_slli_epi16(_mm512_and_si512(qh_b, low2), 4)); // 64..127
+            const int8_t* q8 = y[b].qs + 128 * h;
+            const __m512i ya = _mm512_loadu_si512(q8), yb = _mm512_loadu_si512(q8 + 64);
+            const __m512i base = _mm512_set1_epi32(8 * h);
+            const __m512i sa = _mm512_permutexvar_epi32(_mm512_add_epi32(pick_a, base), scales);
+            const __m512i sb = _mm512_permutexvar_epi32(_mm512_add_epi32(pick_b, base), scales);
+            acc = _mm512_add_epi32(
+                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), qa, ya), sa));
+            acc = _mm512_add_epi32(
+                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), qb, yb), sb));
+        }
+        sum += y[b].d * f16_to_f32(x[b].d) * float(_mm512_reduce_add_epi32(acc) - 32 * offset);
+    }
+    return sum;
+}
+
+} // namespace
+
+#ifdef __AVX512VNNI__
+#define STRATA_ROW_NAME "avx512_vnni"
+#else
+#define STRATA_ROW_NAME "avx512"
+#endif
+
+static const Kernels kRow = {
+    STRATA_ROW_NAME, dot_f32,     dot_f16,    dot_bf16,           dot_q8_0,
+    dot_q4_0,        dot_q4_k,    dot_q6_k,   quantize_q8_0_avx2, quantize_q8_k_avx2,
+    rmsnorm_avx2,    softmax_ref, swiglu_ref, geglu_ref,
+};
+
+const Kernels* STRATA_AVX512_ROW() { return &kRow; }
+
+} // namespace strata

@@ -1,0 +1,188 @@
+// Every SIMD kernel row this CPU can run, against the scalar reference, on random data with
+// sizes 1, tails and odd block counts. Tolerances: integer dot products are exact per block, so
+// quantized dots differ from the reference only by float summation order (relative 1e-5 of the
+// sum of |terms|); float dots likewise; activation quantizers must be bit-identical.
+#include "formats/dtype.h"
+#include "formats/half.h"
+#include "ops/dot_ref.h"
+#include "ops/kernels.h"
+#include "ops/matmul.h"
+#include "ops/quantize_ref.h"
+
+#include <cmath>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <random>
+#include <vector>
+
+using namespace strata;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+std::vector<uint8_t> encode(DType t, const std::vector<float>& x) {
+    std::vector<uint8_t> out(row_bytes(t, x.size()));
+    quantize_row_ref(t, x.data(), out.data(), int64_t(x.size()));
+    return out;
+}
+
+// Upper bound of |sum| of the dot's terms, from dequantized operands (for the tolerance).
+double abs_sum(DType wt, const std::vector<uint8_t>& w, const std::vector<uint8_t>& a, int n) {
+    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    dequantize_row_ref(wt, w.data(), x.data(), n);
+    dequantize_row_ref(activation_type(wt), a.data(), y.data(), n);
+    double s = 0;
+    for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
+    return s;
+}
+
+std::vector<const Kernels*> simd_rows() {
+    std::vector<const Kernels*> rows;
+    for (const Kernels* k : available_kernels())
+        if (std::string(k->name) != "ref") rows.push_back(k);
+    return rows;
+}
+
+} // namespace
+
+TEST(Kernels, DispatchPicksARowAndHonoursNames) {
+    const Kernels& k = kernels();
+    EXPECT_NE(k.name, nullptr);
+    EXPECT_EQ(kernels_named("ref"), &kKernelsRef);
+    std::printf("kernel rows on this CPU:");
+    for (const Kernels* r : available_kernels()) std::printf(" %s", r->name);
+    std::printf("; in use: %s\n", k.name);
+#if defined(__x86_64__)
+    EXPECT_NE(kernels_named("avx2"), nullptr) << "every x86-64 CI machine here has AVX2";
+#endif
+}
+
+TEST(Kernels, DotProductsMatchTheReference) {
+    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
+                           DType::Q4_0, DType::Q4_K, DType::Q6_K};
+    for (const Kernels* k : simd_rows()) {
+        for (DType wt : types) {
+            const int block =
+                dtype_info(wt).block_size == 1 ? 1 : dtype_info(activation_type(wt)).block_size;
+            const std::vector<int> counts =
+                block == 1 ? std::vector<int>{1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 1023}
+                           : std::vector<int>{1, 2, 3, 5, 7, 11, 33};
+            for (int count : counts) {
+                const int n = count * block;
+                for (uint32_t seed = 1; seed <= 3; seed++) {
+                    const auto w = encode(wt, random_floats(size_t(n), seed * 7 + uint32_t(n)));
+                    const auto a = encode(activation_type(wt),
+                                          random_floats(size_t(n), seed * 13 + uint32_t(n), 2.0f));
+                    const float ref = kKernelsRef.dot(wt)(n, w.data(), a.data());
+                    const float got = k->dot(wt)(n, w.data(), a.data());
+                    const double tol = 1e-5 * abs_sum(wt, w, a, n) + 1e-6;
+                    ASSERT_NEAR(got, ref, tol)
+                        << k->name << " " << dtype_name(wt) << " n=" << n << " seed=" << seed;
+                }
+            }
+        }
+    }
+}
+
+TEST(Kernels, ActivationQuantizersAreBitIdenticalToTheReference) {
+    for (const Kernels* k : simd_rows()) {
+        for (int blocks : {1, 3, 8}) {
+            for (DType t : {DType::Q8_0, DType::Q8_K}) {
+                const int n = blocks * dtype_info(t).block_size;
+                auto x = random_floats(size_t(n), uint32_t(blocks) * 5, 3.0f);
+                x[3] = 0.0f;
+                std::vector<uint8_t> ref(row_bytes(t, uint64_t(n))), got(ref.size());
+                quantize_row_ref(t, x.data(), ref.data(), n);
+                (t == DType::Q8_0 ? k->quantize_q8_0 : k->quantize_q8_k)(x.data(), got.data(), n);
+                EXPECT_EQ(ref, got) << k->name << " " << dtype_name(t) << " blocks=" << blocks;
+            }
+        }
+        std::vector<uint8_t> zero_ref(row_bytes(DType::Q8_0, 32)), zero_got(zero_ref.size());
+        std::vector<float> zeros(32, 0.0f);
+        quantize_row_ref(DType::Q8_0, zeros.data(), zero_ref.data(), 32);
+        k->quantize_q8_0(zeros.data(), zero_got.data(), 32);
+        EXPECT_EQ(zero_ref, zero_got) << k->name << " all-zero block";
+    }
+}
+
+TEST(Kernels, RowOpsMatchTheReference) {
+    for (const Kernels* k : simd_rows()) {
+        for (int n : {1, 7, 8, 9, 64, 100, 2049}) {
+            const auto x = random_floats(size_t(n), uint32_t(n), 2.0f);
+            const auto w = random_floats(size_t(n), uint32_t(n) + 1);
+            std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+            rmsnorm_ref(n, x.data(), w.data(), 1e-5f, ref.data());
+            k->rmsnorm(n, x.data(), w.data(), 1e-5f, got.data());
+            for (int i = 0; i < n; i++)
+                ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-5f * (1 + std::fabs(ref[size_t(i)])))
+                    << k->name << " rmsnorm n=" << n;
+            std::vector<float> s1 = x, s2 = x;
+            softmax_ref(n, s1.data());
+            k->softmax(n, s2.data());
+            for (int i = 0; i < n; i++)
+                ASSERT_NEAR(s2[size_t(i)], s1[size_t(i)], 1e-6f) << k->name << " softmax n=" << n;
+            swiglu_ref(n, x.data(), w.data(), ref.data());
+            k->swiglu(n, x.data(), w.data(), got.data());
+            for (int i = 0; i < n; i++)
+                ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-5f * (1 + std::fabs(ref[size_t(i)])))
+                    << k->name << " swiglu";
+        }
+    }
+}
+
+TEST(Kernels, ReferenceOpsComputeWhatTheyClaim) {
+    // Independent checks of the references themselves on hand-worked values.
+    float x[4] = {1, 2, 3, 4}, w[4] = {1, 1, 2, 0.5f}, y[4];
+    rmsnorm_ref(4, x, w, 0.0f, y);
+    const float rms = std::sqrt((1 + 4 + 9 + 16) / 4.0f);
+    EXPECT_NEAR(y[2], 3 / rms * 2, 1e-6);
+    float s[3] = {0, std::log(2.0f), std::log(5.0f)};
+    softmax_ref(3, s);
+    EXPECT_NEAR(s[0], 1 / 8.0f, 1e-6);
+    EXPECT_NEAR(s[2], 5 / 8.0f, 1e-6);
+    float g[1] = {1.0f}, u[1] = {2.0f}, o[1];
+    swiglu_ref(1, g, u, o);
+    EXPECT_NEAR(o[0], 2.0f / (1 + std::exp(-1.0f)), 1e-6);
+    // Q4_0 x Q8_0 on known blocks: weights all level 9 (value +d), activations all 1 (d=1/127*127)
+    std::vector<float> ones(32, 1.0f);
+    auto a8 = encode(DType::Q8_0, ones);
+    auto w4 = encode(DType::Q4_0,
+                     std::vector<float>(32, -2.0f)); // largest magnitude -2 -> d = 0.25, level 0
+    EXPECT_NEAR(dot_q4_0_ref(32, w4.data(), a8.data()), -64.0f, 0.01); // d = 1/127 rounds in f16
+}
+
+TEST(Kernels, MatmulIsIdenticalForOneTwoAndThreeThreads) {
+    const int rows = 67, cols = 512, tokens = 5;
+    for (const Kernels* k : available_kernels()) {
+        for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16,
+                         DType::BF16, DType::F32}) {
+            const auto wf = random_floats(size_t(rows) * cols, 11);
+            std::vector<uint8_t> w(row_bytes(wt, cols) * rows);
+            for (int r = 0; r < rows; r++)
+                quantize_row_ref(wt, wf.data() + size_t(r) * cols,
+                                 w.data() + row_bytes(wt, cols) * r, cols);
+            const auto x = random_floats(size_t(tokens) * cols, 12);
+            std::vector<uint8_t> act(activation_row_bytes(wt, cols) * tokens);
+            quantize_activations(*k, wt, x.data(), cols, cols, tokens, act.data());
+            std::vector<float> y1(size_t(rows) * tokens), y2(y1.size()), y3(y1.size());
+            const MatrixRef m{wt, w.data(), rows, cols};
+            matmul(*k, m, act.data(), tokens, y1.data(), rows, 1);
+            matmul(*k, m, act.data(), tokens, y2.data(), rows, 2);
+            matmul(*k, m, act.data(), tokens, y3.data(), rows, 3);
+            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4))
+                << k->name << " " << dtype_name(wt);
+            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4))
+                << k->name << " " << dtype_name(wt);
+            // and each output is that row's dot product
+            const auto* a0 = act.data() + activation_row_bytes(wt, cols) * 3;
+            EXPECT_EQ(y1[3 * rows + 40], k->dot(wt)(cols, w.data() + row_bytes(wt, cols) * 40, a0));
+        }
+    }
+}
