@@ -1,0 +1,41 @@
+#include "runtime/kv_cache.h"
+
+#include "formats/error.h"
+#include "formats/half.h"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/mman.h>
+
+namespace strata {
+
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), type_(type) {
+    if (n_ctx <= 0) fail("context size must be positive");
+    if (type != DType::F16 && type != DType::F32)
+        fail(std::string("KV cache type ") + dtype_name(type) + " is not supported (f16, f32)");
+    row_values_ = size_t(c.n_head_kv) * c.head_dim;
+    row_bytes_ = strata::row_bytes(type, row_values_);
+    bytes_per_token_ = size_t(c.n_kv_layers()) * row_bytes_ * 2;
+    bytes_ = bytes_per_token_ * size_t(n_ctx);
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        fail("cannot map a KV cache of " + std::to_string(bytes_) + " bytes: " + std::strerror(errno));
+    base_ = static_cast<uint8_t*>(p);
+}
+
+void KvCache::store(uint8_t* row, const float* values) const {
+    if (type_ == DType::F32) {
+        std::memcpy(row, values, row_bytes_);
+        return;
+    }
+    for (size_t i = 0; i < row_values_; i++) {
+        const uint16_t h = f32_to_f16(values[i]);
+        std::memcpy(row + 2 * i, &h, 2);
+    }
+}
+
+KvCache::~KvCache() {
+    if (base_) munmap(base_, bytes_);
+}
+
+} // namespace strata

@@ -1,0 +1,189 @@
+// The forward pass against outputs of implementations we did not write: llama2.c on the
+// trained stories260K (from its .bin and from its GGUF, in f32 / f16 / q8_0), and llama.cpp on
+// the quantized GQA/MQA GGUFs. Teacher-forced: the prompt as one batch, then one token at a time.
+#include "formats/convert.h"
+#include "runtime/sampler.h"
+#include "runtime/session.h"
+#include "runtime/tokenizer.h"
+#include "tests/fixtures.h"
+#include "tests/golden.h"
+
+#include <cmath>
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+struct Comparison {
+    double max_abs = 0, logit_std = 0;
+    int top1_checked = 0, top1_agree = 0, argmax_mismatch_positions = 0;
+};
+
+// Feeds positions[0..n_prompt) as one batch, then the rest one by one; compares each
+// position's logits with the golden record.
+Comparison teacher_force(const std::string& model_path, const std::vector<int32_t>& positions,
+                         const std::vector<GoldenRecord>& golden, int n_prompt, double margin_for_top1,
+                         DType kv_type = DType::F16, int threads = 1) {
+    auto model = Model::load(model_path);
+    SessionOptions opt;
+    opt.n_ctx = 512;
+    opt.n_threads = threads;
+    opt.kv_type = kv_type;
+    Session s(model, opt);
+    const int V = int(model->config().n_vocab);
+    Comparison c;
+    double sum = 0, sum2 = 0;
+    size_t count = 0;
+    auto compare = [&](int pos, const float* logits) {
+        const auto& g = golden.at(size_t(pos)).logits;
+        for (int i = 0; i < V; i++) {
+            c.max_abs = std::max(c.max_abs, double(std::fabs(logits[i] - g[size_t(i)])));
+            sum += g[size_t(i)], sum2 += double(g[size_t(i)]) * g[size_t(i)], count++;
+        }
+        // top-1 where the golden margin is decisive
+        int best = 0, second = -1;
+        for (int i = 1; i < V; i++) {
+            if (g[size_t(i)] > g[size_t(best)]) second = best, best = i;
+            else if (second < 0 || g[size_t(i)] > g[size_t(second)]) second = i;
+        }
+        if (g[size_t(best)] - g[size_t(second)] > margin_for_top1) {
+            c.top1_checked++;
+            c.top1_agree += argmax(logits, V) == best;
+        }
+    };
+    const float* all = s.decode(positions.data(), n_prompt, true);
+    for (int p = 0; p < n_prompt; p++) compare(p, all + size_t(p) * V);
+    for (size_t p = size_t(n_prompt); p < golden.size(); p++) compare(int(p), s.decode(&positions[p], 1));
+    const double mean = sum / double(count);
+    c.logit_std = std::sqrt(sum2 / double(count) - mean * mean);
+    return c;
+}
+
+std::string convert_stories(const TempDir& dir, const std::string& from, std::optional<DType> type) {
+    ModelSource src = from == "bin" ? import_llama2c(fixture("stories260K/stories260K.bin"), fixture("stories260K/tok512.bin"))
+                                    : import_gguf(fixture("stories260K/stories260K.gguf"));
+    const std::string out = dir.file(from + (type ? std::string("-") + dtype_name(*type) : "") + ".strata");
+    convert_model(src, out, {type, 0});
+    return out;
+}
+
+// Free-running greedy generation from the prompt; returns every position's token.
+std::vector<int32_t> greedy(const std::string& model_path, const std::vector<int32_t>& prompt, int total, int threads = 1) {
+    auto model = Model::load(model_path);
+    SessionOptions opt;
+    opt.n_ctx = 512;
+    opt.n_threads = threads;
+    Session s(model, opt);
+    std::vector<int32_t> out = prompt;
+    const float* logits = s.decode(prompt.data(), int(prompt.size()));
+    while (int(out.size()) < total) {
+        const int32_t next = argmax(logits, int(model->config().n_vocab));
+        out.push_back(next);
+        if (int(out.size()) < total) logits = s.decode(&next, 1);
+    }
+    return out;
+}
+
+} // namespace
+
+class Stories260K : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Stories260K, F32LogitsMatchLlama2cAtEveryPositionAndGreedyTokensAreIdentical) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string model = convert_stories(dir, GetParam(), std::nullopt);
+    for (const char* name : {"once_upon_a_time", "bos_only"}) {
+        SCOPED_TRACE(name);
+        const auto positions = read_positions(fixture(std::string("stories260K/golden/") + name + ".positions"));
+        const auto golden = read_golden_logits(fixture(std::string("stories260K/golden/") + name + ".logits.bin"));
+        ASSERT_EQ(positions.size(), golden.size());
+        const int n_prompt = std::string(name) == "bos_only" ? 1 : 5; // BOS + "Once upon a time"
+        // llama2.c keeps its KV cache in float32: so does this comparison.
+        const Comparison c = teacher_force(model, positions, golden, n_prompt, 0.0, DType::F32);
+        std::printf("%s %s: max |dlogit| %.2e (logit std %.2f), top-1 %d/%d\n", GetParam().c_str(), name, c.max_abs,
+                    c.logit_std, c.top1_agree, c.top1_checked);
+        EXPECT_LE(c.max_abs, 1e-3) << "float32 logits must match llama2.c's to 1e-3";
+        EXPECT_EQ(c.top1_agree, c.top1_checked);
+        // With the default F16 cache the error is that of F16 rounding (llama.cpp, also F16 KV,
+        // differs from llama2.c by 0.0236 on this model).
+        const Comparison h = teacher_force(model, positions, golden, n_prompt, 0.0, DType::F16);
+        EXPECT_LE(h.max_abs, 0.04);
+        EXPECT_EQ(h.top1_agree, h.top1_checked);
+        const auto tokens = greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + n_prompt), int(positions.size()));
+        EXPECT_EQ(tokens, positions) << "greedy generation diverged from llama2.c";
+    }
+}
+
+TEST_P(Stories260K, PromptTokenizesAsLlama2cDid) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    auto model = Model::load(convert_stories(dir, GetParam(), std::nullopt));
+    Tokenizer tok(model->tokenizer());
+    const auto positions = read_positions(fixture("stories260K/golden/once_upon_a_time.positions"));
+    EXPECT_EQ(tok.encode("Once upon a time", true), std::vector<int32_t>(positions.begin(), positions.begin() + 5));
+    // Decoding the golden positions gives the golden text (which also prints the token
+    // sampled after the last position, so it runs a little further).
+    const auto bytes = read_file(fixture("stories260K/golden/once_upon_a_time.txt"));
+    const std::string text(bytes.begin(), bytes.end()), ours = tok.decode(positions);
+    EXPECT_GT(ours.size(), 150u);
+    EXPECT_EQ(text.substr(0, ours.size()), ours);
+}
+
+struct QuantCase {
+    const char* type;
+    double max_abs; // tolerance on |dlogit|
+};
+
+class Stories260KQuantized : public ::testing::TestWithParam<QuantCase> {};
+
+TEST_P(Stories260KQuantized, SameGreedyTokensForThe32FirstPositionsAndCloseLogits) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const auto type = dtype_from_name(GetParam().type);
+    const std::string model = convert_stories(dir, "bin", type);
+    const auto positions = read_positions(fixture("stories260K/golden/once_upon_a_time.positions"));
+    const auto golden = read_golden_logits(fixture("stories260K/golden/once_upon_a_time.logits.bin"));
+    const Comparison c = teacher_force(model, positions, golden, 5, 0.0);
+    std::printf("%s: max |dlogit| %.3f (logit std %.2f)\n", GetParam().type, c.max_abs, c.logit_std);
+    EXPECT_LE(c.max_abs, GetParam().max_abs);
+    const auto tokens = greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + 5), 32);
+    EXPECT_EQ(tokens, std::vector<int32_t>(positions.begin(), positions.begin() + 32));
+}
+
+// Tolerances (F16 KV cache): f16 weights measured 0.017; q8_0 weights with Q8_0 activations
+// measured 0.33 (4.4% of the logit std; the fixtures' README reports 0.46 between llama.cpp's
+// Q8_0 and a float64 reference on its models).
+INSTANTIATE_TEST_SUITE_P(Types, Stories260KQuantized,
+                         ::testing::Values(QuantCase{"f16", 0.03}, QuantCase{"q8_0", 0.5}),
+                         [](const auto& info) { return std::string(info.param.type); });
+
+INSTANTIATE_TEST_SUITE_P(Sources, Stories260K, ::testing::Values("bin", "gguf"),
+                         [](const auto& info) { return info.param; });
+
+class LlamaCppQuant : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LlamaCppQuant, TeacherForcedLogitsAgreeWithLlamaCpp) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    ModelSource src = import_gguf(fixture("gguf-quant/" + GetParam() + ".gguf"));
+    convert_model(src, dir.file("m.strata"), {});
+    const auto positions = read_positions(fixture("gguf-quant/" + GetParam() + ".prompt1.positions"));
+    const auto golden = read_golden_logits(fixture("gguf-quant/" + GetParam() + ".prompt1.logits.bin"));
+    ASSERT_EQ(positions.size(), golden.size());
+    const Comparison c = teacher_force(dir.file("m.strata"), positions, golden, 17, 1.0);
+    std::printf("%s: max |dlogit| %.3f = %.1f%% of logit std %.2f; top-1 %d/%d where margin > 1\n", GetParam().c_str(),
+                c.max_abs, 100 * c.max_abs / c.logit_std, c.logit_std, c.top1_agree, c.top1_checked);
+    // The fixtures' README: <= 10% of the logit std for the quantized files.
+    EXPECT_LE(c.max_abs, 0.10 * c.logit_std);
+    EXPECT_EQ(c.top1_agree, c.top1_checked);
+    EXPECT_GT(c.top1_checked, 30);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant,
+                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"), [](const auto& info) {
+                             std::string s = info.param;
+                             for (char& ch : s)
+                                 if (ch == '-') ch = '_';
+                             return s;
+                         });
