@@ -11,16 +11,16 @@
 namespace strata {
 
 struct AttentionArgs {
-    const float* q;        // n_head * head_dim, this token's queries (after RoPE)
-    DType kv_type;         // F16 or F32
-    const uint8_t* k;      // K rows: row j at k + j * kv_row_bytes, head g at value g * head_dim
-    const uint8_t* v;      // V rows, same layout
-    size_t kv_row_bytes;   // bytes between consecutive positions
-    int n_pos;             // attend to positions 0 .. n_pos-1
+    const float* q;      // n_head * head_dim, this token's queries (after RoPE)
+    DType kv_type;       // F16 or F32
+    const uint8_t* k;    // K rows: row j at k + j * kv_row_bytes, head g at value g * head_dim
+    const uint8_t* v;    // V rows, same layout
+    size_t kv_row_bytes; // bytes between consecutive positions
+    int n_pos;           // attend to positions 0 .. n_pos-1
     int n_head, n_head_kv, head_dim;
-    float scale;           // 1/sqrt(head_dim)
-    float* out;            // n_head * head_dim
-    float* scratch;        // attention_scratch_floats(...) floats
+    float scale;    // 1/sqrt(head_dim)
+    float* out;     // n_head * head_dim
+    float* scratch; // attention_scratch_floats(...) floats
 };
 
 size_t attention_scratch_floats(int n_head, int n_head_kv, int head_dim);

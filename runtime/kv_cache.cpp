@@ -17,9 +17,11 @@ KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), t
     row_bytes_ = strata::row_bytes(type, row_values_);
     bytes_per_token_ = size_t(c.n_kv_layers()) * row_bytes_ * 2;
     bytes_ = bytes_per_token_ * size_t(n_ctx);
-    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        fail("cannot map a KV cache of " + std::to_string(bytes_) + " bytes: " + std::strerror(errno));
+        fail("cannot map a KV cache of " + std::to_string(bytes_) +
+             " bytes: " + std::strerror(errno));
     base_ = static_cast<uint8_t*>(p);
 }
 

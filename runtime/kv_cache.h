@@ -34,7 +34,8 @@ class KvCache {
 
   private:
     uint8_t* row(int slot, int which, int pos) {
-        return base_ + ((size_t(slot) * 2 + size_t(which)) * size_t(n_ctx_) + size_t(pos)) * row_bytes_;
+        return base_ +
+               ((size_t(slot) * 2 + size_t(which)) * size_t(n_ctx_) + size_t(pos)) * row_bytes_;
     }
     uint8_t* base_ = nullptr;
     int n_ctx_;

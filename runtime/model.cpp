@@ -45,7 +45,8 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     }
     // Activation rows must fill the blocks of each matrix's activation type.
     for (const MatrixRef* mr : {&m->token_embd, &m->output})
-        if (activation_row_bytes(mr->type, mr->cols) == 0) fail(path + ": output/embedding rows do not fit their type's blocks");
+        if (activation_row_bytes(mr->type, mr->cols) == 0)
+            fail(path + ": output/embedding rows do not fit their type's blocks");
     m->rope.head_dim = int(c.head_dim);
     m->rope.rope_dim = int(c.rope_dim);
     m->rope.neox = c.rope_style == RopeStyle::NeoX;

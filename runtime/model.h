@@ -13,15 +13,15 @@
 namespace strata {
 
 struct LayerWeights {
-    const float* attn_norm;                 // (n_embd)
-    MatrixRef wq;                           // (n_head*head_dim, n_embd)
-    MatrixRef wk, wv;                       // (n_head_kv*head_dim, n_embd); source layers only
-    const float *bq, *bk, *bv;              // biases or nullptr
-    MatrixRef wo;                           // (n_embd, n_head*head_dim)
-    const float* ffn_norm;                  // (n_embd)
-    MatrixRef w_gate, w_up;                 // (n_ff, n_embd)
-    MatrixRef w_down;                       // (n_embd, n_ff)
-    int kv_slot;                            // cache slot of this layer's K/V source
+    const float* attn_norm;    // (n_embd)
+    MatrixRef wq;              // (n_head*head_dim, n_embd)
+    MatrixRef wk, wv;          // (n_head_kv*head_dim, n_embd); source layers only
+    const float *bq, *bk, *bv; // biases or nullptr
+    MatrixRef wo;              // (n_embd, n_head*head_dim)
+    const float* ffn_norm;     // (n_embd)
+    MatrixRef w_gate, w_up;    // (n_ff, n_embd)
+    MatrixRef w_down;          // (n_embd, n_ff)
+    int kv_slot;               // cache slot of this layer's K/V source
 };
 
 class Model {
@@ -33,11 +33,11 @@ class Model {
     const TokenizerData& tokenizer() const { return file_.tokenizer(); }
     const StrataFile& file() const { return file_; }
 
-    MatrixRef token_embd;    // (n_vocab, n_embd)
-    MatrixRef output;        // (n_vocab, n_embd); token_embd when tied
+    MatrixRef token_embd; // (n_vocab, n_embd)
+    MatrixRef output;     // (n_vocab, n_embd); token_embd when tied
     const float* output_norm = nullptr;
     std::vector<LayerWeights> layers;
-    int n_kv_slots = 0;      // layers that own K/V
+    int n_kv_slots = 0; // layers that own K/V
     RopeParams rope;
     std::vector<float> rope_inv_freq;
 

@@ -28,7 +28,9 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
     for (int i = 0; i < n_vocab; i++) cand_[size_t(i)] = {logits[i], i};
     if (o_.repeat_penalty != 1.0f) {
         std::unordered_set<int32_t> seen;
-        const size_t from = history.size() > size_t(o_.repeat_last_n) ? history.size() - size_t(o_.repeat_last_n) : 0;
+        const size_t from = history.size() > size_t(o_.repeat_last_n)
+                                ? history.size() - size_t(o_.repeat_last_n)
+                                : 0;
         for (size_t i = from; i < history.size(); i++) seen.insert(history[i]);
         for (int32_t t : seen)
             if (t >= 0 && t < n_vocab) {
@@ -43,7 +45,9 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
         return cand_[best].second;
     }
     size_t n = cand_.size();
-    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    auto by_logit = [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
     if (o_.top_k > 0 && size_t(o_.top_k) < n) {
         std::partial_sort(cand_.begin(), cand_.begin() + o_.top_k, cand_.end(), by_logit);
         n = size_t(o_.top_k);
@@ -54,7 +58,8 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
     const float max = cand_[0].first;
     double sum = 0;
     std::vector<double> p(n);
-    for (size_t i = 0; i < n; i++) sum += p[i] = std::exp(double(cand_[i].first - max) / o_.temperature);
+    for (size_t i = 0; i < n; i++)
+        sum += p[i] = std::exp(double(cand_[i].first - max) / o_.temperature);
     for (auto& x : p) x /= sum;
     size_t keep = n;
     if (o_.min_p > 0)

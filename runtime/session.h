@@ -12,17 +12,18 @@
 namespace strata {
 
 struct SessionOptions {
-    int n_ctx = 0;     // 0: the model's training context
+    int n_ctx = 0; // 0: the model's training context
     int n_threads = 1;
     int n_batch = 256; // tokens per forward pass during prefill
     DType kv_type = DType::F16;
+    const Kernels* kernels = nullptr; // nullptr: strata::kernels() (best, or STRATA_ISA)
 };
 
 // Buffers of one forward pass for up to `capacity` tokens.
 struct Workspace {
     int capacity = 0;
     std::vector<float> x, xn, q, k, v, att, gate, up, logits;
-    std::vector<uint8_t> act; // quantized activations, the largest any matrix needs
+    std::vector<uint8_t> act;        // quantized activations, the largest any matrix needs
     std::vector<float> attn_scratch; // per thread
     void reserve(const Model& m, int n_tokens, int n_threads, bool all_logits);
 };

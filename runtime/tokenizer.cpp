@@ -29,12 +29,14 @@ Tokenizer::Tokenizer(const TokenizerData& data) : data_(data) {
 }
 
 bool Tokenizer::is_control(int32_t id) const {
-    return id >= 0 && size_t(id) < data_.types.size() && data_.types[size_t(id)] == int32_t(TokenType::Control);
+    return id >= 0 && size_t(id) < data_.types.size() &&
+           data_.types[size_t(id)] == int32_t(TokenType::Control);
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
     if (data_.model != "spm")
-        fail("byte-level BPE tokenization (" + data_.pre + ") is not built yet; SentencePiece-style models work");
+        fail("byte-level BPE tokenization (" + data_.pre +
+             ") is not built yet; SentencePiece-style models work");
     std::vector<int32_t> out;
     if (add_special && data_.add_bos && data_.bos_id >= 0) out.push_back(data_.bos_id);
     if (text.empty()) return out;
@@ -58,7 +60,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
         float score;
         int left;
         size_t len;
-        bool operator<(const Pair& o) const { return score < o.score || (score == o.score && left > o.left); }
+        bool operator<(const Pair& o) const {
+            return score < o.score || (score == o.score && left > o.left);
+        }
     };
     std::priority_queue<Pair> queue;
     auto try_pair = [&](int left) {
@@ -93,8 +97,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
         }
         for (size_t j = 0; j < s.len; j++) { // byte fallback
             const int32_t b = byte_token_[static_cast<unsigned char>(norm[s.start + j])];
-            if (b >= 0) out.push_back(b);
-            else if (data_.unk_id >= 0) out.push_back(data_.unk_id);
+            if (b >= 0)
+                out.push_back(b);
+            else if (data_.unk_id >= 0)
+                out.push_back(data_.unk_id);
         }
     }
     return out;
@@ -104,7 +110,8 @@ std::string Tokenizer::piece(int32_t id, bool after_bos) const {
     if (id < 0 || size_t(id) >= data_.tokens.size()) return "";
     if (is_control(id)) return "";
     const std::string& p = data_.tokens[size_t(id)];
-    if (size_t(id) < data_.types.size() && data_.types[size_t(id)] == int32_t(TokenType::Byte) && p.size() == 6) {
+    if (size_t(id) < data_.types.size() && data_.types[size_t(id)] == int32_t(TokenType::Byte) &&
+        p.size() == 6) {
         return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
     }
     std::string s;
@@ -138,7 +145,11 @@ std::string StreamDecoder::push(int32_t id) {
     for (size_t back = 1; back <= 4 && back <= pending_.size(); back++) {
         const unsigned char c = static_cast<unsigned char>(pending_[pending_.size() - back]);
         if ((c & 0xC0) == 0x80) continue; // continuation byte: look further back
-        const size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        const size_t need = c < 0x80         ? 1
+                            : (c >> 5) == 6  ? 2
+                            : (c >> 4) == 14 ? 3
+                            : (c >> 3) == 30 ? 4
+                                             : 1;
         if (need > back) cut = pending_.size() - back; // the last character is incomplete
         break;
     }

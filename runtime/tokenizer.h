@@ -43,7 +43,8 @@ namespace strata {
 // character completes.
 class StreamDecoder {
   public:
-    explicit StreamDecoder(const Tokenizer& tok, int32_t previous = -1) : tok_(tok), prev_(previous) {}
+    explicit StreamDecoder(const Tokenizer& tok, int32_t previous = -1)
+        : tok_(tok), prev_(previous) {}
     // The text that became complete with `id`.
     std::string push(int32_t id);
     // Whatever is still held back (an incomplete character at the end of the stream).

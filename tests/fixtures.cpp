@@ -33,8 +33,8 @@ TempDir::~TempDir() {
     fs::remove_all(path, ec);
 }
 
-CommandResult run_command(const std::string& command) {
-    std::string full = command + " 2>&1";
+CommandResult run_command(const std::string& command, bool with_stderr) {
+    std::string full = command + (with_stderr ? " 2>&1" : " 2>/dev/null");
     FILE* p = popen(full.c_str(), "r");
     if (!p) return {-1, "popen failed"};
     std::string out;

@@ -33,7 +33,8 @@ struct CommandResult {
     int exit_code;
     std::string output; // stdout and stderr together
 };
-CommandResult run_command(const std::string& command);
+// Runs `command` through the shell; output holds stdout, plus stderr when `with_stderr`.
+CommandResult run_command(const std::string& command, bool with_stderr = true);
 
 std::vector<uint8_t> read_file(const std::string& path);
 void write_file(const std::string& path, const void* data, size_t size);

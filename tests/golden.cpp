@@ -26,7 +26,8 @@ std::vector<GoldenRecord> read_golden_logits(const std::string& path) {
         int32_t h[3];
         std::memcpy(h, bytes.data() + o, 12);
         o += 12;
-        if (h[2] <= 0 || o + size_t(h[2]) * 4 > bytes.size()) throw std::runtime_error("bad golden file " + path);
+        if (h[2] <= 0 || o + size_t(h[2]) * 4 > bytes.size())
+            throw std::runtime_error("bad golden file " + path);
         GoldenRecord r{h[0], h[1], std::vector<float>(size_t(h[2]))};
         std::memcpy(r.logits.data(), bytes.data() + o, size_t(h[2]) * 4);
         o += size_t(h[2]) * 4;

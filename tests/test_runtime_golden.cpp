@@ -23,8 +23,8 @@ struct Comparison {
 // Feeds positions[0..n_prompt) as one batch, then the rest one by one; compares each
 // position's logits with the golden record.
 Comparison teacher_force(const std::string& model_path, const std::vector<int32_t>& positions,
-                         const std::vector<GoldenRecord>& golden, int n_prompt, double margin_for_top1,
-                         DType kv_type = DType::F16, int threads = 1) {
+                         const std::vector<GoldenRecord>& golden, int n_prompt,
+                         double margin_for_top1, DType kv_type = DType::F16, int threads = 1) {
     auto model = Model::load(model_path);
     SessionOptions opt;
     opt.n_ctx = 512;
@@ -44,8 +44,10 @@ Comparison teacher_force(const std::string& model_path, const std::vector<int32_
         // top-1 where the golden margin is decisive
         int best = 0, second = -1;
         for (int i = 1; i < V; i++) {
-            if (g[size_t(i)] > g[size_t(best)]) second = best, best = i;
-            else if (second < 0 || g[size_t(i)] > g[size_t(second)]) second = i;
+            if (g[size_t(i)] > g[size_t(best)])
+                second = best, best = i;
+            else if (second < 0 || g[size_t(i)] > g[size_t(second)])
+                second = i;
         }
         if (g[size_t(best)] - g[size_t(second)] > margin_for_top1) {
             c.top1_checked++;
@@ -54,22 +56,27 @@ Comparison teacher_force(const std::string& model_path, const std::vector<int32_
     };
     const float* all = s.decode(positions.data(), n_prompt, true);
     for (int p = 0; p < n_prompt; p++) compare(p, all + size_t(p) * V);
-    for (size_t p = size_t(n_prompt); p < golden.size(); p++) compare(int(p), s.decode(&positions[p], 1));
+    for (size_t p = size_t(n_prompt); p < golden.size(); p++)
+        compare(int(p), s.decode(&positions[p], 1));
     const double mean = sum / double(count);
     c.logit_std = std::sqrt(sum2 / double(count) - mean * mean);
     return c;
 }
 
-std::string convert_stories(const TempDir& dir, const std::string& from, std::optional<DType> type) {
-    ModelSource src = from == "bin" ? import_llama2c(fixture("stories260K/stories260K.bin"), fixture("stories260K/tok512.bin"))
+std::string convert_stories(const TempDir& dir, const std::string& from,
+                            std::optional<DType> type) {
+    ModelSource src = from == "bin" ? import_llama2c(fixture("stories260K/stories260K.bin"),
+                                                     fixture("stories260K/tok512.bin"))
                                     : import_gguf(fixture("stories260K/stories260K.gguf"));
-    const std::string out = dir.file(from + (type ? std::string("-") + dtype_name(*type) : "") + ".strata");
+    const std::string out =
+        dir.file(from + (type ? std::string("-") + dtype_name(*type) : "") + ".strata");
     convert_model(src, out, {type, 0});
     return out;
 }
 
 // Free-running greedy generation from the prompt; returns every position's token.
-std::vector<int32_t> greedy(const std::string& model_path, const std::vector<int32_t>& prompt, int total, int threads = 1) {
+std::vector<int32_t> greedy(const std::string& model_path, const std::vector<int32_t>& prompt,
+                            int total, int threads = 1) {
     auto model = Model::load(model_path);
     SessionOptions opt;
     opt.n_ctx = 512;
@@ -95,14 +102,16 @@ TEST_P(Stories260K, F32LogitsMatchLlama2cAtEveryPositionAndGreedyTokensAreIdenti
     const std::string model = convert_stories(dir, GetParam(), std::nullopt);
     for (const char* name : {"once_upon_a_time", "bos_only"}) {
         SCOPED_TRACE(name);
-        const auto positions = read_positions(fixture(std::string("stories260K/golden/") + name + ".positions"));
-        const auto golden = read_golden_logits(fixture(std::string("stories260K/golden/") + name + ".logits.bin"));
+        const auto positions =
+            read_positions(fixture(std::string("stories260K/golden/") + name + ".positions"));
+        const auto golden =
+            read_golden_logits(fixture(std::string("stories260K/golden/") + name + ".logits.bin"));
         ASSERT_EQ(positions.size(), golden.size());
         const int n_prompt = std::string(name) == "bos_only" ? 1 : 5; // BOS + "Once upon a time"
         // llama2.c keeps its KV cache in float32: so does this comparison.
         const Comparison c = teacher_force(model, positions, golden, n_prompt, 0.0, DType::F32);
-        std::printf("%s %s: max |dlogit| %.2e (logit std %.2f), top-1 %d/%d\n", GetParam().c_str(), name, c.max_abs,
-                    c.logit_std, c.top1_agree, c.top1_checked);
+        std::printf("%s %s: max |dlogit| %.2e (logit std %.2f), top-1 %d/%d\n", GetParam().c_str(),
+                    name, c.max_abs, c.logit_std, c.top1_agree, c.top1_checked);
         EXPECT_LE(c.max_abs, 1e-3) << "float32 logits must match llama2.c's to 1e-3";
         EXPECT_EQ(c.top1_agree, c.top1_checked);
         // With the default F16 cache the error is that of F16 rounding (llama.cpp, also F16 KV,
@@ -110,7 +119,9 @@ TEST_P(Stories260K, F32LogitsMatchLlama2cAtEveryPositionAndGreedyTokensAreIdenti
         const Comparison h = teacher_force(model, positions, golden, n_prompt, 0.0, DType::F16);
         EXPECT_LE(h.max_abs, 0.04);
         EXPECT_EQ(h.top1_agree, h.top1_checked);
-        const auto tokens = greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + n_prompt), int(positions.size()));
+        const auto tokens =
+            greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + n_prompt),
+                   int(positions.size()));
         EXPECT_EQ(tokens, positions) << "greedy generation diverged from llama2.c";
     }
 }
@@ -121,7 +132,8 @@ TEST_P(Stories260K, PromptTokenizesAsLlama2cDid) {
     auto model = Model::load(convert_stories(dir, GetParam(), std::nullopt));
     Tokenizer tok(model->tokenizer());
     const auto positions = read_positions(fixture("stories260K/golden/once_upon_a_time.positions"));
-    EXPECT_EQ(tok.encode("Once upon a time", true), std::vector<int32_t>(positions.begin(), positions.begin() + 5));
+    EXPECT_EQ(tok.encode("Once upon a time", true),
+              std::vector<int32_t>(positions.begin(), positions.begin() + 5));
     // Decoding the golden positions gives the golden text (which also prints the token
     // sampled after the last position, so it runs a little further).
     const auto bytes = read_file(fixture("stories260K/golden/once_upon_a_time.txt"));
@@ -143,11 +155,14 @@ TEST_P(Stories260KQuantized, SameGreedyTokensForThe32FirstPositionsAndCloseLogit
     const auto type = dtype_from_name(GetParam().type);
     const std::string model = convert_stories(dir, "bin", type);
     const auto positions = read_positions(fixture("stories260K/golden/once_upon_a_time.positions"));
-    const auto golden = read_golden_logits(fixture("stories260K/golden/once_upon_a_time.logits.bin"));
+    const auto golden =
+        read_golden_logits(fixture("stories260K/golden/once_upon_a_time.logits.bin"));
     const Comparison c = teacher_force(model, positions, golden, 5, 0.0);
-    std::printf("%s: max |dlogit| %.3f (logit std %.2f)\n", GetParam().type, c.max_abs, c.logit_std);
+    std::printf("%s: max |dlogit| %.3f (logit std %.2f)\n", GetParam().type, c.max_abs,
+                c.logit_std);
     EXPECT_LE(c.max_abs, GetParam().max_abs);
-    const auto tokens = greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + 5), 32);
+    const auto tokens =
+        greedy(model, std::vector<int32_t>(positions.begin(), positions.begin() + 5), 32);
     EXPECT_EQ(tokens, std::vector<int32_t>(positions.begin(), positions.begin() + 32));
 }
 
@@ -168,12 +183,15 @@ TEST_P(LlamaCppQuant, TeacherForcedLogitsAgreeWithLlamaCpp) {
     TempDir dir;
     ModelSource src = import_gguf(fixture("gguf-quant/" + GetParam() + ".gguf"));
     convert_model(src, dir.file("m.strata"), {});
-    const auto positions = read_positions(fixture("gguf-quant/" + GetParam() + ".prompt1.positions"));
-    const auto golden = read_golden_logits(fixture("gguf-quant/" + GetParam() + ".prompt1.logits.bin"));
+    const auto positions =
+        read_positions(fixture("gguf-quant/" + GetParam() + ".prompt1.positions"));
+    const auto golden =
+        read_golden_logits(fixture("gguf-quant/" + GetParam() + ".prompt1.logits.bin"));
     ASSERT_EQ(positions.size(), golden.size());
     const Comparison c = teacher_force(dir.file("m.strata"), positions, golden, 17, 1.0);
-    std::printf("%s: max |dlogit| %.3f = %.1f%% of logit std %.2f; top-1 %d/%d where margin > 1\n", GetParam().c_str(),
-                c.max_abs, 100 * c.max_abs / c.logit_std, c.logit_std, c.top1_agree, c.top1_checked);
+    std::printf("%s: max |dlogit| %.3f = %.1f%% of logit std %.2f; top-1 %d/%d where margin > 1\n",
+                GetParam().c_str(), c.max_abs, 100 * c.max_abs / c.logit_std, c.logit_std,
+                c.top1_agree, c.top1_checked);
     // The fixtures' README: <= 10% of the logit std for the quantized files.
     EXPECT_LE(c.max_abs, 0.10 * c.logit_std);
     EXPECT_EQ(c.top1_agree, c.top1_checked);
@@ -181,7 +199,8 @@ TEST_P(LlamaCppQuant, TeacherForcedLogitsAgreeWithLlamaCpp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant,
-                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"), [](const auto& info) {
+                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"),
+                         [](const auto& info) {
                              std::string s = info.param;
                              for (char& ch : s)
                                  if (ch == '-') ch = '_';

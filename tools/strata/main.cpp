@@ -44,7 +44,8 @@ options:
 int main(int argc, char** argv) {
     std::string model_path, prompt, kv_file, kv_type = "f16";
     bool have_prompt = false;
-    long n_predict = 128, ctx = 0, threads = long(std::max(1u, std::thread::hardware_concurrency()));
+    long n_predict = 128, ctx = 0,
+         threads = long(std::max(1u, std::thread::hardware_concurrency()));
     SamplerOptions so;
     so.seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
     auto value = [&](int& i) -> std::string {
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
         char* end = nullptr;
         const double x = std::strtod(v.c_str(), &end);
         if (v.empty() || *end || !(x >= lo && x <= hi))
-            usage_error(flag + ": '" + v + "' is not a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+            usage_error(flag + ": '" + v + "' is not a number in [" + std::to_string(lo) + ", " +
+                        std::to_string(hi) + "]");
         return x;
     };
     for (int i = 1; i < argc; i++) {
@@ -64,24 +66,39 @@ int main(int argc, char** argv) {
         if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
-        } else if (a == "-m" || a == "--model") model_path = value(i);
-        else if (a == "-p" || a == "--prompt") prompt = value(i), have_prompt = true;
-        else if (a == "-n" || a == "--n-predict") n_predict = long(number(i, 0, 1e9));
-        else if (a == "--temp") so.temperature = float(number(i, 0, 100));
-        else if (a == "--top-k") so.top_k = int(number(i, 0, 1e9));
-        else if (a == "--top-p") so.top_p = float(number(i, 1e-9, 1));
-        else if (a == "--min-p") so.min_p = float(number(i, 0, 0.999999));
-        else if (a == "--repeat-penalty") so.repeat_penalty = float(number(i, 1e-6, 100));
-        else if (a == "--seed") so.seed = uint64_t(number(i, 0, 1.8e19));
-        else if (a == "--ctx") ctx = long(number(i, 1, 1 << 24));
-        else if (a == "--threads" || a == "-t") threads = long(number(i, 1, 1024));
-        else if (a == "--kv-file") kv_file = value(i);
-        else if (a == "--kv-type") kv_type = value(i);
-        else usage_error("unknown argument " + a);
+        } else if (a == "-m" || a == "--model")
+            model_path = value(i);
+        else if (a == "-p" || a == "--prompt")
+            prompt = value(i), have_prompt = true;
+        else if (a == "-n" || a == "--n-predict")
+            n_predict = long(number(i, 0, 1e9));
+        else if (a == "--temp")
+            so.temperature = float(number(i, 0, 100));
+        else if (a == "--top-k")
+            so.top_k = int(number(i, 0, 1e9));
+        else if (a == "--top-p")
+            so.top_p = float(number(i, 1e-9, 1));
+        else if (a == "--min-p")
+            so.min_p = float(number(i, 0, 0.999999));
+        else if (a == "--repeat-penalty")
+            so.repeat_penalty = float(number(i, 1e-6, 100));
+        else if (a == "--seed")
+            so.seed = uint64_t(number(i, 0, 1.8e19));
+        else if (a == "--ctx")
+            ctx = long(number(i, 1, 1 << 24));
+        else if (a == "--threads" || a == "-t")
+            threads = long(number(i, 1, 1024));
+        else if (a == "--kv-file")
+            kv_file = value(i);
+        else if (a == "--kv-type")
+            kv_type = value(i);
+        else
+            usage_error("unknown argument " + a);
     }
     if (model_path.empty()) usage_error("no model given (-m MODEL.strata)");
     if (!have_prompt) {
-        std::fprintf(stderr, "strata: interactive chat is not built yet; give a prompt with -p for one-shot generation\n");
+        std::fprintf(stderr, "strata: interactive chat is not built yet; give a prompt with -p for "
+                             "one-shot generation\n");
         return 3;
     }
     if (!kv_file.empty()) {
@@ -104,8 +121,9 @@ int main(int argc, char** argv) {
         const std::vector<int32_t> ids = tok.encode(prompt, true);
         if (ids.empty()) fail("the prompt is empty and the model has no BOS token to start from");
         if (int(ids.size()) >= session.n_ctx())
-            fail("the prompt is " + std::to_string(ids.size()) + " tokens, which does not fit the context of " +
-                 std::to_string(session.n_ctx()) + " (use --ctx)");
+            fail("the prompt is " + std::to_string(ids.size()) +
+                 " tokens, which does not fit the context of " + std::to_string(session.n_ctx()) +
+                 " (use --ctx)");
         const auto t1 = std::chrono::steady_clock::now();
         const float* logits = session.decode(ids.data(), int(ids.size()));
         const auto t2 = std::chrono::steady_clock::now();
@@ -127,9 +145,12 @@ int main(int argc, char** argv) {
         std::fputc('\n', stdout);
         const auto t3 = std::chrono::steady_clock::now();
         auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-        std::fprintf(stderr, "\nstrata: load %.1f ms | prompt %zu tokens %.1f tok/s | generated %ld tokens %.1f tok/s | kernels %s, %ld threads\n",
+        std::fprintf(stderr,
+                     "\nstrata: load %.1f ms | prompt %zu tokens %.1f tok/s | generated %ld tokens "
+                     "%.1f tok/s | kernels %s, %ld threads\n",
                      secs(t0, t1) * 1e3, ids.size(), double(ids.size()) / secs(t1, t2), generated,
-                     generated > 1 ? double(generated - 1) / secs(t2, t3) : 0.0, session.kernels().name, threads);
+                     generated > 1 ? double(generated - 1) / secs(t2, t3) : 0.0,
+                     session.kernels().name, threads);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "strata: error: %s\n", e.what());

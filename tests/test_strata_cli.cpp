@@ -1,0 +1,81 @@
+// The strata tool as a script uses it: one-shot generation prints the continuation on stdout.
+#include "tests/fixtures.h"
+
+using namespace strata::test;
+
+namespace {
+const std::string kStrata = STRATA_BIN;
+const std::string kConvert = STRATA_CONVERT_BIN;
+
+std::string stories(const TempDir& dir) {
+    const std::string out = dir.file("stories260K.strata");
+    run_command(kConvert + " " + fixture("stories260K/stories260K.bin") + " --tokenizer " +
+                fixture("stories260K/tok512.bin") + " -q -o " + out);
+    return out;
+}
+} // namespace
+
+TEST(StrataCli, OneShotGreedyPrintsTheGoldenContinuation) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string model = stories(dir);
+    const auto golden_bytes = read_file(fixture("stories260K/golden/once_upon_a_time.txt"));
+    const std::string golden(golden_bytes.begin(), golden_bytes.end());
+    const std::string prompt = "Once upon a time";
+    ASSERT_EQ(golden.compare(0, prompt.size(), prompt), 0);
+    const std::string continuation =
+        golden.substr(prompt.size(), golden.size() - prompt.size() - 1); // no final \n
+    for (const char* isa : {"", "STRATA_ISA=ref "}) {
+        const CommandResult r = run_command(std::string(isa) + kStrata + " -m " + model + " -p \"" +
+                                                prompt + "\" -n 64 --temp 0",
+                                            false);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_EQ(r.output.substr(0, continuation.size()), continuation) << isa << "stdout was:\n"
+                                                                         << r.output;
+    }
+    // stdout carries nothing but the text; timings go to stderr
+    const CommandResult both =
+        run_command(kStrata + " -m " + model + " -p \"" + prompt + "\" -n 8 --temp 0");
+    EXPECT_NE(both.output.find("tok/s"), std::string::npos);
+}
+
+TEST(StrataCli, SamplingIsSeededAndStopsAtN) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string model = stories(dir);
+    const std::string cmd = kStrata + " -m " + model +
+                            " -p \"Once upon a time\" -n 20 --temp 0.9 --top-k 40 --top-p 0.9 "
+                            "--min-p 0.02 --repeat-penalty 1.1 --seed 42";
+    const CommandResult a = run_command(cmd, false), b = run_command(cmd, false);
+    ASSERT_EQ(a.exit_code, 0) << a.output;
+    EXPECT_EQ(a.output, b.output);
+    const CommandResult c = run_command(
+        kStrata + " -m " + model + " -p \"Once upon a time\" -n 20 --temp 0.9 --seed 43", false);
+    EXPECT_NE(a.output, c.output);
+}
+
+TEST(StrataCli, BadInputGivesAClearErrorAndNonZeroExit) {
+    TempDir dir;
+    auto r = run_command(kStrata + " -m " + dir.file("missing.strata") + " -p hi");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("cannot open"), std::string::npos) << r.output;
+    r = run_command(kStrata + " -m x.strata -p hi --temp -1");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("--temp"), std::string::npos);
+    r = run_command(kStrata + " --bogus");
+    EXPECT_EQ(r.exit_code, 2);
+    write_file(dir.file("junk.strata"), std::string(5000, 'x'));
+    r = run_command(kStrata + " -m " + dir.file("junk.strata") + " -p hi");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("bad magic"), std::string::npos) << r.output;
+}
+
+TEST(StrataCli, PromptLongerThanTheContextIsRefused) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string model = stories(dir);
+    const CommandResult r =
+        run_command(kStrata + " -m " + model + " --ctx 4 -p \"Once upon a time there was\"");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("does not fit the context"), std::string::npos) << r.output;
+}
