@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan chat clean
+.PHONY: all deps build test test-asan test-neon chat clean
 
 all: build
 
@@ -41,5 +41,17 @@ $(DEFAULT_MODEL): | build
 chat: deps build $(DEFAULT_MODEL)
 	$(BUILD)/strata -m $(DEFAULT_MODEL)
 
+# NEON kernels: cross-compiled for aarch64, run under qemu with dotprod (-cpu max) and without
+# (-cpu cortex-a53); each run must pick the matching kernel row.
+QEMU = qemu-aarch64 -L /usr/aarch64-linux-gnu
+test-neon:
+	cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DSTRATA_KERNEL_TESTS_ONLY=ON -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-aarch64 -j$(JOBS) --target strata_kernel_tests
+	$(QEMU) -cpu max build-aarch64/strata_kernel_tests | tee build-aarch64/max.log
+	grep -q "in use: neon_dotprod" build-aarch64/max.log
+	$(QEMU) -cpu cortex-a53 build-aarch64/strata_kernel_tests | tee build-aarch64/a53.log
+	grep -q "in use: neon$$" build-aarch64/a53.log
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-aarch64
