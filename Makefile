@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-neon chat clean
+.PHONY: all deps build test test-asan test-neon bench-kernels chat clean
 
 all: build
 
@@ -40,6 +40,10 @@ $(DEFAULT_MODEL): | build
 # Installs dependencies, builds, and starts the main job: chat on the default model.
 chat: deps build $(DEFAULT_MODEL)
 	$(BUILD)/strata -m $(DEFAULT_MODEL)
+
+# Kernel benchmarks: strata vs OpenBLAS and oneDNN on TinyLlama shapes (docs/performance.md).
+bench-kernels: build
+	$(BUILD)/strata-bench-kernels --benchmark_counters_tabular=true $(BENCH_ARGS)
 
 # NEON kernels: cross-compiled for aarch64, run under qemu with dotprod (-cpu max) and without
 # (-cpu cortex-a53); each run must pick the matching kernel row.

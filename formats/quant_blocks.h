@@ -50,6 +50,18 @@ struct BlockQ8_K {
     int16_t bsums[QK_K / 16];
 };
 
+// The 6-bit scale and min of sub-block `j` (0..7) of a Q4_K block. Static inline: every
+// ISA-specific file gets its own copy compiled with its own flags.
+static inline void q4_k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
+    if (j < 4) {
+        *scale = q[j] & 63;
+        *min = q[j + 4] & 63;
+    } else {
+        *scale = uint8_t((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
+        *min = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block must match GGUF");

@@ -83,15 +83,6 @@ void dequantize_row_q4_0_ref(const void* vx, float* y, int64_t n) {
 
 // ---- Q4_K --------------------------------------------------------------------------------
 
-void q4_k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
-    if (j < 4) {
-        *scale = q[j] & 63;
-        *min = q[j + 4] & 63;
-    } else {
-        *scale = uint8_t((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
-        *min = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
 
 // Fit x ~= scale * q - min with q in [0, qmax] for one sub-block, minimizing squared error:
 // start from the min/max range, then alternate rounding and a least-squares solve of

@@ -25,7 +25,4 @@ void dequantize_row_q4_k_ref(const void* x, float* y, int64_t n);
 void dequantize_row_q6_k_ref(const void* x, float* y, int64_t n);
 void dequantize_row_q8_k_ref(const void* x, float* y, int64_t n);
 
-// The 6-bit scale and min of sub-block `j` (0..7) of a Q4_K block.
-void q4_k_scale_min(int j, const uint8_t* scales, uint8_t* scale, uint8_t* min);
-
 } // namespace strata

@@ -14,6 +14,9 @@
 namespace strata {
 namespace {
 
+// F16C conversion of a block scale: one instruction instead of the portable bit twiddling.
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
 inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -96,28 +99,51 @@ float dot_bf16(int n, const void* w, const void* a) {
 float dot_q8_0(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ8_0*>(w);
     const auto* y = static_cast<const BlockQ8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int b = 0; b < n / QK8_0; b++) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-        const __m256 d = _mm256_set1_ps(f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    const int nb = n / QK8_0;
+    // Two blocks per step into two accumulators: the FMA latency chain is halved.
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].qs));
+        const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b + 1].d) * h2f(y[b + 1].d)), _mm256_cvtepi32_ps(dot_i8(x1, y1)), acc1);
     }
-    return hsum(acc);
+    for (; b < nb; b++) {
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
+    }
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// (q - 8) . y as q . y - 8 * sum(y): unsigned nibbles go straight into VPMADDUBSW.
+inline __m256i dot_q4_q8(const uint8_t* qs, __m256i y) {
+    const __m256i p = _mm256_maddubs_epi16(nibbles(qs), y);
+    const __m256i s = _mm256_maddubs_epi16(_mm256_set1_epi8(8), y);
+    return _mm256_madd_epi16(_mm256_sub_epi16(p, s), _mm256_set1_epi16(1));
 }
 
 float dot_q4_0(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ4_0*>(w);
     const auto* y = static_cast<const BlockQ8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int b = 0; b < n / QK4_0; b++) {
-        const __m256i qx = _mm256_sub_epi8(nibbles(x[b].qs), eight);
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-        const __m256 d = _mm256_set1_ps(f16_to_f32(x[b].d) * f16_to_f32(y[b].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    const int nb = n / QK4_0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b + 1].d) * h2f(y[b + 1].d)),
+                               _mm256_cvtepi32_ps(dot_q4_q8(x[b + 1].qs, y1)), acc1);
     }
-    return hsum(acc);
+    for (; b < nb; b++) {
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
+    }
+    return hsum(_mm256_add_ps(acc0, acc1));
 }
 
 float dot_q4_k(int n, const void* w, const void* a) {
@@ -191,7 +217,7 @@ float dot_q6_k(int n, const void* w, const void* a) {
                                        _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
             }
         }
-        sum += y[b].d * f16_to_f32(x[b].d) * float(hsum_i32(acc) - 32 * offset);
+        sum += y[b].d * h2f(x[b].d) * float(hsum_i32(acc) - 32 * offset);
     }
     return sum;
 }
