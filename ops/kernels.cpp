@@ -10,9 +10,22 @@
 namespace strata {
 
 const Kernels kKernelsRef = {
-    "ref",        dot_f32_ref,  dot_f16_ref,  dot_bf16_ref,      dot_q8_0_ref,
-    dot_q4_0_ref, dot_q4_k_ref, dot_q6_k_ref, quantize_q8_0_ref, quantize_q8_k_ref,
-    rmsnorm_ref,  softmax_ref,  swiglu_ref,   geglu_ref,
+    .name = "ref",
+    .dot_f32 = dot_f32_ref,
+    .dot_f16 = dot_f16_ref,
+    .dot_bf16 = dot_bf16_ref,
+    .dot_q8_0 = dot_q8_0_ref,
+    .dot_q4_0 = dot_q4_0_ref,
+    .dot_q4_k = dot_q4_k_ref,
+    .dot_q6_k = dot_q6_k_ref,
+    .quantize_q8_0 = quantize_q8_0_ref,
+    .quantize_q8_k = quantize_q8_k_ref,
+    .rmsnorm = rmsnorm_ref,
+    .softmax = softmax_ref,
+    .swiglu = swiglu_ref,
+    .geglu = geglu_ref,
+    .rope = rope_apply_ref,
+    .attention = attention_ref,
 };
 
 #if !defined(__x86_64__)

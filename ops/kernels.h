@@ -7,6 +7,8 @@
 #pragma once
 
 #include "formats/dtype.h"
+#include "ops/attention.h"
+#include "ops/rope.h"
 
 #include <cstdint>
 #include <string>
@@ -34,6 +36,10 @@ struct Kernels {
     // out = silu(gate) * up   |   out = gelu_tanh(gate) * up
     void (*swiglu)(int n, const float* gate, const float* up, float* out);
     void (*geglu)(int n, const float* gate, const float* up, float* out);
+    // RoPE on n_heads heads of one token at `pos` (ops/rope.h)
+    void (*rope)(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads);
+    // fused attention for KV heads [g0, g1) of one token (ops/attention.h)
+    void (*attention)(const AttentionArgs& a, int g0, int g1);
 
     DotFn dot(DType weight_type) const;
 };

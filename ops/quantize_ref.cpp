@@ -83,7 +83,6 @@ void dequantize_row_q4_0_ref(const void* vx, float* y, int64_t n) {
 
 // ---- Q4_K --------------------------------------------------------------------------------
 
-
 // Fit x ~= scale * q - min with q in [0, qmax] for one sub-block, minimizing squared error:
 // start from the min/max range, then alternate rounding and a least-squares solve of
 // (scale, min) over a few trial step sizes. Returns scale; `*min_out` gets min (>= 0).

@@ -96,11 +96,11 @@ void forward_llama(const Model& m, KvCache& cache, Workspace& ws, const Kernels&
         }
         for (int t = 0; t < n; t++) {
             const int pos = pos0 + t;
-            rope_apply_ref(m.rope, m.rope_inv_freq.data(), pos, ws.q.data() + size_t(t) * QD,
-                           int(c.n_head));
+            k.rope(m.rope, m.rope_inv_freq.data(), pos, ws.q.data() + size_t(t) * QD,
+                   int(c.n_head));
             if (owns_kv) {
                 float* kr = ws.k.data() + size_t(t) * KVD;
-                rope_apply_ref(m.rope, m.rope_inv_freq.data(), pos, kr, int(c.n_head_kv));
+                k.rope(m.rope, m.rope_inv_freq.data(), pos, kr, int(c.n_head_kv));
                 cache.store(cache.k(L.kv_slot, pos), kr);
                 cache.store(cache.v(L.kv_slot, pos), ws.v.data() + size_t(t) * KVD);
             }
@@ -124,7 +124,7 @@ void forward_llama(const Model& m, KvCache& cache, Workspace& ws, const Kernels&
             a.scale = scale;
             a.out = ws.att.data() + size_t(t) * QD;
             a.scratch = ws.attn_scratch.data() + size_t(omp_get_thread_num()) * scratch;
-            attention_ref(a, g, g + 1);
+            k.attention(a, g, g + 1);
         }
         // x += Wo att
         project(k, ws, L.wo, ws.att.data(), QD, n, ws.xn.data(), n_threads);

@@ -4,6 +4,7 @@
 // sum of |terms|); float dots likewise; activation quantizers must be bit-identical.
 #include "formats/dtype.h"
 #include "formats/half.h"
+#include "ops/attention.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
@@ -185,4 +186,99 @@ TEST(Kernels, MatmulIsIdenticalForOneTwoAndThreeThreads) {
             EXPECT_EQ(y1[3 * rows + 40], k->dot(wt)(cols, w.data() + row_bytes(wt, cols) * 40, a0));
         }
     }
+}
+
+TEST(Kernels, GegluRopeAndAttentionMatchTheReference) {
+    for (const Kernels* k : simd_rows()) {
+        for (int n : {1, 9, 64, 200}) {
+            const auto g = random_floats(size_t(n), 3, 3.0f), u = random_floats(size_t(n), 4);
+            std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+            geglu_ref(n, g.data(), u.data(), ref.data());
+            k->geglu(n, g.data(), u.data(), got.data());
+            for (int i = 0; i < n; i++)
+                ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-5f * (1 + std::fabs(ref[size_t(i)])))
+                    << k->name << " geglu";
+        }
+        for (bool neox : {false, true}) {
+            for (int hd : {8, 16, 64, 128}) {
+                RopeParams p;
+                p.head_dim = p.rope_dim = hd;
+                p.neox = neox;
+                const auto inv = rope_inv_freq(p);
+                for (int pos : {0, 1, 17, 4000}) {
+                    auto a = random_floats(size_t(hd) * 3, uint32_t(pos + hd)), b = a;
+                    rope_apply_ref(p, inv.data(), pos, a.data(), 3);
+                    k->rope(p, inv.data(), pos, b.data(), 3);
+                    for (size_t i = 0; i < a.size(); i++)
+                        ASSERT_NEAR(b[i], a[i], 1e-5f)
+                            << k->name << " rope neox=" << neox << " hd=" << hd;
+                }
+            }
+        }
+        for (DType kv : {DType::F16, DType::F32}) {
+            for (auto [heads, kv_heads, hd] : {std::tuple{4, 4, 16}, std::tuple{8, 2, 32},
+                                               std::tuple{8, 1, 64}, std::tuple{6, 3, 20}}) {
+                for (int n_pos : {1, 63, 64, 65, 200}) {
+                    const size_t row_vals = size_t(kv_heads) * hd;
+                    const size_t row_bytes_kv = row_vals * (kv == DType::F32 ? 4 : 2);
+                    std::vector<uint8_t> K(row_bytes_kv * n_pos), V(K.size());
+                    const auto kf = random_floats(row_vals * n_pos, 5, 1.0f),
+                               vf = random_floats(row_vals * n_pos, 6);
+                    for (size_t i = 0; i < kf.size(); i++) {
+                        if (kv == DType::F32) {
+                            std::memcpy(&K[4 * i], &kf[i], 4);
+                            std::memcpy(&V[4 * i], &vf[i], 4);
+                        } else {
+                            const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
+                            std::memcpy(&K[2 * i], &a, 2);
+                            std::memcpy(&V[2 * i], &b, 2);
+                        }
+                    }
+                    const auto q = random_floats(size_t(heads) * hd, 7, 2.0f);
+                    std::vector<float> ref(size_t(heads) * hd), got(ref.size());
+                    std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+                    AttentionArgs a{q.data(),     kv,
+                                    K.data(),     V.data(),
+                                    row_bytes_kv, n_pos,
+                                    heads,        kv_heads,
+                                    hd,           1.0f / std::sqrt(float(hd)),
+                                    ref.data(),   scratch.data()};
+                    attention_ref(a, 0, kv_heads);
+                    a.out = got.data();
+                    k->attention(a, 0, kv_heads);
+                    for (size_t i = 0; i < ref.size(); i++)
+                        ASSERT_NEAR(got[i], ref[i], 1e-5f) << k->name << " attention " << heads
+                                                           << "/" << kv_heads << " n_pos=" << n_pos;
+                }
+            }
+        }
+    }
+}
+
+TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
+    // One head, three positions, f32 cache: compare with the textbook formula.
+    const int hd = 2;
+    const float q[2] = {1.0f, 0.5f};
+    const float kf[6] = {1, 0, 0, 1, 1, 1}, vf[6] = {1, 2, 3, 4, 5, 6};
+    float out[2], scratch[64 + 2 + 2];
+    AttentionArgs a{q,
+                    DType::F32,
+                    reinterpret_cast<const uint8_t*>(kf),
+                    reinterpret_cast<const uint8_t*>(vf),
+                    8,
+                    3,
+                    1,
+                    1,
+                    hd,
+                    1.0f,
+                    out,
+                    scratch};
+    attention_ref(a, 0, 1);
+    const double s[3] = {1.0, 0.5, 1.5};
+    double z = 0, o0 = 0, o1 = 0;
+    for (int j = 0; j < 3; j++) z += std::exp(s[j]);
+    for (int j = 0; j < 3; j++)
+        o0 += std::exp(s[j]) / z * vf[2 * j], o1 += std::exp(s[j]) / z * vf[2 * j + 1];
+    EXPECT_NEAR(out[0], o0, 1e-6);
+    EXPECT_NEAR(out[1], o1, 1e-6);
 }

@@ -9,6 +9,7 @@
 
 #include <arm_neon.h>
 #include <cmath>
+#include <cstring>
 
 #ifndef STRATA_NEON_ROW
 #error "STRATA_NEON_ROW must name the table getter"
@@ -181,6 +182,143 @@ void rmsnorm(int n, const float* x, const float* w, float eps, float* y) {
     for (; i < n; i++) y[i] = x[i] * scale * w[i];
 }
 
+// e^x for 4 floats (same method as the AVX2 file: x = n ln2 + r, degree-6 polynomial, 2^n in
+// the exponent bits; inputs clamped to [-87, 88]).
+inline float32x4_t exp4(float32x4_t x) {
+    x = vmaxq_f32(vminq_f32(x, vdupq_n_f32(88.0f)), vdupq_n_f32(-87.0f));
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504f));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693145752f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(1.42860677e-6f));
+    float32x4_t p = vdupq_n_f32(1.0f / 720);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    const int32x4_t e = vshlq_n_s32(vcvtq_s32_f32(n), 23);
+    return vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p), e));
+}
+
+void softmax(int n, float* x) {
+    int i = 0;
+    float32x4_t vm = vdupq_n_f32(-INFINITY);
+    for (; i + 4 <= n; i += 4) vm = vmaxq_f32(vm, vld1q_f32(x + i));
+    float max = vmaxvq_f32(vm);
+    for (; i < n; i++) max = std::fmax(max, x[i]);
+    float32x4_t vs = vdupq_n_f32(0);
+    for (i = 0; i + 4 <= n; i += 4) {
+        const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(max)));
+        vst1q_f32(x + i, e);
+        vs = vaddq_f32(vs, e);
+    }
+    double sum = vaddvq_f32(vs);
+    for (; i < n; i++) sum += x[i] = std::exp(x[i] - max);
+    const float inv = float(1.0 / sum);
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+void swiglu(int n, const float* gate, const float* up, float* out) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t g = vld1q_f32(gate + i);
+        const float32x4_t silu = vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), exp4(vnegq_f32(g))));
+        vst1q_f32(out + i, vmulq_f32(silu, vld1q_f32(up + i)));
+    }
+    if (i < n) swiglu_ref(n - i, gate + i, up + i, out + i);
+}
+
+void geglu(int n, const float* gate, const float* up, float* out) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t g = vld1q_f32(gate + i);
+        const float32x4_t y =
+            vmulq_n_f32(vfmaq_f32(g, vmulq_n_f32(g, 0.044715f), vmulq_f32(g, g)), 0.7978845608f);
+        const float32x4_t t = vsubq_f32(
+            vdupq_n_f32(1.0f),
+            vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(exp4(vmulq_n_f32(y, 2.0f)), vdupq_n_f32(1.0f))));
+        vst1q_f32(out + i,
+                  vmulq_f32(vmulq_f32(vmulq_n_f32(g, 0.5f), vaddq_f32(vdupq_n_f32(1.0f), t)),
+                            vld1q_f32(up + i)));
+    }
+    if (i < n) geglu_ref(n - i, gate + i, up + i, out + i);
+}
+
+void rope(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads) {
+    const int half = p.rope_dim / 2;
+    if (half > 256 || half % 4 != 0) {
+        rope_apply_ref(p, inv_freq, pos, x, n_heads);
+        return;
+    }
+    float c[256], s[256];
+    for (int i = 0; i < half; i++) {
+        const double angle = double(pos) * inv_freq[i];
+        c[i] = float(std::cos(angle)), s[i] = float(std::sin(angle));
+    }
+    for (int h = 0; h < n_heads; h++) {
+        float* v = x + size_t(h) * size_t(p.head_dim);
+        for (int i = 0; i < half; i += 4) {
+            const float32x4_t ci = vld1q_f32(c + i), si = vld1q_f32(s + i);
+            if (p.neox) {
+                const float32x4_t a = vld1q_f32(v + i), b = vld1q_f32(v + i + half);
+                vst1q_f32(v + i, vfmsq_f32(vmulq_f32(a, ci), b, si));
+                vst1q_f32(v + i + half, vfmaq_f32(vmulq_f32(a, si), b, ci));
+            } else { // adjacent pairs: de-interleave 4 pairs
+                float32x4x2_t ab = vld2q_f32(v + 2 * i);
+                const float32x4_t a = ab.val[0], b = ab.val[1];
+                ab.val[0] = vfmsq_f32(vmulq_f32(a, ci), b, si);
+                ab.val[1] = vfmaq_f32(vmulq_f32(a, si), b, ci);
+                vst2q_f32(v + 2 * i, ab);
+            }
+        }
+    }
+}
+
+struct NeonPrims {
+    static void load(DType t, const uint8_t* row, float* out, int n) {
+        if (t == DType::F32) {
+            std::memcpy(out, row, size_t(n) * 4);
+            return;
+        }
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            uint16_t h[4];
+            std::memcpy(h, row + 2 * i, 8);
+            vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h))));
+        }
+        for (; i < n; i++) {
+            uint16_t h;
+            std::memcpy(&h, row + 2 * i, 2);
+            out[i] = f16_to_f32(h);
+        }
+    }
+    static float dot(const float* a, const float* b, int n) {
+        float32x4_t acc = vdupq_n_f32(0);
+        int i = 0;
+        for (; i + 4 <= n; i += 4) acc = vfmaq_f32(acc, vld1q_f32(a + i), vld1q_f32(b + i));
+        float s = vaddvq_f32(acc);
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+    static void axpy(float a, const float* x, float* y, int n) {
+        int i = 0;
+        for (; i + 4 <= n; i += 4)
+            vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+        for (; i < n; i++) y[i] += a * x[i];
+    }
+    static void scale(float* y, float a, int n) {
+        int i = 0;
+        for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), a));
+        for (; i < n; i++) y[i] *= a;
+    }
+    static float exp(float x) { return std::exp(x); }
+};
+
+#include "ops/attention_impl.h"
+
+void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
+
 } // namespace
 
 #ifdef __ARM_FEATURE_DOTPROD
@@ -190,9 +328,22 @@ void rmsnorm(int n, const float* x, const float* w, float eps, float* y) {
 #endif
 
 static const Kernels kRow = {
-    STRATA_ROW_NAME, dot_f32,     dot_f16,    dot_bf16,          dot_q8_0,
-    dot_q4_0,        dot_q4_k,    dot_q6_k,   quantize_q8_0_ref, quantize_q8_k_ref,
-    rmsnorm,         softmax_ref, swiglu_ref, geglu_ref,
+    .name = STRATA_ROW_NAME,
+    .dot_f32 = dot_f32,
+    .dot_f16 = dot_f16,
+    .dot_bf16 = dot_bf16,
+    .dot_q8_0 = dot_q8_0,
+    .dot_q4_0 = dot_q4_0,
+    .dot_q4_k = dot_q4_k,
+    .dot_q6_k = dot_q6_k,
+    .quantize_q8_0 = quantize_q8_0_ref,
+    .quantize_q8_k = quantize_q8_k_ref,
+    .rmsnorm = rmsnorm,
+    .softmax = softmax,
+    .swiglu = swiglu,
+    .geglu = geglu,
+    .rope = rope,
+    .attention = attention,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

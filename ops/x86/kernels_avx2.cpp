@@ -108,13 +108,16 @@ float dot_q8_0(int n, const void* w, const void* a) {
         const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
         const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].qs));
         const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b + 1].d) * h2f(y[b + 1].d)), _mm256_cvtepi32_ps(dot_i8(x1, y1)), acc1);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)),
+                               _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b + 1].d) * h2f(y[b + 1].d)),
+                               _mm256_cvtepi32_ps(dot_i8(x1, y1)), acc1);
     }
     for (; b < nb; b++) {
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
         const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)),
+                               _mm256_cvtepi32_ps(dot_i8(x0, y0)), acc0);
     }
     return hsum(_mm256_add_ps(acc0, acc1));
 }
@@ -135,13 +138,15 @@ float dot_q4_0(int n, const void* w, const void* a) {
     for (; b + 2 <= nb; b += 2) {
         const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
         const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)),
+                               _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b + 1].d) * h2f(y[b + 1].d)),
                                _mm256_cvtepi32_ps(dot_q4_q8(x[b + 1].qs, y1)), acc1);
     }
     for (; b < nb; b++) {
         const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)),
+                               _mm256_cvtepi32_ps(dot_q4_q8(x[b].qs, y0)), acc0);
     }
     return hsum(_mm256_add_ps(acc0, acc1));
 }
@@ -294,10 +299,197 @@ void rmsnorm_avx2(int n, const float* x, const float* w, float eps, float* y) {
     for (; i < n; i++) y[i] = x[i] * scale * w[i];
 }
 
+namespace {
+
+// e^x for 8 floats: x = n ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial
+// (relative error < 4e-7), 2^n added to the exponent bits. Inputs are clamped to [-87, 88].
+inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+}
+
+inline float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+} // namespace
+
+void softmax_avx2(int n, float* x) {
+    int i = 0;
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    float max = hmax(vm);
+    for (; i < n; i++) max = std::fmax(max, x[i]);
+    const __m256 m8 = _mm256_set1_ps(max);
+    __m256 vs = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m8));
+        _mm256_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    double sum = hsum(vs);
+    for (; i < n; i++) sum += x[i] = std::exp(x[i] - max);
+    const __m256 inv = _mm256_set1_ps(float(1.0 / sum));
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    for (; i < n; i++) x[i] *= float(1.0 / sum);
+}
+
+void swiglu_avx2(int n, const float* gate, const float* up, float* out) {
+    int i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 silu =
+            _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    if (i < n) swiglu_ref(n - i, gate + i, up + i, out + i);
+}
+
+void geglu_avx2(int n, const float* gate, const float* up, float* out) {
+    int i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f),
+                 half = _mm256_set1_ps(0.5f);
+    const __m256 k = _mm256_set1_ps(0.7978845608f), c = _mm256_set1_ps(0.044715f);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 y =
+            _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g));
+        // tanh(y) = 1 - 2 / (e^(2y) + 1)
+        const __m256 t =
+            _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp8(_mm256_mul_ps(two, y)), one)));
+        _mm256_storeu_ps(out + i,
+                         _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(half, g), _mm256_add_ps(one, t)),
+                                       _mm256_loadu_ps(up + i)));
+    }
+    if (i < n) geglu_ref(n - i, gate + i, up + i, out + i);
+}
+
+void rope_avx2(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads) {
+    const int half = p.rope_dim / 2;
+    if (half > 256 || half % 8 != 0) {
+        rope_apply_ref(p, inv_freq, pos, x, n_heads);
+        return;
+    }
+    // cos/sin once per token, shared by all heads; for adjacent pairs each value appears twice
+    alignas(32) float c[512], s[512];
+    for (int i = 0; i < half; i++) {
+        const double angle = double(pos) * inv_freq[i];
+        const float ci = float(std::cos(angle)), si = float(std::sin(angle));
+        if (p.neox) {
+            c[i] = ci, s[i] = si;
+        } else {
+            c[2 * i] = c[2 * i + 1] = ci;
+            s[2 * i] = -si, s[2 * i + 1] = si; // (x0, x1) -> (x0 c - x1 s, x1 c + x0 s)
+        }
+    }
+    for (int h = 0; h < n_heads; h++) {
+        float* v = x + size_t(h) * size_t(p.head_dim);
+        if (p.neox) {
+            for (int i = 0; i < half; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + half);
+                const __m256 ci = _mm256_load_ps(c + i), si = _mm256_load_ps(s + i);
+                _mm256_storeu_ps(v + i, _mm256_fmsub_ps(a, ci, _mm256_mul_ps(b, si)));
+                _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(a, si, _mm256_mul_ps(b, ci)));
+            }
+        } else {
+            for (int i = 0; i < 2 * half; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i);
+                const __m256 swapped = _mm256_permute_ps(a, 0xB1); // (x1, x0) per pair
+                _mm256_storeu_ps(v + i,
+                                 _mm256_fmadd_ps(a, _mm256_load_ps(c + i),
+                                                 _mm256_mul_ps(swapped, _mm256_load_ps(s + i))));
+            }
+        }
+    }
+}
+
+namespace {
+
+struct Avx2Prims {
+    static void load(DType t, const uint8_t* row, float* out, int n) {
+        int i = 0;
+        if (t == DType::F32) {
+            std::memcpy(out, row, size_t(n) * 4);
+            return;
+        }
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                          reinterpret_cast<const __m128i*>(row + 2 * i))));
+        for (; i < n; i++) {
+            uint16_t h;
+            std::memcpy(&h, row + 2 * i, 2);
+            out[i] = h2f(h);
+        }
+    }
+    static float dot(const float* a, const float* b, int n) {
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+        float s = hsum(acc);
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+    static void axpy(float a, const float* x, float* y, int n) {
+        const __m256 va = _mm256_set1_ps(a);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i,
+                             _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        for (; i < n; i++) y[i] += a * x[i];
+    }
+    static void scale(float* y, float a, int n) {
+        const __m256 va = _mm256_set1_ps(a);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(va, _mm256_loadu_ps(y + i)));
+        for (; i < n; i++) y[i] *= a;
+    }
+    static float exp(float x) { return std::exp(x); }
+};
+
+#include "ops/attention_impl.h"
+
+} // namespace
+
+void attention_avx2(const AttentionArgs& a, int g0, int g1) {
+    attention_impl<Avx2Prims>(a, g0, g1);
+}
+
 extern const Kernels kKernelsAvx2 = {
-    "avx2",       dot_f32,     dot_f16,    dot_bf16,           dot_q8_0,
-    dot_q4_0,     dot_q4_k,    dot_q6_k,   quantize_q8_0_avx2, quantize_q8_k_avx2,
-    rmsnorm_avx2, softmax_ref, swiglu_ref, geglu_ref,
+    .name = "avx2",
+    .dot_f32 = dot_f32,
+    .dot_f16 = dot_f16,
+    .dot_bf16 = dot_bf16,
+    .dot_q8_0 = dot_q8_0,
+    .dot_q4_0 = dot_q4_0,
+    .dot_q4_k = dot_q4_k,
+    .dot_q6_k = dot_q6_k,
+    .quantize_q8_0 = quantize_q8_0_avx2,
+    .quantize_q8_k = quantize_q8_k_avx2,
+    .rmsnorm = rmsnorm_avx2,
+    .softmax = softmax_avx2,
+    .swiglu = swiglu_avx2,
+    .geglu = geglu_avx2,
+    .rope = rope_avx2,
+    .attention = attention_avx2,
 };
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }

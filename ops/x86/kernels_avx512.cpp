@@ -233,9 +233,22 @@ float dot_q6_k(int n, const void* w, const void* a) {
 #endif
 
 static const Kernels kRow = {
-    STRATA_ROW_NAME, dot_f32,     dot_f16,    dot_bf16,           dot_q8_0,
-    dot_q4_0,        dot_q4_k,    dot_q6_k,   quantize_q8_0_avx2, quantize_q8_k_avx2,
-    rmsnorm_avx2,    softmax_ref, swiglu_ref, geglu_ref,
+    .name = STRATA_ROW_NAME,
+    .dot_f32 = dot_f32,
+    .dot_f16 = dot_f16,
+    .dot_bf16 = dot_bf16,
+    .dot_q8_0 = dot_q8_0,
+    .dot_q4_0 = dot_q4_0,
+    .dot_q4_k = dot_q4_k,
+    .dot_q6_k = dot_q6_k,
+    .quantize_q8_0 = quantize_q8_0_avx2,
+    .quantize_q8_k = quantize_q8_k_avx2,
+    .rmsnorm = rmsnorm_avx2,
+    .softmax = softmax_avx2,
+    .swiglu = swiglu_avx2,
+    .geglu = geglu_avx2,
+    .rope = rope_avx2,
+    .attention = attention_avx2,
 };
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }

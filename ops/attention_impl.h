@@ -1,0 +1,61 @@
+// The fused attention algorithm, written once over a small set of vector primitives that each
+// ISA file supplies (`Prims`): the reference instantiates it with scalar loops, the SIMD files
+// with their intrinsics. Include only from a .cpp, inside an anonymous namespace.
+//
+// Prims must provide:
+//   static void load(DType t, const uint8_t* row, float* out, int n)   // f16/f32 -> f32
+//   static float dot(const float* a, const float* b, int n)
+//   static void axpy(float a, const float* x, float* y, int n)         // y += a x
+//   static void scale(float* y, float a, int n)                        // y *= a
+//   static float exp(float x)
+
+template <typename Prims> void attention_impl(const strata::AttentionArgs& a, int g0, int g1) {
+    constexpr int kBlock = 64; // positions per streaming-softmax step (matches the scratch size)
+    const int group = a.n_head / a.n_head_kv;
+    const int hd = a.head_dim;
+    const size_t elem = a.kv_type == strata::DType::F32 ? 4 : 2;
+    float* row = a.scratch;
+    float* scores = row + hd;
+    float* max = scores + size_t(group) * kBlock;
+    float* sum = max + group;
+    for (int g = g0; g < g1; g++) {
+        float* out = a.out + size_t(g) * size_t(group) * size_t(hd);
+        for (int h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0;
+        for (int i = 0; i < group * hd; i++) out[i] = 0;
+        const size_t head_off = size_t(g) * size_t(hd) * elem;
+        for (int j0 = 0; j0 < a.n_pos; j0 += kBlock) {
+            const int nb = a.n_pos - j0 < kBlock ? a.n_pos - j0 : kBlock;
+            // scores of this block: each K row is read once for all heads of the group
+            for (int j = 0; j < nb; j++) {
+                Prims::load(a.kv_type, a.k + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
+                for (int h = 0; h < group; h++)
+                    scores[h * kBlock + j] =
+                        Prims::dot(a.q + size_t(g * group + h) * size_t(hd), row, hd) * a.scale;
+            }
+            // online softmax: rescale what was accumulated when the running max grows
+            for (int h = 0; h < group; h++) {
+                float m = max[h];
+                for (int j = 0; j < nb; j++)
+                    m = scores[h * kBlock + j] > m ? scores[h * kBlock + j] : m;
+                const float correction = Prims::exp(max[h] - m);
+                float s = sum[h] * correction;
+                for (int j = 0; j < nb; j++) {
+                    const float p = Prims::exp(scores[h * kBlock + j] - m);
+                    scores[h * kBlock + j] = p;
+                    s += p;
+                }
+                Prims::scale(out + size_t(h) * size_t(hd), correction, hd);
+                max[h] = m;
+                sum[h] = s;
+            }
+            // each V row likewise read once for the group
+            for (int j = 0; j < nb; j++) {
+                Prims::load(a.kv_type, a.v + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
+                for (int h = 0; h < group; h++)
+                    Prims::axpy(scores[h * kBlock + j], row, out + size_t(h) * size_t(hd), hd);
+            }
+        }
+        for (int h = 0; h < group; h++)
+            Prims::scale(out + size_t(h) * size_t(hd), 1.0f / sum[h], hd);
+    }
+}
