@@ -1,6 +1,8 @@
 #include "runtime/session.h"
 
 #include "formats/error.h"
+#include "ops/attention.h"
+#include "runtime/forward.h"
 
 #include <algorithm>
 #include <cstring>
@@ -22,19 +24,34 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
     if (n_past() + n > n_ctx())
         fail("context is full: " + std::to_string(n_past()) + " tokens held + " +
              std::to_string(n) + " new exceed the context size " + std::to_string(n_ctx()));
-    const size_t V = model_->config().n_vocab;
+    const ModelConfig& c = model_->config();
+    const size_t V = c.n_vocab;
     if (all_logits) all_logits_.resize(size_t(n) * V);
     for (int done = 0; done < n;) {
         const int chunk = std::min(options_.n_batch, n - done);
-        forward_llama(*model_, cache_, ws_, *kernels_, options_.n_threads, tokens + done, chunk,
-                      n_past(), all_logits);
+        auto key = std::make_pair(chunk, all_logits);
+        auto it = graphs_.find(key);
+        if (it == graphs_.end()) { // built and planned once per batch size
+            it = graphs_.emplace(key, build_llama_graph(*model_, chunk, all_logits)).first;
+            arena_.resize(std::max(arena_.size(), it->second.arena_floats()));
+            act_.resize(std::max(act_.size(), it->second.activation_bytes()));
+            attn_scratch_.resize(
+                size_t(options_.n_threads) *
+                attention_scratch_floats(int(c.n_head), int(c.n_head_kv), int(c.head_dim)));
+        }
+        const Graph& g = it->second;
+        const GraphContext ctx{
+            kernels_,      options_.n_threads, &cache_,        tokens + done,
+            n_past(),      c.norm_eps,         &model_->rope,  model_->rope_inv_freq.data(),
+            int(c.n_head), int(c.n_head_kv),   int(c.head_dim)};
+        g.compute(ctx, arena_.data(), act_.data(), attn_scratch_.data());
         history_.insert(history_.end(), tokens + done, tokens + done + chunk);
+        last_logits_ = g.output(arena_.data());
         if (all_logits)
-            std::memcpy(all_logits_.data() + size_t(done) * V, ws_.logits.data(),
-                        size_t(chunk) * V * 4);
+            std::memcpy(all_logits_.data() + size_t(done) * V, last_logits_, size_t(chunk) * V * 4);
         done += chunk;
     }
-    return all_logits ? all_logits_.data() : ws_.logits.data();
+    return all_logits ? all_logits_.data() : last_logits_;
 }
 
 } // namespace strata

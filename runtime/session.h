@@ -1,11 +1,14 @@
 // A session: one conversation's state on a shared Model — its KV cache, the tokens it holds,
-// and the activation buffers, allocated once per batch size (no allocation per token).
+// and the compute graphs with their arenas, built and planned once per batch size (running a
+// token allocates nothing).
 #pragma once
 
 #include "ops/kernels.h"
+#include "runtime/graph.h"
 #include "runtime/kv_cache.h"
 #include "runtime/model.h"
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -17,15 +20,6 @@ struct SessionOptions {
     int n_batch = 256; // tokens per forward pass during prefill
     DType kv_type = DType::F16;
     const Kernels* kernels = nullptr; // nullptr: strata::kernels() (best, or STRATA_ISA)
-};
-
-// Buffers of one forward pass for up to `capacity` tokens.
-struct Workspace {
-    int capacity = 0;
-    std::vector<float> x, xn, q, k, v, att, gate, up, logits;
-    std::vector<uint8_t> act;        // quantized activations, the largest any matrix needs
-    std::vector<float> attn_scratch; // per thread
-    void reserve(const Model& m, int n_tokens, int n_threads, bool all_logits);
 };
 
 class Session {
@@ -49,14 +43,13 @@ class Session {
     SessionOptions options_;
     const Kernels* kernels_;
     KvCache cache_;
-    Workspace ws_;
+    // Graphs by (batch size, all logits), and the buffers they run in (grown, never shrunk).
+    std::map<std::pair<int, bool>, Graph> graphs_;
+    std::vector<float> arena_, attn_scratch_;
+    std::vector<uint8_t> act_;
     std::vector<float> all_logits_;
+    const float* last_logits_ = nullptr;
     std::vector<int32_t> history_;
 };
-
-// The llama-family forward pass (forward_llama.cpp): n tokens at positions pos0.., their K/V
-// stored in the cache; logits for the last token or for all of them.
-void forward_llama(const Model& m, KvCache& cache, Workspace& ws, const Kernels& k, int n_threads,
-                   const int32_t* tokens, int n, int pos0, bool all_logits);
 
 } // namespace strata

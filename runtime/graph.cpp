@@ -1,0 +1,176 @@
+#include "runtime/graph.h"
+
+#include "formats/error.h"
+#include "ops/attention.h"
+#include "ops/quantize_ref.h"
+#include "runtime/kv_cache.h"
+
+#include <algorithm>
+#include <cmath>
+#include <omp.h>
+
+namespace strata {
+
+int Graph::tensor(int rows, int cols) {
+    TensorDesc d;
+    d.rows = rows, d.cols = cols, d.stride = cols;
+    tensors_.push_back(d);
+    return int(tensors_.size()) - 1;
+}
+
+int Graph::view_rows(int base, int first, int count) {
+    TensorDesc d = tensors_[size_t(base)];
+    const int root = d.view_of >= 0 ? d.view_of : base;
+    d.view_row = (d.view_of >= 0 ? d.view_row : 0) + first;
+    d.rows = count;
+    d.view_of = root;
+    tensors_.push_back(d);
+    return int(tensors_.size()) - 1;
+}
+
+float* Graph::data(float* arena, int t) const {
+    const TensorDesc& d = desc(t);
+    if (d.view_of >= 0)
+        return arena + desc(d.view_of).offset + size_t(d.view_row) * size_t(d.stride);
+    return arena + d.offset;
+}
+
+void Graph::plan() {
+    // Last node that reads or writes each base tensor; the output lives to the end.
+    const size_t nt = tensors_.size();
+    std::vector<int> first(nt, -1), last(nt, -1);
+    auto base = [&](int t) {
+        return tensors_[size_t(t)].view_of >= 0 ? tensors_[size_t(t)].view_of : t;
+    };
+    for (int i = 0; i < int(nodes_.size()); i++)
+        for (int t : {nodes_[size_t(i)].dst, nodes_[size_t(i)].src0, nodes_[size_t(i)].src1})
+            if (t >= 0) {
+                const int b = base(t);
+                if (first[size_t(b)] < 0) first[size_t(b)] = i;
+                last[size_t(b)] = i;
+            }
+    if (output_ >= 0) last[size_t(base(output_))] = int(nodes_.size());
+    // Greedy first fit: walk the nodes; a tensor takes a free block when first written and
+    // returns it after its last use.
+    struct Block {
+        size_t offset, size;
+        int owner; // -1 when free
+    };
+    std::vector<Block> blocks;
+    size_t top = 0;
+    for (int i = 0; i < int(nodes_.size()); i++) {
+        for (size_t t = 0; t < nt; t++) {
+            if (first[t] != i || tensors_[t].view_of >= 0) continue;
+            const size_t need = size_t(tensors_[t].rows) * size_t(tensors_[t].stride);
+            auto fit = std::find_if(blocks.begin(), blocks.end(),
+                                    [&](const Block& b) { return b.owner < 0 && b.size >= need; });
+            if (fit != blocks.end()) {
+                fit->owner = int(t);
+                tensors_[t].offset = fit->offset;
+            } else {
+                blocks.push_back({top, need, int(t)});
+                tensors_[t].offset = top;
+                top += (need + 15) / 16 * 16; // 64-byte aligned rows of blocks
+            }
+        }
+        for (auto& b : blocks)
+            if (b.owner >= 0 && last[size_t(b.owner)] == i) b.owner = -1;
+    }
+    arena_floats_ = top;
+    act_bytes_ = 0;
+    for (const Node& n : nodes_)
+        if (n.op == Op::MatMul)
+            act_bytes_ = std::max(act_bytes_, activation_row_bytes(n.w->type, n.w->cols) *
+                                                  size_t(desc(n.src0).rows));
+}
+
+void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* attn_scratch) const {
+    const Kernels& k = *c.kernels;
+    for (const Node& n : nodes_) {
+        const TensorDesc& d0 = n.src0 >= 0 ? desc(n.src0) : desc(n.dst);
+        float* s0 = n.src0 >= 0 ? data(arena, n.src0) : nullptr;
+        float* s1 = n.src1 >= 0 ? data(arena, n.src1) : nullptr;
+        float* dst = n.dst >= 0 ? data(arena, n.dst) : nullptr;
+        switch (n.op) {
+        case Op::GetRows: {
+            const TensorDesc& d = desc(n.dst);
+            const size_t rb = row_bytes(n.w->type, uint64_t(n.w->cols));
+            for (int t = 0; t < d.rows; t++) {
+                if (c.tokens[t] < 0 || c.tokens[t] >= n.w->rows)
+                    fail("token id " + std::to_string(c.tokens[t]) + " is out of range");
+                dequantize_row_ref(
+                    n.w->type, static_cast<const uint8_t*>(n.w->data) + size_t(c.tokens[t]) * rb,
+                    dst + size_t(t) * size_t(d.stride), n.w->cols);
+            }
+            break;
+        }
+        case Op::RmsNorm:
+            for (int t = 0; t < d0.rows; t++)
+                k.rmsnorm(d0.cols, s0 + size_t(t) * size_t(d0.stride), n.vec, c.norm_eps,
+                          dst + size_t(t) * size_t(desc(n.dst).stride));
+            break;
+        case Op::MatMul:
+            quantize_activations(k, n.w->type, s0, d0.stride, n.w->cols, d0.rows, act);
+            matmul(k, *n.w, act, d0.rows, dst, desc(n.dst).stride, c.n_threads);
+            break;
+        case Op::AddBias:
+            for (int t = 0; t < d0.rows; t++)
+                for (int i = 0; i < d0.cols; i++)
+                    s0[size_t(t) * size_t(d0.stride) + size_t(i)] += n.vec[i];
+            break;
+        case Op::Add:
+            for (int t = 0; t < d0.rows; t++) {
+                float* a = s0 + size_t(t) * size_t(d0.stride);
+                const float* b = s1 + size_t(t) * size_t(desc(n.src1).stride);
+                for (int i = 0; i < d0.cols; i++) a[i] += b[i];
+            }
+            break;
+        case Op::Rope:
+            for (int t = 0; t < d0.rows; t++)
+                k.rope(*c.rope, c.rope_inv_freq, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
+                       n.n_heads);
+            break;
+        case Op::StoreKv:
+            for (int t = 0; t < d0.rows; t++) {
+                c.cache->store(c.cache->k(n.slot, c.pos0 + t), s0 + size_t(t) * size_t(d0.stride));
+                c.cache->store(c.cache->v(n.slot, c.pos0 + t),
+                               s1 + size_t(t) * size_t(desc(n.src1).stride));
+            }
+            break;
+        case Op::Attention: {
+            // One work item per (token, KV head); each reads its group's K/V rows once.
+            const int G = c.n_head_kv;
+            const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
+            const int items = d0.rows * G;
+            const int dst_stride = desc(n.dst).stride;
+#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
+            for (int item = 0; item < items; item++) {
+                const int t = item / G, g = item % G;
+                AttentionArgs a;
+                a.q = s0 + size_t(t) * size_t(d0.stride);
+                a.kv_type = c.cache->type();
+                a.k = c.cache->k(n.slot, 0);
+                a.v = c.cache->v(n.slot, 0);
+                a.kv_row_bytes = c.cache->row_bytes();
+                a.n_pos = c.pos0 + t + 1;
+                a.n_head = c.n_head;
+                a.n_head_kv = G;
+                a.head_dim = c.head_dim;
+                a.scale = 1.0f / std::sqrt(float(c.head_dim));
+                a.out = dst + size_t(t) * size_t(dst_stride);
+                a.scratch = attn_scratch + size_t(omp_get_thread_num()) * scratch;
+                k.attention(a, g, g + 1);
+            }
+            break;
+        }
+        case Op::SwiGlu:
+            for (int t = 0; t < d0.rows; t++)
+                k.swiglu(d0.cols, s0 + size_t(t) * size_t(d0.stride),
+                         s1 + size_t(t) * size_t(desc(n.src1).stride),
+                         dst + size_t(t) * size_t(desc(n.dst).stride));
+            break;
+        }
+    }
+}
+
+} // namespace strata

@@ -1,0 +1,101 @@
+// A compact compute graph, ggml-style: nodes record an op, its sources and a few parameters;
+// computing is a separate step. Activations are 2-D float tensors [n_tokens, width] (row
+// stride in floats, so a view of the last row costs nothing). Memory is planned once per graph:
+// every tensor gets an offset in one arena, reusing the space of tensors no longer needed, so
+// running a graph allocates nothing. Graphs are built per batch size by an architecture file
+// (forward_llama.cpp) and run by the generic executor (graph.cpp).
+#pragma once
+
+#include "ops/kernels.h"
+#include "ops/matmul.h"
+#include "ops/rope.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace strata {
+
+class KvCache;
+
+enum class Op : uint8_t {
+    GetRows,   // dst[t] = dequantized row tokens[t] of matrix w
+    RmsNorm,   // dst = rmsnorm(src0) * vec
+    MatMul,    // dst = src0 x w^T
+    AddBias,   // src0 += vec (in place)
+    Add,       // src0 += src1 (in place)
+    Rope,      // RoPE on src0 in place, heads of rope.head_dim, position pos0 + row
+    StoreKv,   // K rows src0 and V rows src1 into cache slot `slot` at pos0 + row
+    Attention, // dst = attention of queries src0 over cache slot `slot`, causal
+    SwiGlu,    // dst = silu(src0) * src1
+};
+
+struct TensorDesc {
+    int rows = 0, cols = 0; // [n_tokens, width]
+    int stride = 0;         // floats between rows
+    size_t offset = 0;      // in the arena (floats); planned
+    int view_of = -1;       // views share their base tensor's memory
+    int view_row = 0;       // first row of the base (views)
+};
+
+struct Node {
+    Op op;
+    int dst = -1, src0 = -1, src1 = -1;
+    const MatrixRef* w = nullptr; // MatMul, GetRows
+    const float* vec = nullptr;   // RmsNorm weight, AddBias bias
+    int slot = -1;                // StoreKv, Attention
+    int n_heads = 0;              // Rope
+};
+
+struct GraphContext {
+    const Kernels* kernels;
+    int n_threads;
+    KvCache* cache;
+    const int32_t* tokens;
+    int pos0; // position of row 0
+    float norm_eps;
+    const RopeParams* rope;
+    const float* rope_inv_freq;
+    int n_head, n_head_kv, head_dim;
+};
+
+class Graph {
+  public:
+    int tensor(int rows, int cols);
+    // A view of `count` rows of `base` from row `first` (no copy).
+    int view_rows(int base, int first, int count);
+    void add(const Node& n) { nodes_.push_back(n); }
+    void set_output(int t) { output_ = t; }
+
+    // Assigns arena offsets; call once after building.
+    void plan();
+    size_t arena_floats() const { return arena_floats_; }
+    size_t activation_bytes() const { return act_bytes_; }
+    size_t nodes() const { return nodes_.size(); }
+    size_t count(Op op) const {
+        size_t c = 0;
+        for (const Node& n : nodes_) c += n.op == op;
+        return c;
+    }
+    // Floats all tensors would take without sharing (for checking the plan).
+    size_t unshared_floats() const {
+        size_t s = 0;
+        for (const TensorDesc& d : tensors_)
+            if (d.view_of < 0) s += size_t(d.rows) * size_t(d.stride);
+        return s;
+    }
+
+    // Runs every node. `arena` holds arena_floats() floats, `act` activation_bytes() bytes.
+    void compute(const GraphContext& ctx, float* arena, uint8_t* act, float* attn_scratch) const;
+    const float* output(const float* arena) const { return arena + desc(output_).offset; }
+
+  private:
+    const TensorDesc& desc(int t) const { return tensors_[size_t(t)]; }
+    float* data(float* arena, int t) const;
+    std::vector<TensorDesc> tensors_;
+    std::vector<Node> nodes_;
+    int output_ = -1;
+    size_t arena_floats_ = 0, act_bytes_ = 0;
+};
+
+} // namespace strata
