@@ -2,7 +2,12 @@
 
 #include "formats/error.h"
 
+#include <string>
+
 #include <algorithm>
+#ifdef STRATA_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
 #include <cstring>
 #include <omp.h>
 

@@ -282,3 +282,19 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     EXPECT_NEAR(out[0], o0, 1e-6);
     EXPECT_NEAR(out[1], o1, 1e-6);
 }
+
+TEST(Kernels, F32PrefillThroughOpenBlasEqualsTheDotProducts) {
+    const int rows = 37, cols = 96, tokens = 16; // >= 8 tokens: F32 products go to sgemm
+    const auto w = random_floats(size_t(rows) * cols, 21),
+               x = random_floats(size_t(tokens) * cols, 22);
+    std::vector<float> y(size_t(rows) * tokens);
+    const Kernels& k = kernels();
+    matmul(k, {DType::F32, w.data(), rows, cols}, x.data(), tokens, y.data(), rows, 2);
+    for (int t = 0; t < tokens; t++)
+        for (int r = 0; r < rows; r++) {
+            const float ref =
+                dot_f32_ref(cols, w.data() + size_t(r) * cols, x.data() + size_t(t) * cols);
+            ASSERT_NEAR(y[size_t(t) * rows + r], ref, 1e-4f * (1 + std::fabs(ref)))
+                << t << "," << r;
+        }
+}
