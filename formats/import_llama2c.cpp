@@ -19,8 +19,10 @@ TokenizerData read_llama2c_tokenizer(const std::string& path, uint32_t n_vocab) 
         const int32_t max_len = r.read<int32_t>("max_token_length");
         if (max_len <= 0 || max_len > 4096)
             fail("max_token_length " + std::to_string(max_len) + " is invalid");
+        // n_vocab 0: as many tokens as the file holds (strata-tokenize reads a bare tokenizer)
+        const uint32_t limit = n_vocab ? n_vocab : UINT32_MAX;
         t.tokens.reserve(n_vocab);
-        for (uint32_t i = 0; i < n_vocab; i++) {
+        for (uint32_t i = 0; i < limit && (n_vocab || r.remaining() > 0); i++) {
             const float score = r.read<float>("token score");
             const int32_t len = r.read<int32_t>("token length");
             if (len < 0 || len > max_len)

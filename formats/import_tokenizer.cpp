@@ -112,6 +112,7 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
     t.add_bos =
         byte_fallback; // SentencePiece-style models add BOS unless the config says otherwise
     t.add_eos = false;
+    bool add_bos_explicit = false;
     if (!tokenizer_config.empty()) {
         json cfg = json::parse(read_text_file(tokenizer_config), nullptr, false);
         if (!cfg.is_object()) fail(tokenizer_config + ": not a JSON object");
@@ -119,7 +120,7 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
         if (cfg.contains("eos_token")) t.eos_id = find(token_text(cfg["eos_token"]));
         if (cfg.contains("pad_token")) t.pad_id = find(token_text(cfg["pad_token"]));
         if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
-            t.add_bos = cfg["add_bos_token"].get<bool>();
+            t.add_bos = cfg["add_bos_token"].get<bool>(), add_bos_explicit = true;
         if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean())
             t.add_eos = cfg["add_eos_token"].get<bool>();
         if (cfg.contains("chat_template")) {
@@ -131,6 +132,31 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
                     if (e.is_object() && e.value("name", "") == "default" && e.contains("template"))
                         t.chat_template = e["template"].get<std::string>();
         }
+    }
+    // A TemplateProcessing post-processor says which special tokens frame a sequence.
+    auto template_processing = [&]() -> const json* {
+        if (!j.contains("post_processor") || !j["post_processor"].is_object()) return nullptr;
+        const json& pp = j["post_processor"];
+        if (pp.value("type", "") == "TemplateProcessing") return &pp;
+        if (pp.value("type", "") == "Sequence" && pp.contains("processors") &&
+            pp["processors"].is_array())
+            for (const json& p : pp["processors"])
+                if (p.is_object() && p.value("type", "") == "TemplateProcessing") return &p;
+        return nullptr;
+    };
+    if (const json* tp = template_processing();
+        tp && tp->contains("single") && (*tp)["single"].is_array() && !(*tp)["single"].empty()) {
+        const json& single = (*tp)["single"];
+        auto special_id = [&](const json& item) -> int32_t {
+            if (!item.is_object() || !item.contains("SpecialToken")) return -1;
+            return find(item["SpecialToken"].value("id", ""));
+        };
+        if (int32_t b = special_id(single.front()); b >= 0) t.bos_id = b, t.add_bos = true;
+        if (single.size() > 1)
+            if (int32_t e = special_id(single.back()); e >= 0) t.eos_id = e, t.add_eos = true;
+    } else if (t.pre == "llama3" && !add_bos_explicit && t.bos_id >= 0) {
+        t.add_bos =
+            true; // Llama 3 starts every sequence with <|begin_of_text|> (as llama.cpp does)
     }
     if (t.bos_id < 0 && find("<s>") >= 0 && byte_fallback) t.bos_id = find("<s>");
     if (t.eos_id < 0 && find("</s>") >= 0 && byte_fallback) t.eos_id = find("</s>");

@@ -1,31 +1,108 @@
+// Shared tokenizer machinery (special tokens, dispatch, decoding) and the SentencePiece-style
+// BPE. Byte-level BPE lives in tokenizer_bpe.cpp.
 #include "runtime/tokenizer.h"
 
 #include "formats/error.h"
+#include "runtime/pre_tokenizer.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace strata {
 
 namespace {
 const std::string kSpace = "\xE2\x96\x81"; // U+2581, SentencePiece's visible space
-
-size_t utf8_len(unsigned char c) {
-    if (c < 0x80) return 1;
-    if ((c >> 5) == 6) return 2;
-    if ((c >> 4) == 14) return 3;
-    if ((c >> 3) == 30) return 4;
-    return 1; // invalid lead byte: treat as one byte (it will take the byte fallback)
-}
 } // namespace
 
-Tokenizer::Tokenizer(const TokenizerData& data) : data_(data) {
+size_t utf8_decode(std::string_view s, size_t i, uint32_t* cp) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < len; k++) {
+        const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (cc & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
+std::string utf8_encode(uint32_t cp) {
+    std::string s;
+    if (cp < 0x80)
+        s += char(cp);
+    else if (cp < 0x800)
+        s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
+    else if (cp < 0x10000)
+        s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)),
+            s += char(0x80 | (cp & 0x3F));
+    else
+        s += char(0xF0 | (cp >> 18)), s += char(0x80 | ((cp >> 12) & 0x3F)),
+            s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
+    return s;
+}
+
+Tokenizer::Tokenizer(const TokenizerData& data) : data_(data), spm_(data.model == "spm") {
+    if (data.model != "spm" && data.model != "bpe")
+        fail("unknown tokenizer model '" + data.model + "'");
     for (size_t i = 0; i < data.tokens.size(); i++) id_of_.emplace(data.tokens[i], int32_t(i));
     static const char* hex = "0123456789ABCDEF";
     for (int b = 0; b < 256; b++) {
-        const std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
-        auto it = id_of_.find(name);
+        const char name[7] = {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>', 0};
+        auto it = id_of_.find(std::string_view(name, 6));
         byte_token_[b] = it == id_of_.end() ? -1 : it->second;
     }
+    // Special and added tokens, matched in text longest first.
+    for (size_t i = 0; i < data.types.size(); i++) {
+        const int32_t t = data.types[i];
+        if ((t == int32_t(TokenType::Control) || t == int32_t(TokenType::UserDefined) ||
+             t == int32_t(TokenType::Unknown)) &&
+            !data.tokens[i].empty())
+            specials_.push_back({data.tokens[i], int32_t(i)});
+    }
+    std::stable_sort(specials_.begin(), specials_.end(),
+                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    if (spm_) {
+        scores_ = data.scores;
+        if (scores_.empty() && !data.merges.empty()) { // HF tokenizer.json: merge rank as score
+            scores_.assign(data.tokens.size(), -1e9f);
+            for (size_t r = 0; r < data.merges.size(); r++) {
+                const std::string& m = data.merges[r];
+                const size_t sp = m.find(' ');
+                if (sp == std::string::npos) continue;
+                auto it = id_of_.find(m.substr(0, sp) + m.substr(sp + 1));
+                if (it != id_of_.end())
+                    scores_[size_t(it->second)] = std::max(scores_[size_t(it->second)], -float(r));
+            }
+        }
+        return;
+    }
+    // Byte-level BPE: GPT-2's byte -> printable character map.
+    int next = 256;
+    for (int b = 0; b < 256; b++) {
+        const bool printable =
+            (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        const uint32_t cp = printable ? uint32_t(b) : uint32_t(next++);
+        byte_char_[b] = utf8_encode(cp);
+        char_byte_[cp] = uint8_t(b);
+    }
+    for (size_t r = 0; r < data.merges.size(); r++) merge_rank_.emplace(data.merges[r], int32_t(r));
+    pre_ = std::make_unique<PreTokenizer>(data.pre);
+    ignore_merges_ = data.pre == "llama3" || data.pre == "llama-bpe";
+}
+
+Tokenizer::~Tokenizer() = default;
+
+int32_t Tokenizer::find(std::string_view text) const {
+    auto it = id_of_.find(text);
+    return it == id_of_.end() ? -1 : it->second;
 }
 
 bool Tokenizer::is_control(int32_t id) const {
@@ -33,25 +110,60 @@ bool Tokenizer::is_control(int32_t id) const {
            data_.types[size_t(id)] == int32_t(TokenType::Control);
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
-    if (data_.model != "spm")
-        fail("byte-level BPE tokenization (" + data_.pre +
-             ") is not built yet; SentencePiece-style models work");
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
     std::vector<int32_t> out;
     if (add_special && data_.add_bos && data_.bos_id >= 0) out.push_back(data_.bos_id);
-    if (text.empty()) return out;
-    // Normalize: dummy prefix, spaces to U+2581.
-    std::string norm = kSpace;
-    for (char ch : text) norm += ch == ' ' ? kSpace : std::string(1, ch);
+    // Split the text at special tokens (longest match at each position).
+    size_t start = 0, i = 0;
+    bool first = true;
+    while (parse_special && i < text.size()) {
+        int32_t hit = -1;
+        size_t len = 0;
+        for (const auto& [s, id] : specials_)
+            if (text.compare(i, s.size(), s) == 0) {
+                hit = id, len = s.size();
+                break;
+            }
+        if (hit < 0) {
+            i++;
+            continue;
+        }
+        if (i > start) encode_text(text.substr(start, i - start), first, out);
+        out.push_back(hit);
+        first = spm_; // SentencePiece adds the dummy prefix again after a special token
+        i += len;
+        start = i;
+    }
+    if (start < text.size()) encode_text(text.substr(start), first, out);
+    if (add_special && data_.add_eos && data_.eos_id >= 0) out.push_back(data_.eos_id);
+    return out;
+}
 
-    // Symbols are UTF-8 characters, kept as a linked list while merging.
+void Tokenizer::encode_text(std::string_view text, bool first_fragment,
+                            std::vector<int32_t>& out) const {
+    if (spm_) {
+        encode_spm(text, first_fragment, out);
+        return;
+    }
+    for (const std::string_view word : pre_->split(text)) encode_bpe_word(word, out);
+}
+
+void Tokenizer::encode_spm(std::string_view text, bool add_prefix,
+                           std::vector<int32_t>& out) const {
+    std::string norm = add_prefix ? kSpace : "";
+    for (char ch : text) norm += ch == ' ' ? kSpace : std::string(1, ch);
+    if (norm.empty()) return;
+    // Symbols are UTF-8 characters in a linked list; the best-scoring adjacent pair whose
+    // concatenation is a piece merges first (leftmost on ties).
     struct Symbol {
         size_t start, len;
         int prev, next;
     };
     std::vector<Symbol> sym;
     for (size_t i = 0; i < norm.size();) {
-        size_t n = std::min(utf8_len(static_cast<unsigned char>(norm[i])), norm.size() - i);
+        uint32_t cp;
+        const size_t n = utf8_decode(norm, i, &cp);
         sym.push_back({i, n, int(sym.size()) - 1, int(sym.size()) + 1});
         i += n;
     }
@@ -71,8 +183,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
         const Symbol& b = sym[size_t(a.next)];
         auto it = id_of_.find(std::string_view(norm).substr(a.start, a.len + b.len));
         if (it == id_of_.end()) return;
-        const float score = data_.scores.empty() ? 0.0f : data_.scores[size_t(it->second)];
-        queue.push({score, left, a.len + b.len});
+        queue.push({scores_.empty() ? 0.0f : scores_[size_t(it->second)], left, a.len + b.len});
     };
     for (int i = 0; i + 1 < int(sym.size()); i++) try_pair(i);
     while (!queue.empty()) {
@@ -103,17 +214,26 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
                 out.push_back(data_.unk_id);
         }
     }
-    return out;
 }
 
 std::string Tokenizer::piece(int32_t id, bool after_bos) const {
-    if (id < 0 || size_t(id) >= data_.tokens.size()) return "";
-    if (is_control(id)) return "";
+    if (id < 0 || size_t(id) >= data_.tokens.size() || is_control(id)) return "";
     const std::string& p = data_.tokens[size_t(id)];
-    if (size_t(id) < data_.types.size() && data_.types[size_t(id)] == int32_t(TokenType::Byte) &&
-        p.size() == 6) {
-        return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
+    const int32_t type =
+        size_t(id) < data_.types.size() ? data_.types[size_t(id)] : int32_t(TokenType::Normal);
+    if (type == int32_t(TokenType::UserDefined)) return p; // added tokens are literal text
+    if (!spm_) {                                           // printable characters back to bytes
+        std::string s;
+        for (size_t i = 0; i < p.size();) {
+            uint32_t cp;
+            i += utf8_decode(p, i, &cp);
+            auto it = char_byte_.find(cp);
+            s += it != char_byte_.end() ? char(it->second) : '?';
+        }
+        return s;
     }
+    if (type == int32_t(TokenType::Byte) && p.size() == 6)
+        return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
     std::string s;
     for (size_t i = 0; i < p.size();) {
         if (p.compare(i, 3, kSpace) == 0) {
@@ -129,13 +249,10 @@ std::string Tokenizer::piece(int32_t id, bool after_bos) const {
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
     std::string s;
-    for (size_t i = 0; i < ids.size(); i++) s += piece(ids[i], i > 0 && ids[i - 1] == data_.bos_id);
+    for (size_t i = 0; i < ids.size(); i++)
+        s += piece(ids[i], i == 0 || ids[i - 1] == data_.bos_id);
     return s;
 }
-
-} // namespace strata
-
-namespace strata {
 
 std::string StreamDecoder::push(int32_t id) {
     pending_ += tok_.piece(id, prev_ == tok_.bos() || prev_ < 0);

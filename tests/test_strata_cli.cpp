@@ -79,3 +79,38 @@ TEST(StrataCli, PromptLongerThanTheContextIsRefused) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.output.find("does not fit the context"), std::string::npos) << r.output;
 }
+
+TEST(StrataTokenizeCli, EverySourceKindGivesTheReferenceIds) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string tool = STRATA_TOKENIZE_BIN;
+    const std::string model = stories(dir);
+    // stories260K: llama2.c's tokenization of the golden prompt, from the .strata, the GGUF and
+    // tok512.bin
+    for (const std::string& src :
+         {model, fixture("stories260K/stories260K.gguf"), fixture("stories260K/tok512.bin")}) {
+        const CommandResult r = run_command(tool + " -m " + src + " \"Once upon a time\"", false);
+        EXPECT_EQ(r.exit_code, 0) << src;
+        EXPECT_EQ(r.output, "1 403 407 261 378\n") << src;
+    }
+    // llama3 tokenizer.json (vector "Hello world" -> 9906 1917), with and without BOS
+    const std::string json = fixture("tokenizers/llama3/tokenizer.json");
+    EXPECT_EQ(run_command(tool + " -m " + json + " --no-bos \"Hello world\"", false).output,
+              "9906 1917\n");
+    EXPECT_EQ(run_command(tool + " -m " + json + " \"Hello world\"", false).output,
+              "128000 9906 1917\n");
+    // Llama 2 tokenizer.model
+    EXPECT_EQ(run_command(tool + " -m " + fixture("tokenizers/llama2-spm/tokenizer.model") +
+                              " --no-bos \"Hello world\"",
+                          false)
+                  .output,
+              "15043 3186\n");
+    write_file(dir.file("text.txt"), std::string("Hello world"));
+    EXPECT_EQ(
+        run_command(tool + " -m " + json + " --no-bos -f " + dir.file("text.txt"), false).output,
+        "9906 1917\n");
+    const CommandResult bad = run_command(tool + " -m " + dir.file("nope.json") + " hi");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.output.find("cannot open"), std::string::npos);
+    EXPECT_EQ(run_command(tool + " hi").exit_code, 2);
+}

@@ -1,0 +1,211 @@
+// Tokenizers against reference vectors: llama.cpp's test vectors for the llama-spm, gpt-2 and
+// deepseek-coder vocabularies (from their vocab-only GGUFs), and llama3-tokenizer-js's vectors
+// for Llama 3's tokenizer.json. 100% must match; decode(encode(text)) must give the text back.
+#include "formats/error.h"
+#include "formats/gguf_reader.h"
+#include "formats/model_source.h"
+#include "runtime/chat_template.h"
+#include "runtime/tokenizer.h"
+#include "tests/fixtures.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+struct Vectors {
+    std::vector<std::string> texts;
+    std::vector<std::vector<int32_t>> ids;
+};
+
+// X.inp: texts separated by "\n__ggml_vocab_test__\n"; X.out: line i = ids of text i.
+Vectors read_vectors(const std::string& inp, const std::string& out) {
+    const auto in_bytes = read_file(inp), out_bytes = read_file(out);
+    std::string s(in_bytes.begin(), in_bytes.end());
+    const std::string sep = "\n__ggml_vocab_test__\n";
+    Vectors v;
+    for (size_t pos = 0;;) {
+        const size_t next = s.find(sep, pos);
+        v.texts.push_back(
+            s.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+        if (next == std::string::npos) break;
+        pos = next + sep.size();
+    }
+    std::istringstream lines(std::string(out_bytes.begin(), out_bytes.end()));
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::istringstream ids(line);
+        std::vector<int32_t> row;
+        int32_t t;
+        while (ids >> t) row.push_back(t);
+        v.ids.push_back(row);
+    }
+    return v;
+}
+
+std::string show(const std::vector<int32_t>& ids) {
+    std::string s;
+    for (int32_t t : ids) s += std::to_string(t) + " ";
+    return s;
+}
+
+void check_vectors(const TokenizerData& data, const std::string& name, bool lossless) {
+    Tokenizer tok(data);
+    const Vectors v = read_vectors(fixture("tokenizers/vectors/" + name + ".inp"),
+                                   fixture("tokenizers/vectors/" + name + ".out"));
+    const size_t n = std::min(v.texts.size(), v.ids.size());
+    ASSERT_GT(n, 10u);
+    size_t matched = 0;
+    for (size_t i = 0; i < n; i++) {
+        const auto got = tok.encode(v.texts[i], false);
+        if (got == v.ids[i])
+            matched++;
+        else
+            ADD_FAILURE() << name << " text " << i << " [" << v.texts[i] << "]\n  expected "
+                          << show(v.ids[i]) << "\n  got      " << show(got);
+        if (lossless) {
+            EXPECT_EQ(tok.decode(got), v.texts[i]) << name << " round trip of text " << i;
+        }
+    }
+    std::printf("%s: %zu/%zu vectors match\n", name.c_str(), matched, n);
+}
+
+TokenizerData from_gguf(const std::string& name) {
+    return tokenizer_from_gguf(GgufFile::open(fixture("tokenizers/vectors/" + name)));
+}
+
+} // namespace
+
+TEST(TokenizerVectors, LlamaSpm) {
+    REQUIRE_FIXTURES();
+    check_vectors(from_gguf("ggml-vocab-llama-spm.gguf"), "ggml-vocab-llama-spm.gguf", true);
+}
+
+TEST(TokenizerVectors, Gpt2) {
+    REQUIRE_FIXTURES();
+    check_vectors(from_gguf("ggml-vocab-gpt-2.gguf"), "ggml-vocab-gpt-2.gguf", true);
+}
+
+TEST(TokenizerVectors, DeepseekCoder) {
+    REQUIRE_FIXTURES();
+    check_vectors(from_gguf("ggml-vocab-deepseek-coder.gguf"), "ggml-vocab-deepseek-coder.gguf",
+                  true);
+}
+
+TEST(TokenizerVectors, Llama3TokenizerJson) {
+    REQUIRE_FIXTURES();
+    const TokenizerData t = read_hf_tokenizer_json(fixture("tokenizers/llama3/tokenizer.json"), "");
+    // Special tokens in the text are tokens, so decoding them back gives the text too.
+    check_vectors(t, "llama3-tokenizer-json", false);
+}
+
+TEST(TokenizerVectors, Llama2TokenizerModelEqualsTheLlamaSpmVocab) {
+    REQUIRE_FIXTURES();
+    const TokenizerData model =
+        read_sentencepiece_model(fixture("tokenizers/llama2-spm/tokenizer.model"));
+    const TokenizerData gguf = from_gguf("ggml-vocab-llama-spm.gguf");
+    Tokenizer a(model), b(gguf);
+    const Vectors v = read_vectors(fixture("tokenizers/vectors/ggml-vocab-llama-spm.gguf.inp"),
+                                   fixture("tokenizers/vectors/ggml-vocab-llama-spm.gguf.out"));
+    for (const auto& text : v.texts) EXPECT_EQ(a.encode(text, true), b.encode(text, true)) << text;
+}
+
+TEST(Tokenizer, SpecialTokensAreMatchedUnlessDisabled) {
+    REQUIRE_FIXTURES();
+    const TokenizerData t = read_hf_tokenizer_json(fixture("tokenizers/llama3/tokenizer.json"), "");
+    Tokenizer tok(t);
+    const auto with = tok.encode("<|begin_of_text|>hi", false);
+    ASSERT_FALSE(with.empty());
+    EXPECT_EQ(with[0], 128000);
+    const auto without = tok.encode("<|begin_of_text|>hi", false, /*parse_special=*/false);
+    EXPECT_NE(without[0], 128000);
+    EXPECT_GT(without.size(), with.size());
+    EXPECT_EQ(tok.decode(without), "<|begin_of_text|>hi");
+}
+
+TEST(Tokenizer, InvalidUtf8IsEncodedByteByByteAndComesBack) {
+    REQUIRE_FIXTURES();
+    for (const char* vocab : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf"}) {
+        const TokenizerData d = from_gguf(vocab);
+        Tokenizer tok(d);
+        const std::string bad = std::string("ok \xff\xfe bytes \xe2\x82") + " end";
+        const auto ids = tok.encode(bad, false);
+        EXPECT_FALSE(ids.empty());
+        std::string back = tok.decode(ids);
+        if (d.model == "spm" && !back.empty() && back[0] != 'o') back.erase(0, 1);
+        EXPECT_EQ(back, bad) << vocab;
+    }
+}
+
+TEST(StreamDecoder, NeverEmitsABrokenUtf8Sequence) {
+    REQUIRE_FIXTURES();
+    const TokenizerData d = from_gguf("ggml-vocab-llama-spm.gguf");
+    Tokenizer tok(d);
+    const std::string text = "Emoji 🦙 and Ω and 日本語 and ក";
+    const auto ids = tok.encode(text, true);
+    StreamDecoder dec(tok, -1);
+    std::string all;
+    for (int32_t id : ids) {
+        const std::string part = dec.push(id);
+        // every emitted part is whole UTF-8
+        for (size_t i = 0; i < part.size();) {
+            uint32_t cp;
+            const size_t n = utf8_decode(part, i, &cp);
+            ASSERT_NE(cp, 0xFFFDu) << "broken UTF-8 emitted";
+            i += n;
+        }
+        all += part;
+    }
+    all += dec.flush();
+    EXPECT_EQ(all, text);
+}
+
+// Chat templates: expected strings worked out by hand from each family's Jinja template.
+TEST(ChatTemplate, FamiliesRenderAsTheirTemplates) {
+    const std::vector<ChatMessage> m = {
+        {"system", "Be brief."}, {"user", "Hi!"}, {"assistant", "Hello."}, {"user", "Bye?"}};
+    EXPECT_EQ(render_chat(ChatFamily::Llama3, m, true, "<|begin_of_text|>", "<|eot_id|>"),
+              "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+              "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
+              "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|>"
+              "<|start_header_id|>user<|end_header_id|>\n\nBye?<|eot_id|>"
+              "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    EXPECT_EQ(render_chat(ChatFamily::ChatML, m, true, "", "<|endoftext|>"),
+              "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n"
+              "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nBye?<|im_end|>\n<|im_"
+              "start|>assistant\n");
+    EXPECT_EQ(
+        render_chat(ChatFamily::Llama2, m, true, "<s>", "</s>"),
+        "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi! [/INST] Hello. </s><s>[INST] Bye? [/INST]");
+    EXPECT_EQ(render_chat(ChatFamily::Mistral, m, true, "<s>", "</s>"),
+              "<s>[INST] Be brief.\n\nHi! [/INST]Hello.</s>[INST] Bye? [/INST]");
+    EXPECT_EQ(render_chat(ChatFamily::Gemma, m, true, "<bos>", "<eos>"),
+              "<bos><start_of_turn>user\nBe "
+              "brief.\n\nHi!<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
+              "<start_of_turn>user\nBye?<end_of_turn>\n<start_of_turn>model\n");
+    EXPECT_EQ(
+        render_chat(ChatFamily::Zephyr, m, true, "<s>", "</s>"),
+        "<|system|>\nBe "
+        "brief.</s><|user|>\nHi!</s><|assistant|>\nHello.</s><|user|>\nBye?</s><|assistant|>");
+    EXPECT_THROW(render_chat(ChatFamily::ChatML, {{"tool", "x"}}, true, "", ""), Error);
+}
+
+TEST(ChatTemplate, FamilyIsRecognizedFromTheModelsTemplateText) {
+    REQUIRE_FIXTURES();
+    const TokenizerData t =
+        read_hf_tokenizer_json(fixture("tokenizers/llama3/tokenizer.json"),
+                               fixture("tokenizers/llama3/tokenizer_config.json"));
+    EXPECT_EQ(detect_chat_family(t.chat_template), ChatFamily::Llama3);
+    EXPECT_EQ(detect_chat_family("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"),
+              ChatFamily::ChatML);
+    EXPECT_EQ(detect_chat_family("{{ bos_token }}[INST] <<SYS>>"), ChatFamily::Llama2);
+    EXPECT_EQ(detect_chat_family("{{ bos_token }}{{ '[INST] ' + m }}"), ChatFamily::Mistral);
+    EXPECT_EQ(detect_chat_family("<start_of_turn>"), ChatFamily::Gemma);
+    EXPECT_EQ(detect_chat_family("{{ '<|user|>\\n' }}"), ChatFamily::Zephyr);
+    EXPECT_FALSE(detect_chat_family("").has_value());
+    EXPECT_EQ(chat_family_from_name("qwen"), ChatFamily::ChatML);
+    EXPECT_FALSE(chat_family_from_name("nope").has_value());
+}
