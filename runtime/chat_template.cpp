@@ -86,7 +86,7 @@ std::string render_chat(ChatFamily f, const std::vector<ChatMessage>& msgs, bool
             if (msgs[i].role == "user")
                 out += bos + "[INST] " + trim(content) + " [/INST]";
             else if (msgs[i].role == "assistant")
-                out += " " + trim(content) + " " + eos;
+                out.append(" ").append(trim(content)).append(" ").append(eos);
         }
         return out;
     }
