@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-neon bench-kernels chat clean
+.PHONY: all deps build test test-asan test-neon bench-kernels bench-tokenizer chat clean
 
 all: build
 
@@ -44,6 +44,10 @@ chat: deps build $(DEFAULT_MODEL)
 # Kernel benchmarks: strata vs OpenBLAS and oneDNN on TinyLlama shapes (docs/performance.md).
 bench-kernels: build
 	$(BUILD)/strata-bench-kernels --benchmark_counters_tabular=true $(BENCH_ARGS)
+
+# Tokenizer throughput on a 1 MB text (needs ../shared/fixtures).
+bench-tokenizer: build
+	$(BUILD)/strata-bench-tokenizer $(BENCH_ARGS)
 
 # NEON kernels: cross-compiled for aarch64, run under qemu with dotprod (-cpu max) and without
 # (-cpu cortex-a53); each run must pick the matching kernel row.

@@ -69,6 +69,8 @@ Tokenizer::Tokenizer(const TokenizerData& data) : data_(data), spm_(data.model =
     }
     std::stable_sort(specials_.begin(), specials_.end(),
                      [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (const auto& sp : specials_)
+        special_first_byte_[static_cast<unsigned char>(sp.first[0])] = true;
     if (spm_) {
         scores_ = data.scores;
         if (scores_.empty() && !data.merges.empty()) { // HF tokenizer.json: merge rank as score
@@ -118,6 +120,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     size_t start = 0, i = 0;
     bool first = true;
     while (parse_special && i < text.size()) {
+        if (!special_first_byte_[static_cast<unsigned char>(text[i])]) {
+            i++;
+            continue;
+        }
         int32_t hit = -1;
         size_t len = 0;
         for (const auto& [s, id] : specials_)
@@ -152,7 +158,13 @@ void Tokenizer::encode_text(std::string_view text, bool first_fragment,
 void Tokenizer::encode_spm(std::string_view text, bool add_prefix,
                            std::vector<int32_t>& out) const {
     std::string norm = add_prefix ? kSpace : "";
-    for (char ch : text) norm += ch == ' ' ? kSpace : std::string(1, ch);
+    norm.reserve(norm.size() + text.size() * 2);
+    for (char ch : text) {
+        if (ch == ' ')
+            norm += kSpace;
+        else
+            norm += ch;
+    }
     if (norm.empty()) return;
     // Symbols are UTF-8 characters in a linked list; the best-scoring adjacent pair whose
     // concatenation is a piece merges first (leftmost on ties).

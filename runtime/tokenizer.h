@@ -54,6 +54,7 @@ class Tokenizer {
     int32_t byte_token_[256];
     std::vector<float> scores_; // spm: piece scores (derived from merge ranks when absent)
     std::vector<std::pair<std::string_view, int32_t>> specials_; // longest first
+    bool special_first_byte_[256] = {}; // bytes a special token starts with
     // bpe
     std::unordered_map<std::string, int32_t> merge_rank_; // "left right" -> rank
     std::unique_ptr<PreTokenizer> pre_;

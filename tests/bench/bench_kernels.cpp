@@ -10,8 +10,8 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <cstring>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <vector>
 
@@ -61,39 +61,50 @@ void bench_strata(benchmark::State& state, DType type, Shape s, int tokens) {
         matmul(k, m, act.data(), tokens, y.data(), s.rows, threads);
         benchmark::DoNotOptimize(y.data());
     }
-    if (tokens == 1) state.counters["weight_bytes/s"] = benchmark::Counter(double(w.size()), benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens, benchmark::Counter::kIsIterationInvariantRate);
+    if (tokens == 1)
+        state.counters["weight_bytes/s"] =
+            benchmark::Counter(double(w.size()), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens,
+                                                benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(std::string(k.name));
 }
 
 void bench_openblas(benchmark::State& state, Shape s, int tokens) {
     const int threads = int(state.range(0));
     openblas_set_num_threads(threads);
-    std::vector<float> w(size_t(s.rows) * s.cols), x(size_t(tokens) * s.cols), y(size_t(tokens) * s.rows);
+    std::vector<float> w(size_t(s.rows) * s.cols), x(size_t(tokens) * s.cols),
+        y(size_t(tokens) * s.rows);
     const auto row = random_row(s.cols, 1);
-    for (int r = 0; r < s.rows; r++) std::memcpy(w.data() + size_t(r) * s.cols, row.data(), row.size() * 4);
+    for (int r = 0; r < s.rows; r++)
+        std::memcpy(w.data() + size_t(r) * s.cols, row.data(), row.size() * 4);
     for (auto& v : x) v = 0.5f;
     for (auto _ : state) {
         if (tokens == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, s.rows, s.cols, 1.0f, w.data(), s.cols, x.data(), 1, 0.0f, y.data(), 1);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, s.rows, s.cols, 1.0f, w.data(), s.cols,
+                        x.data(), 1, 0.0f, y.data(), 1);
         else // Y (tokens x rows) = X (tokens x cols) W^T
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, s.rows, s.cols, 1.0f, x.data(), s.cols, w.data(),
-                        s.cols, 0.0f, y.data(), s.rows);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, s.rows, s.cols, 1.0f,
+                        x.data(), s.cols, w.data(), s.cols, 0.0f, y.data(), s.rows);
         benchmark::DoNotOptimize(y.data());
     }
-    if (tokens == 1) state.counters["weight_bytes/s"] = benchmark::Counter(double(w.size() * 4), benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens, benchmark::Counter::kIsIterationInvariantRate);
+    if (tokens == 1)
+        state.counters["weight_bytes/s"] =
+            benchmark::Counter(double(w.size() * 4), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens,
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_onednn(benchmark::State& state, Shape s, int tokens, dnnl::memory::data_type src_t, dnnl::memory::data_type wei_t,
-                  dnnl::memory::data_type dst_t) {
+void bench_onednn(benchmark::State& state, Shape s, int tokens, dnnl::memory::data_type src_t,
+                  dnnl::memory::data_type wei_t, dnnl::memory::data_type dst_t) {
     using namespace dnnl;
     omp_set_num_threads(int(state.range(0)));
     engine eng(engine::kind::cpu, 0);
     stream strm(eng);
-    const memory::dims src_dims = {tokens, s.cols}, wei_dims = {s.cols, s.rows}, dst_dims = {tokens, s.rows};
+    const memory::dims src_dims = {tokens, s.cols}, wei_dims = {s.cols, s.rows},
+                       dst_dims = {tokens, s.rows};
     memory::desc src_md(src_dims, src_t, memory::format_tag::ab);
-    memory::desc wei_any(wei_dims, wei_t, memory::format_tag::any); // oneDNN picks its packed layout
+    memory::desc wei_any(wei_dims, wei_t,
+                         memory::format_tag::any); // oneDNN picks its packed layout
     memory::desc dst_md(dst_dims, dst_t, memory::format_tag::ab);
     dnnl::matmul::primitive_desc pd;
     try {
@@ -113,9 +124,10 @@ void bench_onednn(benchmark::State& state, Shape s, int tokens, dnnl::memory::da
         strm.wait();
     }
     if (tokens == 1)
-        state.counters["weight_bytes/s"] =
-            benchmark::Counter(double(pd.weights_desc().get_size()), benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens, benchmark::Counter::kIsIterationInvariantRate);
+        state.counters["weight_bytes/s"] = benchmark::Counter(
+            double(pd.weights_desc().get_size()), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["op/s"] = benchmark::Counter(2.0 * s.rows * s.cols * tokens,
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 std::string shape_name(Shape s) { return std::to_string(s.rows) + "x" + std::to_string(s.cols); }
@@ -124,30 +136,56 @@ std::string shape_name(Shape s) { return std::to_string(s.rows) + "x" + std::to_
 
 int main(int argc, char** argv) {
     using dt = dnnl::memory::data_type;
-    const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
+                           DType::Q4_0, DType::Q4_K, DType::Q6_K};
     for (Shape s : kShapes) {
         for (DType t : types) {
-            benchmark::RegisterBenchmark(("gemv/strata/" + std::string(dtype_name(t)) + "/" + shape_name(s)).c_str(),
-                                         [=](benchmark::State& st) { bench_strata(st, t, s, 1); })
-                ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-            benchmark::RegisterBenchmark(("gemm512/strata/" + std::string(dtype_name(t)) + "/" + shape_name(s)).c_str(),
-                                         [=](benchmark::State& st) { bench_strata(st, t, s, kPromptTokens); })
-                ->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
+            benchmark::RegisterBenchmark(
+                ("gemv/strata/" + std::string(dtype_name(t)) + "/" + shape_name(s)).c_str(),
+                [=](benchmark::State& st) { bench_strata(st, t, s, 1); })
+                ->Arg(1)
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+            benchmark::RegisterBenchmark(
+                ("gemm512/strata/" + std::string(dtype_name(t)) + "/" + shape_name(s)).c_str(),
+                [=](benchmark::State& st) { bench_strata(st, t, s, kPromptTokens); })
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond)
+                ->MinTime(0.5);
         }
-        benchmark::RegisterBenchmark(("gemv/openblas/f32/" + shape_name(s)).c_str(), [=](benchmark::State& st) { bench_openblas(st, s, 1); })
-            ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-        benchmark::RegisterBenchmark(("gemm512/openblas/f32/" + shape_name(s)).c_str(),
-                                     [=](benchmark::State& st) { bench_openblas(st, s, kPromptTokens); })
-            ->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
+        benchmark::RegisterBenchmark(("gemv/openblas/f32/" + shape_name(s)).c_str(),
+                                     [=](benchmark::State& st) { bench_openblas(st, s, 1); })
+            ->Arg(1)
+            ->Arg(2)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(
+            ("gemm512/openblas/f32/" + shape_name(s)).c_str(),
+            [=](benchmark::State& st) { bench_openblas(st, s, kPromptTokens); })
+            ->Arg(2)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.5);
         const std::tuple<const char*, dt, dt, dt> dnnl_types[] = {
-            {"f32", dt::f32, dt::f32, dt::f32}, {"bf16", dt::bf16, dt::bf16, dt::f32}, {"u8s8", dt::u8, dt::s8, dt::s32}};
+            {"f32", dt::f32, dt::f32, dt::f32},
+            {"bf16", dt::bf16, dt::bf16, dt::f32},
+            {"u8s8", dt::u8, dt::s8, dt::s32}};
         for (auto [name, a, b, c] : dnnl_types) {
-            benchmark::RegisterBenchmark(("gemm512/onednn/" + std::string(name) + "/" + shape_name(s)).c_str(),
-                                         [=](benchmark::State& st) { bench_onednn(st, s, kPromptTokens, a, b, c); })
-                ->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
-            benchmark::RegisterBenchmark(("gemv/onednn/" + std::string(name) + "/" + shape_name(s)).c_str(),
-                                         [=](benchmark::State& st) { bench_onednn(st, s, 1, a, b, c); })
-                ->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+            benchmark::RegisterBenchmark(
+                ("gemm512/onednn/" + std::string(name) + "/" + shape_name(s)).c_str(),
+                [=](benchmark::State& st) { bench_onednn(st, s, kPromptTokens, a, b, c); })
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond)
+                ->MinTime(0.5);
+            benchmark::RegisterBenchmark(
+                ("gemv/onednn/" + std::string(name) + "/" + shape_name(s)).c_str(),
+                [=](benchmark::State& st) { bench_onednn(st, s, 1, a, b, c); })
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
         }
     }
     benchmark::Initialize(&argc, argv);
