@@ -34,6 +34,10 @@ class Session {
     int n_ctx() const { return cache_.n_ctx(); }
     const std::vector<int32_t>& history() const { return history_; }
     void reset() { history_.clear(); }
+    // Forgets every token from position n on (their K/V rows are simply overwritten later).
+    void truncate(int n) {
+        if (n >= 0 && n < n_past()) history_.resize(size_t(n));
+    }
     const Model& model() const { return *model_; }
     const KvCache& cache() const { return cache_; }
     const Kernels& kernels() const { return *kernels_; }
