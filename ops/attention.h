@@ -12,7 +12,7 @@ namespace strata {
 
 struct AttentionArgs {
     const float* q;      // n_head * head_dim, this token's queries (after RoPE)
-    DType kv_type;       // F16 or F32
+    DType kv_type;       // F16, F32 or Q8_0 (head_dim a multiple of 32)
     const uint8_t* k;    // K rows: row j at k + j * kv_row_bytes, head g at value g * head_dim
     const uint8_t* v;    // V rows, same layout
     size_t kv_row_bytes; // bytes between consecutive positions

@@ -3,7 +3,7 @@
 // with their intrinsics. Include only from a .cpp, inside an anonymous namespace.
 //
 // Prims must provide:
-//   static void load(DType t, const uint8_t* row, float* out, int n)   // f16/f32 -> f32
+//   static void load(DType t, const uint8_t* row, float* out, int n)   // f16/f32/q8_0 -> f32
 //   static float dot(const float* a, const float* b, int n)
 //   static void axpy(float a, const float* x, float* y, int n)         // y += a x
 //   static void scale(float* y, float a, int n)                        // y *= a
@@ -13,7 +13,6 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
     constexpr int kBlock = 64; // positions per streaming-softmax step (matches the scratch size)
     const int group = a.n_head / a.n_head_kv;
     const int hd = a.head_dim;
-    const size_t elem = a.kv_type == strata::DType::F32 ? 4 : 2;
     float* row = a.scratch;
     float* scores = row + hd;
     float* max = scores + size_t(group) * kBlock;
@@ -22,7 +21,8 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
         float* out = a.out + size_t(g) * size_t(group) * size_t(hd);
         for (int h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0;
         for (int i = 0; i < group * hd; i++) out[i] = 0;
-        const size_t head_off = size_t(g) * size_t(hd) * elem;
+        const size_t head_off =
+            strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd)); // whole blocks per head
         for (int j0 = 0; j0 < a.n_pos; j0 += kBlock) {
             const int nb = a.n_pos - j0 < kBlock ? a.n_pos - j0 : kBlock;
             // scores of this block: each K row is read once for all heads of the group

@@ -1,5 +1,6 @@
 #include "formats/half.h"
 #include "ops/attention.h"
+#include "ops/quantize_ref.h"
 
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,10 @@ struct ScalarPrims {
     static void load(DType t, const uint8_t* row, float* out, int n) {
         if (t == DType::F32) {
             std::memcpy(out, row, size_t(n) * 4);
+            return;
+        }
+        if (t == DType::Q8_0) {
+            dequantize_row_q8_0_ref(row, out, n);
             return;
         }
         for (int i = 0; i < n; i++) {

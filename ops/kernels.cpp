@@ -3,6 +3,7 @@
 #include "formats/error.h"
 #include "ops/cpu_features.h"
 #include "ops/dot_ref.h"
+#include "ops/quantize_ref.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@ const Kernels kKernelsRef = {
     .geglu = geglu_ref,
     .rope = rope_apply_ref,
     .attention = attention_ref,
+    .dequantize = [](DType t, const void* x, float* y, int n) { dequantize_row_ref(t, x, y, n); },
 };
 
 #if !defined(__x86_64__)

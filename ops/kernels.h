@@ -40,6 +40,8 @@ struct Kernels {
     void (*rope)(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads);
     // fused attention for KV heads [g0, g1) of one token (ops/attention.h)
     void (*attention)(const AttentionArgs& a, int g0, int g1);
+    // a row of n values of any type to floats (embedding lookups, KV rows)
+    void (*dequantize)(DType type, const void* x, float* y, int n);
 
     DotFn dot(DType weight_type) const;
 };

@@ -2,6 +2,7 @@
 
 #include "formats/error.h"
 #include "formats/half.h"
+#include "ops/quantize_ref.h"
 
 #include <cerrno>
 #include <cstring>
@@ -11,8 +12,12 @@ namespace strata {
 
 KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), type_(type) {
     if (n_ctx <= 0) fail("context size must be positive");
-    if (type != DType::F16 && type != DType::F32)
-        fail(std::string("KV cache type ") + dtype_name(type) + " is not supported (f16, f32)");
+    if (type != DType::F16 && type != DType::F32 && type != DType::Q8_0)
+        fail(std::string("KV cache type ") + dtype_name(type) +
+             " is not supported (f16, q8_0, f32)");
+    if (type == DType::Q8_0 && c.head_dim % 32 != 0)
+        fail("a q8_0 KV cache needs head_dim to be a multiple of 32 (this model's is " +
+             std::to_string(c.head_dim) + ")");
     row_values_ = size_t(c.n_head_kv) * c.head_dim;
     row_bytes_ = strata::row_bytes(type, row_values_);
     bytes_per_token_ = size_t(c.n_kv_layers()) * row_bytes_ * 2;
@@ -26,6 +31,10 @@ KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), t
 }
 
 void KvCache::store(uint8_t* row, const float* values) const {
+    if (type_ == DType::Q8_0) {
+        quantize_row_q8_0_ref(values, row, int64_t(row_values_));
+        return;
+    }
     if (type_ == DType::F32) {
         std::memcpy(row, values, row_bytes_);
         return;

@@ -298,3 +298,21 @@ TEST(Kernels, F32PrefillThroughOpenBlasEqualsTheDotProducts) {
                 << t << "," << r;
         }
 }
+
+TEST(Kernels, RowDequantizationMatchesTheReferenceExactly) {
+    for (const Kernels* k : simd_rows()) {
+        for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
+                        DType::Q6_K}) {
+            const int block = dtype_info(t).block_size == 1 ? 1 : dtype_info(t).block_size;
+            for (int count : {1, 3, 9}) {
+                const int n = count * (block == 1 ? 7 : block);
+                const auto w = encode(t, random_floats(size_t(n), uint32_t(n)));
+                std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+                dequantize_row_ref(t, w.data(), ref.data(), n);
+                k->dequantize(t, w.data(), got.data(), n);
+                EXPECT_EQ(0, std::memcmp(ref.data(), got.data(), ref.size() * 4))
+                    << k->name << " " << dtype_name(t) << " n=" << n;
+            }
+        }
+    }
+}

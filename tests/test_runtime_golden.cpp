@@ -2,6 +2,7 @@
 // trained stories260K (from its .bin and from its GGUF, in f32 / f16 / q8_0), and llama.cpp on
 // the quantized GQA/MQA GGUFs. Teacher-forced: the prompt as one batch, then one token at a time.
 #include "formats/convert.h"
+#include "formats/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "runtime/tokenizer.h"
@@ -196,6 +197,28 @@ TEST_P(LlamaCppQuant, TeacherForcedLogitsAgreeWithLlamaCpp) {
     EXPECT_LE(c.max_abs, 0.10 * c.logit_std);
     EXPECT_EQ(c.top1_agree, c.top1_checked);
     EXPECT_GT(c.top1_checked, 30);
+    // A Q8_0 KV cache (half the bytes of F16) stays within the same tolerance.
+    const Comparison q =
+        teacher_force(dir.file("m.strata"), positions, golden, 17, 1.0, DType::Q8_0);
+    std::printf("%s with a q8_0 KV cache: max |dlogit| %.3f = %.1f%% of logit std; top-1 %d/%d\n",
+                GetParam().c_str(), q.max_abs, 100 * q.max_abs / q.logit_std, q.top1_agree,
+                q.top1_checked);
+    EXPECT_LE(q.max_abs, 0.10 * q.logit_std);
+    EXPECT_EQ(q.top1_agree, q.top1_checked);
+}
+
+TEST(KvCache, Q8_0NeedsWholeBlocksPerHead) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    auto model = Model::load(convert_stories(dir, "bin", std::nullopt)); // head_dim 8
+    SessionOptions opt;
+    opt.kv_type = DType::Q8_0;
+    try {
+        Session s(model, opt);
+        FAIL() << "accepted a q8_0 cache for head_dim 8";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("multiple of 32"), std::string::npos) << e.what();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant,

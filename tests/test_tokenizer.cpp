@@ -8,6 +8,7 @@
 #include "runtime/tokenizer.h"
 #include "tests/fixtures.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -66,7 +67,10 @@ void check_vectors(const TokenizerData& data, const std::string& name, bool loss
         else
             ADD_FAILURE() << name << " text " << i << " [" << v.texts[i] << "]\n  expected "
                           << show(v.ids[i]) << "\n  got      " << show(got);
-        if (lossless) {
+        // Control tokens decode to nothing, so texts that spell one are not expected back.
+        const bool has_control =
+            std::any_of(got.begin(), got.end(), [&](int32_t id) { return tok.is_control(id); });
+        if (lossless && !has_control) {
             EXPECT_EQ(tok.decode(got), v.texts[i]) << name << " round trip of text " << i;
         }
     }
@@ -98,8 +102,7 @@ TEST(TokenizerVectors, DeepseekCoder) {
 TEST(TokenizerVectors, Llama3TokenizerJson) {
     REQUIRE_FIXTURES();
     const TokenizerData t = read_hf_tokenizer_json(fixture("tokenizers/llama3/tokenizer.json"), "");
-    // Special tokens in the text are tokens, so decoding them back gives the text too.
-    check_vectors(t, "llama3-tokenizer-json", false);
+    check_vectors(t, "llama3-tokenizer-json", true);
 }
 
 TEST(TokenizerVectors, Llama2TokenizerModelEqualsTheLlamaSpmVocab) {

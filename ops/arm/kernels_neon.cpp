@@ -275,10 +275,77 @@ void rope(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_h
     }
 }
 
+void dequantize_q8_0(const void* vx, float* y, int n) {
+    const auto* x = static_cast<const BlockQ8_0*>(vx);
+    for (int b = 0; b < n / QK8_0; b++, y += QK8_0) {
+        const float d = f16_to_f32(x[b].d);
+        for (int k = 0; k < 32; k += 8) {
+            const int16x8_t w = vmovl_s8(vld1_s8(x[b].qs + k));
+            vst1q_f32(y + k, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(w))), d));
+            vst1q_f32(y + k + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(w)), d));
+        }
+    }
+}
+
+void dequantize_q4_0(const void* vx, float* y, int n) {
+    const auto* x = static_cast<const BlockQ4_0*>(vx);
+    for (int b = 0; b < n / QK4_0; b++, y += QK4_0) {
+        const float d = f16_to_f32(x[b].d);
+        const uint8x16_t q = vld1q_u8(x[b].qs);
+        const int8x16_t halves[2] = {
+            vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), vdupq_n_s8(8)),
+            vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8))};
+        for (int h = 0; h < 2; h++) {
+            const int16x8_t lo = vmovl_s8(vget_low_s8(halves[h])), hi = vmovl_high_s8(halves[h]);
+            vst1q_f32(y + 16 * h, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d));
+            vst1q_f32(y + 16 * h + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(lo)), d));
+            vst1q_f32(y + 16 * h + 8, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d));
+            vst1q_f32(y + 16 * h + 12, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(hi)), d));
+        }
+    }
+}
+
+// Rows of any type to floats: F16, BF16, Q8_0 and Q4_0 with NEON, the K-quants by reference.
+void dequantize(DType t, const void* x, float* y, int n) {
+    const auto* h = static_cast<const uint8_t*>(x);
+    int i = 0;
+    switch (t) {
+    case DType::F16:
+        for (; i + 4 <= n; i += 4) {
+            uint16_t v[4];
+            std::memcpy(v, h + 2 * i, 8);
+            vst1q_f32(y + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v))));
+        }
+        if (i < n) dequantize_row_ref(t, h + 2 * i, y + i, n - i);
+        return;
+    case DType::BF16:
+        for (; i + 4 <= n; i += 4) {
+            uint16_t v[4];
+            std::memcpy(v, h + 2 * i, 8);
+            vst1q_f32(y + i, vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(v), 16)));
+        }
+        if (i < n) dequantize_row_ref(t, h + 2 * i, y + i, n - i);
+        return;
+    case DType::Q8_0:
+        dequantize_q8_0(x, y, n);
+        return;
+    case DType::Q4_0:
+        dequantize_q4_0(x, y, n);
+        return;
+    default:
+        dequantize_row_ref(t, x, y, n);
+        return;
+    }
+}
+
 struct NeonPrims {
     static void load(DType t, const uint8_t* row, float* out, int n) {
         if (t == DType::F32) {
             std::memcpy(out, row, size_t(n) * 4);
+            return;
+        }
+        if (t == DType::Q8_0) {
+            dequantize_q8_0(row, out, n);
             return;
         }
         int i = 0;
@@ -344,6 +411,7 @@ static const Kernels kRow = {
     .geglu = geglu,
     .rope = rope,
     .attention = attention,
+    .dequantize = dequantize,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

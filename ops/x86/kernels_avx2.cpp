@@ -422,11 +422,77 @@ void rope_avx2(const RopeParams& p, const float* inv_freq, int pos, float* x, in
 
 namespace {
 
+void dequantize_q8_0(const void* vx, float* y, int n) {
+    const auto* x = static_cast<const BlockQ8_0*>(vx);
+    for (int b = 0; b < n / QK8_0; b++, y += QK8_0) {
+        const __m256 d = _mm256_set1_ps(h2f(x[b].d));
+        for (int k = 0; k < 4; k++) {
+            const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].qs + 8 * k));
+            _mm256_storeu_ps(y + 8 * k,
+                             _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+        }
+    }
+}
+
+void dequantize_q4_0(const void* vx, float* y, int n) {
+    const auto* x = static_cast<const BlockQ4_0*>(vx);
+    for (int b = 0; b < n / QK4_0; b++, y += QK4_0) {
+        const __m256 d = _mm256_set1_ps(h2f(x[b].d));
+        alignas(32) int8_t q[32];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(q),
+                           _mm256_sub_epi8(nibbles(x[b].qs), _mm256_set1_epi8(8)));
+        for (int k = 0; k < 4; k++) {
+            const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + 8 * k));
+            _mm256_storeu_ps(y + 8 * k,
+                             _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))));
+        }
+    }
+}
+
+} // namespace
+
+// Rows of any type to floats: F16, BF16, Q8_0 and Q4_0 with AVX2, the K-quants by reference.
+void dequantize_avx2(DType t, const void* x, float* y, int n) {
+    const auto* h = static_cast<const uint8_t*>(x);
+    int i = 0;
+    switch (t) {
+    case DType::F16:
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                        reinterpret_cast<const __m128i*>(h + 2 * i))));
+        if (i < n) dequantize_row_ref(t, h + 2 * i, y + i, n - i);
+        return;
+    case DType::BF16:
+        for (; i + 8 <= n; i += 8) {
+            const __m256i w =
+                _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 2 * i)));
+            _mm256_storeu_ps(y + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+        }
+        if (i < n) dequantize_row_ref(t, h + 2 * i, y + i, n - i);
+        return;
+    case DType::Q8_0:
+        dequantize_q8_0(x, y, n);
+        return;
+    case DType::Q4_0:
+        dequantize_q4_0(x, y, n);
+        return;
+    default:
+        dequantize_row_ref(t, x, y, n);
+        return;
+    }
+}
+
+namespace {
+
 struct Avx2Prims {
     static void load(DType t, const uint8_t* row, float* out, int n) {
         int i = 0;
         if (t == DType::F32) {
             std::memcpy(out, row, size_t(n) * 4);
+            return;
+        }
+        if (t == DType::Q8_0) {
+            dequantize_q8_0(row, out, n);
             return;
         }
         for (; i + 8 <= n; i += 8)
@@ -490,6 +556,7 @@ extern const Kernels kKernelsAvx2 = {
     .geglu = geglu_avx2,
     .rope = rope_avx2,
     .attention = attention_avx2,
+    .dequantize = dequantize_avx2,
 };
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }

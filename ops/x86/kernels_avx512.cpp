@@ -249,6 +249,7 @@ static const Kernels kRow = {
     .geglu = geglu_avx2,
     .rope = rope_avx2,
     .attention = attention_avx2,
+    .dequantize = dequantize_avx2,
 };
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }

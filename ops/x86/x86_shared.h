@@ -15,5 +15,6 @@ void swiglu_avx2(int n, const float* gate, const float* up, float* out);
 void geglu_avx2(int n, const float* gate, const float* up, float* out);
 void rope_avx2(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads);
 void attention_avx2(const AttentionArgs& a, int g0, int g1);
+void dequantize_avx2(DType t, const void* x, float* y, int n);
 
 } // namespace strata

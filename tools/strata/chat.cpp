@@ -235,6 +235,7 @@ int run_chat(const Options& o) {
     SessionOptions opt;
     opt.n_ctx = int(o.ctx ? o.ctx : std::min<long>(c.n_ctx_train, 4096));
     opt.n_threads = int(o.threads);
+    opt.kv_type = o.kv_type == "q8_0" ? DType::Q8_0 : DType::F16;
     chat.session = std::make_unique<Session>(chat.model, opt);
     chat.tok = std::make_unique<Tokenizer>(chat.model->tokenizer());
     chat.sampler = std::make_unique<Sampler>(o.sampling);

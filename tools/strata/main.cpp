@@ -29,7 +29,7 @@ options:
   --chat-template NAME   override the model's template: llama-2 llama-3 chatml mistral gemma zephyr
   --system TEXT          chat: system prompt
   --kv-file PATH         persistent session file (not built yet)
-  --kv-type f16|q8_0     KV cache type (only f16 is built yet)
+  --kv-type f16|q8_0     KV cache type (default f16; q8_0 halves it, needs head_dim % 32 == 0)
   -h, --help             this text
 )";
 
@@ -98,11 +98,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "strata: --kv-file (persistent sessions) is not built yet\n");
         return 3;
     }
-    if (o.kv_type != "f16") {
-        if (o.kv_type != "q8_0") usage_error("--kv-type " + o.kv_type + ": f16 or q8_0");
-        std::fprintf(stderr, "strata: --kv-type q8_0 is not built yet (f16 is)\n");
-        return 3;
-    }
+    if (o.kv_type != "f16" && o.kv_type != "q8_0")
+        usage_error("--kv-type " + o.kv_type + ": f16 or q8_0");
     try {
         return o.have_prompt ? run_oneshot(o) : run_chat(o);
     } catch (const std::exception& e) {

@@ -16,6 +16,7 @@ int run_oneshot(const Options& o) {
     SessionOptions opt;
     opt.n_ctx = int(o.ctx ? o.ctx : std::min<long>(c.n_ctx_train, 4096));
     opt.n_threads = int(o.threads);
+    opt.kv_type = o.kv_type == "q8_0" ? DType::Q8_0 : DType::F16;
     Session session(model, opt);
     Tokenizer tok(model->tokenizer());
     const std::vector<int32_t> ids = tok.encode(o.prompt, true);
