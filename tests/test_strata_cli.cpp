@@ -114,3 +114,37 @@ TEST(StrataTokenizeCli, EverySourceKindGivesTheReferenceIds) {
     EXPECT_NE(bad.output.find("cannot open"), std::string::npos);
     EXPECT_EQ(run_command(tool + " hi").exit_code, 2);
 }
+
+TEST(StrataPerplexityCli, TheModelsOwnStoryIsLikelyAndNoiseIsNot) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string tool = STRATA_PERPLEXITY_BIN;
+    const std::string model = stories(dir);
+    std::string story;
+    for (const char* f : {"bos_only.txt", "bos_only.txt", "once_upon_a_time.txt"}) {
+        const auto b = read_file(fixture(std::string("stories260K/golden/") + f));
+        story.append(b.begin(), b.end());
+    }
+    write_file(dir.file("story.txt"), story);
+    std::string noise;
+    uint32_t x = 12345;
+    for (int i = 0; i < 3000; i++) noise += char('!' + (x = x * 1103515245u + 12345u) % 90);
+    write_file(dir.file("noise.txt"), noise);
+    auto ppl = [&](const std::string& file) {
+        const CommandResult r =
+            run_command(tool + " -m " + model + " -f " + file + " --ctx 64", false);
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        const size_t at = r.output.find("PPL = ");
+        return at == std::string::npos ? -1.0 : std::stod(r.output.substr(at + 6));
+    };
+    const double story_ppl = ppl(dir.file("story.txt")), noise_ppl = ppl(dir.file("noise.txt"));
+    std::printf("perplexity: story %.3f, noise %.1f\n", story_ppl, noise_ppl);
+    EXPECT_GT(story_ppl, 1.0);
+    EXPECT_LT(story_ppl, 3.0); // its own greedy text
+    EXPECT_GT(noise_ppl, 100.0);
+    write_file(dir.file("short.txt"), std::string("Once"));
+    const CommandResult r =
+        run_command(tool + " -m " + model + " -f " + dir.file("short.txt") + " --ctx 64");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("are needed for one chunk"), std::string::npos) << r.output;
+}
