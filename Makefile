@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-neon bench-kernels bench-tokenizer chat clean
+.PHONY: all deps build test test-asan test-neon bench-kernels bench-tokenizer install chat clean
 
 all: build
 
@@ -15,6 +15,11 @@ $(BUILD)/CMakeCache.txt:
 
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
+
+# Installs the tools, libstrata (shared and static), strata.h and strata.pc under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Builds and runs the whole suite.
 test: build

@@ -1,0 +1,142 @@
+/*
+ * libstrata: run quantized decoder language models on the CPU.
+ *
+ * The public C API. Opaque handles, paired open/close calls, and an integer status from every
+ * call that can fail; strata_errmsg() gives the calling thread's last error message. No C++
+ * exception ever crosses this boundary. One model may be shared by sessions on several
+ * threads; a session is used by one thread at a time.
+ *
+ *   strata_model* m;  strata_session* s;
+ *   if (strata_model_open("model.strata", &m) != STRATA_OK) puts(strata_errmsg());
+ *   strata_session_open(m, NULL, &s);
+ *   strata_generate(s, NULL, "Once upon a time", 64, print_token, NULL);
+ *   strata_session_close(s);  strata_model_close(m);
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define STRATA_API __attribute__((visibility("default")))
+#else
+#define STRATA_API
+#endif
+
+#define STRATA_VERSION "0.1.0"
+#define STRATA_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + patch */
+
+typedef enum strata_status {
+    STRATA_OK = 0,
+    STRATA_ERROR = 1,            /* anything else; see strata_errmsg() */
+    STRATA_INVALID_ARGUMENT = 2, /* a NULL handle, an out-of-range value */
+    STRATA_FORMAT_ERROR = 3,     /* a file that is not, or no longer, a valid model */
+    STRATA_CONTEXT_FULL = 4,     /* the tokens do not fit the session's context */
+    STRATA_BUFFER_TOO_SMALL = 5, /* the output buffer is too small; *n says how much is needed */
+    STRATA_NOT_SUPPORTED = 6,    /* not built (yet) */
+    STRATA_NO_MEMORY = 7,
+} strata_status;
+
+typedef struct strata_model strata_model;
+typedef struct strata_session strata_session;
+typedef struct strata_sampler strata_sampler;
+
+/* Library version, e.g. "0.1.0". */
+STRATA_API const char* strata_version(void);
+/* The calling thread's last error message ("" when the last call succeeded). */
+STRATA_API const char* strata_errmsg(void);
+
+/* ---- models ---------------------------------------------------------------------------- */
+
+typedef struct strata_model_info {
+    const char* architecture; /* "llama", "qwen2" */
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
+    int32_t n_kv_layers;         /* layers that store K/V (fewer than n_layer with CLA) */
+    int64_t n_params;
+    int64_t kv_bytes_per_token;  /* with an F16 cache */
+    int32_t bos, eos;            /* -1 when absent */
+    int32_t has_chat_template;
+} strata_model_info;
+
+/* Maps and validates a .strata file. */
+STRATA_API int strata_model_open(const char* path, strata_model** out);
+STRATA_API void strata_model_close(strata_model* model);
+STRATA_API int strata_model_info_get(const strata_model* model, strata_model_info* out);
+
+/* Token ids of `text` into tokens[0..capacity); *n_tokens gets the count (also when the
+ * buffer is too small: STRATA_BUFFER_TOO_SMALL). add_special: BOS/EOS per the model. */
+STRATA_API int strata_tokenize(const strata_model* model, const char* text, int add_special, int32_t* tokens,
+                               int capacity, int* n_tokens);
+/* The bytes of one token (no terminating NUL; *length gets the byte count). */
+STRATA_API int strata_token_to_piece(const strata_model* model, int32_t token, char* buf, int capacity, int* length);
+
+/* ---- sessions -------------------------------------------------------------------------- */
+
+typedef struct strata_session_options {
+    int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
+    int32_t n_threads;   /* 0: 1 */
+    const char* kv_type; /* "f16" (default) or "q8_0" */
+    const char* kv_file; /* persistent session file: not supported yet (must be NULL) */
+} strata_session_options;
+
+STRATA_API void strata_session_options_init(strata_session_options* options);
+STRATA_API int strata_session_open(strata_model* model, const strata_session_options* options, strata_session** out);
+STRATA_API void strata_session_close(strata_session* session);
+/* Forgets every token (the cache is reused). */
+STRATA_API int strata_session_reset(strata_session* session);
+/* Feeds tokens at the next positions (a prompt is computed as one batch). */
+STRATA_API int strata_decode(strata_session* session, const int32_t* tokens, int n_tokens);
+/* Logits (n_vocab floats) after the last decoded token; NULL before any decode. Valid until the
+ * next call on this session. */
+STRATA_API const float* strata_logits(const strata_session* session);
+STRATA_API int strata_n_past(const strata_session* session);
+
+typedef struct strata_kv_stats {
+    int64_t bytes_per_token; /* source layers x KV heads x head dim x 2 x element size */
+    int64_t bytes_mapped;    /* the whole cache (n_ctx tokens) */
+    int32_t n_tokens, n_ctx;
+} strata_kv_stats;
+STRATA_API int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out);
+
+/* Persistent, forkable sessions are not built yet: these return STRATA_NOT_SUPPORTED. */
+STRATA_API int strata_session_save(strata_session* session, const char* path);
+STRATA_API int strata_session_restore(strata_session* session, const char* path);
+STRATA_API int strata_session_fork(strata_session* session, strata_session** out);
+
+/* ---- sampling and generation ----------------------------------------------------------- */
+
+typedef struct strata_sampler_options {
+    float temperature;    /* 0 = greedy */
+    int32_t top_k;        /* 0 = off */
+    float top_p;          /* 1 = off */
+    float min_p;          /* 0 = off */
+    float repeat_penalty; /* 1 = off */
+    uint64_t seed;
+} strata_sampler_options;
+
+STRATA_API void strata_sampler_options_init(strata_sampler_options* options); /* greedy */
+STRATA_API int strata_sampler_open(const strata_sampler_options* options, strata_sampler** out);
+STRATA_API void strata_sampler_close(strata_sampler* sampler);
+/* Picks the next token from the session's current logits. */
+STRATA_API int strata_sample(strata_sampler* sampler, const strata_session* session, int32_t* token);
+
+/* Called with each generated token and its text (whole UTF-8 characters only; may be empty
+ * while a character is incomplete). Return non-zero to stop. */
+typedef int (*strata_token_callback)(void* user, int32_t token, const char* text, int length);
+
+/* Tokenizes and feeds `prompt` (BOS added when the session is empty), then samples up to
+ * max_tokens tokens, stopping at end-of-sequence or when the callback asks. sampler NULL:
+ * greedy. Returns STRATA_OK also when stopped by the callback. */
+STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler, const char* prompt, int max_tokens,
+                               strata_token_callback callback, void* user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_H */
