@@ -31,15 +31,16 @@ test-asan:
 FIXTURES ?= ../shared/fixtures
 DEFAULT_MODEL = models/stories260K.strata
 
-# The default model: stories260K, converted once from ../shared/fixtures when present.
+# The default model: stories260K, converted once from ../shared/fixtures when present,
+# otherwise pulled from Hugging Face (karpathy/tinyllamas) and converted.
 $(DEFAULT_MODEL): | build
 	@mkdir -p models
 	@if [ -f $(FIXTURES)/stories260K/stories260K.bin ]; then \
 	  $(BUILD)/strata-convert $(FIXTURES)/stories260K/stories260K.bin \
 	    --tokenizer $(FIXTURES)/stories260K/tok512.bin -o $@; \
 	else \
-	  echo "no $(FIXTURES)/stories260K: downloading the default model (strata pull) is not built yet"; \
-	  exit 1; \
+	  $(BUILD)/strata pull karpathy/tinyllamas --file stories260K/stories260K.bin \
+	    --file stories260K/tok512.bin -o $@; \
 	fi
 
 # Installs dependencies, builds, and starts the main job: chat on the default model.

@@ -9,6 +9,7 @@
 #include <thread>
 
 static const char* kUsage = R"(usage: strata -m MODEL.strata [-p PROMPT [-n N]] [options]
+       strata pull HF_REPO [--file NAME]... [-o OUT.strata]   (strata pull --help)
 
 Without -p: an interactive chat with the model (completion mode for a base model without a chat
 template). With -p: prints the prompt's continuation (at most N tokens, stopping at
@@ -39,6 +40,7 @@ options:
 }
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string(argv[1]) == "pull") return run_pull(argc - 1, argv + 1);
     Options o;
     o.threads = long(std::max(1u, std::thread::hardware_concurrency()));
     o.sampling.seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());

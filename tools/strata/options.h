@@ -15,3 +15,4 @@ struct Options {
 
 int run_oneshot(const Options& o);
 int run_chat(const Options& o);
+int run_pull(int argc, char** argv); // strata pull ... (argv[0] is "pull")
