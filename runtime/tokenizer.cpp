@@ -3,10 +3,10 @@
 #include "runtime/tokenizer.h"
 
 #include "formats/error.h"
+#include "runtime/pair_merge.h"
 #include "runtime/pre_tokenizer.h"
 
 #include <algorithm>
-#include <queue>
 
 namespace strata {
 
@@ -166,60 +166,24 @@ void Tokenizer::encode_spm(std::string_view text, bool add_prefix,
             norm += ch;
     }
     if (norm.empty()) return;
-    // Symbols are UTF-8 characters in a linked list; the best-scoring adjacent pair whose
-    // concatenation is a piece merges first (leftmost on ties).
-    struct Symbol {
-        size_t start, len;
-        int prev, next;
-    };
-    std::vector<Symbol> sym;
-    for (size_t i = 0; i < norm.size();) {
-        uint32_t cp;
-        const size_t n = utf8_decode(norm, i, &cp);
-        sym.push_back({i, n, int(sym.size()) - 1, int(sym.size()) + 1});
-        i += n;
-    }
-    sym.back().next = -1;
-    struct Pair {
-        float score;
-        int left;
-        size_t len;
-        bool operator<(const Pair& o) const {
-            return score < o.score || (score == o.score && left > o.left);
-        }
-    };
-    std::priority_queue<Pair> queue;
-    auto try_pair = [&](int left) {
-        if (left < 0 || sym[size_t(left)].next < 0) return;
-        const Symbol& a = sym[size_t(left)];
-        const Symbol& b = sym[size_t(a.next)];
-        auto it = id_of_.find(std::string_view(norm).substr(a.start, a.len + b.len));
-        if (it == id_of_.end()) return;
-        queue.push({scores_.empty() ? 0.0f : scores_[size_t(it->second)], left, a.len + b.len});
-    };
-    for (int i = 0; i + 1 < int(sym.size()); i++) try_pair(i);
-    while (!queue.empty()) {
-        const Pair p = queue.top();
-        queue.pop();
-        Symbol& a = sym[size_t(p.left)];
-        if (a.len == 0 || a.next < 0 || a.len + sym[size_t(a.next)].len != p.len) continue; // stale
-        Symbol& b = sym[size_t(a.next)];
-        a.len += b.len;
-        b.len = 0;
-        a.next = b.next;
-        if (a.next >= 0) sym[size_t(a.next)].prev = p.left;
-        try_pair(a.prev);
-        try_pair(p.left);
-    }
-    for (int i = 0; i >= 0 && i < int(sym.size()); i = sym[size_t(i)].next) {
-        const Symbol& s = sym[size_t(i)];
-        auto it = id_of_.find(std::string_view(norm).substr(s.start, s.len));
+    // The best-scoring adjacent pair whose concatenation is a piece merges first.
+    const std::string_view nv(norm);
+    std::string joined;
+    const auto pieces =
+        merge_pairs(nv, [&](std::string_view a, std::string_view b) -> std::optional<float> {
+            joined.assign(a).append(b);
+            auto it = id_of_.find(joined);
+            if (it == id_of_.end()) return std::nullopt;
+            return scores_.empty() ? 0.0f : scores_[size_t(it->second)];
+        });
+    for (const auto& [start, len] : pieces) {
+        auto it = id_of_.find(nv.substr(start, len));
         if (it != id_of_.end()) {
             out.push_back(it->second);
             continue;
         }
-        for (size_t j = 0; j < s.len; j++) { // byte fallback
-            const int32_t b = byte_token_[static_cast<unsigned char>(norm[s.start + j])];
+        for (size_t j = 0; j < len; j++) { // byte fallback
+            const int32_t b = byte_token_[static_cast<unsigned char>(norm[start + j])];
             if (b >= 0)
                 out.push_back(b);
             else if (data_.unk_id >= 0)
