@@ -139,12 +139,14 @@ struct Chat {
         if (full)
             std::printf(
                 "\n[the context is full: /reset to start over, or run with a larger --ctx]");
-        std::printf("\n\033[2m[%d tokens, %.1f tok/s | prompt %d tokens, %.1f tok/s | KV %d/%d "
-                    "tokens, %.1f MiB]\033[0m\n",
-                    last_gen_tokens, last_gen_tps, last_prompt_tokens, last_prompt_tps,
-                    session->n_past(), session->n_ctx(),
+        const bool tty = isatty(STDOUT_FILENO) != 0; // dim the statistics line on a terminal only
+        std::printf("\n%s[%d tokens, %.1f tok/s | prompt %d tokens, %.1f tok/s | KV %d/%d tokens, "
+                    "%.1f MiB]%s\n",
+                    tty ? "\033[2m" : "", last_gen_tokens, last_gen_tps, last_prompt_tokens,
+                    last_prompt_tps, session->n_past(), session->n_ctx(),
                     double(session->n_past()) * double(session->cache().bytes_per_token()) /
-                        (1 << 20));
+                        (1 << 20),
+                    tty ? "\033[0m" : "");
         return text;
     }
 
