@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-neon bench-kernels bench-tokenizer install chat clean
+.PHONY: all deps build test test-asan test-neon fuzz fuzz-ci bench-kernels bench-tokenizer install chat clean
 
 all: build
 
@@ -67,5 +67,20 @@ test-neon:
 	$(QEMU) -cpu cortex-a53 build-aarch64/strata_kernel_tests | tee build-aarch64/a53.log
 	grep -q "in use: neon$$" build-aarch64/a53.log
 
+# libFuzzer targets (clang, ASan+UBSan) over seeds from the fixtures. fuzz-ci: FUZZ_SECONDS each
+# (CI); fuzz: an hour each unless FUZZ_SECONDS says otherwise. A crash leaves its input in
+# build-fuzz/ (crash-*) and fails the target.
+FUZZ_TARGETS = fuzz_strata_file fuzz_gguf fuzz_safetensors fuzz_tokenizer_files fuzz_tokenize
+FUZZ_SECONDS ?= 3600
+build-fuzz/fuzz_gguf: build
+	CXX=clang++ CC=clang cmake -S tests/fuzz -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j$(JOBS)
+	rm -rf build-fuzz/corpus && tests/fuzz/make_corpus.sh $(BUILD) $(FIXTURES) build-fuzz/corpus
+fuzz: build-fuzz/fuzz_gguf
+	cd build-fuzz && for t in $(FUZZ_TARGETS); do \
+	  ./$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 corpus/$$t 2>&1 | tail -n 12 || exit 1; done
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
 clean:
-	rm -rf build build-asan build-aarch64
+	rm -rf build build-asan build-aarch64 build-fuzz

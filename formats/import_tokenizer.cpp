@@ -39,8 +39,17 @@ std::string pre_tokenizer_name(const json& pre) {
 
 TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
                                      const std::string& tokenizer_config) {
+    return parse_hf_tokenizer_json(read_text_file(tokenizer_json),
+                                   tokenizer_config.empty() ? std::string()
+                                                            : read_text_file(tokenizer_config),
+                                   tokenizer_json);
+}
+
+TokenizerData parse_hf_tokenizer_json(const std::string& json_text, const std::string& config_text,
+                                      const std::string& tokenizer_json) {
+    const std::string tokenizer_config = tokenizer_json + " (tokenizer_config.json)";
     TokenizerData t;
-    json j = json::parse(read_text_file(tokenizer_json), nullptr, false);
+    json j = json::parse(json_text, nullptr, false);
     auto bad = [&](const std::string& why) { fail(tokenizer_json + ": " + why); };
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
         bad("not a tokenizer.json (no model object)");
@@ -113,8 +122,8 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
         byte_fallback; // SentencePiece-style models add BOS unless the config says otherwise
     t.add_eos = false;
     bool add_bos_explicit = false;
-    if (!tokenizer_config.empty()) {
-        json cfg = json::parse(read_text_file(tokenizer_config), nullptr, false);
+    if (!config_text.empty()) {
+        json cfg = json::parse(config_text, nullptr, false);
         if (!cfg.is_object()) fail(tokenizer_config + ": not a JSON object");
         if (cfg.contains("bos_token")) t.bos_id = find(token_text(cfg["bos_token"]));
         if (cfg.contains("eos_token")) t.eos_id = find(token_text(cfg["eos_token"]));
@@ -212,11 +221,15 @@ template <typename F> void for_each_field(ByteReader& r, F&& on_field) {
 
 TokenizerData read_sentencepiece_model(const std::string& path) {
     auto file = MappedFile::open(path);
+    return parse_sentencepiece_model(file->data(), file->size(), path);
+}
+
+TokenizerData parse_sentencepiece_model(const uint8_t* data, size_t size, const std::string& path) {
     TokenizerData t;
     t.model = "spm";
     t.unk_id = 0, t.bos_id = 1, t.eos_id = 2, t.pad_id = -1;
     try {
-        ByteReader r(file->data(), file->size(), "tokenizer.model");
+        ByteReader r(data, size, "tokenizer.model");
         for_each_field(r, [&](uint32_t field, uint32_t wire, ByteReader& rr) {
             if (wire != 2 || (field != 1 && field != 2)) return false;
             const uint64_t len = read_varint(rr);

@@ -58,6 +58,10 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
                                      const std::string& tokenizer_config);
 // SentencePiece tokenizer.model (protobuf).
 TokenizerData read_sentencepiece_model(const std::string& path);
+// The same from bytes in memory (`name` for messages).
+TokenizerData parse_hf_tokenizer_json(const std::string& json_text, const std::string& config_text,
+                                      const std::string& name);
+TokenizerData parse_sentencepiece_model(const uint8_t* data, size_t size, const std::string& name);
 
 struct SyntheticOptions {
     std::string shape; // tinyllama-1.1b | llama-3.2-1b | smollm-135m | qwen2.5-0.5b | test-tiny
