@@ -27,6 +27,9 @@ class StrataFile {
     const TokenizerData& tokenizer() const { return tokenizer_; }
     const std::vector<TensorEntry>& tensors() const { return tensors_; }
     uint64_t file_bytes() const { return size_; }
+    // Identifies the model's exact contents: the metadata/directory checksum (which covers
+    // every tensor's checksum) mixed with the file size.
+    uint64_t fingerprint() const { return meta_checksum_ ^ (size_ * 0x9E3779B97F4A7C15ull); }
     uint32_t version() const { return version_; }
 
     // nullptr when absent.

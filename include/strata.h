@@ -81,7 +81,7 @@ typedef struct strata_session_options {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     int32_t n_threads;   /* 0: 1 */
     const char* kv_type; /* "f16" (default) or "q8_0" */
-    const char* kv_file; /* persistent session file: not supported yet (must be NULL) */
+    const char* kv_file; /* persistent session file: created if absent, resumed if present (NULL: memory) */
 } strata_session_options;
 
 STRATA_API void strata_session_options_init(strata_session_options* options);
@@ -103,7 +103,8 @@ typedef struct strata_kv_stats {
 } strata_kv_stats;
 STRATA_API int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out);
 
-/* Persistent, forkable sessions are not built yet: these return STRATA_NOT_SUPPORTED. */
+/* Copying and forking sessions are not built yet: these return STRATA_NOT_SUPPORTED (a session
+ * opened with kv_file is already persistent: reopening resumes it). */
 STRATA_API int strata_session_save(strata_session* session, const char* path);
 STRATA_API int strata_session_restore(strata_session* session, const char* path);
 STRATA_API int strata_session_fork(strata_session* session, strata_session** out);

@@ -148,8 +148,6 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
     strata_session_options o;
     strata_session_options_init(&o);
     if (options) o = *options;
-    if (o.kv_file)
-        return error(STRATA_NOT_SUPPORTED, "persistent session files (kv_file) are not built yet");
     if (o.n_ctx < 0 || o.n_threads < 0)
         return error(STRATA_INVALID_ARGUMENT, "strata_session_open: negative n_ctx or n_threads");
     const std::string kv = o.kv_type ? o.kv_type : "f16";
@@ -161,6 +159,8 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
             o.n_ctx ? o.n_ctx : int(std::min<uint32_t>(model->model->config().n_ctx_train, 4096));
         so.n_threads = o.n_threads ? o.n_threads : 1;
         so.kv_type = kv == "q8_0" ? strata::DType::Q8_0 : strata::DType::F16;
+        if (o.kv_file)
+            so.kv_file = o.kv_file, so.n_ctx = o.n_ctx; // 0 keeps an existing file's context
         auto s = std::make_unique<strata_session>();
         s->model = model;
         s->session = std::make_unique<strata::Session>(model->model, so);

@@ -10,7 +10,9 @@
 
 namespace strata {
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), type_(type) {
+void KvCache::init(const ModelConfig& c) {
+    const int n_ctx = n_ctx_;
+    const DType type = type_;
     if (n_ctx <= 0) fail("context size must be positive");
     if (type != DType::F16 && type != DType::F32 && type != DType::Q8_0)
         fail(std::string("KV cache type ") + dtype_name(type) +
@@ -22,6 +24,20 @@ KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), t
     row_bytes_ = strata::row_bytes(type, row_values_);
     bytes_per_token_ = size_t(c.n_kv_layers()) * row_bytes_ * 2;
     bytes_ = bytes_per_token_ * size_t(n_ctx);
+}
+
+size_t KvCache::bytes_for(const ModelConfig& c, int n_ctx, DType type) {
+    return size_t(c.n_kv_layers()) * strata::row_bytes(type, uint64_t(c.n_head_kv) * c.head_dim) *
+           2 * size_t(n_ctx);
+}
+
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, uint8_t* base)
+    : base_(base), owned_(false), n_ctx_(n_ctx), type_(type) {
+    init(c);
+}
+
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), type_(type) {
+    init(c);
     void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
@@ -46,7 +62,7 @@ void KvCache::store(uint8_t* row, const float* values) const {
 }
 
 KvCache::~KvCache() {
-    if (base_) munmap(base_, bytes_);
+    if (base_ && owned_) munmap(base_, bytes_);
 }
 
 } // namespace strata

@@ -15,6 +15,9 @@ namespace strata {
 class KvCache {
   public:
     KvCache(const ModelConfig& config, int n_ctx, DType type = DType::F16);
+    // Over memory someone else owns and maps (a session file): `base` holds bytes_for(...) bytes.
+    KvCache(const ModelConfig& config, int n_ctx, DType type, uint8_t* base);
+    static size_t bytes_for(const ModelConfig& config, int n_ctx, DType type);
     ~KvCache();
     KvCache(const KvCache&) = delete;
     KvCache& operator=(const KvCache&) = delete;
@@ -37,7 +40,9 @@ class KvCache {
         return base_ +
                ((size_t(slot) * 2 + size_t(which)) * size_t(n_ctx_) + size_t(pos)) * row_bytes_;
     }
+    void init(const ModelConfig& c);
     uint8_t* base_ = nullptr;
+    bool owned_ = true;
     int n_ctx_;
     DType type_;
     size_t row_values_, row_bytes_, bytes_, bytes_per_token_;

@@ -11,12 +11,27 @@ namespace strata {
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
     : model_(std::move(model)), options_(options),
-      kernels_(options.kernels ? options.kernels : &strata::kernels()),
-      cache_(model_->config(),
-             options.n_ctx > 0 ? options.n_ctx : int(model_->config().n_ctx_train),
-             options.kv_type) {
+      kernels_(options.kernels ? options.kernels : &strata::kernels()) {
     if (options_.n_threads < 1) fail("thread count must be at least 1");
     if (options_.n_batch < 1) fail("batch size must be at least 1");
+    const ModelConfig& c = model_->config();
+    const int default_ctx = int(c.n_ctx_train);
+    if (!options_.kv_file.empty()) {
+        file_ = std::make_unique<SessionFile>(options_.kv_file, model_->file().fingerprint(), c,
+                                              options_.n_ctx, default_ctx, options_.kv_type);
+        cache_ = std::make_unique<KvCache>(c, file_->n_ctx(), options_.kv_type, file_->kv_base());
+        history_ = file_->committed_tokens(); // resume: these tokens' K/V rows are in the file
+    } else {
+        cache_ = std::make_unique<KvCache>(c, options_.n_ctx > 0 ? options_.n_ctx : default_ctx,
+                                           options_.kv_type);
+    }
+}
+
+void Session::truncate(int n) {
+    if (n < 0 || n >= n_past()) return;
+    history_.resize(size_t(n));
+    last_logits_ = nullptr;
+    if (file_) file_->commit(history_, int(cache_->bytes_per_token()));
 }
 
 const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
@@ -41,11 +56,13 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         }
         const Graph& g = it->second;
         const GraphContext ctx{
-            kernels_,      options_.n_threads, &cache_,        tokens + done,
+            kernels_,      options_.n_threads, cache_.get(),   tokens + done,
             n_past(),      c.norm_eps,         &model_->rope,  model_->rope_inv_freq.data(),
             int(c.n_head), int(c.n_head_kv),   int(c.head_dim)};
         g.compute(ctx, arena_.data(), act_.data(), attn_scratch_.data());
         history_.insert(history_.end(), tokens + done, tokens + done + chunk);
+        if (file_)
+            file_->commit(history_, int(cache_->bytes_per_token())); // data first, then the count
         last_logits_ = g.output(arena_.data());
         if (all_logits)
             std::memcpy(all_logits_.data() + size_t(done) * V, last_logits_, size_t(chunk) * V * 4);

@@ -7,9 +7,11 @@
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
 #include "runtime/model.h"
+#include "runtime/session_file.h"
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace strata {
@@ -19,6 +21,7 @@ struct SessionOptions {
     int n_threads = 1;
     int n_batch = 256; // tokens per forward pass during prefill
     DType kv_type = DType::F16;
+    std::string kv_file; // persistent session file (created if absent, resumed if present)
     const Kernels* kernels = nullptr; // nullptr: strata::kernels() (best, or STRATA_ISA)
 };
 
@@ -31,22 +34,23 @@ class Session {
     const float* decode(const int32_t* tokens, int n, bool all_logits = false);
 
     int n_past() const { return int(history_.size()); }
-    int n_ctx() const { return cache_.n_ctx(); }
+    int n_ctx() const { return cache_->n_ctx(); }
     const std::vector<int32_t>& history() const { return history_; }
-    void reset() { history_.clear(); }
+    void reset() { truncate(0); }
     // Forgets every token from position n on (their K/V rows are simply overwritten later).
-    void truncate(int n) {
-        if (n >= 0 && n < n_past()) history_.resize(size_t(n));
-    }
+    void truncate(int n);
     const Model& model() const { return *model_; }
-    const KvCache& cache() const { return cache_; }
+    const KvCache& cache() const { return *cache_; }
+    // The session file, or nullptr for an in-memory session.
+    const SessionFile* file() const { return file_.get(); }
     const Kernels& kernels() const { return *kernels_; }
 
   private:
     std::shared_ptr<const Model> model_;
     SessionOptions options_;
     const Kernels* kernels_;
-    KvCache cache_;
+    std::unique_ptr<SessionFile> file_;
+    std::unique_ptr<KvCache> cache_;
     // Graphs by (batch size, all logits), and the buffers they run in (grown, never shrunk).
     std::map<std::pair<int, bool>, Graph> graphs_;
     std::vector<float> arena_, attn_scratch_;

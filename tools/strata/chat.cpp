@@ -183,6 +183,20 @@ struct Chat {
         std::printf("saved %zu messages to %s\n", messages.size(), path.c_str());
     }
 
+    // With --kv-file the conversation text is kept beside the cache (FILE.chat.json) so a
+    // restart resumes it; the tokens it renders to are already in the file's cache.
+    std::string sidecar() const { return o.kv_file.empty() ? "" : o.kv_file + ".chat.json"; }
+    void save_quietly() const {
+        if (sidecar().empty()) return;
+        nlohmann::json j = {
+            {"system", system}, {"transcript", transcript}, {"messages", nlohmann::json::array()}};
+        for (const auto& m : messages)
+            j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+        const std::string tmp = sidecar() + ".tmp";
+        std::ofstream(tmp) << j.dump() << "\n";
+        std::rename(tmp.c_str(), sidecar().c_str());
+    }
+
     void load(const std::string& path) {
         nlohmann::json j = nlohmann::json::parse(read_text_file(path), nullptr, false);
         if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
@@ -197,8 +211,10 @@ struct Chat {
         messages = loaded;
         system = j.value("system", "");
         transcript = j.value("transcript", "");
-        session->reset();
-        std::printf("loaded %zu messages from %s\n", messages.size(), path.c_str());
+        if (path != sidecar()) {
+            session->reset();
+            std::printf("loaded %zu messages from %s\n", messages.size(), path.c_str());
+        }
     }
 };
 
@@ -235,7 +251,8 @@ int run_chat(const Options& o) {
     chat.model = Model::load(o.model);
     const ModelConfig& c = chat.model->config();
     SessionOptions opt;
-    opt.n_ctx = int(o.ctx ? o.ctx : std::min<long>(c.n_ctx_train, 4096));
+    opt.kv_file = o.kv_file;
+    opt.n_ctx = int(o.ctx ? o.ctx : o.kv_file.empty() ? std::min<long>(c.n_ctx_train, 4096) : 0);
     opt.n_threads = int(o.threads);
     opt.kv_type = o.kv_type == "q8_0" ? DType::Q8_0 : DType::F16;
     chat.session = std::make_unique<Session>(chat.model, opt);
@@ -272,6 +289,11 @@ int run_chat(const Options& o) {
     }
     std::printf("strata: %s, %u layers, context %d, kernels %s\n", o.model.c_str(), c.n_layer,
                 chat.session->n_ctx(), chat.session->kernels().name);
+    if (!o.kv_file.empty() && chat.session->n_past() > 0) {
+        if (std::ifstream(chat.sidecar()).good()) chat.load(chat.sidecar());
+        std::printf("resumed the session in %s: %d tokens, %zu messages, nothing recomputed\n",
+                    o.kv_file.c_str(), chat.session->n_past(), chat.messages.size());
+    }
     if (chat.family)
         std::printf("chat template: %s. /help for commands, Ctrl-C stops a reply, Ctrl-D leaves.\n",
                     chat_family_name(*chat.family));
@@ -331,6 +353,7 @@ int run_chat(const Options& o) {
                 chat.messages.push_back({"assistant", answer});
             else
                 chat.transcript += answer;
+            chat.save_quietly();
         } catch (const Error& e) {
             g_generating = false;
             std::printf("error: %s\n", e.what());

@@ -29,7 +29,8 @@ options:
   --threads N            threads (default: all cores)
   --chat-template NAME   override the model's template: llama-2 llama-3 chatml mistral gemma zephyr
   --system TEXT          chat: system prompt
-  --kv-file PATH         persistent session file (not built yet)
+  --kv-file PATH         persistent session: the KV cache lives in PATH (created if absent);
+                         reopening resumes without recomputing (one-shot appends -p to it)
   --kv-type f16|q8_0     KV cache type (default f16; q8_0 halves it, needs head_dim % 32 == 0)
   -h, --help             this text
 )";
@@ -96,10 +97,6 @@ int main(int argc, char** argv) {
             usage_error("unknown argument " + a);
     }
     if (o.model.empty()) usage_error("no model given (-m MODEL.strata)");
-    if (!o.kv_file.empty()) {
-        std::fprintf(stderr, "strata: --kv-file (persistent sessions) is not built yet\n");
-        return 3;
-    }
     if (o.kv_type != "f16" && o.kv_type != "q8_0")
         usage_error("--kv-type " + o.kv_type + ": f16 or q8_0");
     try {

@@ -300,7 +300,8 @@ int run_pull(int argc, char** argv) {
         if (out.empty()) out = (dir / "model.strata").string();
         ModelSource src = import_model(source, tok);
         ConvertReport r = convert_model(src, out, copt);
-        std::fprintf(stderr, "converted to %s (%llu parameters)\n", out.c_str(), (unsigned long long)r.parameters);
+        std::fprintf(stderr, "converted to %s (%llu parameters)\n", out.c_str(),
+                     (unsigned long long)r.parameters);
         std::printf("%s\n", out.c_str());
         return 0;
     } catch (const std::exception& e) {
