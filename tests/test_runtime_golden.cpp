@@ -229,3 +229,44 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant,
                                  if (ch == '-') ch = '_';
                              return s;
                          });
+
+// The quality cost of a Q8_0 KV cache: KL divergence of its next-token distributions from the
+// F16 cache's, teacher-forced over the fixtures' positions (recorded in docs/performance.md).
+TEST_P(LlamaCppQuant, Q8_0KvCacheCostsLittleAgainstF16) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    ModelSource src = import_gguf(fixture("gguf-quant/" + GetParam() + ".gguf"));
+    convert_model(src, dir.file("m.strata"), {});
+    auto model = Model::load(dir.file("m.strata"));
+    const auto positions =
+        read_positions(fixture("gguf-quant/" + GetParam() + ".prompt1.positions"));
+    auto run = [&](DType kv) {
+        SessionOptions o;
+        o.n_ctx = 64;
+        o.kv_type = kv;
+        Session s(model, o);
+        const float* all = s.decode(positions.data(), int(positions.size()), true);
+        return std::vector<float>(all, all + positions.size() * model->config().n_vocab);
+    };
+    const auto f16 = run(DType::F16), q8 = run(DType::Q8_0);
+    const size_t V = model->config().n_vocab;
+    double kl_sum = 0, kl_max = 0;
+    for (size_t p = 0; p < positions.size(); p++) {
+        auto logp = [&](const std::vector<float>& l) {
+            std::vector<double> out(V);
+            double m = -1e30, z = 0;
+            for (size_t i = 0; i < V; i++) m = std::max(m, double(l[p * V + i]));
+            for (size_t i = 0; i < V; i++) z += std::exp(double(l[p * V + i]) - m);
+            for (size_t i = 0; i < V; i++) out[i] = double(l[p * V + i]) - m - std::log(z);
+            return out;
+        };
+        const auto a = logp(f16), b = logp(q8);
+        double kl = 0;
+        for (size_t i = 0; i < V; i++) kl += std::exp(a[i]) * (a[i] - b[i]);
+        kl_sum += kl, kl_max = std::max(kl_max, kl);
+    }
+    std::printf("%s: KL(f16 KV || q8_0 KV) mean %.2e, max %.2e nats over %zu positions\n",
+                GetParam().c_str(), kl_sum / double(positions.size()), kl_max, positions.size());
+    EXPECT_LT(kl_sum / double(positions.size()), 0.01);
+    EXPECT_LT(kl_max, 0.05);
+}
