@@ -105,3 +105,18 @@ TEST(ConvertCli, ConvertsLlama2cAndGgufAndRefusesExistingStrataAsSource) {
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.output.find("--tokenizer"), std::string::npos);
 }
+
+TEST(ConvertCli, AFullDiskLeavesTheExistingFileAndNoTemporaryFile) {
+    // A file-size limit stands in for a full disk: reserving the output's space fails.
+    TempDir dir;
+    const std::string out = dir.file("model.strata");
+    write_file(out, std::string("precious"));
+    const CommandResult r = run_command("bash -c 'ulimit -f 64; " + kTool + " --synthetic test-tiny --type f32 -o " + out + "'");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("cannot reserve"), std::string::npos) << r.output;
+    const auto kept = read_file(out);
+    EXPECT_EQ(std::string(kept.begin(), kept.end()), "precious");
+    size_t files = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
+    EXPECT_EQ(files, 1u) << "a temporary file was left behind";
+}

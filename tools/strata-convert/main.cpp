@@ -5,6 +5,7 @@
 #include "formats/strata_reader.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -169,6 +170,9 @@ struct ProgressBar {
 } // namespace
 
 int main(int argc, char** argv) {
+    // A file-size limit (ulimit -f) must be an error we report and clean up after, not a signal
+    // that kills us with the temporary file left behind.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::string src, out, tokenizer, info, verify, synthetic, type_name;
     uint32_t cla = 0;
     SyntheticOptions syn;
