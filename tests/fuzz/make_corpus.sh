@@ -7,6 +7,40 @@ mkdir -p "$out"/{fuzz_strata_file,fuzz_gguf,fuzz_safetensors,fuzz_tokenizer_file
 "$build/strata-convert" --synthetic test-tiny --type q4_0 -q -o "$out/fuzz_strata_file/tiny-q4_0.strata"
 "$build/strata-convert" --synthetic test-tiny --type f16 --cla 2 -q -o "$out/fuzz_strata_file/tiny-cla2.strata"
 cp "$fixtures/stories260K/stories260K.gguf" "$out/fuzz_gguf/"
+/usr/bin/python3 - "$out/fuzz_gguf/tiny.gguf" <<'PY'
+# A small, valid llama GGUF (dim 32, one layer, 8 tokens): fast inputs for the fuzzer.
+import struct, sys
+def s(x):
+    b = x.encode()
+    return struct.pack("<Q", len(b)) + b
+def kv_str(k, v): return s(k) + struct.pack("<I", 8) + s(v)
+def kv_u32(k, v): return s(k) + struct.pack("<II", 4, v)
+def kv_arr_str(k, vs): return s(k) + struct.pack("<IIQ", 9, 8, len(vs)) + b"".join(s(v) for v in vs)
+def kv_arr_f32(k, vs): return s(k) + struct.pack("<IIQ", 9, 6, len(vs)) + struct.pack("<%df" % len(vs), *vs)
+dim, ff, vocab = 32, 64, 8
+kvs = [kv_str("general.architecture", "llama"), kv_u32("llama.context_length", 64), kv_u32("llama.embedding_length", dim),
+       kv_u32("llama.block_count", 1), kv_u32("llama.feed_forward_length", ff), kv_u32("llama.attention.head_count", 2),
+       kv_u32("llama.attention.head_count_kv", 1), kv_str("tokenizer.ggml.model", "llama"),
+       kv_arr_str("tokenizer.ggml.tokens", ["<unk>", "<s>", "</s>", "\u2581a", "b", "c", "\u2581ab", "bc"]),
+       kv_arr_f32("tokenizer.ggml.scores", [0, 0, 0, -1, -2, -3, -4, -5])]
+tensors = [("token_embd.weight", [dim, vocab]), ("blk.0.attn_norm.weight", [dim]), ("blk.0.attn_q.weight", [dim, dim]),
+           ("blk.0.attn_k.weight", [dim, 16]), ("blk.0.attn_v.weight", [dim, 16]), ("blk.0.attn_output.weight", [dim, dim]),
+           ("blk.0.ffn_norm.weight", [dim]), ("blk.0.ffn_gate.weight", [dim, ff]), ("blk.0.ffn_up.weight", [dim, ff]),
+           ("blk.0.ffn_down.weight", [ff, dim]), ("output_norm.weight", [dim])]
+head = struct.pack("<IIQQ", 0x46554747, 3, len(tensors), len(kvs)) + b"".join(kvs)
+data, info, off = b"", b"", 0
+for name, ne in tensors:
+    n = 1
+    for d in ne: n *= d
+    info += s(name) + struct.pack("<I", len(ne)) + struct.pack("<%dQ" % len(ne), *ne) + struct.pack("<IQ", 0, off)
+    blob = struct.pack("<%df" % n, *[0.01 * (i % 7) for i in range(n)])
+    blob += bytes((-len(blob)) % 32)
+    data += blob
+    off += len(blob)
+body = head + info
+body += bytes((-len(body)) % 32)
+open(sys.argv[1], "wb").write(body + data)
+PY
 /usr/bin/python3 - "$out" <<'PY'
 import json, struct, sys
 out = sys.argv[1]
