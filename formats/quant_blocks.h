@@ -62,6 +62,20 @@ static inline void q4_k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8
     }
 }
 
+// The 8 sub-block scales of a Q4_K block, and the sum over sub-blocks of min x (sum of the Q8_K
+// activations it covers, from their bsums): the part of a Q4_K x Q8_K dot product that the
+// mins contribute, before scaling by dmin.
+static inline int q4_k_scales_and_summin(const uint8_t* scales, const int16_t* bsums,
+                                         uint8_t sc[8]) {
+    int summin = 0;
+    for (int j = 0; j < 8; j++) {
+        uint8_t m;
+        q4_k_scale_min(j, scales, &sc[j], &m);
+        summin += m * (bsums[2 * j] + bsums[2 * j + 1]);
+    }
+    return summin;
+}
+
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block must match GGUF");

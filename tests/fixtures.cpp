@@ -22,6 +22,12 @@ std::string fixtures_dir() {
 
 std::string fixture(const std::string& relative) { return fixtures_dir() + "/" + relative; }
 
+std::string test_name(std::string s) {
+    for (char& ch : s)
+        if (ch == '-') ch = '_';
+    return s;
+}
+
 TempDir::TempDir() {
     std::string templ = (fs::temp_directory_path() / "strata-test-XXXXXX").string();
     if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");

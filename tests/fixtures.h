@@ -21,6 +21,11 @@ std::string fixture(const std::string& relative);
                             "the project (or set STRATA_FIXTURES)";                                \
     } while (0)
 
+// The fixtures' quantized llama.cpp models (gguf-quant/NAME.gguf), and a test-name-safe
+// spelling of a parameter ("tiny-gqa-q4_0" -> "tiny_gqa_q4_0").
+#define STRATA_QUANT_GGUF_NAMES "tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"
+std::string test_name(std::string s);
+
 // A fresh directory removed (with its contents) when the object goes away.
 struct TempDir {
     TempDir();

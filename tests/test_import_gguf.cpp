@@ -53,14 +53,8 @@ TEST_P(ImportQuantGguf, EveryBlockIsBitIdenticalToTheSource) {
     EXPECT_EQ(types[DType::F32], 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ImportQuantGguf,
-                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             for (char& ch : s)
-                                 if (ch == '-') ch = '_';
-                             return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, ImportQuantGguf, ::testing::Values(STRATA_QUANT_GGUF_NAMES),
+                         [](const auto& info) { return test_name(info.param); });
 
 TEST(ImportGguf, VocabOnlyFileGivesItsTokenizer) {
     REQUIRE_FIXTURES();

@@ -221,14 +221,8 @@ TEST(KvCache, Q8_0NeedsWholeBlocksPerHead) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant,
-                         ::testing::Values("tiny-gqa-q4_k_m", "tiny-gqa-q4_0", "tiny-mqa-q8_0"),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             for (char& ch : s)
-                                 if (ch == '-') ch = '_';
-                             return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppQuant, ::testing::Values(STRATA_QUANT_GGUF_NAMES),
+                         [](const auto& info) { return test_name(info.param); });
 
 // The quality cost of a Q8_0 KV cache: KL divergence of its next-token distributions from the
 // F16 cache's, teacher-forced over the fixtures' positions (recorded in docs/performance.md).

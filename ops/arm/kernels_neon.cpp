@@ -110,10 +110,8 @@ float dot_q4_k(int n, const void* w, const void* a) {
     float sum = 0;
     const uint8x16_t m4 = vdupq_n_u8(15);
     for (int b = 0; b < n / QK_K; b++) {
-        uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) q4_k_scale_min(j, x[b].scales, &sc[j], &m[j]);
-        int summin = 0;
-        for (int j = 0; j < 8; j++) summin += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+        uint8_t sc[8];
+        const int summin = q4_k_scales_and_summin(x[b].scales, y[b].bsums, sc);
         int sumi = 0;
         for (int p = 0; p < 4; p++) {
             const uint8_t* q = x[b].qs + 32 * p;

@@ -156,10 +156,8 @@ float dot_q4_k(int n, const void* w, const void* a) {
     float sum = 0;
     const __m512i low4 = _mm512_set1_epi8(15);
     for (int b = 0; b < n / QK_K; b++) {
-        uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) q4_k_scale_min(j, x[b].scales, &sc[j], &m[j]);
-        int summin = 0;
-        for (int j = 0; j < 8; j++) summin += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+        uint8_t sc[8];
+        const int summin = q4_k_scales_and_summin(x[b].scales, y[b].bsums, sc);
         __m512i acc = _mm512_setzero_si512();
         for (int r = 0; r < 2; r++) { // qs bytes 64r..64r+63 hold sub-blocks 4r..4r+3
             const __m512i q = _mm512_loadu_si512(x[b].qs + 64 * r);

@@ -88,22 +88,31 @@ CURL* make_handle(const Http& http, const std::string& url, curl_slist** headers
     return c;
 }
 
+// Runs a transfer and releases the handle; returns curl's result and the HTTP status.
+std::pair<CURLcode, long> perform(CURL* c, curl_slist* headers) {
+    const CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return {rc, status};
+}
+
+std::string http_error(long status) {
+    return "HTTP " + std::to_string(status) +
+           (status == 401 || status == 403 ? " (a gated or private repository needs HF_TOKEN)"
+                                           : "");
+}
+
 std::string get_text(const Http& http, const std::string& url) {
     curl_slist* headers;
     CURL* c = make_handle(http, url, &headers);
     std::string body;
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_string_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    const CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
+    const auto [rc, status] = perform(c, headers);
     if (rc != CURLE_OK)
-        fail(url + ": " +
-             (status ? "HTTP " + std::to_string(status) : std::string(curl_easy_strerror(rc))) +
-             (status == 401 || status == 403 ? " (a gated or private repository needs HF_TOKEN)"
-                                             : ""));
+        fail(url + ": " + (status ? http_error(status) : std::string(curl_easy_strerror(rc))));
     return body;
 }
 
@@ -130,19 +139,11 @@ void download(const Http& http, const std::string& url, const RemoteFile& f, con
             curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
             curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
-            const CURLcode rc = curl_easy_perform(c);
-            long status = 0;
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-            curl_slist_free_all(headers);
-            curl_easy_cleanup(c);
+            const auto [rc, status] = perform(c, headers);
             std::fclose(out);
             if (prog.tty) std::fprintf(stderr, "\n");
             if (rc != CURLE_OK) {
-                if (status >= 400 && status != 416)
-                    fail(url + ": HTTP " + std::to_string(status) +
-                         (status == 401 || status == 403
-                              ? " (a gated or private repository needs HF_TOKEN)"
-                              : ""));
+                if (status >= 400 && status != 416) fail(url + ": " + http_error(status));
                 std::fprintf(stderr, "%s: interrupted (%s), resuming\n", f.name.c_str(),
                              curl_easy_strerror(rc));
                 continue;
