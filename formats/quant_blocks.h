@@ -76,6 +76,14 @@ static inline int q4_k_scales_and_summin(const uint8_t* scales, const int16_t* b
     return summin;
 }
 
+// Q6_K: sum over the 16 sub-blocks of scale x (sum of the Q8_K activations it covers). Q6_K
+// values are stored +32; dot products multiply the stored values and take 32 x this back out.
+static inline int q6_k_scaled_bsum(const int8_t* scales, const int16_t* bsums) {
+    int sum = 0;
+    for (int s = 0; s < 16; s++) sum += scales[s] * bsums[s];
+    return sum;
+}
+
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block must match GGUF");
 static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block must match GGUF");

@@ -135,8 +135,7 @@ float dot_q6_k(int n, const void* w, const void* a) {
     float sum = 0;
     const uint8x16_t m4 = vdupq_n_u8(15), m2 = vdupq_n_u8(3);
     for (int b = 0; b < n / QK_K; b++) {
-        int offset = 0;
-        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        const int offset = q6_k_scaled_bsum(x[b].scales, y[b].bsums);
         int sumi = 0;
         for (int h = 0; h < 2; h++) {
             const uint8_t* ql = x[b].ql + 64 * h;

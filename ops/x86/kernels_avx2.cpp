@@ -188,8 +188,7 @@ float dot_q6_k(int n, const void* w, const void* a) {
     const __m256i low4 = _mm256_set1_epi8(15), low2 = _mm256_set1_epi8(3);
     for (int b = 0; b < n / QK_K; b++) {
         // q6 - 32: sum q6*q8 unsigned, then take 32 * (sum of q8 per sub-block) back out.
-        int offset = 0;
-        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        const int offset = q6_k_scaled_bsum(x[b].scales, y[b].bsums);
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const uint8_t* ql = x[b].ql + 64 * h;

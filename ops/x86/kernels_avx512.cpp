@@ -191,8 +191,7 @@ float dot_q6_k(int n, const void* w, const void* a) {
     const __m512i pick_a = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i pick_b = _mm512_add_epi32(pick_a, _mm512_set1_epi32(4));
     for (int b = 0; b < n / QK_K; b++) {
-        int offset = 0;
-        for (int s = 0; s < 16; s++) offset += x[b].scales[s] * y[b].bsums[s];
+        const int offset = q6_k_scaled_bsum(x[b].scales, y[b].bsums);
         const __m512i scales =
             _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
         __m512i acc = _mm512_setzero_si512();
