@@ -100,13 +100,23 @@ typedef struct strata_kv_stats {
     int64_t bytes_per_token; /* source layers x KV heads x head dim x 2 x element size */
     int64_t bytes_mapped;    /* the whole cache (n_ctx tokens) */
     int32_t n_tokens, n_ctx;
+    int32_t is_fork;       /* 1 for a session made by strata_session_fork */
+    int64_t bytes_private; /* a fork's pages copied on write so far (the rest are shared with
+                              its parent); 0 otherwise; -1 where /proc is unavailable */
 } strata_kv_stats;
 STRATA_API int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out);
 
-/* Copying and forking sessions are not built yet: these return STRATA_NOT_SUPPORTED (a session
- * opened with kv_file is already persistent: reopening resumes it). */
+/* Writes the session (its tokens and K/V rows) to a session file at `path`, replacing any file
+ * there only once the new one is complete. A session opened with kv_file is already persistent:
+ * reopening it resumes. */
 STRATA_API int strata_session_save(strata_session* session, const char* path);
+/* Replaces the session's tokens and K/V rows with a saved file's (same model and KV type,
+ * fitting the context); logits of its last token are available afterwards. */
 STRATA_API int strata_session_restore(strata_session* session, const char* path);
+/* A new in-memory session holding the same tokens and logits, which continues independently.
+ * Its K/V pages are the parent's, shared copy-on-write until either side writes them (the
+ * parent copies what a fork still shares before rewriting it, so either may be used or closed
+ * in any order; each by one thread at a time). A fork of a fork is a copy. */
 STRATA_API int strata_session_fork(strata_session* session, strata_session** out);
 
 /* ---- sampling and generation ----------------------------------------------------------- */

@@ -207,18 +207,43 @@ int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out) {
     out->bytes_mapped = int64_t(session->session->cache().bytes());
     out->n_tokens = session->session->n_past();
     out->n_ctx = session->session->n_ctx();
+    out->is_fork = session->session->cache().is_fork();
+    out->bytes_private = session->session->cache().private_bytes();
     return ok();
 }
 
-int strata_session_save(strata_session*, const char*) {
-    return error(STRATA_NOT_SUPPORTED, "session files are not built yet");
+int strata_session_save(strata_session* session, const char* path) {
+    if (!session || !path)
+        return error(STRATA_INVALID_ARGUMENT, "strata_session_save: NULL argument");
+    return guarded([&] {
+        session->session->save(path);
+        return ok();
+    });
 }
-int strata_session_restore(strata_session*, const char*) {
-    return error(STRATA_NOT_SUPPORTED, "session files are not built yet");
+
+int strata_session_restore(strata_session* session, const char* path) {
+    if (!session || !path)
+        return error(STRATA_INVALID_ARGUMENT, "strata_session_restore: NULL argument");
+    return guarded([&] {
+        session->logits = nullptr;
+        session->session->restore(path);
+        session->logits = session->session->last_logits();
+        return ok();
+    });
 }
-int strata_session_fork(strata_session*, strata_session** out) {
+
+int strata_session_fork(strata_session* session, strata_session** out) {
     if (out) *out = nullptr;
-    return error(STRATA_NOT_SUPPORTED, "session fork is not built yet");
+    if (!session || !out)
+        return error(STRATA_INVALID_ARGUMENT, "strata_session_fork: NULL argument");
+    return guarded([&] {
+        auto s = std::make_unique<strata_session>();
+        s->model = session->model;
+        s->session = session->session->fork();
+        s->logits = session->logits ? s->session->last_logits() : nullptr;
+        *out = s.release();
+        return ok();
+    });
 }
 
 void strata_sampler_options_init(strata_sampler_options* o) {

@@ -4,11 +4,24 @@
 #include "formats/half.h"
 #include "ops/quantize_ref.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <sys/mman.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace strata {
+
+// A root's live forks and the positions each still shares with it ([0, shared)).
+struct KvForkList {
+    std::mutex mu;
+    std::vector<std::pair<KvCache*, int>> forks;
+};
 
 void KvCache::init(const ModelConfig& c) {
     const int n_ctx = n_ctx_;
@@ -22,7 +35,8 @@ void KvCache::init(const ModelConfig& c) {
              std::to_string(c.head_dim) + ")");
     row_values_ = size_t(c.n_head_kv) * c.head_dim;
     row_bytes_ = strata::row_bytes(type, row_values_);
-    bytes_per_token_ = size_t(c.n_kv_layers()) * row_bytes_ * 2;
+    n_sections_ = int(c.n_kv_layers()) * 2;
+    bytes_per_token_ = size_t(n_sections_) * row_bytes_;
     bytes_ = bytes_per_token_ * size_t(n_ctx);
 }
 
@@ -31,19 +45,104 @@ size_t KvCache::bytes_for(const ModelConfig& c, int n_ctx, DType type) {
            2 * size_t(n_ctx);
 }
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, uint8_t* base)
-    : base_(base), owned_(false), n_ctx_(n_ctx), type_(type) {
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, uint8_t* base, int fd,
+                 uint64_t offset)
+    : base_(base), owned_map_(false), fd_(fd), offset_(offset), n_ctx_(n_ctx), type_(type),
+      forks_(std::make_shared<KvForkList>()) {
     init(c);
 }
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type) : n_ctx_(n_ctx), type_(type) {
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type)
+    : n_ctx_(n_ctx), type_(type), forks_(std::make_shared<KvForkList>()) {
     init(c);
-    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    fd_ = memfd_create("strata-kv", MFD_CLOEXEC);
+    if (fd_ < 0) fail(std::string("cannot create a KV cache: ") + std::strerror(errno));
+    owned_fd_ = true;
+    if (ftruncate(fd_, off_t(bytes_)) != 0) {
+        ::close(fd_);
+        fail("cannot size a KV cache of " + std::to_string(bytes_) +
+             " bytes: " + std::strerror(errno));
+    }
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+    if (p == MAP_FAILED) {
+        ::close(fd_);
         fail("cannot map a KV cache of " + std::to_string(bytes_) +
              " bytes: " + std::strerror(errno));
+    }
     base_ = static_cast<uint8_t*>(p);
+}
+
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int fd, uint64_t offset,
+                 const std::shared_ptr<KvForkList>& parent)
+    : n_ctx_(n_ctx), type_(type), parent_(parent) {
+    init(c);
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd,
+                   off_t(offset));
+    if (p == MAP_FAILED) fail(std::string("cannot map a forked KV cache: ") + std::strerror(errno));
+    base_ = static_cast<uint8_t*>(p);
+}
+
+std::unique_ptr<KvCache> KvCache::fork(const ModelConfig& c, int n_tokens) {
+    if (n_tokens < 0 || n_tokens > n_ctx_) fail("fork: position count out of range");
+    if (!is_fork()) {
+        std::unique_ptr<KvCache> child(new KvCache(c, n_ctx_, type_, fd_, offset_, forks_));
+        std::lock_guard<std::mutex> lock(forks_->mu);
+        forks_->forks.emplace_back(child.get(), n_tokens);
+        return child;
+    }
+    // A fork of a fork: its private pages live in no file, so copy the prefix.
+    auto copy = std::make_unique<KvCache>(c, n_ctx_, type_);
+    for (int s = 0; s < n_sections_; s++)
+        std::memcpy(copy->section(s), section(s), size_t(n_tokens) * row_bytes_);
+    return copy;
+}
+
+void KvCache::take_private_copies(int lo, int hi) {
+    if (lo >= hi) return;
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    for (int s = 0; s < n_sections_; s++) {
+        uint8_t* begin = section(s) + size_t(lo) * row_bytes_;
+        uint8_t* end = section(s) + size_t(hi) * row_bytes_;
+        // One atomic no-op write per page: the kernel copies it; a concurrent write by the
+        // fork's own thread to the same byte cannot be lost.
+        for (uint8_t* p = begin; p < end;
+             p = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) | (page - 1)) + 1))
+            __atomic_fetch_add(p, uint8_t(0), __ATOMIC_RELAXED);
+    }
+}
+
+void KvCache::before_rewrite(int n) {
+    if (!forks_) return;
+    std::lock_guard<std::mutex> lock(forks_->mu);
+    for (auto& [fork, shared] : forks_->forks)
+        if (shared > n) {
+            fork->take_private_copies(n, shared);
+            shared = n;
+        }
+}
+
+int64_t KvCache::private_bytes() const {
+    if (!is_fork()) return 0;
+    FILE* f = std::fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    bool inside = false;
+    int64_t kb = -1;
+    const uintptr_t start = reinterpret_cast<uintptr_t>(base_);
+    while (std::fgets(line, sizeof line, f)) {
+        uintptr_t lo = 0, hi = 0; // a mapping's first line: "lo-hi perms offset dev inode path"
+        if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) == 2) {
+            inside = lo == start;
+            continue;
+        }
+        long long v = 0;
+        if (inside && std::sscanf(line, "Anonymous: %lld kB", &v) == 1) {
+            kb = v;
+            break;
+        }
+    }
+    std::fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
 }
 
 void KvCache::store(uint8_t* row, const float* values) const {
@@ -62,7 +161,21 @@ void KvCache::store(uint8_t* row, const float* values) const {
 }
 
 KvCache::~KvCache() {
-    if (base_ && owned_) munmap(base_, bytes_);
+    if (forks_) { // forks keep what they share: the root's pages may change or go away
+        std::lock_guard<std::mutex> lock(forks_->mu);
+        for (auto& [fork, shared] : forks_->forks) {
+            fork->take_private_copies(0, shared);
+        }
+        forks_->forks.clear();
+    }
+    if (parent_) {
+        std::lock_guard<std::mutex> lock(parent_->mu);
+        auto& v = parent_->forks;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& e) { return e.first == this; }),
+                v.end());
+    }
+    if (base_ && owned_map_) munmap(base_, bytes_);
+    if (owned_fd_) ::close(fd_);
 }
 
 } // namespace strata

@@ -1,7 +1,13 @@
 // The KV cache: K and V rows of the source layers only (CLA consumers read their source's
-// slot), memory-mapped (anonymous by default). Layout: [slot][K, V][position][n_kv_heads *
-// head_dim] in the cache type (F16 by default; F32 for exact float32 comparisons). Nothing
-// here knows about architectures: slots come from kv_source.
+// slot), memory-mapped. Layout: [slot][K, V][position][n_kv_heads * head_dim] in the cache type
+// (F16 by default; F32 for exact float32 comparisons). Nothing here knows about architectures:
+// slots come from kv_source.
+//
+// A cache is either a root — a memfd (in memory) or a session file's K/V region, mapped
+// MAP_SHARED — or a fork: the root's pages mapped MAP_PRIVATE, shared with the root until the
+// fork writes them (copy-on-write by the kernel, page by page). A root keeps a list of its forks
+// and, before it rewrites positions a fork still shares (after a truncate) or goes away, makes
+// the fork take private copies of those pages first.
 #pragma once
 
 #include "formats/dtype.h"
@@ -9,18 +15,35 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace strata {
 
+struct KvForkList;
+
 class KvCache {
   public:
+    // In memory (a memfd, so that it can be forked).
     KvCache(const ModelConfig& config, int n_ctx, DType type = DType::F16);
-    // Over memory someone else owns and maps (a session file): `base` holds bytes_for(...) bytes.
-    KvCache(const ModelConfig& config, int n_ctx, DType type, uint8_t* base);
+    // Over a session file's K/V region, which its owner mapped MAP_SHARED at `base`; `fd` and
+    // `offset` (page-aligned) locate the region so that forks can map it privately.
+    KvCache(const ModelConfig& config, int n_ctx, DType type, uint8_t* base, int fd,
+            uint64_t offset);
     static size_t bytes_for(const ModelConfig& config, int n_ctx, DType type);
     ~KvCache();
     KvCache(const KvCache&) = delete;
     KvCache& operator=(const KvCache&) = delete;
+
+    // A cache holding this one's first n_tokens positions: copy-on-write when this is a root, a
+    // copy into a new in-memory root when this is itself a fork.
+    std::unique_ptr<KvCache> fork(const ModelConfig& config, int n_tokens);
+    // Positions n.. are about to be rewritten: forks still sharing them copy them first.
+    void before_rewrite(int n);
+    // True for a copy-on-write fork (its pages are private copies or still the root's).
+    bool is_fork() const { return parent_ != nullptr; } // (the list outlives its root)
+    // Bytes of this cache the process holds privately (copied-on-write pages), from
+    // /proc/self/smaps; for a root, 0. -1 when /proc is unavailable.
+    int64_t private_bytes() const;
 
     int n_ctx() const { return n_ctx_; }
     DType type() const { return type_; }
@@ -29,6 +52,9 @@ class KvCache {
     // Bytes the cache occupies (== n_ctx x bytes per token).
     size_t bytes() const { return bytes_; }
     size_t bytes_per_token() const { return bytes_per_token_; }
+    int n_sections() const { return n_sections_; } // slots x {K, V}
+    // Start of one section (positions 0..n_ctx of one slot's K or V).
+    uint8_t* section(int i) { return base_ + size_t(i) * size_t(n_ctx_) * row_bytes_; }
 
     uint8_t* k(int slot, int pos) { return row(slot, 0, pos); }
     uint8_t* v(int slot, int pos) { return row(slot, 1, pos); }
@@ -36,16 +62,27 @@ class KvCache {
     void store(uint8_t* row, const float* values) const;
 
   private:
+    KvCache(const ModelConfig& config, int n_ctx, DType type, int fd, uint64_t offset,
+            const std::shared_ptr<KvForkList>& parent);
     uint8_t* row(int slot, int which, int pos) {
         return base_ +
                ((size_t(slot) * 2 + size_t(which)) * size_t(n_ctx_) + size_t(pos)) * row_bytes_;
     }
     void init(const ModelConfig& c);
+    // Writes to every page holding positions [lo, hi) so each becomes this fork's own copy.
+    void take_private_copies(int lo, int hi);
+
     uint8_t* base_ = nullptr;
-    bool owned_ = true;
+    bool owned_map_ = true; // munmap base_ on destruction
+    int fd_ = -1;           // the root's file (memfd or session file) ...
+    bool owned_fd_ = false; // ... closed on destruction when a memfd
+    uint64_t offset_ = 0;
     int n_ctx_;
     DType type_;
+    int n_sections_ = 0;
     size_t row_values_, row_bytes_, bytes_, bytes_per_token_;
+    std::shared_ptr<KvForkList> forks_;  // a root's live forks
+    std::shared_ptr<KvForkList> parent_; // a fork's root's list (to leave it)
 };
 
 } // namespace strata

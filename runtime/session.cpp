@@ -5,7 +5,11 @@
 #include "runtime/forward.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <unistd.h>
 
 namespace strata {
 
@@ -19,7 +23,8 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     if (!options_.kv_file.empty()) {
         file_ = std::make_unique<SessionFile>(options_.kv_file, model_->file().fingerprint(), c,
                                               options_.n_ctx, default_ctx, options_.kv_type);
-        cache_ = std::make_unique<KvCache>(c, file_->n_ctx(), options_.kv_type, file_->kv_base());
+        cache_ = std::make_unique<KvCache>(c, file_->n_ctx(), options_.kv_type, file_->kv_base(),
+                                           file_->fd(), file_->kv_offset());
         history_ = file_->committed_tokens(); // resume: these tokens' K/V rows are in the file
     } else {
         cache_ = std::make_unique<KvCache>(c, options_.n_ctx > 0 ? options_.n_ctx : default_ctx,
@@ -27,8 +32,76 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     }
 }
 
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options,
+                 std::unique_ptr<KvCache> cache, std::vector<int32_t> history,
+                 const float* last_logits)
+    : model_(std::move(model)), options_(options), kernels_(options.kernels),
+      cache_(std::move(cache)), history_(std::move(history)) {
+    options_.kv_file.clear();
+    if (last_logits) {
+        forked_logits_.assign(last_logits, last_logits + model_->config().n_vocab);
+        last_logits_ = forked_logits_.data();
+    }
+}
+
+std::unique_ptr<Session> Session::fork() {
+    SessionOptions o = options_;
+    o.kernels = kernels_;
+    auto cache = cache_->fork(model_->config(), n_past());
+    return std::unique_ptr<Session>(
+        new Session(model_, o, std::move(cache), history_, last_logits_));
+}
+
+void Session::save(const std::string& path) const {
+    const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    try {
+        {
+            SessionFile out(tmp, model_->file().fingerprint(), model_->config(), n_ctx(), n_ctx(),
+                            cache_->type());
+            KvCache view(model_->config(), n_ctx(), cache_->type(), out.kv_base(), -1, 0);
+            const size_t bytes = size_t(n_past()) * cache_->row_bytes();
+            for (int s = 0; s < cache_->n_sections(); s++)
+                std::memcpy(view.section(s), const_cast<KvCache&>(*cache_).section(s), bytes);
+            out.commit(history_, int(cache_->bytes_per_token()));
+        }
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            fail("cannot replace " + path + ": " + std::strerror(errno));
+    } catch (...) {
+        std::filesystem::remove(tmp, ec);
+        throw;
+    }
+}
+
+void Session::restore(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) fail("session file " + path + ": not found");
+    SessionFile in(path, model_->file().fingerprint(), model_->config(), 0, n_ctx(),
+                   cache_->type());
+    const std::vector<int32_t> tokens = in.committed_tokens();
+    if (int(tokens.size()) > n_ctx())
+        fail("session file " + path + " holds " + std::to_string(tokens.size()) +
+             " tokens, more than this session's context of " + std::to_string(n_ctx()));
+    KvCache view(model_->config(), in.n_ctx(), cache_->type(), in.kv_base(), -1, 0);
+    cache_->before_rewrite(0);
+    if (file_) file_->commit({}, int(cache_->bytes_per_token())); // nothing valid while copying
+    const size_t bytes = tokens.size() * cache_->row_bytes();
+    for (int s = 0; s < cache_->n_sections(); s++)
+        std::memcpy(cache_->section(s), view.section(s), bytes);
+    history_ = tokens;
+    last_logits_ = nullptr;
+    if (file_) file_->commit(history_, int(cache_->bytes_per_token()));
+    if (!history_.empty()) { // recompute the last token for its logits
+        const int32_t last = history_.back();
+        truncate(n_past() - 1);
+        decode(&last, 1);
+    }
+}
+
 void Session::truncate(int n) {
     if (n < 0 || n >= n_past()) return;
+    cache_->before_rewrite(n); // forks sharing positions n.. copy them first
     history_.resize(size_t(n));
     last_logits_ = nullptr;
     if (file_) file_->commit(history_, int(cache_->bytes_per_token()));

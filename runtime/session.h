@@ -37,6 +37,17 @@ class Session {
     int n_ctx() const { return cache_->n_ctx(); }
     const std::vector<int32_t>& history() const { return history_; }
     void reset() { truncate(0); }
+    // Logits of the last decoded token (nullptr before any decode, or after a truncate).
+    const float* last_logits() const { return last_logits_; }
+    // A branch holding the same tokens, in memory, that continues independently: its K/V pages
+    // are this session's, shared copy-on-write until either side rewrites them.
+    std::unique_ptr<Session> fork();
+    // Writes the tokens and K/V rows to a new session file at `path` (via a temporary file and
+    // rename: an existing file is replaced only by a complete one).
+    void save(const std::string& path) const;
+    // Replaces this session's state with a session file's (same model and KV type; it must fit
+    // the context); the last token is recomputed so that its logits are available.
+    void restore(const std::string& path);
     // Forgets every token from position n on (their K/V rows are simply overwritten later).
     void truncate(int n);
     const Model& model() const { return *model_; }
@@ -46,6 +57,8 @@ class Session {
     const Kernels& kernels() const { return *kernels_; }
 
   private:
+    Session(std::shared_ptr<const Model> model, const SessionOptions& options,
+            std::unique_ptr<KvCache> cache, std::vector<int32_t> history, const float* last_logits);
     std::shared_ptr<const Model> model_;
     SessionOptions options_;
     const Kernels* kernels_;
@@ -57,6 +70,7 @@ class Session {
     std::vector<uint8_t> act_;
     std::vector<float> all_logits_;
     const float* last_logits_ = nullptr;
+    std::vector<float> forked_logits_; // a fork's logits until its first decode
     std::vector<int32_t> history_;
 };
 

@@ -32,6 +32,8 @@ class SessionFile {
     // Makes `history` the committed state: tokens and their K/V rows synced first, then the count.
     void commit(const std::vector<int32_t>& history, int kv_bytes_per_token);
     const std::string& path() const { return path_; }
+    int fd() const { return fd_; }
+    uint64_t kv_offset() const { return kv_offset_; } // page-aligned
 
   private:
     std::string path_;

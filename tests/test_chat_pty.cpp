@@ -102,6 +102,19 @@ TEST(ChatPty, CompletionModeStreamsTheStoryAndTheCommandsWork) {
     chat.type("Once upon a time\r");
     EXPECT_TRUE(chat.wait_for(", there was a little girl named Lily.")) << chat.screen();
     EXPECT_TRUE(chat.wait_for("tok/s")) << chat.screen();
+    // a branch: continues from here with the KV pages shared, then back to the first
+    chat.type("/fork\r");
+    EXPECT_TRUE(chat.wait_for("branch 2: forked from branch 1 at")) << chat.screen();
+    chat.type("The end.\r");
+    EXPECT_TRUE(chat.wait_for("tok/s")) << chat.screen();
+    chat.type("/branches\r");
+    EXPECT_TRUE(chat.wait_for("  1: ")) << chat.screen();
+    EXPECT_TRUE(chat.wait_for("* 2: ")) << chat.screen();
+    EXPECT_TRUE(chat.wait_for("KiB of KV copied on write")) << chat.screen();
+    chat.type("/branch 1\r");
+    EXPECT_TRUE(chat.wait_for("on branch 1:")) << chat.screen();
+    chat.type("/branch 9\r");
+    EXPECT_TRUE(chat.wait_for("no branch 9 (there are 2)")) << chat.screen();
     chat.type("/stats\r");
     EXPECT_TRUE(chat.wait_for("KV cache: 640 bytes per token")) << chat.screen();
     chat.type("/save " + dir.file("conv.json") + "\r");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define N_GEN 48
 
@@ -88,7 +89,32 @@ int main(int argc, char** argv) {
     CHECK(strata_sample(greedy, s, &next) == STRATA_OK && next == 432, "greedy next %d (llama2.c: 432)", next);
     strata_kv_stats kv;
     CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 && kv.bytes_per_token == 640, "kv stats");
-    CHECK(strata_session_save(s, "/tmp/x") == STRATA_NOT_SUPPORTED, "save is not built yet");
+
+    /* fork, save and restore: each copy continues exactly like the original */
+    strata_session* f = NULL;
+    CHECK(strata_session_fork(s, &f) == STRATA_OK, "fork: %s", strata_errmsg());
+    CHECK(strata_kv_stats_get(f, &kv) == STRATA_OK && kv.is_fork == 1 && kv.n_tokens == 5 && kv.bytes_private == 0,
+          "fork stats: fork %d tokens %d private %lld", kv.is_fork, kv.n_tokens, (long long)kv.bytes_private);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/strata_c_test_%d.kv", (int)getpid());
+    CHECK(strata_session_save(s, path) == STRATA_OK, "save: %s", strata_errmsg());
+    run_result a, b, c;
+    memset(&a, 0, sizeof a), memset(&b, 0, sizeof b), memset(&c, 0, sizeof c);
+    CHECK(strata_generate(s, NULL, "", 12, collect, &a) == STRATA_OK && a.n == 12, "parent: %s", strata_errmsg());
+    CHECK(strata_generate(f, NULL, "", 12, collect, &b) == STRATA_OK && b.n == 12, "fork: %s", strata_errmsg());
+    strata_session* r = NULL;
+    CHECK(strata_session_open(g_model, NULL, &r) == STRATA_OK, "session: %s", strata_errmsg());
+    CHECK(strata_session_restore(r, path) == STRATA_OK && strata_n_past(r) == 5, "restore: %s", strata_errmsg());
+    CHECK(strata_generate(r, NULL, "", 12, collect, &c) == STRATA_OK && c.n == 12, "restored: %s", strata_errmsg());
+    CHECK(a.tokens[0] == 432 && memcmp(a.tokens, b.tokens, sizeof a.tokens) == 0 &&
+              memcmp(a.tokens, c.tokens, sizeof a.tokens) == 0,
+          "fork/restore continue differently: %d %d %d", a.tokens[0], b.tokens[0], c.tokens[0]);
+    CHECK(strata_kv_stats_get(f, &kv) == STRATA_OK && kv.bytes_private > 0, "fork wrote nothing privately");
+    remove(path);
+    CHECK(strata_session_restore(r, path) == STRATA_ERROR && strstr(strata_errmsg(), "not found"), "restore missing: %s",
+          strata_errmsg());
+    strata_session_close(r);
+    strata_session_close(f);
     CHECK(strata_decode(s, NULL, 1) == STRATA_INVALID_ARGUMENT, "NULL tokens accepted");
     strata_sampler_close(greedy);
     strata_session_close(s);

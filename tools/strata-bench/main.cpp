@@ -5,6 +5,7 @@
 #include "runtime/roofline.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
+#include "tools/strata-bench/resume.h"
 
 #include <chrono>
 #include <cmath>
@@ -33,6 +34,9 @@ options:
   --kv-type f16|f32    KV cache type (default f16)
   --json               print a JSON array (llama-bench field names) instead of the table
   --roofline           measure read bandwidth and FMA peak here and print each result as % of its bound
+  --resume LIST        instead: for each prefix length in LIST (e.g. 16,2048), fill a session file
+                       with one prefill (timed), then time reopening it and decoding one token
+                       (first model, first thread count; best of -r)
   -h, --help           this text
 )";
 
@@ -55,15 +59,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::vector<int> parse_list(const std::string& s) {
+std::vector<int> parse_list(const std::string& s, const char* what = "thread count",
+                            long max = 1024) {
     std::vector<int> out;
     std::stringstream ss(s);
     std::string item;
     while (std::getline(ss, item, ',')) {
         char* end = nullptr;
         const long v = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end || v < 1 || v > 1024)
-            usage_error("bad thread count '" + item + "'");
+        if (item.empty() || *end || v < 1 || v > max)
+            usage_error(std::string("bad ") + what + " '" + item + "'");
         out.push_back(int(v));
     }
     return out;
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
     int n_prompt = 512, n_gen = 128, reps = 3;
     std::vector<int> threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
     bool json = false, roofline = false;
+    std::vector<int> resume;
     DType kv_type = DType::F16;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
@@ -121,6 +127,8 @@ int main(int argc, char** argv) {
             json = true;
         else if (a == "--roofline")
             roofline = true;
+        else if (a == "--resume")
+            resume = parse_list(value(), "prefix length", 1 << 20);
         else if (a == "--kv-type") {
             const std::string v = value();
             if (v == "f16")
@@ -134,6 +142,10 @@ int main(int argc, char** argv) {
     }
     if (models.empty()) usage_error("no model given (-m MODEL.strata)");
     try {
+        if (!resume.empty()) {
+            bench_resume(models[0], resume, threads[0], reps, kv_type);
+            return 0;
+        }
         Roofline roof;
         if (roofline) {
             int max_threads = 1;

@@ -44,6 +44,10 @@ const char* kHelp = R"(commands:
   /save FILE       save the conversation as JSON
   /load FILE       load a conversation saved with /save (re-reads it into the cache)
   /stats           model, context and KV cache use, last speeds
+  /fork            branch the conversation here and continue in the new branch (the KV cache
+                   is shared copy-on-write: nothing is copied or recomputed)
+  /branches        list the branches
+  /branch N        switch to branch N
   /quit            leave (or Ctrl-D)
 A line ending in \ continues on the next line. Ctrl-C stops a reply; a second Ctrl-C exits.
 )";
@@ -62,7 +66,49 @@ struct Chat {
     int last_prompt_tokens = 0, last_gen_tokens = 0;
     int32_t turn_end = -1;
 
+    // Branches (/fork): the current one's state lives in the fields above; the others here.
+    struct Branch {
+        std::unique_ptr<Session> session;
+        std::vector<ChatMessage> messages;
+        std::string transcript, system;
+    };
+    std::vector<Branch> branches{1};
+    size_t current = 0;
+
     explicit Chat(const Options& opts) : o(opts) {}
+
+    void park() { branches[current] = {std::move(session), messages, transcript, system}; }
+    void switch_to(size_t i) {
+        if (i == current) return;
+        park();
+        Branch& b = branches[i];
+        session = std::move(b.session), messages = b.messages, transcript = b.transcript,
+        system = b.system;
+        current = i;
+    }
+    void fork() {
+        const size_t from = current;
+        branches.push_back({session->fork(), messages, transcript, system});
+        switch_to(branches.size() - 1);
+        std::printf("branch %zu: forked from branch %zu at %d tokens; the KV cache is shared "
+                    "copy-on-write (/branches, /branch N)\n",
+                    current + 1, from + 1, session->n_past());
+    }
+    void list_branches() const {
+        for (size_t i = 0; i < branches.size(); i++) {
+            const Session& s = i == current ? *session : *branches[i].session;
+            const size_t n_messages = i == current ? messages.size() : branches[i].messages.size();
+            std::string where = "in memory";
+            if (s.file()) where = "session file " + s.file()->path();
+            if (s.cache().is_fork()) where += ", forked";
+            std::printf("%s %zu: %d tokens, %zu messages, %s", i == current ? "*" : " ", i + 1,
+                        s.n_past(), n_messages, where.c_str());
+            const int64_t priv = s.cache().private_bytes();
+            if (s.cache().is_fork() && priv >= 0)
+                std::printf(", %.1f KiB of KV copied on write", double(priv) / 1024);
+            std::printf("\n");
+        }
+    }
 
     std::string text_of(int32_t id) const {
         return id >= 0 ? model->tokenizer().tokens[size_t(id)] : std::string();
@@ -187,7 +233,7 @@ struct Chat {
     // restart resumes it; the tokens it renders to are already in the file's cache.
     std::string sidecar() const { return o.kv_file.empty() ? "" : o.kv_file + ".chat.json"; }
     void save_quietly() const {
-        if (sidecar().empty()) return;
+        if (sidecar().empty() || !session->file()) return; // forks live in memory only
         nlohmann::json j = {
             {"system", system}, {"transcript", transcript}, {"messages", nlohmann::json::array()}};
         for (const auto& m : messages)
@@ -327,7 +373,22 @@ int run_chat(const Options& o) {
                     std::printf("system prompt set; new conversation\n");
                 } else if (cmd == "/stats")
                     chat.stats();
-                else if (cmd == "/save" && !arg.empty())
+                else if (cmd == "/fork")
+                    chat.fork();
+                else if (cmd == "/branches")
+                    chat.list_branches();
+                else if (cmd == "/branch" && !arg.empty()) {
+                    char* end = nullptr;
+                    const long n = std::strtol(arg.c_str(), &end, 10);
+                    if (*end != 0 || n < 1 || size_t(n) > chat.branches.size())
+                        std::printf("no branch %s (there are %zu)\n", arg.c_str(),
+                                    chat.branches.size());
+                    else {
+                        chat.switch_to(size_t(n - 1));
+                        std::printf("on branch %ld: %d tokens, %zu messages\n", n,
+                                    chat.session->n_past(), chat.messages.size());
+                    }
+                } else if (cmd == "/save" && !arg.empty())
                     chat.save(arg);
                 else if (cmd == "/load" && !arg.empty())
                     chat.load(arg);
