@@ -70,7 +70,7 @@ test-neon:
 # libFuzzer targets (clang, ASan+UBSan) over seeds from the fixtures. fuzz-ci: FUZZ_SECONDS each
 # (CI); fuzz: an hour each unless FUZZ_SECONDS says otherwise. A crash leaves its input in
 # build-fuzz/ (crash-*) and fails the target.
-FUZZ_TARGETS = fuzz_strata_file fuzz_gguf fuzz_safetensors fuzz_tokenizer_files fuzz_tokenize
+FUZZ_TARGETS = fuzz_strata_file fuzz_gguf fuzz_safetensors fuzz_tokenizer_files fuzz_tokenize fuzz_session_file
 FUZZ_SECONDS ?= 3600
 build-fuzz/fuzz_gguf: build
 	CXX=clang++ CC=clang cmake -S tests/fuzz -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -3,7 +3,7 @@
 #   make_corpus.sh BUILD_DIR FIXTURES OUT_DIR   (BUILD_DIR holds strata-convert)
 set -euo pipefail
 build=$1 fixtures=$2 out=$3
-mkdir -p "$out"/{fuzz_strata_file,fuzz_gguf,fuzz_safetensors,fuzz_tokenizer_files,fuzz_tokenize}
+mkdir -p "$out"/{fuzz_strata_file,fuzz_gguf,fuzz_safetensors,fuzz_tokenizer_files,fuzz_tokenize,fuzz_session_file}
 "$build/strata-convert" --synthetic test-tiny --type q4_0 -q -o "$out/fuzz_strata_file/tiny-q4_0.strata"
 "$build/strata-convert" --synthetic test-tiny --type f16 --cla 2 -q -o "$out/fuzz_strata_file/tiny-cla2.strata"
 cp "$fixtures/stories260K/stories260K.gguf" "$out/fuzz_gguf/"
@@ -73,3 +73,32 @@ for k, t in enumerate(texts):
 PY
   i=$((i + 1))
 done
+/usr/bin/python3 - "$out/fuzz_session_file" <<'PY'
+# Session files (docs/format.md) for fuzz_session_file.cpp's model shape and fingerprint:
+# 2 source layers, 2 KV heads of 32, context 8, 5 committed tokens; F16 and Q8_0.
+import struct, sys
+M = (1 << 64) - 1
+P1, P2 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F
+def rotl(x, r): return ((x << r) | (x >> (64 - r))) & M
+def mix(lane, w): return (rotl(lane ^ ((w * P2) & M), 31) * P1) & M
+def checksum64(b):
+    lane, i = [P1, P2, ~P1 & M, ~P2 & M], 0
+    while i + 32 <= len(b):
+        for k in range(4): lane[k] = mix(lane[k], struct.unpack_from("<Q", b, i + 8 * k)[0])
+        i += 32
+    h = (len(b) * P1) & M
+    for k in range(4): h = mix(h, lane[k])
+    while i + 8 <= len(b):
+        h = mix(h, struct.unpack_from("<Q", b, i)[0]); i += 8
+    if i < len(b): h = mix(h, int.from_bytes(b[i:] + bytes(8 - (len(b) - i)), "little") ^ 0xFF)
+    h ^= h >> 33; h = (h * P2) & M; h ^= h >> 29
+    return h
+for name, type_id, row in (("f16", 1, 128), ("q8_0", 8, 68)):
+    n_ctx, kv_bytes = 8, 2 * 2 * 8 * row
+    h = b"STRATAKV" + struct.pack("<IIQIIIIIIQQQ", 1, 4096, 0x5354524154414b56, type_id, n_ctx, 2, 2, 32, 0,
+                                   4096, 8192, kv_bytes)
+    h += struct.pack("<QQ", checksum64(h), 5)
+    tokens = struct.pack("<8i", 1, 5, 9, 300, 7, 0, 0, 0)
+    kv = bytes((i * 37) % 251 for i in range(kv_bytes))
+    open("%s/seed-%s.kv" % (sys.argv[1], name), "wb").write(h.ljust(4096, b"\0") + tokens.ljust(4096, b"\0") + kv)
+PY
