@@ -1,9 +1,10 @@
-# The README's commands. Builds go to build/ (Release) and build-asan/ (ASan+UBSan).
+# The README's commands. Builds go to build/ (Release), build-asan/ (ASan+UBSan), build-tsan/
+# (ThreadSanitizer).
 JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-neon fuzz fuzz-ci bench-kernels bench-tokenizer install chat clean
+.PHONY: all deps build test test-asan test-tsan test-neon fuzz fuzz-ci bench-kernels bench-tokenizer install chat clean
 
 all: build
 
@@ -27,6 +28,13 @@ test: build
 
 test-asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+# The concurrency tests (threads sharing a model; forks used while their parent rewrites; the
+# C program's four sessions) under ThreadSanitizer. Sessions there run 1 OpenMP thread each.
+test-tsan:
+	$(MAKE) build BUILD=build-tsan CMAKE_FLAGS="-DSTRATA_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -R 'Concurrency|c_api'
 
 FIXTURES ?= ../shared/fixtures
 DEFAULT_MODEL = models/stories260K.strata
@@ -83,4 +91,4 @@ fuzz-ci:
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
 clean:
-	rm -rf build build-asan build-aarch64 build-fuzz
+	rm -rf build build-asan build-tsan build-aarch64 build-fuzz

@@ -92,6 +92,7 @@ std::unique_ptr<KvCache> KvCache::fork(const ModelConfig& c, int n_tokens) {
     }
     // A fork of a fork: its private pages live in no file, so copy the prefix.
     auto copy = std::make_unique<KvCache>(c, n_ctx_, type_);
+    std::lock_guard<std::mutex> in_use(use_mu_);
     for (int s = 0; s < n_sections_; s++)
         std::memcpy(copy->section(s), section(s), size_t(n_tokens) * row_bytes_);
     return copy;
@@ -103,8 +104,7 @@ void KvCache::take_private_copies(int lo, int hi) {
     for (int s = 0; s < n_sections_; s++) {
         uint8_t* begin = section(s) + size_t(lo) * row_bytes_;
         uint8_t* end = section(s) + size_t(hi) * row_bytes_;
-        // One atomic no-op write per page: the kernel copies it; a concurrent write by the
-        // fork's own thread to the same byte cannot be lost.
+        // One no-op write per page (atomic, to be safe): the kernel copies the page.
         for (uint8_t* p = begin; p < end;
              p = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) | (page - 1)) + 1))
             __atomic_fetch_add(p, uint8_t(0), __ATOMIC_RELAXED);
@@ -116,6 +116,7 @@ void KvCache::before_rewrite(int n) {
     std::lock_guard<std::mutex> lock(forks_->mu);
     for (auto& [fork, shared] : forks_->forks)
         if (shared > n) {
+            std::lock_guard<std::mutex> in_use(fork->use_mu_);
             fork->take_private_copies(n, shared);
             shared = n;
         }
@@ -164,6 +165,7 @@ KvCache::~KvCache() {
     if (forks_) { // forks keep what they share: the root's pages may change or go away
         std::lock_guard<std::mutex> lock(forks_->mu);
         for (auto& [fork, shared] : forks_->forks) {
+            std::lock_guard<std::mutex> in_use(fork->use_mu_);
             fork->take_private_copies(0, shared);
         }
         forks_->forks.clear();

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 namespace strata {
 
@@ -37,6 +38,9 @@ class KvCache {
     // A cache holding this one's first n_tokens positions: copy-on-write when this is a root, a
     // copy into a new in-memory root when this is itself a fork.
     std::unique_ptr<KvCache> fork(const ModelConfig& config, int n_tokens);
+    // Held by whoever reads or writes the rows (a session computing): a root making a fork copy
+    // its shared pages takes the fork's lock, so it never touches rows the fork is using.
+    std::mutex& use_mutex() { return use_mu_; }
     // Positions n.. are about to be rewritten: forks still sharing them copy them first.
     void before_rewrite(int n);
     // True for a copy-on-write fork (its pages are private copies or still the root's).
@@ -83,6 +87,7 @@ class KvCache {
     size_t row_values_, row_bytes_, bytes_, bytes_per_token_;
     std::shared_ptr<KvForkList> forks_;  // a root's live forks
     std::shared_ptr<KvForkList> parent_; // a fork's root's list (to leave it)
+    std::mutex use_mu_;
 };
 
 } // namespace strata

@@ -61,6 +61,7 @@ void Session::save(const std::string& path) const {
             SessionFile out(tmp, model_->file().fingerprint(), model_->config(), n_ctx(), n_ctx(),
                             cache_->type());
             KvCache view(model_->config(), n_ctx(), cache_->type(), out.kv_base(), -1, 0);
+            std::lock_guard<std::mutex> in_use(cache_->use_mutex());
             const size_t bytes = size_t(n_past()) * cache_->row_bytes();
             for (int s = 0; s < cache_->n_sections(); s++)
                 std::memcpy(view.section(s), const_cast<KvCache&>(*cache_).section(s), bytes);
@@ -86,9 +87,12 @@ void Session::restore(const std::string& path) {
     KvCache view(model_->config(), in.n_ctx(), cache_->type(), in.kv_base(), -1, 0);
     cache_->before_rewrite(0);
     if (file_) file_->commit({}, int(cache_->bytes_per_token())); // nothing valid while copying
-    const size_t bytes = tokens.size() * cache_->row_bytes();
-    for (int s = 0; s < cache_->n_sections(); s++)
-        std::memcpy(cache_->section(s), view.section(s), bytes);
+    {
+        std::lock_guard<std::mutex> in_use(cache_->use_mutex());
+        const size_t bytes = tokens.size() * cache_->row_bytes();
+        for (int s = 0; s < cache_->n_sections(); s++)
+            std::memcpy(cache_->section(s), view.section(s), bytes);
+    }
     history_ = tokens;
     last_logits_ = nullptr;
     if (file_) file_->commit(history_, int(cache_->bytes_per_token()));
@@ -128,6 +132,7 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
                 attention_scratch_floats(int(c.n_head), int(c.n_head_kv), int(c.head_dim)));
         }
         const Graph& g = it->second;
+        std::lock_guard<std::mutex> in_use(cache_->use_mutex());
         const GraphContext ctx{
             kernels_,      options_.n_threads, cache_.get(),   tokens + done,
             n_past(),      c.norm_eps,         &model_->rope,  model_->rope_inv_freq.data(),
