@@ -40,6 +40,10 @@ const Kernels* kernels_neon() { return nullptr; }
 const Kernels* kernels_neon_dotprod() { return nullptr; }
 #endif
 
+DotRowsFn Kernels::dot_rows(DType t) const {
+    return t == DType::Q8_0 ? dot_rows_q8_0 : t == DType::Q4_0 ? dot_rows_q4_0 : nullptr;
+}
+
 DotFn Kernels::dot(DType t) const {
     switch (t) {
     case DType::F32:

@@ -18,6 +18,11 @@ namespace strata {
 
 // Dot product of one weight row (n values of its type) with one activation row.
 using DotFn = float (*)(int n, const void* weights, const void* activations);
+// The same for n_rows weight rows `row_stride` bytes apart (a GEMV slice): out[r] = dot(row r).
+// Rows processed together share each activation load and their block scales are converted
+// together; nullptr in a table means "call the DotFn per row".
+using DotRowsFn = void (*)(int n, const void* weights, size_t row_stride, int n_rows,
+                           const void* activations, float* out);
 // Quantize n floats into an activation row.
 using QuantizeFn = void (*)(const float* x, void* y, int n);
 
@@ -28,6 +33,7 @@ struct Kernels {
     DotFn dot_q8_0, dot_q4_0; // x Q8_0 activations
     DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
     QuantizeFn quantize_q8_0, quantize_q8_k;
+    DotRowsFn dot_rows_q8_0 = nullptr, dot_rows_q4_0 = nullptr;
 
     // y = x / rms(x) * w
     void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y);
@@ -44,6 +50,7 @@ struct Kernels {
     void (*dequantize)(DType type, const void* x, float* y, int n);
 
     DotFn dot(DType weight_type) const;
+    DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type
 };
 
 // The activation type a weight type's dot product reads.

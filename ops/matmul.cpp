@@ -39,6 +39,7 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads) {
     const DotFn dot = k.dot(w.type);
+    const DotRowsFn dot_rows = k.dot_rows(w.type);
     const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
     const size_t arow = activation_row_bytes(w.type, w.cols);
     const auto* wb = static_cast<const uint8_t*>(w.data);
@@ -55,7 +56,10 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
         for (int t = 0; t < n_tokens; t++) {
             const uint8_t* a = ab + size_t(t) * arow;
             float* out = y + size_t(t) * size_t(y_stride);
-            for (int r = r0; r < r1; r++) out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
+            if (dot_rows)
+                dot_rows(w.cols, wb + size_t(r0) * wrow, wrow, r1 - r0, a, out + r0);
+            else
+                for (int r = r0; r < r1; r++) out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
         }
     }
 }

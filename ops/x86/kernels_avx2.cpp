@@ -151,6 +151,111 @@ float dot_q4_0(int n, const void* w, const void* a) {
     return hsum(_mm256_add_ps(acc0, acc1));
 }
 
+// ---- GEMV slices: 8 rows at a time against one activation row ----------------------------
+// Per block, each row's products are reduced to one number with horizontal adds across the 8
+// rows (so lane r of the result is row r), and the 8 rows' f16 scales are converted with one
+// VCVTPH2PS: the per-row cost of a block drops to the multiply-adds and the nibble unpacking.
+
+// The 8 rows of a group are 8 short strided streams, which the hardware prefetcher follows
+// poorly; the next group's rows are one contiguous range, fetched a slice per block step so it
+// is in cache when its turn comes (prefetches never fault, past the matrix's end included).
+inline void prefetch_next_group(const uint8_t* p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
+}
+
+// The f16 block scales of 8 rows (`stride` bytes apart, starting at p) as 8 floats.
+inline __m256 scales8(const uint8_t* p, size_t stride) {
+    uint16_t d[8];
+    for (int k = 0; k < 8; k++) std::memcpy(&d[k], p + size_t(k) * stride, 2);
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
+}
+
+// Lane r (0..7) = the sum of all 16 int16 lanes of v[r]; |each row's total| must fit int16.
+inline __m256i hsum8_epi16(const __m256i v[8]) {
+    const __m256i a =
+        _mm256_hadd_epi16(_mm256_hadd_epi16(v[0], v[1]), _mm256_hadd_epi16(v[2], v[3]));
+    const __m256i b =
+        _mm256_hadd_epi16(_mm256_hadd_epi16(v[4], v[5]), _mm256_hadd_epi16(v[6], v[7]));
+    const __m256i h = _mm256_hadd_epi16(a, b); // each 128-bit half: rows 0..7, half of the block
+    return _mm256_cvtepi16_epi32(
+        _mm_add_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+}
+
+// Lane r (0..7) = the sum of all 8 int32 lanes of v[r].
+inline __m256i hsum8_epi32(const __m256i v[8]) {
+    const __m256i a =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i b =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    // a: rows 0..3 in each half, b: rows 4..7: add the halves
+    const __m256i lo = _mm256_permute2x128_si256(a, b, 0x20),
+                  hi = _mm256_permute2x128_si256(a, b, 0x31);
+    return _mm256_add_epi32(lo, hi);
+}
+
+void dot_rows_q4_0(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    const auto* base = static_cast<const uint8_t*>(w);
+    const int nb = n / QK4_0;
+    const __m256i shifts = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
+    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    int r = 0;
+    for (; r + 8 <= n_rows; r += 8) {
+        const uint8_t* rows = base + size_t(r) * stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+            const __m256i s8 = _mm256_maddubs_epi16(eight, yv); // the -8 offset, once per block
+            prefetch_next_group(rows + 8 * stride + size_t(b) * 8 * sizeof(BlockQ4_0),
+                                8 * sizeof(BlockQ4_0));
+            __m256i p[8];
+            for (int k = 0; k < 8; k++) {
+                const uint8_t* qs = rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2;
+                // low nibbles to bytes 0..15, high to 16..31: one broadcast, one shift, one AND
+                const __m256i q =
+                    _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128(
+                                                           reinterpret_cast<const __m128i*>(qs))),
+                                                       shifts),
+                                     low4);
+                p[k] = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yv), s8); // |block| <= 32*8*127
+            }
+            const __m256 d = _mm256_mul_ps(scales8(rows + size_t(b) * sizeof(BlockQ4_0), stride),
+                                           _mm256_set1_ps(h2f(y[b].d)));
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8_epi16(p)), acc);
+        }
+        _mm256_storeu_ps(out + r, acc);
+    }
+    for (; r < n_rows; r++) out[r] = dot_q4_0(n, base + size_t(r) * stride, a);
+}
+
+void dot_rows_q8_0(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    const auto* base = static_cast<const uint8_t*>(w);
+    const int nb = n / QK8_0;
+    int r = 0;
+    for (; r + 8 <= n_rows; r += 8) {
+        const uint8_t* rows = base + size_t(r) * stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+            prefetch_next_group(rows + 8 * stride + size_t(b) * 8 * sizeof(BlockQ8_0),
+                                8 * sizeof(BlockQ8_0));
+            __m256i p[8];
+            for (int k = 0; k < 8; k++) {
+                const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                    rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ8_0) + 2));
+                p[k] = dot_i8(x, yv);
+            }
+            const __m256 d = _mm256_mul_ps(scales8(rows + size_t(b) * sizeof(BlockQ8_0), stride),
+                                           _mm256_set1_ps(h2f(y[b].d)));
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8_epi32(p)), acc);
+        }
+        _mm256_storeu_ps(out + r, acc);
+    }
+    for (; r < n_rows; r++) out[r] = dot_q8_0(n, base + size_t(r) * stride, a);
+}
+
 float dot_q4_k(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ4_K*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
@@ -547,6 +652,8 @@ extern const Kernels kKernelsAvx2 = {
     .dot_q6_k = dot_q6_k,
     .quantize_q8_0 = quantize_q8_0_avx2,
     .quantize_q8_k = quantize_q8_k_avx2,
+    .dot_rows_q8_0 = dot_rows_q8_0,
+    .dot_rows_q4_0 = dot_rows_q4_0,
     .rmsnorm = rmsnorm_avx2,
     .softmax = softmax_avx2,
     .swiglu = swiglu_avx2,
