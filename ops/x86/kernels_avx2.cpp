@@ -665,4 +665,13 @@ extern const Kernels kKernelsAvx2 = {
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }
 
+void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        float* out) {
+    dot_rows_q4_0(n, w, stride, n_rows, a, out);
+}
+void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        float* out) {
+    dot_rows_q8_0(n, w, stride, n_rows, a, out);
+}
+
 } // namespace strata

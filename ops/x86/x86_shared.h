@@ -16,5 +16,9 @@ void geglu_avx2(int n, const float* gate, const float* up, float* out);
 void rope_avx2(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads);
 void attention_avx2(const AttentionArgs& a, int g0, int g1);
 void dequantize_avx2(DType t, const void* x, float* y, int n);
+// GEMV slices of 8 rows (ops/kernels.h, DotRowsFn). On the one AVX-512 machine measured (a
+// 16-core Xeon with VNNI) these beat 512-bit single-row dots 1.7x: the AVX-512 rows use them.
+void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 
 } // namespace strata
