@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace strata {
 
@@ -60,6 +61,19 @@ static inline void q4_k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8
         *scale = uint8_t((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
         *min = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+// All 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K block at once, with 32-bit word
+// operations (each byte of a word is one sub-block): what q4_k_scale_min gives one at a time.
+static inline void q4_k_unpack_scales_mins(const uint8_t* q, uint8_t out[16]) {
+    uint32_t w[3], o[4];
+    std::memcpy(w, q, 12);
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    o[0] = w[0] & low6;                                        // scales 0..3: q[0..3] & 63
+    o[1] = (w[2] & low4) | (((w[0] >> 6) & low2) << 4);        // scales 4..7
+    o[2] = w[1] & low6;                                        // mins 0..3: q[4..7] & 63
+    o[3] = ((w[2] >> 4) & low4) | (((w[1] >> 6) & low2) << 4); // mins 4..7
+    std::memcpy(out, o, 16);
 }
 
 // The 8 sub-block scales of a Q4_K block, and the sum over sub-blocks of min x (sum of the Q8_K

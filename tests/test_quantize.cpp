@@ -172,3 +172,21 @@ TEST(Quantize, ZeroAndConstantBlocksStayFinite) {
         }
     }
 }
+
+// The word-at-a-time unpacking of Q4_K's 12 scale bytes gives what the per-sub-block reading
+// of the format gives, for random bytes and for all-ones bits.
+TEST(Quantize, Q4_KScalesUnpackedTogetherEqualOneAtATime) {
+    std::mt19937 rng(5);
+    for (int trial = 0; trial < 2000; trial++) {
+        uint8_t q[12];
+        for (auto& b : q) b = trial == 0 ? 0xff : uint8_t(rng());
+        uint8_t all[16];
+        q4_k_unpack_scales_mins(q, all);
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            q4_k_scale_min(j, q, &sc, &m);
+            ASSERT_EQ(all[j], sc) << "scale " << j << " trial " << trial;
+            ASSERT_EQ(all[8 + j], m) << "min " << j << " trial " << trial;
+        }
+    }
+}

@@ -256,15 +256,30 @@ void dot_rows_q8_0(int n, const void* w, size_t stride, int n_rows, const void* 
     for (; r < n_rows; r++) out[r] = dot_q8_0(n, base + size_t(r) * stride, a);
 }
 
+// Q4_K: scales and mins unpacked for all 8 sub-blocks with word operations; each sub-block's
+// scale reaches its products by a byte shuffle of one register; the mins' contribution is one
+// VPMADDWD of the activation's bsums; sums stay in vectors until the end of the row.
 float dot_q4_k(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ4_K*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
-    float sum = 0;
     const __m256i low4 = _mm256_set1_epi8(15);
+    // byte masks picking int16 lane j of a 128-bit register (in both halves)
+    const __m256i pick[8] = {_mm256_set1_epi16(0x0100), _mm256_set1_epi16(0x0302),
+                             _mm256_set1_epi16(0x0504), _mm256_set1_epi16(0x0706),
+                             _mm256_set1_epi16(0x0908), _mm256_set1_epi16(0x0b0a),
+                             _mm256_set1_epi16(0x0d0c), _mm256_set1_epi16(0x0f0e)};
+    // min j covers bsums 2j and 2j+1: bytes 8..15 of the unpacked scales, each twice
+    const __m128i mins_twice =
+        _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
     for (int b = 0; b < n / QK_K; b++) {
-        uint8_t sc[8];
-        const int summin = q4_k_scales_and_summin(x[b].scales, y[b].bsums, sc);
-        __m256i acc = _mm256_setzero_si256();
+        alignas(16) uint8_t sm[16];
+        q4_k_unpack_scales_mins(x[b].scales, sm);
+        const __m128i smv = _mm_load_si128(reinterpret_cast<const __m128i*>(sm));
+        const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, mins_twice));
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].bsums));
+        __m256i sum = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
             const __m256i q =
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 32 * p));
@@ -274,16 +289,17 @@ float dot_q4_k(int n, const void* w, const void* a) {
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs + 64 * p));
             const __m256i y1 =
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs + 64 * p + 32));
-            const __m256i p0 =
-                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * p]));
-            const __m256i p1 =
-                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * p + 1]));
-            acc = _mm256_add_epi32(acc, _mm256_add_epi32(p0, p1));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),
+                                                 _mm256_shuffle_epi8(scales, pick[2 * p]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),
+                                                 _mm256_shuffle_epi8(scales, pick[2 * p + 1]));
+            sum = _mm256_add_epi32(sum, _mm256_add_epi32(p0, p1));
         }
-        sum += y[b].d *
-               (f16_to_f32(x[b].d) * float(hsum_i32(acc)) - f16_to_f32(x[b].dmin) * float(summin));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * y[b].d), _mm256_cvtepi32_ps(sum), acc);
+        acc_min = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].dmin) * y[b].d),
+                                  _mm256_cvtepi32_ps(_mm256_madd_epi16(bsums, mins)), acc_min);
     }
-    return sum;
+    return hsum(acc) - hsum(acc_min);
 }
 
 float dot_q6_k(int n, const void* w, const void* a) {
@@ -673,5 +689,7 @@ void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
                         float* out) {
     dot_rows_q8_0(n, w, stride, n_rows, a, out);
 }
+
+float dot_q4_k_avx2(int n, const void* w, const void* a) { return dot_q4_k(n, w, a); }
 
 } // namespace strata

@@ -18,6 +18,8 @@ void attention_avx2(const AttentionArgs& a, int g0, int g1);
 void dequantize_avx2(DType t, const void* x, float* y, int n);
 // GEMV slices of 8 rows (ops/kernels.h, DotRowsFn). On the one AVX-512 machine measured (a
 // 16-core Xeon with VNNI) these beat 512-bit single-row dots 1.7x: the AVX-512 rows use them.
+// Q4_K x Q8_K with word-unpacked scales and shuffled scale broadcasts (ops/x86/kernels_avx2.cpp)
+float dot_q4_k_avx2(int n, const void* w, const void* a);
 void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 
