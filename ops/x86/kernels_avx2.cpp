@@ -302,16 +302,34 @@ float dot_q4_k(int n, const void* w, const void* a) {
     return hsum(acc) - hsum(acc_min);
 }
 
+// Q6_K: the 16 signed scales widened once per block; each pair of sub-blocks gets its scales by
+// one byte shuffle; the +32 offset comes out through one VPMADDWD of the bsums; sums stay in
+// vectors until the end of the row.
 float dot_q6_k(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ6_K*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
-    float sum = 0;
     const __m256i low4 = _mm256_set1_epi8(15), low2 = _mm256_set1_epi8(3);
+    // int16 lane 2k of a 128-bit half in the low 128 bits, lane 2k+1 in the high 128 bits
+    const __m256i pick[4] = {
+        _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2,
+                         3, 2, 3, 2, 3, 2, 3),
+        _mm256_setr_epi8(4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6,
+                         7, 6, 7, 6, 7, 6, 7),
+        _mm256_setr_epi8(8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10,
+                         11, 10, 11, 10, 11, 10, 11, 10, 11),
+        _mm256_setr_epi8(12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14,
+                         15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15)};
+    __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < n / QK_K; b++) {
-        // q6 - 32: sum q6*q8 unsigned, then take 32 * (sum of q8 per sub-block) back out.
-        const int offset = q6_k_scaled_bsum(x[b].scales, y[b].bsums);
-        __m256i acc = _mm256_setzero_si256();
+        const __m256i sc16 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].bsums));
+        // q6 - 32: sum q6*q8 unsigned, then take 32 x (scale x sum of q8) per sub-block back out
+        __m256i sum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                       _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5));
         for (int h = 0; h < 2; h++) {
+            const __m256i half = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                        : _mm256_permute2x128_si256(sc16, sc16, 0x11);
             const uint8_t* ql = x[b].ql + 64 * h;
             const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
             const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
@@ -330,19 +348,16 @@ float dot_q6_k(int n, const void* w, const void* a) {
                     _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4)),
             };
-            for (int k = 0; k < 4; k++) {
-                const int s = 8 * h + 2 * k; // sub-blocks s (bytes 0..15) and s+1 (16..31)
+            for (int k = 0; k < 4; k++) { // sub-blocks 8h+2k (bytes 0..15) and 8h+2k+1 (16..31)
                 const __m256i yk = _mm256_loadu_si256(
                     reinterpret_cast<const __m256i*>(y[b].qs + 128 * h + 32 * k));
-                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(x[b].scales[s + 1]),
-                                                        _mm_set1_epi16(x[b].scales[s]));
-                acc = _mm256_add_epi32(acc,
-                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk),
+                                                              _mm256_shuffle_epi8(half, pick[k])));
             }
         }
-        sum += y[b].d * h2f(x[b].d) * float(hsum_i32(acc) - 32 * offset);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[b].d * h2f(x[b].d)), _mm256_cvtepi32_ps(sum), acc);
     }
-    return sum;
+    return hsum(acc);
 }
 
 // max |x| over n floats (n a multiple of 8)
@@ -691,5 +706,6 @@ void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
 }
 
 float dot_q4_k_avx2(int n, const void* w, const void* a) { return dot_q4_k(n, w, a); }
+float dot_q6_k_avx2(int n, const void* w, const void* a) { return dot_q6_k(n, w, a); }
 
 } // namespace strata

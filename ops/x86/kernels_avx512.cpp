@@ -150,45 +150,6 @@ float dot_q4_0(int n, const void* w, const void* a) {
     return sum;
 }
 
-float dot_q6_k(int n, const void* w, const void* a) {
-    const auto* x = static_cast<const BlockQ6_K*>(w);
-    const auto* y = static_cast<const BlockQ8_K*>(a);
-    float sum = 0;
-    const __m512i low4 = _mm512_set1_epi8(15), low2 = _mm512_set1_epi8(3);
-    // dpbusd lanes 4g..4g+3 cover bytes 16g..16g+15 = one sub-block of 16 values
-    const __m512i pick_a = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i pick_b = _mm512_add_epi32(pick_a, _mm512_set1_epi32(4));
-    for (int b = 0; b < n / QK_K; b++) {
-        const int offset = q6_k_scaled_bsum(x[b].scales, y[b].bsums);
-        const __m512i scales =
-            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
-        __m512i acc = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            const __m512i ql = _mm512_loadu_si512(x[b].ql + 64 * h);
-            const __m256i qh = load256(x[b].qh + 32 * h);
-            const __m512i qh_a = join(qh, _mm256_srli_epi16(qh, 2));
-            const __m512i qh_b = join(_mm256_srli_epi16(qh, 4), _mm256_srli_epi16(qh, 6));
-            const __m512i qa =
-                _mm512_or_si512(_mm512_and_si512(ql, low4),
-                                _mm512_slli_epi16(_mm512_and_si512(qh_a, low2), 4)); // values 0..63
-            const __m512i qb =
-                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                                _mm512_slli_epi16(_mm512_and_si512(qh_b, low2), 4)); // 64..127
-            const int8_t* q8 = y[b].qs + 128 * h;
-            const __m512i ya = _mm512_loadu_si512(q8), yb = _mm512_loadu_si512(q8 + 64);
-            const __m512i base = _mm512_set1_epi32(8 * h);
-            const __m512i sa = _mm512_permutexvar_epi32(_mm512_add_epi32(pick_a, base), scales);
-            const __m512i sb = _mm512_permutexvar_epi32(_mm512_add_epi32(pick_b, base), scales);
-            acc = _mm512_add_epi32(
-                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), qa, ya), sa));
-            acc = _mm512_add_epi32(
-                acc, _mm512_mullo_epi32(dot_u8s8(_mm512_setzero_si512(), qb, yb), sb));
-        }
-        sum += y[b].d * f16_to_f32(x[b].d) * float(_mm512_reduce_add_epi32(acc) - 32 * offset);
-    }
-    return sum;
-}
-
 } // namespace
 
 #ifdef __AVX512VNNI__
@@ -205,7 +166,7 @@ static const Kernels kRow = {
     .dot_q8_0 = dot_q8_0,
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k_avx2, // beats the 512-bit version it replaced (docs/performance.md)
-    .dot_q6_k = dot_q6_k,
+    .dot_q6_k = dot_q6_k_avx2, // likewise
     .quantize_q8_0 = quantize_q8_0_avx2,
     .quantize_q8_k = quantize_q8_k_avx2,
     .dot_rows_q8_0 = dot_rows_q8_0_avx2,
