@@ -34,9 +34,19 @@ void convert_rows(DType from, const uint8_t* src, DType to, uint8_t* dst, uint64
 
 } // namespace
 
+bool q4_k_m_wants_q6_k(const std::string& name, uint32_t n_layer) {
+    if (name == "output.weight") return true;
+    const bool v = name.find(".attn_v.") != std::string::npos,
+               down = name.find(".ffn_down.") != std::string::npos;
+    if ((!v && !down) || name.compare(0, 4, "blk.") != 0) return false;
+    const uint32_t i = uint32_t(std::stoul(name.substr(4))), n = n_layer;
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
 ConvertReport convert_model(ModelSource& src, const std::string& out, const ConvertOptions& opt,
                             const StrataWriter::Progress& progress) {
     if (opt.type == DType::Q8_K) fail("q8_k is an activation type; it cannot be a weight type");
+    if (opt.q4_k_m && opt.type != DType::Q4_K) fail("the q4_k_m mix is built on q4_k");
     ConvertReport report;
     ModelConfig config = src.config;
     if (opt.cla > 1) {
@@ -76,16 +86,26 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
 
     Metadata meta;
     write_metadata(meta, config, src.tokenizer, {src.description, strata_version()});
-    meta.set("general.requested_type",
-             opt.type ? std::string(dtype_name(*opt.type)) : std::string("source"));
+    meta.set("general.requested_type", opt.q4_k_m ? std::string("q4_k_m")
+                                       : opt.type ? std::string(dtype_name(*opt.type))
+                                                  : std::string("source"));
     StrataWriter writer(std::move(meta));
     for (auto& [spec, t] : plan) {
         const SourceTensor* st = t;
         DType want =
             spec.is_matrix ? opt.type.value_or(st->generate ? DType::F16 : st->type) : DType::F32;
+        if (spec.is_matrix && opt.q4_k_m && q4_k_m_wants_q6_k(spec.name, config.n_layer))
+            want = DType::Q6_K;
         ConvertedTensor ct{spec.name, st->type, want, spec.shape, false};
         if (row_bytes(want, spec.shape.back()) == 0) {
-            ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;
+            // A K-quant row that is not whole 256-value blocks: the 32-value type of about its
+            // size (Q4_K -> Q4_0, Q6_K -> Q8_0) where the row fills those, else a float type.
+            const DType near = want == DType::Q4_K ? DType::Q4_0 : DType::Q8_0;
+            if ((want == DType::Q4_K || want == DType::Q6_K) &&
+                row_bytes(near, spec.shape.back()) != 0)
+                ct.to = near;
+            else
+                ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;
             ct.fallback = true;
         }
         report.tensors.push_back(ct);

@@ -14,13 +14,21 @@ namespace strata {
 struct ConvertOptions {
     std::optional<DType> type; // matrices; nullopt keeps each source type (synthetic: f16)
     uint32_t cla = 0;          // >1: make the CLA-N layout, dropping consumers' K/V projections
+    // Q4_K_M-style mix (type must be Q4_K): Q6_K for the output matrix and for attn_v and
+    // ffn_down of the first and last eighth of the layers and every third layer between,
+    // the layers llama.cpp's Q4_K_M gives more bits.
+    bool q4_k_m = false;
 };
+
+// The Q4_K_M mix: whether matrix `name` of an n_layer model is Q6_K (else Q4_K).
+bool q4_k_m_wants_q6_k(const std::string& name, uint32_t n_layer);
 
 struct ConvertedTensor {
     std::string name;
     DType from, to;
     std::vector<uint64_t> shape;
-    bool fallback = false; // wanted the target type but rows don't fill its blocks
+    bool fallback = false; // wanted the target type but rows don't fill its blocks (`to` says
+                           // what it got: Q4_0/Q8_0 for K-quants where rows fill 32, else float)
 };
 
 struct ConvertReport {

@@ -1,4 +1,6 @@
 // strata-convert as a user runs it: exit codes, messages, --info, --verify, --synthetic, --cla.
+#include "formats/convert.h"
+#include "formats/strata_reader.h"
 #include "tests/fixtures.h"
 
 #include <filesystem>
@@ -96,7 +98,7 @@ TEST(ConvertCli, ConvertsLlama2cAndGgufAndRefusesExistingStrataAsSource) {
         convert(fixture("stories260K/stories260K.bin") + " --tokenizer " +
                 fixture("stories260K/tok512.bin") + " -o " + dir.file("a.strata") + " --type q8_0");
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("kept a float type"), std::string::npos)
+    EXPECT_NE(r.output.find("blk.0.ffn_down.weight (f32)"), std::string::npos)
         << r.output; // ffn_down rows of 172
     r = convert(dir.file("a.strata") + " -o " + dir.file("b.strata"));
     EXPECT_NE(r.exit_code, 0);
@@ -111,7 +113,8 @@ TEST(ConvertCli, AFullDiskLeavesTheExistingFileAndNoTemporaryFile) {
     TempDir dir;
     const std::string out = dir.file("model.strata");
     write_file(out, std::string("precious"));
-    const CommandResult r = run_command("bash -c 'ulimit -f 64; " + kTool + " --synthetic test-tiny --type f32 -o " + out + "'");
+    const CommandResult r = run_command("bash -c 'ulimit -f 64; " + kTool +
+                                        " --synthetic test-tiny --type f32 -o " + out + "'");
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("cannot reserve"), std::string::npos) << r.output;
     const auto kept = read_file(out);
@@ -119,4 +122,38 @@ TEST(ConvertCli, AFullDiskLeavesTheExistingFileAndNoTemporaryFile) {
     size_t files = 0;
     for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
     EXPECT_EQ(files, 1u) << "a temporary file was left behind";
+}
+
+// --type q4_k_m picks Q6_K where llama.cpp's Q4_K_M does: checked against the types llama.cpp
+// chose in the fixture's Q4_K_M GGUF, and on synthetic models through the tool.
+TEST(ConvertCli, Q4_K_MMixMatchesLlamaCppsChoice) {
+    TempDir dir;
+    if (!fixtures_dir().empty()) {
+        const auto f = strata::StrataFile::open([&] {
+            const std::string out = dir.file("km.strata");
+            auto r = convert(fixture("gguf-quant/tiny-gqa-q4_k_m.gguf") + " -q -o " + out);
+            EXPECT_EQ(r.exit_code, 0) << r.output;
+            return out;
+        }());
+        int matrices = 0;
+        for (const auto& t : f.tensors()) {
+            if (t.type != strata::DType::Q4_K && t.type != strata::DType::Q6_K) continue;
+            EXPECT_EQ(t.type == strata::DType::Q6_K, strata::q4_k_m_wants_q6_k(t.name, 2))
+                << t.name;
+            matrices++;
+        }
+        EXPECT_GE(matrices, 16);
+    }
+    // 8 layers: Q6_K for layers 0, 3, 6, 7 (attn_v, ffn_down) and the output: 9 matrices
+    const std::string out = dir.file("tl.strata");
+    auto r = convert("--synthetic tinyllama-1.1b --layers 8 --type q4_k_m -q -o " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = convert("--info " + out);
+    EXPECT_NE(r.output.find("q4_k x49"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("q6_k x9"), std::string::npos) << r.output;
+    // rows of 576 (SmolLM) are not whole K-quant blocks: Q4_0 for Q4_K, Q8_0 for Q6_K
+    r = convert("--synthetic smollm-135m --layers 4 --type q4_k_m -o " + dir.file("sm.strata"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("blk.0.attn_q.weight (q4_0)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("blk.3.attn_v.weight (q8_0)"), std::string::npos) << r.output;
 }

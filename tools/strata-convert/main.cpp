@@ -26,9 +26,12 @@ SRC is a Hugging Face model directory (config.json + *.safetensors + tokenizer),
 
 options:
   -o, --output PATH   file to write (written to a temporary file, then renamed)
-  --type TYPE         weight type for the matrices: f32 f16 bf16 q8_0 q4_0 q4_k q6_k
+  --type TYPE         weight type for the matrices: f32 f16 bf16 q8_0 q4_0 q4_k q6_k, or q4_k_m
+                      (q4_k with q6_k for the output and for attn_v/ffn_down of about a third
+                      of the layers, as llama.cpp's Q4_K_M)
                       (default: keep the source's types; synthetic models: f16). Matrices whose
-                      rows don't fill the type's blocks keep a float type; the summary says which.
+                      rows don't fill the type's blocks get q4_0 (for q4_k) or q8_0 (for q6_k) where
+                      rows are whole 32-value blocks, else a float type; the summary says which.
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.
@@ -233,11 +236,14 @@ int main(int argc, char** argv) {
         if (cla == 1) cla = 0;
         ConvertOptions opt;
         opt.cla = cla;
-        if (!type_name.empty()) {
+        if (type_name == "q4_k_m") {
+            opt.type = DType::Q4_K;
+            opt.q4_k_m = true;
+        } else if (!type_name.empty()) {
             auto t = dtype_from_name(type_name);
             if (!t || *t == DType::Q8_K)
                 usage_error("--type " + type_name +
-                            " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k");
+                            " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
             opt.type = *t;
         }
         const auto t0 = std::chrono::steady_clock::now();
@@ -257,7 +263,12 @@ int main(int argc, char** argv) {
         std::string fallbacks;
         for (const auto& t : r.tensors) {
             counts[dtype_name(t.to)]++;
-            if (t.fallback) fallbacks += (fallbacks.empty() ? "" : ", ") + t.name;
+            if (t.fallback)
+                fallbacks.append(fallbacks.empty() ? "" : ", ")
+                    .append(t.name)
+                    .append(" (")
+                    .append(dtype_name(t.to))
+                    .append(")");
         }
         std::fprintf(stderr, "wrote %s in %.2f s: %s parameters, tensors:", out.c_str(), secs,
                      human_count(double(r.parameters)).c_str());
@@ -265,7 +276,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "; KV %llu bytes/token (f16)\n",
                      (unsigned long long)r.config.kv_bytes_per_token(2.0));
         if (!fallbacks.empty())
-            std::fprintf(stderr, "kept a float type (rows don't fill %s blocks): %s\n",
+            std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
                          type_name.c_str(), fallbacks.c_str());
         for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
         return 0;
