@@ -36,12 +36,6 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
     }
 }
 
-// Asks for the next weight row while this one is computed: the hardware prefetcher alone
-// leaves DRAM idle at the start of each row.
-inline void prefetch(const uint8_t* p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
-}
-
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads) {
     const DotFn dot = k.dot(w.type);
@@ -65,10 +59,7 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
             if (dot_rows)
                 dot_rows(w.cols, wb + size_t(r0) * wrow, wrow, r1 - r0, a, out + r0);
             else
-                for (int r = r0; r < r1; r++) {
-                    if (n_tokens == 1) prefetch(wb + size_t(r + 1) * wrow, wrow);
-                    out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
-                }
+                for (int r = r0; r < r1; r++) out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
         }
     }
 }
