@@ -16,12 +16,28 @@ struct AttentionArgs {
     const uint8_t* k;    // K rows: row j at k + j * kv_row_bytes, head g at value g * head_dim
     const uint8_t* v;    // V rows, same layout
     size_t kv_row_bytes; // bytes between consecutive positions
-    int n_pos;           // attend to positions 0 .. n_pos-1
+    int n_pos;           // attend to positions pos_begin .. n_pos-1
     int n_head, n_head_kv, head_dim;
     float scale;    // 1/sqrt(head_dim)
     float* out;     // n_head * head_dim
     float* scratch; // attention_scratch_floats(...) floats
+    // Non-null: a partial result over [pos_begin, n_pos) for one KV head (g1 = g0 + 1): `out`
+    // is left unnormalized and each head h of the group stores its running max and sum at
+    // partial_stats[2h], [2h+1], for attention_merge.
+    float* partial_stats = nullptr;
+    int pos_begin = 0;
 };
+
+// Positions per chunk when one token's attention is split over its context (so threads share
+// long contexts even when there are fewer KV heads than threads). Fixed, so that the result
+// does not depend on the thread count.
+constexpr int kAttentionChunk = 256;
+
+// Combines n_chunks partial results of one KV group (group = n_head / n_head_kv query heads):
+// chunk c's unnormalized outputs (group x head_dim) at outs + c * out_stride, its stats
+// (max, sum per head) at stats + c * stat_stride.
+void attention_merge(int n_chunks, int group, int head_dim, const float* outs, size_t out_stride,
+                     const float* stats, size_t stat_stride, float* out);
 
 size_t attention_scratch_floats(int n_head, int n_head_kv, int head_dim);
 

@@ -8,9 +8,18 @@
 //   static void axpy(float a, const float* x, float* y, int n)         // y += a x
 //   static void scale(float* y, float a, int n)                        // y *= a
 //   static float exp(float x)
+//   static float exp_sum(float* x, int n, float m)                     // x = exp(x - m); sum
+
+// One KV head of one position is a short piece (e.g. 128 bytes) of a row that holds every head,
+// so walking the positions is a strided stream the hardware prefetcher loses at each page: ask
+// for the rows kAhead positions ahead (prefetches never fault, past the end included).
+inline void prefetch_head(const uint8_t* p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+}
 
 template <typename Prims> void attention_impl(const strata::AttentionArgs& a, int g0, int g1) {
     constexpr int kBlock = 64; // positions per streaming-softmax step (matches the scratch size)
+    constexpr int kAhead = 16;
     const int group = a.n_head / a.n_head_kv;
     const int hd = a.head_dim;
     float* row = a.scratch;
@@ -23,10 +32,13 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
         for (int i = 0; i < group * hd; i++) out[i] = 0;
         const size_t head_off =
             strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd)); // whole blocks per head
-        for (int j0 = 0; j0 < a.n_pos; j0 += kBlock) {
+        const size_t head_bytes = strata::row_bytes(a.kv_type, uint64_t(hd));
+        for (int j0 = a.pos_begin; j0 < a.n_pos; j0 += kBlock) {
             const int nb = a.n_pos - j0 < kBlock ? a.n_pos - j0 : kBlock;
             // scores of this block: each K row is read once for all heads of the group
             for (int j = 0; j < nb; j++) {
+                prefetch_head(a.k + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
+                              head_bytes);
                 Prims::load(a.kv_type, a.k + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
                 for (int h = 0; h < group; h++)
                     scores[h * kBlock + j] =
@@ -38,22 +50,24 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                 for (int j = 0; j < nb; j++)
                     m = scores[h * kBlock + j] > m ? scores[h * kBlock + j] : m;
                 const float correction = Prims::exp(max[h] - m);
-                float s = sum[h] * correction;
-                for (int j = 0; j < nb; j++) {
-                    const float p = Prims::exp(scores[h * kBlock + j] - m);
-                    scores[h * kBlock + j] = p;
-                    s += p;
-                }
+                const float s = sum[h] * correction + Prims::exp_sum(scores + h * kBlock, nb, m);
                 Prims::scale(out + size_t(h) * size_t(hd), correction, hd);
                 max[h] = m;
                 sum[h] = s;
             }
             // each V row likewise read once for the group
             for (int j = 0; j < nb; j++) {
+                prefetch_head(a.v + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
+                              head_bytes);
                 Prims::load(a.kv_type, a.v + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
                 for (int h = 0; h < group; h++)
                     Prims::axpy(scores[h * kBlock + j], row, out + size_t(h) * size_t(hd), hd);
             }
+        }
+        if (a.partial_stats) {
+            for (int h = 0; h < group; h++)
+                a.partial_stats[2 * h] = max[h], a.partial_stats[2 * h + 1] = sum[h];
+            continue;
         }
         for (int h = 0; h < group; h++)
             Prims::scale(out + size_t(h) * size_t(hd), 1.0f / sum[h], hd);

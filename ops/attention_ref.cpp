@@ -2,6 +2,7 @@
 #include "ops/attention.h"
 #include "ops/quantize_ref.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -39,11 +40,35 @@ struct ScalarPrims {
         for (int i = 0; i < n; i++) y[i] *= a;
     }
     static float exp(float x) { return std::exp(x); }
+    static float exp_sum(float* x, int n, float m) {
+        float s = 0;
+        for (int j = 0; j < n; j++) s += x[j] = std::exp(x[j] - m);
+        return s;
+    }
 };
 
 #include "ops/attention_impl.h"
 
 } // namespace
+
+void attention_merge(int n_chunks, int group, int head_dim, const float* outs, size_t out_stride,
+                     const float* stats, size_t stat_stride, float* out) {
+    for (int h = 0; h < group; h++) {
+        float m = -INFINITY;
+        for (int c = 0; c < n_chunks; c++) m = std::max(m, stats[size_t(c) * stat_stride + 2 * h]);
+        float total = 0;
+        float* o = out + size_t(h) * head_dim;
+        for (int i = 0; i < head_dim; i++) o[i] = 0;
+        for (int c = 0; c < n_chunks; c++) {
+            const float* st = stats + size_t(c) * stat_stride + 2 * h;
+            const float w = std::exp(st[0] - m);
+            total += w * st[1];
+            const float* oc = outs + size_t(c) * out_stride + size_t(h) * head_dim;
+            for (int i = 0; i < head_dim; i++) o[i] += w * oc[i];
+        }
+        for (int i = 0; i < head_dim; i++) o[i] /= total;
+    }
+}
 
 size_t attention_scratch_floats(int n_head, int n_head_kv, int head_dim) {
     const int group = n_head / n_head_kv;

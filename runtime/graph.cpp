@@ -143,6 +143,43 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
             const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
             const int items = d0.rows * G;
             const int dst_stride = desc(n.dst).stride;
+            const int n_pos = c.pos0 + d0.rows;
+            if (d0.rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
+                // One token over a long context: (KV head, chunk of positions) items, so every
+                // thread has work even with fewer KV heads than threads; then merged per head.
+                const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
+                const int group = c.n_head / G, hd = c.head_dim;
+                float* outs = c.attn_partials;
+                float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
+#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
+                for (int item = 0; item < G * chunks; item++) {
+                    const int g = item / chunks, ch = item % chunks;
+                    AttentionArgs a;
+                    a.q = s0;
+                    a.kv_type = c.cache->type();
+                    a.k = c.cache->k(n.slot, 0);
+                    a.v = c.cache->v(n.slot, 0);
+                    a.kv_row_bytes = c.cache->row_bytes();
+                    a.pos_begin = ch * kAttentionChunk;
+                    a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
+                    a.n_head = c.n_head;
+                    a.n_head_kv = G;
+                    a.head_dim = hd;
+                    a.scale = 1.0f / std::sqrt(float(hd));
+                    // chunk ch of group g: outputs where the kernel writes group g's heads
+                    a.out = outs + size_t(ch) * size_t(c.n_head) * size_t(hd);
+                    a.partial_stats = stats + (size_t(ch) * size_t(G) + size_t(g)) * 2 * group;
+                    a.scratch = attn_scratch + size_t(omp_get_thread_num()) * scratch;
+                    k.attention(a, g, g + 1);
+                }
+                for (int g = 0; g < G;
+                     g++) // chunk ch of group g: ch * n_head * hd + g * group * hd
+                    attention_merge(chunks, group, hd, outs + size_t(g) * group * hd,
+                                    size_t(c.n_head) * hd, stats + size_t(g) * 2 * group,
+                                    size_t(G) * 2 * group,
+                                    dst + size_t(g) * size_t(group) * size_t(hd));
+                break;
+            }
 #pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
             for (int item = 0; item < items; item++) {
                 const int t = item / G, g = item % G;
@@ -171,6 +208,11 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
             break;
         }
     }
+}
+
+size_t attention_partial_floats(int n_ctx, int n_head, int head_dim) {
+    const size_t chunks = size_t(n_ctx + kAttentionChunk - 1) / kAttentionChunk;
+    return chunks * size_t(n_head) * size_t(head_dim + 2);
 }
 
 } // namespace strata

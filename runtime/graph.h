@@ -57,7 +57,12 @@ struct GraphContext {
     const RopeParams* rope;
     const float* rope_inv_freq;
     int n_head, n_head_kv, head_dim;
+    // Partial results when one token's attention is split into chunks of kAttentionChunk
+    // positions: attention_partial_floats(...) floats.
+    float* attn_partials = nullptr;
 };
+
+size_t attention_partial_floats(int n_ctx, int n_head, int head_dim);
 
 class Graph {
   public:

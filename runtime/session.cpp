@@ -130,13 +130,15 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
             attn_scratch_.resize(
                 size_t(options_.n_threads) *
                 attention_scratch_floats(int(c.n_head), int(c.n_head_kv), int(c.head_dim)));
+            attn_partials_.resize(
+                attention_partial_floats(n_ctx(), int(c.n_head), int(c.head_dim)));
         }
         const Graph& g = it->second;
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
         const GraphContext ctx{
-            kernels_,      options_.n_threads, cache_.get(),   tokens + done,
-            n_past(),      c.norm_eps,         &model_->rope,  model_->rope_inv_freq.data(),
-            int(c.n_head), int(c.n_head_kv),   int(c.head_dim)};
+            kernels_,      options_.n_threads, cache_.get(),    tokens + done,
+            n_past(),      c.norm_eps,         &model_->rope,   model_->rope_inv_freq.data(),
+            int(c.n_head), int(c.n_head_kv),   int(c.head_dim), attn_partials_.data()};
         g.compute(ctx, arena_.data(), act_.data(), attn_scratch_.data());
         history_.insert(history_.end(), tokens + done, tokens + done + chunk);
         if (file_)

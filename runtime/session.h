@@ -66,7 +66,7 @@ class Session {
     std::unique_ptr<KvCache> cache_;
     // Graphs by (batch size, all logits), and the buffers they run in (grown, never shrunk).
     std::map<std::pair<int, bool>, Graph> graphs_;
-    std::vector<float> arena_, attn_scratch_;
+    std::vector<float> arena_, attn_scratch_, attn_partials_;
     std::vector<uint8_t> act_;
     std::vector<float> all_logits_;
     const float* last_logits_ = nullptr;

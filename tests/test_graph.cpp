@@ -2,7 +2,10 @@
 // tensors share one arena.
 #include "formats/convert.h"
 #include "runtime/forward.h"
+#include "runtime/session.h"
+
 #include "tests/fixtures.h"
+#include <cmath>
 
 using namespace strata;
 using namespace strata::test;
@@ -25,5 +28,37 @@ TEST(Graph, ConsumerLayersStoreNoKvAndTheArenaIsShared) {
             EXPECT_LT(g.arena_floats(), g.unshared_floats() / 3) << "planning should reuse memory";
             EXPECT_GT(g.activation_bytes(), 0u);
         }
+    }
+}
+
+// A single token over more than kAttentionChunk positions takes the chunked attention path
+// (split over positions, merged); a prompt batch takes the whole-context path. Both must give
+// the same logits for the same position.
+TEST(Graph, ChunkedDecodeAttentionMatchesThePromptPath) {
+    TempDir dir;
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, dir.file("t.strata"), {DType::F32, 0});
+    auto m = Model::load(dir.file("t.strata"));
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 600; i++) tokens.push_back(int32_t(1 + (i * 13) % 300));
+    SessionOptions o;
+    o.n_ctx = 1024;
+    o.kv_type = DType::F32;
+    o.n_batch = 1024;
+    Session batch(m, o);
+    const size_t V = m->config().n_vocab;
+    const float* all = batch.decode(tokens.data(), 600, true);
+    for (int last : {256, 257, 513, 599}) {
+        Session s(m, o);
+        s.decode(tokens.data(), last);                       // positions 0..last-1 in one batch
+        const float* l = s.decode(&tokens[size_t(last)], 1); // position `last`, chunked
+        double worst = 0, scale = 0;
+        for (size_t v = 0; v < V; v++) {
+            worst = std::max(worst, double(std::fabs(l[v] - all[size_t(last) * V + v])));
+            scale = std::max(scale, double(std::fabs(all[size_t(last) * V + v])));
+        }
+        EXPECT_LT(worst, 1e-4 * scale + 1e-5) << "position " << last;
     }
 }

@@ -296,6 +296,55 @@ TEST(Kernels, GegluRopeAndAttentionMatchTheReference) {
     }
 }
 
+// One token's attention split into chunks of positions (partial results, then merged) equals
+// the attention over all positions at once, for every kernel row and ragged last chunks.
+TEST(Kernels, ChunkedAttentionMergesToTheWholeAttention) {
+    for (const Kernels* k : available_kernels()) {
+        for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 32}, std::tuple{6, 3, 64}}) {
+            for (int n_pos : {257, 700}) {
+                const size_t row_vals = size_t(kv_heads) * hd, rb = row_vals * 2;
+                std::vector<uint8_t> K(rb * size_t(n_pos)), V(K.size());
+                const auto kf = random_floats(row_vals * size_t(n_pos), 8),
+                           vf = random_floats(row_vals * size_t(n_pos), 9);
+                for (size_t i = 0; i < kf.size(); i++) {
+                    const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
+                    std::memcpy(&K[2 * i], &a, 2);
+                    std::memcpy(&V[2 * i], &b, 2);
+                }
+                const auto q = random_floats(size_t(heads) * hd, 10, 2.0f);
+                std::vector<float> whole(size_t(heads) * hd), merged(whole.size());
+                std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+                AttentionArgs a{
+                    q.data(),     DType::F16,    K.data(), V.data(), rb,
+                    n_pos,        heads,         kv_heads, hd,       1.0f / std::sqrt(float(hd)),
+                    whole.data(), scratch.data()};
+                k->attention(a, 0, kv_heads);
+                const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
+                const int group = heads / kv_heads;
+                std::vector<float> outs(size_t(chunks) * heads * hd),
+                    stats(size_t(chunks) * kv_heads * 2 * group);
+                for (int g = 0; g < kv_heads; g++)
+                    for (int c = 0; c < chunks; c++) {
+                        AttentionArgs p = a;
+                        p.pos_begin = c * kAttentionChunk;
+                        p.n_pos = std::min(n_pos, p.pos_begin + kAttentionChunk);
+                        p.out = outs.data() + size_t(c) * heads * hd;
+                        p.partial_stats = stats.data() + (size_t(c) * kv_heads + g) * 2 * group;
+                        k->attention(p, g, g + 1);
+                    }
+                for (int g = 0; g < kv_heads; g++)
+                    attention_merge(chunks, group, hd, outs.data() + size_t(g) * group * hd,
+                                    size_t(heads) * hd, stats.data() + size_t(g) * 2 * group,
+                                    size_t(kv_heads) * 2 * group,
+                                    merged.data() + size_t(g) * group * hd);
+                for (size_t i = 0; i < whole.size(); i++)
+                    ASSERT_NEAR(merged[i], whole[i], 1e-5f)
+                        << k->name << " " << heads << "/" << kv_heads << " n_pos=" << n_pos;
+            }
+        }
+    }
+}
+
 TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     // One head, three positions, f32 cache: compare with the textbook formula.
     const int hd = 2;

@@ -377,6 +377,18 @@ struct NeonPrims {
         for (; i < n; i++) y[i] *= a;
     }
     static float exp(float x) { return std::exp(x); }
+    static float exp_sum(float* x, int n, float m) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + j), vdupq_n_f32(m)));
+            vst1q_f32(x + j, e);
+            acc = vaddq_f32(acc, e);
+        }
+        float s = vaddvq_f32(acc);
+        for (; j < n; j++) s += x[j] = std::exp(x[j] - m);
+        return s;
+    }
 };
 
 #include "ops/attention_impl.h"

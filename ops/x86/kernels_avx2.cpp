@@ -662,6 +662,19 @@ struct Avx2Prims {
         for (; i < n; i++) y[i] *= a;
     }
     static float exp(float x) { return std::exp(x); }
+    static float exp_sum(float* x, int n, float m) {
+        const __m256 m8 = _mm256_set1_ps(m);
+        __m256 acc = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 8 <= n; j += 8) {
+            const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), m8));
+            _mm256_storeu_ps(x + j, e);
+            acc = _mm256_add_ps(acc, e);
+        }
+        float s = hsum(acc);
+        for (; j < n; j++) s += x[j] = std::exp(x[j] - m);
+        return s;
+    }
 };
 
 #include "ops/attention_impl.h"

@@ -31,6 +31,8 @@ options:
   -n, --n-gen N        generated tokens (default 128; 0 skips tg)
   -t, --threads LIST   comma-separated thread counts (default: all cores)
   -r, --repetitions R  runs per test (default 3)
+  -d, --depth D        tokens already in the context before each test (prefilled, not timed), as
+                       llama-bench's -d: generation at depth reads D tokens of K/V per token
   --kv-type f16|f32    KV cache type (default f16)
   --json               print a JSON array (llama-bench field names) instead of the table
   --roofline           measure read bandwidth and FMA peak here and print each result as % of its bound
@@ -91,7 +93,7 @@ uint64_t weight_bytes_per_token(const Model& m) {
 
 int main(int argc, char** argv) {
     std::vector<std::string> models;
-    int n_prompt = 512, n_gen = 128, reps = 3;
+    int n_prompt = 512, n_gen = 128, reps = 3, depth = 0;
     std::vector<int> threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
     bool json = false, roofline = false;
     std::vector<int> resume;
@@ -123,6 +125,8 @@ int main(int argc, char** argv) {
             threads = parse_list(value());
         else if (a == "-r" || a == "--repetitions")
             reps = count(1, 1000);
+        else if (a == "-d" || a == "--depth")
+            depth = count(0, 1 << 20);
         else if (a == "--json")
             json = true;
         else if (a == "--roofline")
@@ -167,7 +171,7 @@ int main(int argc, char** argv) {
             for (size_t ti = 0; ti < threads.size(); ti++) {
                 const int t = threads[ti];
                 SessionOptions opt;
-                opt.n_ctx = std::max(n_prompt + n_gen + 1, 16);
+                opt.n_ctx = std::max(depth + n_prompt + n_gen + 1, 16);
                 opt.n_threads = t;
                 opt.n_batch = std::max(n_prompt, 1);
                 opt.kv_type = kv_type;
@@ -175,6 +179,11 @@ int main(int argc, char** argv) {
                     std::vector<double> ts;
                     for (int r = 0; r < reps + 1; r++) { // first run warms up
                         Session s(model, opt);
+                        if (depth > 0) {
+                            std::vector<int32_t> ctx(static_cast<size_t>(depth));
+                            for (auto& x : ctx) x = int32_t(rng() % c.n_vocab);
+                            s.decode(ctx.data(), depth);
+                        }
                         std::vector<int32_t> toks(size_t(std::max(np, 1)));
                         for (auto& x : toks) x = int32_t(rng() % c.n_vocab);
                         const auto t0 = std::chrono::steady_clock::now();
@@ -203,7 +212,7 @@ int main(int argc, char** argv) {
                         if (ng > 0) { // generation: bytes read per token over bandwidth
                             const double kv =
                                 double(c.kv_bytes_per_token(kv_type == DType::F32 ? 4.0 : 2.0)) *
-                                ng / 2.0;
+                                (depth + ng / 2.0);
                             res.bound_ts = roof.read_gbps[ti] * 1e9 / (double(wbytes) + kv);
                         } else { // prompt: 2 ops per weight per token over the FMA peak
                             res.bound_ts =
@@ -212,8 +221,9 @@ int main(int argc, char** argv) {
                     }
                     results.push_back(res);
                 };
-                if (n_prompt > 0) run("pp" + std::to_string(n_prompt), n_prompt, 0);
-                if (n_gen > 0) run("tg" + std::to_string(n_gen), 0, n_gen);
+                const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
+                if (n_prompt > 0) run("pp" + std::to_string(n_prompt) + at, n_prompt, 0);
+                if (n_gen > 0) run("tg" + std::to_string(n_gen) + at, 0, n_gen);
             }
             (void)label;
         }
