@@ -23,6 +23,11 @@ using DotFn = float (*)(int n, const void* weights, const void* activations);
 // together; nullptr in a table means "call the DotFn per row".
 using DotRowsFn = void (*)(int n, const void* weights, size_t row_stride, int n_rows,
                            const void* activations, float* out);
+// Several weight rows against several activation rows (a prefill tile): y[t * y_stride + r] =
+// dot(row r, activation t), r < n_rows, t < n_tokens. Weights unpacked once serve every token.
+using DotTileFn = void (*)(int n, const void* weights, size_t row_stride, int n_rows,
+                           const void* activations, size_t act_stride, int n_tokens, float* y,
+                           size_t y_stride);
 // Quantize n floats into an activation row.
 using QuantizeFn = void (*)(const float* x, void* y, int n);
 
@@ -34,6 +39,7 @@ struct Kernels {
     DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
     QuantizeFn quantize_q8_0, quantize_q8_k;
     DotRowsFn dot_rows_q8_0 = nullptr, dot_rows_q4_0 = nullptr;
+    DotTileFn dot_tile_q4_0 = nullptr;
 
     // y = x / rms(x) * w
     void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y);

@@ -40,6 +40,7 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
             int y_stride, int n_threads) {
     const DotFn dot = k.dot(w.type);
     const DotRowsFn dot_rows = k.dot_rows(w.type);
+    const DotTileFn dot_tile = w.type == DType::Q4_0 ? k.dot_tile_q4_0 : nullptr;
     const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
     const size_t arow = activation_row_bytes(w.type, w.cols);
     const auto* wb = static_cast<const uint8_t*>(w.data);
@@ -53,6 +54,11 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int tile = 0; tile < n_tiles; tile++) {
         const int r0 = tile * kTile, r1 = std::min(w.rows, r0 + kTile);
+        if (dot_tile && n_tokens > 1) { // the tile's weights unpacked once for all tokens
+            dot_tile(w.cols, wb + size_t(r0) * wrow, wrow, r1 - r0, ab, arow, n_tokens, y + r0,
+                     size_t(y_stride));
+            continue;
+        }
         for (int t = 0; t < n_tokens; t++) {
             const uint8_t* a = ab + size_t(t) * arow;
             float* out = y + size_t(t) * size_t(y_stride);

@@ -229,6 +229,61 @@ void dot_rows_q4_0(int n, const void* w, size_t stride, int n_rows, const void* 
     for (; r < n_rows; r++) out[r] = dot_q4_0(n, base + size_t(r) * stride, a);
 }
 
+// Prefill tiles: 8 Q4_0 rows x 4 tokens per step. Each row's nibbles are unpacked once per
+// block and its scales converted once, then used for 4 tokens; the 8 rows' products for one
+// token are reduced as in dot_rows_q4_0 (lane r = row r).
+void dot_tile_q4_0(int n, const void* w, size_t stride, int n_rows, const void* a,
+                   size_t act_stride, int n_tok, float* y, size_t y_stride) {
+    const auto* base = static_cast<const uint8_t*>(w);
+    const auto* abase = static_cast<const uint8_t*>(a);
+    const int nb = n / QK4_0;
+    const __m256i shifts = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
+    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    int r = 0;
+    for (; r + 8 <= n_rows; r += 8) {
+        const uint8_t* rows = base + size_t(r) * stride;
+        int t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            const BlockQ8_0* ys[4];
+            for (int u = 0; u < 4; u++)
+                ys[u] = reinterpret_cast<const BlockQ8_0*>(abase + size_t(t + u) * act_stride);
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                             _mm256_setzero_ps()};
+            for (int b = 0; b < nb; b++) {
+                __m256i q[8];
+                for (int k = 0; k < 8; k++) {
+                    const uint8_t* qs =
+                        rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2;
+                    q[k] = _mm256_and_si256(
+                        _mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128(
+                                              reinterpret_cast<const __m128i*>(qs))),
+                                          shifts),
+                        low4);
+                }
+                const __m256 dw = scales8(rows + size_t(b) * sizeof(BlockQ4_0), stride);
+                for (int u = 0; u < 4; u++) {
+                    const __m256i yv =
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ys[u][b].qs));
+                    const __m256i s8 = _mm256_maddubs_epi16(eight, yv);
+                    __m256i p[8];
+                    for (int k = 0; k < 8; k++)
+                        p[k] = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], yv), s8);
+                    acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(h2f(ys[u][b].d))),
+                                             _mm256_cvtepi32_ps(hsum8_epi16(p)), acc[u]);
+                }
+            }
+            for (int u = 0; u < 4; u++) _mm256_storeu_ps(y + size_t(t + u) * y_stride + r, acc[u]);
+        }
+        for (; t < n_tok; t++)
+            dot_rows_q4_0(n, rows, stride, 8, abase + size_t(t) * act_stride,
+                          y + size_t(t) * y_stride + r);
+    }
+    for (; r < n_rows; r++)
+        for (int t = 0; t < n_tok; t++)
+            y[size_t(t) * y_stride + r] =
+                dot_q4_0(n, base + size_t(r) * stride, abase + size_t(t) * act_stride);
+}
+
 void dot_rows_q8_0(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
     const auto* y = static_cast<const BlockQ8_0*>(a);
     const auto* base = static_cast<const uint8_t*>(w);
@@ -698,6 +753,7 @@ extern const Kernels kKernelsAvx2 = {
     .quantize_q8_k = quantize_q8_k_avx2,
     .dot_rows_q8_0 = dot_rows_q8_0,
     .dot_rows_q4_0 = dot_rows_q4_0,
+    .dot_tile_q4_0 = dot_tile_q4_0,
     .rmsnorm = rmsnorm_avx2,
     .softmax = softmax_avx2,
     .swiglu = swiglu_avx2,
@@ -720,5 +776,10 @@ void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
 
 float dot_q4_k_avx2(int n, const void* w, const void* a) { return dot_q4_k(n, w, a); }
 float dot_q6_k_avx2(int n, const void* w, const void* a) { return dot_q6_k(n, w, a); }
+
+void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        size_t act_stride, int n_tok, float* y, size_t y_stride) {
+    dot_tile_q4_0(n, w, stride, n_rows, a, act_stride, n_tok, y, y_stride);
+}
 
 } // namespace strata

@@ -22,6 +22,8 @@ void dequantize_avx2(DType t, const void* x, float* y, int n);
 float dot_q4_k_avx2(int n, const void* w, const void* a);
 float dot_q6_k_avx2(int n, const void* w, const void* a);
 void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        size_t act_stride, int n_tok, float* y, size_t y_stride);
 void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 
 } // namespace strata
