@@ -5,7 +5,7 @@ set -euo pipefail
 build=$1 fixtures=$2 out=$3
 mkdir -p "$out"/{fuzz_strata_file,fuzz_gguf,fuzz_safetensors,fuzz_tokenizer_files,fuzz_tokenize,fuzz_session_file}
 "$build/strata-convert" --synthetic test-tiny --layers 1 --type q4_0 -q -o "$out/fuzz_strata_file/tiny-q4_0.strata"
-"$build/strata-convert" --synthetic test-tiny --layers 2 --type f16 --cla 2 -q -o "$out/fuzz_strata_file/tiny-cla2.strata"
+"$build/strata-convert" --synthetic test-tiny --layers 2 --type q8_0 --cla 2 -q -o "$out/fuzz_strata_file/tiny-cla2.strata"
 cp "$fixtures/stories260K/stories260K.gguf" "$out/fuzz_gguf/"
 /usr/bin/python3 - "$out/fuzz_gguf/tiny.gguf" <<'PY'
 # A small, valid llama GGUF (dim 32, one layer, 8 tokens): fast inputs for the fuzzer.
