@@ -56,10 +56,10 @@ STRATA_API const char* strata_errmsg(void);
 typedef struct strata_model_info {
     const char* architecture; /* "llama", "qwen2" */
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
-    int32_t n_kv_layers;         /* layers that store K/V (fewer than n_layer with CLA) */
+    int32_t n_kv_layers; /* layers that store K/V (fewer than n_layer with CLA) */
     int64_t n_params;
-    int64_t kv_bytes_per_token;  /* with an F16 cache */
-    int32_t bos, eos;            /* -1 when absent */
+    int64_t kv_bytes_per_token; /* with an F16 cache */
+    int32_t bos, eos;           /* -1 when absent */
     int32_t has_chat_template;
 } strata_model_info;
 
@@ -70,10 +70,17 @@ STRATA_API int strata_model_info_get(const strata_model* model, strata_model_inf
 
 /* Token ids of `text` into tokens[0..capacity); *n_tokens gets the count (also when the
  * buffer is too small: STRATA_BUFFER_TOO_SMALL). add_special: BOS/EOS per the model. */
-STRATA_API int strata_tokenize(const strata_model* model, const char* text, int add_special, int32_t* tokens,
-                               int capacity, int* n_tokens);
+STRATA_API int strata_tokenize(const strata_model* model, const char* text, int add_special,
+                               int32_t* tokens, int capacity, int* n_tokens);
+/* Flags for strata_tokenize_text. */
+#define STRATA_TOKENIZE_ADD_SPECIAL 1   /* BOS (and EOS) as the model adds them */
+#define STRATA_TOKENIZE_PARSE_SPECIAL 2 /* text spelling a special token becomes that token */
+/* strata_tokenize for `length` bytes (NULs included) with explicit flags. */
+STRATA_API int strata_tokenize_text(const strata_model* model, const char* text, size_t length,
+                                    int flags, int32_t* tokens, int capacity, int* n_tokens);
 /* The bytes of one token (no terminating NUL; *length gets the byte count). */
-STRATA_API int strata_token_to_piece(const strata_model* model, int32_t token, char* buf, int capacity, int* length);
+STRATA_API int strata_token_to_piece(const strata_model* model, int32_t token, char* buf,
+                                     int capacity, int* length);
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
@@ -81,16 +88,29 @@ typedef struct strata_session_options {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     int32_t n_threads;   /* 0: 1 */
     const char* kv_type; /* "f16" (default) or "q8_0" */
-    const char* kv_file; /* persistent session file: created if absent, resumed if present (NULL: memory) */
+    const char*
+        kv_file; /* persistent session file: created if absent, resumed if present (NULL: memory) */
+    int32_t n_batch; /* tokens per forward pass when decoding many; 0: 256 */
 } strata_session_options;
 
 STRATA_API void strata_session_options_init(strata_session_options* options);
-STRATA_API int strata_session_open(strata_model* model, const strata_session_options* options, strata_session** out);
+STRATA_API int strata_session_open(strata_model* model, const strata_session_options* options,
+                                   strata_session** out);
 STRATA_API void strata_session_close(strata_session* session);
 /* Forgets every token (the cache is reused). */
 STRATA_API int strata_session_reset(strata_session* session);
 /* Feeds tokens at the next positions (a prompt is computed as one batch). */
 STRATA_API int strata_decode(strata_session* session, const int32_t* tokens, int n_tokens);
+/* strata_decode that also writes the logits after each fed token (n_tokens x n_vocab floats,
+ * token-major) to `logits` (perplexity, scoring). */
+STRATA_API int strata_decode_logits(strata_session* session, const int32_t* tokens, int n_tokens,
+                                    float* logits);
+/* Forgets the tokens from position n_tokens on; the next decode continues from there. */
+STRATA_API int strata_session_truncate(strata_session* session, int n_tokens);
+/* The tokens the session holds, in order (*n_tokens gets the count; STRATA_BUFFER_TOO_SMALL
+ * when capacity is smaller). */
+STRATA_API int strata_session_tokens(const strata_session* session, int32_t* tokens, int capacity,
+                                     int* n_tokens);
 /* Logits (n_vocab floats) after the last decoded token; NULL before any decode. Valid until the
  * next call on this session. */
 STRATA_API const float* strata_logits(const strata_session* session);
@@ -134,7 +154,8 @@ STRATA_API void strata_sampler_options_init(strata_sampler_options* options); /*
 STRATA_API int strata_sampler_open(const strata_sampler_options* options, strata_sampler** out);
 STRATA_API void strata_sampler_close(strata_sampler* sampler);
 /* Picks the next token from the session's current logits. */
-STRATA_API int strata_sample(strata_sampler* sampler, const strata_session* session, int32_t* token);
+STRATA_API int strata_sample(strata_sampler* sampler, const strata_session* session,
+                             int32_t* token);
 
 /* Called with each generated token and its text (whole UTF-8 characters only; may be empty
  * while a character is incomplete). Return non-zero to stop. */
@@ -143,8 +164,8 @@ typedef int (*strata_token_callback)(void* user, int32_t token, const char* text
 /* Tokenizes and feeds `prompt` (BOS added when the session is empty), then samples up to
  * max_tokens tokens, stopping at end-of-sequence or when the callback asks. sampler NULL:
  * greedy. Returns STRATA_OK also when stopped by the callback. */
-STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler, const char* prompt, int max_tokens,
-                               strata_token_callback callback, void* user);
+STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler, const char* prompt,
+                               int max_tokens, strata_token_callback callback, void* user);
 
 #ifdef __cplusplus
 }

@@ -117,6 +117,24 @@ int strata_tokenize(const strata_model* model, const char* text, int add_special
     });
 }
 
+int strata_tokenize_text(const strata_model* model, const char* text, size_t length, int flags,
+                         int32_t* tokens, int capacity, int* n_tokens) {
+    if (!model || (!text && length > 0) || !n_tokens || capacity < 0 || (capacity > 0 && !tokens))
+        return error(STRATA_INVALID_ARGUMENT, "strata_tokenize_text: NULL or negative argument");
+    return guarded([&] {
+        const auto ids = model->tokenizer->encode(std::string_view(text ? text : "", length),
+                                                  (flags & STRATA_TOKENIZE_ADD_SPECIAL) != 0,
+                                                  (flags & STRATA_TOKENIZE_PARSE_SPECIAL) != 0);
+        *n_tokens = int(ids.size());
+        if (int(ids.size()) > capacity)
+            return error(STRATA_BUFFER_TOO_SMALL,
+                         "strata_tokenize_text: " + std::to_string(ids.size()) +
+                             " tokens need a larger buffer");
+        std::copy(ids.begin(), ids.end(), tokens);
+        return ok();
+    });
+}
+
 int strata_token_to_piece(const strata_model* model, int32_t token, char* buf, int capacity,
                           int* length) {
     if (!model || !length || capacity < 0 || (capacity > 0 && !buf))
@@ -136,7 +154,7 @@ int strata_token_to_piece(const strata_model* model, int32_t token, char* buf, i
 
 void strata_session_options_init(strata_session_options* o) {
     if (!o) return;
-    o->n_ctx = 0, o->n_threads = 1, o->kv_type = "f16", o->kv_file = nullptr;
+    o->n_ctx = 0, o->n_threads = 1, o->kv_type = "f16", o->kv_file = nullptr, o->n_batch = 0;
 }
 
 int strata_session_open(strata_model* model, const strata_session_options* options,
@@ -148,8 +166,9 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
     strata_session_options o;
     strata_session_options_init(&o);
     if (options) o = *options;
-    if (o.n_ctx < 0 || o.n_threads < 0)
-        return error(STRATA_INVALID_ARGUMENT, "strata_session_open: negative n_ctx or n_threads");
+    if (o.n_ctx < 0 || o.n_threads < 0 || o.n_batch < 0)
+        return error(STRATA_INVALID_ARGUMENT,
+                     "strata_session_open: negative n_ctx, n_threads or n_batch");
     const std::string kv = o.kv_type ? o.kv_type : "f16";
     if (kv != "f16" && kv != "q8_0")
         return error(STRATA_INVALID_ARGUMENT, "kv_type '" + kv + "' is not f16 or q8_0");
@@ -158,6 +177,7 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
         so.n_ctx =
             o.n_ctx ? o.n_ctx : int(std::min<uint32_t>(model->model->config().n_ctx_train, 4096));
         so.n_threads = o.n_threads ? o.n_threads : 1;
+        if (o.n_batch) so.n_batch = o.n_batch;
         so.kv_type = kv == "q8_0" ? strata::DType::Q8_0 : strata::DType::F16;
         if (o.kv_file)
             so.kv_file = o.kv_file, so.n_ctx = o.n_ctx; // 0 keeps an existing file's context
@@ -191,6 +211,49 @@ int strata_decode(strata_session* session, const int32_t* tokens, int n_tokens) 
         session->logits = session->session->decode(tokens, n_tokens);
         return ok();
     });
+}
+
+int strata_decode_logits(strata_session* session, const int32_t* tokens, int n_tokens,
+                         float* logits) {
+    if (!session || !tokens || n_tokens <= 0 || !logits)
+        return error(STRATA_INVALID_ARGUMENT,
+                     "strata_decode_logits: NULL session/tokens/logits or n_tokens <= 0");
+    return guarded([&] {
+        strata::Session& s = *session->session;
+        if (s.n_past() + n_tokens > s.n_ctx())
+            return error(STRATA_CONTEXT_FULL, "context is full: " + std::to_string(s.n_past()) +
+                                                  " + " + std::to_string(n_tokens) +
+                                                  " tokens exceed " + std::to_string(s.n_ctx()));
+        const size_t V = session->model->model->config().n_vocab;
+        const float* all = s.decode(tokens, n_tokens, true);
+        std::memcpy(logits, all, size_t(n_tokens) * V * sizeof(float));
+        session->logits = s.last_logits();
+        return ok();
+    });
+}
+
+int strata_session_truncate(strata_session* session, int n_tokens) {
+    if (!session || n_tokens < 0)
+        return error(STRATA_INVALID_ARGUMENT, "strata_session_truncate: NULL or negative");
+    return guarded([&] {
+        if (n_tokens < session->session->n_past()) {
+            session->session->truncate(n_tokens);
+            session->logits = nullptr;
+        }
+        return ok();
+    });
+}
+
+int strata_session_tokens(const strata_session* session, int32_t* tokens, int capacity,
+                          int* n_tokens) {
+    if (!session || !n_tokens || capacity < 0 || (capacity > 0 && !tokens))
+        return error(STRATA_INVALID_ARGUMENT, "strata_session_tokens: NULL or negative argument");
+    const auto& h = session->session->history();
+    *n_tokens = int(h.size());
+    if (int(h.size()) > capacity)
+        return error(STRATA_BUFFER_TOO_SMALL, "strata_session_tokens: buffer too small");
+    std::copy(h.begin(), h.end(), tokens);
+    return ok();
 }
 
 const float* strata_logits(const strata_session* session) {

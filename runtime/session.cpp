@@ -148,6 +148,7 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
             std::memcpy(all_logits_.data() + size_t(done) * V, last_logits_, size_t(chunk) * V * 4);
         done += chunk;
     }
+    if (all_logits) last_logits_ = all_logits_.data() + size_t(n - 1) * V; // the last token's
     return all_logits ? all_logits_.data() : last_logits_;
 }
 

@@ -115,6 +115,34 @@ int main(int argc, char** argv) {
           strata_errmsg());
     strata_session_close(r);
     strata_session_close(f);
+
+    /* explicit tokenizer flags, per-token logits, truncate and the held tokens */
+    int32_t ids2[16];
+    int n2 = 0;
+    CHECK(strata_tokenize_text(g_model, "Once upon a time", 16, STRATA_TOKENIZE_ADD_SPECIAL, ids2, 16, &n2) == STRATA_OK &&
+              n2 == 5 && memcmp(ids, ids2, 5 * sizeof(int32_t)) == 0,
+          "tokenize_text");
+    CHECK(strata_tokenize_text(g_model, "Once upon a time", 16, 0, ids2, 16, &n2) == STRATA_OK && n2 == 4 &&
+              ids2[0] == 403,
+          "tokenize_text without BOS: %d tokens, first %d", n2, ids2[0]);
+    strata_session* p = NULL;
+    CHECK(strata_session_open(g_model, NULL, &p) == STRATA_OK, "session: %s", strata_errmsg());
+    float* all_logits = malloc(sizeof(float) * 5 * (size_t)info.n_vocab);
+    CHECK(all_logits && strata_decode_logits(p, ids, 5, all_logits) == STRATA_OK, "decode_logits: %s",
+          strata_errmsg());
+    int best = 0;
+    for (int v = 1; v < info.n_vocab; v++)
+        if (all_logits[4 * info.n_vocab + v] > all_logits[4 * info.n_vocab + best]) best = v;
+    CHECK(best == 432, "last row's argmax %d (llama2.c: 432)", best);
+    CHECK(memcmp(strata_logits(p), all_logits + 4 * info.n_vocab, sizeof(float) * (size_t)info.n_vocab) == 0,
+          "strata_logits is not the last row");
+    free(all_logits);
+    CHECK(strata_session_truncate(p, 2) == STRATA_OK && strata_n_past(p) == 2 && strata_logits(p) == NULL, "truncate");
+    int32_t held[8];
+    int n_held = 0;
+    CHECK(strata_session_tokens(p, held, 8, &n_held) == STRATA_OK && n_held == 2 && held[1] == 403, "tokens");
+    CHECK(strata_session_tokens(p, held, 1, &n_held) == STRATA_BUFFER_TOO_SMALL && n_held == 2, "tokens small");
+    strata_session_close(p);
     CHECK(strata_decode(s, NULL, 1) == STRATA_INVALID_ARGUMENT, "NULL tokens accepted");
     strata_sampler_close(greedy);
     strata_session_close(s);
