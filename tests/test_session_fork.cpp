@@ -100,35 +100,41 @@ TEST(SessionFork, PagesAreSharedUntilWrittenAndAParentRewriteNeverReachesTheFork
     TempDir dir;
     auto m = tiny_model(dir);
     const auto prompt = prompt_of(200);
-    Session parent(m, options());
-    parent.decode(prompt.data(), int(prompt.size()));
-    auto child = parent.fork();
-    ASSERT_TRUE(child->cache().is_fork());
-    const int64_t page = sysconf(_SC_PAGESIZE);
-    const int sections = child->cache().n_sections();
-    EXPECT_EQ(child->cache().private_bytes(), 0) << "a fresh fork copies nothing";
-    run_greedy(*child, 5, 1); // one row per section written
-    const int64_t after_one = child->cache().private_bytes();
-    EXPECT_GT(after_one, 0);
-    EXPECT_LE(after_one, 2 * sections * page) << "only the written pages are copied";
-    const int64_t shared_prefix = int64_t(200 * child->cache().row_bytes()) * sections;
-    EXPECT_LT(after_one, shared_prefix / 2);
+    for (bool file_backed : {false, true}) {
+        SCOPED_TRACE(file_backed ? "session-file parent" : "in-memory parent");
+        SessionOptions po = options();
+        if (file_backed) po.kv_file = dir.file("parent.kv");
+        Session parent(m, po);
+        parent.decode(prompt.data(), int(prompt.size()));
+        auto child = parent.fork();
+        ASSERT_TRUE(child->cache().is_fork());
+        const int64_t page = sysconf(_SC_PAGESIZE);
+        const int sections = child->cache().n_sections();
+        EXPECT_EQ(child->cache().private_bytes(), 0) << "a fresh fork copies nothing";
+        run_greedy(*child, 5, 1); // one row per section written
+        const int64_t after_one = child->cache().private_bytes();
+        EXPECT_GT(after_one, 0);
+        EXPECT_LE(after_one, 2 * sections * page) << "only the written pages are copied";
+        const int64_t shared_prefix = int64_t(200 * child->cache().row_bytes()) * sections;
+        EXPECT_LT(after_one, shared_prefix / 2);
 
-    // The parent forgets most of its prefix and writes other tokens over it: the fork must
-    // first take private copies of what it still shared, and continue unchanged.
-    parent.truncate(10);
-    const auto other = prompt_of(150, 11); // other tokens over the same positions
-    parent.decode(other.data() + 10, 140);
-    EXPECT_GE(child->cache().private_bytes(), int64_t(190 * child->cache().row_bytes()) * sections)
-        << "the rewritten range was copied into the fork";
-    run_greedy(*child, -1, 20);
-    EXPECT_EQ(logits_of(*child), fresh_logits(m, prompt, tail(*child, prompt.size())));
-    {
-        Session fresh(m, options()); // the parent's schedule, without a fork
-        fresh.decode(prompt.data(), int(prompt.size()));
-        fresh.truncate(10);
-        const float* l = fresh.decode(other.data() + 10, 140);
-        EXPECT_EQ(logits_of(parent), std::vector<float>(l, l + m->config().n_vocab));
+        // The parent forgets most of its prefix and writes other tokens over it: the fork must
+        // first take private copies of what it still shared, and continue unchanged.
+        parent.truncate(10);
+        const auto other = prompt_of(150, 11); // other tokens over the same positions
+        parent.decode(other.data() + 10, 140);
+        EXPECT_GE(child->cache().private_bytes(),
+                  int64_t(190 * child->cache().row_bytes()) * sections)
+            << "the rewritten range was copied into the fork";
+        run_greedy(*child, -1, 20);
+        EXPECT_EQ(logits_of(*child), fresh_logits(m, prompt, tail(*child, prompt.size())));
+        {
+            Session fresh(m, options()); // the parent's schedule, without a fork
+            fresh.decode(prompt.data(), int(prompt.size()));
+            fresh.truncate(10);
+            const float* l = fresh.decode(other.data() + 10, 140);
+            EXPECT_EQ(logits_of(parent), std::vector<float>(l, l + m->config().n_vocab));
+        }
     }
 }
 
