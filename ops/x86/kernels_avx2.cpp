@@ -38,11 +38,13 @@ inline __m256i dot_i8(__m256i x, __m256i y) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
 }
 
-// 32 unsigned nibbles of 16 bytes: low nibbles in bytes 0..15, high nibbles in 16..31.
+// 32 unsigned nibbles of 16 bytes: low nibbles in bytes 0..15, high nibbles in 16..31 (one
+// broadcast load, one per-lane shift, one AND).
 inline __m256i nibbles(const uint8_t* p) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-    return _mm256_and_si256(both, _mm256_set1_epi8(15));
+    const __m256i both =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                            _mm256_set1_epi8(15));
 }
 
 float dot_f32(int n, const void* w, const void* a) {
@@ -198,8 +200,7 @@ void dot_rows_q4_0(int n, const void* w, size_t stride, int n_rows, const void* 
     const auto* y = static_cast<const BlockQ8_0*>(a);
     const auto* base = static_cast<const uint8_t*>(w);
     const int nb = n / QK4_0;
-    const __m256i shifts = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
-    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    const __m256i eight = _mm256_set1_epi8(8);
     int r = 0;
     for (; r + 8 <= n_rows; r += 8) {
         const uint8_t* rows = base + size_t(r) * stride;
@@ -211,13 +212,8 @@ void dot_rows_q4_0(int n, const void* w, size_t stride, int n_rows, const void* 
                                 8 * sizeof(BlockQ4_0));
             __m256i p[8];
             for (int k = 0; k < 8; k++) {
-                const uint8_t* qs = rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2;
-                // low nibbles to bytes 0..15, high to 16..31: one broadcast, one shift, one AND
                 const __m256i q =
-                    _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128(
-                                                           reinterpret_cast<const __m128i*>(qs))),
-                                                       shifts),
-                                     low4);
+                    nibbles(rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2);
                 p[k] = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yv), s8); // |block| <= 32*8*127
             }
             const __m256 d = _mm256_mul_ps(scales8(rows + size_t(b) * sizeof(BlockQ4_0), stride),
@@ -237,8 +233,7 @@ void dot_tile_q4_0(int n, const void* w, size_t stride, int n_rows, const void* 
     const auto* base = static_cast<const uint8_t*>(w);
     const auto* abase = static_cast<const uint8_t*>(a);
     const int nb = n / QK4_0;
-    const __m256i shifts = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
-    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    const __m256i eight = _mm256_set1_epi8(8);
     int r = 0;
     for (; r + 8 <= n_rows; r += 8) {
         const uint8_t* rows = base + size_t(r) * stride;
@@ -251,15 +246,8 @@ void dot_tile_q4_0(int n, const void* w, size_t stride, int n_rows, const void* 
                              _mm256_setzero_ps()};
             for (int b = 0; b < nb; b++) {
                 __m256i q[8];
-                for (int k = 0; k < 8; k++) {
-                    const uint8_t* qs =
-                        rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2;
-                    q[k] = _mm256_and_si256(
-                        _mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128(
-                                              reinterpret_cast<const __m128i*>(qs))),
-                                          shifts),
-                        low4);
-                }
+                for (int k = 0; k < 8; k++)
+                    q[k] = nibbles(rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ4_0) + 2);
                 const __m256 dw = scales8(rows + size_t(b) * sizeof(BlockQ4_0), stride);
                 for (int u = 0; u < 4; u++) {
                     const __m256i yv =
