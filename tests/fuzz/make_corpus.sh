@@ -62,14 +62,45 @@ spm = dict(tok)
 spm["model"] = dict(tok["model"], byte_fallback=True)
 open(out + "/fuzz_tokenizer_files/spm.json", "wb").write(json.dumps(spm).encode())
 PY
-cp "$fixtures/tokenizers/llama2-spm/tokenizer.model" "$out/fuzz_tokenizer_files/"
+/usr/bin/python3 - "$fixtures/tokenizers/llama2-spm/tokenizer.model" "$out/fuzz_tokenizer_files/tokenizer.model" <<'PY'
+# The Llama 2 tokenizer.model cut to its first 600 pieces (specials, the 256 byte pieces and the
+# first merges) with its trainer and normalizer specs kept: a real file's structure, but small
+# enough that each mutation parses in microseconds rather than milliseconds.
+import sys
+src = open(sys.argv[1], "rb").read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7F) << s; s += 7
+        if c < 0x80: return v, i
+def enc(v):
+    o = b""
+    while True:
+        if v < 0x80: return o + bytes([v])
+        o += bytes([(v & 0x7F) | 0x80]); v >>= 7
+out, i, pieces = b"", 0, 0
+while i < len(src):
+    start = i
+    key, i = varint(src, i)
+    assert key & 7 == 2, "ModelProto's top-level fields are all length-delimited"
+    n, i = varint(src, i)
+    i += n
+    if key >> 3 == 1:
+        pieces += 1
+        if pieces > 600: continue
+    out += src[start:i]
+open(sys.argv[2], "wb").write(out)
+PY
 i=0
 for f in "$fixtures"/tokenizers/vectors/*.inp; do
   /usr/bin/python3 - "$f" "$out/fuzz_tokenize" "$i" <<'PY'
 import sys
+# fuzz_tokenize.cpp reads the first byte as the vocabulary to use: each text once per vocabulary.
 texts = open(sys.argv[1], "rb").read().split(b"\n__ggml_vocab_test__\n")
 for k, t in enumerate(texts):
-    open("%s/%s-%d.txt" % (sys.argv[2], sys.argv[3], k), "wb").write(t)
+    for v in range(3):
+        open("%s/%s-%d-%d.txt" % (sys.argv[2], sys.argv[3], k, v), "wb").write(bytes([v]) + t)
 PY
   i=$((i + 1))
 done
