@@ -4,6 +4,7 @@
 #include "formats/strata_reader.h"
 #include "ops/quantize_ref.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -39,7 +40,10 @@ bool q4_k_m_wants_q6_k(const std::string& name, uint32_t n_layer) {
     const bool v = name.find(".attn_v.") != std::string::npos,
                down = name.find(".ffn_down.") != std::string::npos;
     if ((!v && !down) || name.compare(0, 4, "blk.") != 0) return false;
-    const uint32_t i = uint32_t(std::stoul(name.substr(4))), n = n_layer;
+    char* end = nullptr;
+    const unsigned long layer = std::strtoul(name.c_str() + 4, &end, 10);
+    if (end == name.c_str() + 4 || *end != '.') return false; // not blk.N.*
+    const uint32_t i = uint32_t(layer), n = n_layer;
     return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 

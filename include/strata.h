@@ -61,11 +61,22 @@ typedef struct strata_model_info {
     int64_t kv_bytes_per_token; /* with an F16 cache */
     int32_t bos, eos;           /* -1 when absent */
     int32_t has_chat_template;
+    int64_t file_bytes;             /* size of the .strata file */
+    int64_t weight_bytes_per_token; /* weight bytes one token's forward pass reads */
+    const char* name;               /* the model's name from its metadata ("" when none) */
+    int32_t synthetic;              /* 1: random weights (strata-convert --synthetic) */
 } strata_model_info;
 
 /* Maps and validates a .strata file. */
 STRATA_API int strata_model_open(const char* path, strata_model** out);
 STRATA_API void strata_model_close(strata_model* model);
+/* Opens only a vocabulary, from a .strata, a .gguf (vocab-only files too), a tokenizer.json
+ * (tokenizer_config.json beside it gives BOS/EOS and the chat template), a SentencePiece
+ * tokenizer.model, or a llama2.c tokenizer .bin. The handle serves the tokenizer, detokenizer
+ * and chat-template calls; strata_session_open refuses it. Close with strata_model_close. For a
+ * vocabulary, strata_model_info_get fills architecture ("vocabulary"), n_vocab, bos, eos and
+ * has_chat_template only. */
+STRATA_API int strata_vocab_open(const char* path, strata_model** out);
 STRATA_API int strata_model_info_get(const strata_model* model, strata_model_info* out);
 
 /* Token ids of `text` into tokens[0..capacity); *n_tokens gets the count (also when the
@@ -81,13 +92,57 @@ STRATA_API int strata_tokenize_text(const strata_model* model, const char* text,
 /* The bytes of one token (no terminating NUL; *length gets the byte count). */
 STRATA_API int strata_token_to_piece(const strata_model* model, int32_t token, char* buf,
                                      int capacity, int* length);
+/* The id of the token spelled exactly `text` (special tokens included), or -1. */
+STRATA_API int32_t strata_token_find(const strata_model* model, const char* text);
+/* The text of tokens[0..n_tokens), NUL-terminated in buf; *length gets its byte count without
+ * the NUL (also when the buffer is too small: STRATA_BUFFER_TOO_SMALL). */
+STRATA_API int strata_detokenize(const strata_model* model, const int32_t* tokens, int n_tokens,
+                                 char* buf, int capacity, int* length);
+
+/* Streaming detokenization: text is only ever cut at whole UTF-8 characters (the bytes of an
+ * incomplete character, e.g. from byte-fallback tokens, are held back until it completes). */
+typedef struct strata_detokenizer strata_detokenizer;
+/* `previous`: the token before the first one pushed (-1: none); after BOS, the leading space
+ * SentencePiece puts before the first word is dropped. The model must outlive it. */
+STRATA_API int strata_detokenizer_open(const strata_model* model, int32_t previous,
+                                       strata_detokenizer** out);
+/* The text that became complete with `token`; *text stays valid until the next call on d. */
+STRATA_API int strata_detokenizer_push(strata_detokenizer* d, int32_t token, const char** text,
+                                       int* length);
+/* Whatever is still held back at the end of the stream (shown as U+FFFD where incomplete). */
+STRATA_API int strata_detokenizer_flush(strata_detokenizer* d, const char** text, int* length);
+STRATA_API void strata_detokenizer_close(strata_detokenizer* d);
+
+/* ---- chat templates -------------------------------------------------------------------- */
+
+typedef struct strata_chat_message {
+    const char* role; /* "system", "user" or "assistant" */
+    const char* content;
+} strata_chat_message;
+
+/* The template family the model's chat template is recognized as ("llama-2", "llama-3",
+ * "chatml", "mistral", "gemma", "zephyr"), or NULL when it has none strata knows (a base model:
+ * completion mode). */
+STRATA_API const char* strata_chat_template(const strata_model* model);
+/* The names strata_chat_apply accepts, space-separated. */
+STRATA_API const char* strata_chat_template_names(void);
+/* The prompt text of `messages` in template `name` (NULL: the model's), exactly as the family's
+ * Jinja template renders it; add_assistant: ends where the assistant's reply begins. BOS/EOS
+ * appear as their token text (tokenize with STRATA_TOKENIZE_PARSE_SPECIAL and without
+ * STRATA_TOKENIZE_ADD_SPECIAL). NUL-terminated in buf; *length as strata_detokenize. */
+STRATA_API int strata_chat_apply(const strata_model* model, const char* name,
+                                 const strata_chat_message* messages, int n_messages,
+                                 int add_assistant, char* buf, int capacity, int* length);
+/* The token that ends an assistant turn in template `name` (NULL: the model's) besides EOS,
+ * e.g. <|eot_id|>; -1 when the turn ends with EOS only. */
+STRATA_API int strata_chat_turn_end(const strata_model* model, const char* name, int32_t* token);
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
 typedef struct strata_session_options {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     int32_t n_threads;   /* 0: 1 */
-    const char* kv_type; /* "f16" (default) or "q8_0" */
+    const char* kv_type; /* "f16" (default), "q8_0", or "f32" (for measurements) */
     const char*
         kv_file; /* persistent session file: created if absent, resumed if present (NULL: memory) */
     int32_t n_batch; /* tokens per forward pass when decoding many; 0: 256 */
@@ -115,6 +170,8 @@ STRATA_API int strata_session_tokens(const strata_session* session, int32_t* tok
  * next call on this session. */
 STRATA_API const float* strata_logits(const strata_session* session);
 STRATA_API int strata_n_past(const strata_session* session);
+/* The path of the session file the session lives in, or NULL for an in-memory session. */
+STRATA_API const char* strata_session_file(const strata_session* session);
 
 typedef struct strata_kv_stats {
     int64_t bytes_per_token; /* source layers x KV heads x head dim x 2 x element size */
@@ -166,6 +223,61 @@ typedef int (*strata_token_callback)(void* user, int32_t token, const char* text
  * greedy. Returns STRATA_OK also when stopped by the callback. */
 STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler, const char* prompt,
                                int max_tokens, strata_token_callback callback, void* user);
+
+/* ---- this machine ---------------------------------------------------------------------- */
+
+/* The kernels in use: "ref", "avx2", "avx512", "avx512_vnni", "neon" or "neon_dotprod" (chosen once
+ * from the CPU's features; STRATA_ISA=ref|avx2|avx512 forces one). */
+STRATA_API const char* strata_kernels(void);
+/* Measures this machine's read bandwidth (GB/s, a sum over a buffer far larger than the caches)
+ * and FP32 FMA peak (GFLOP/s) with threads[i] threads, into read_gbps[i] and fma_gflops[i].
+ * About a second per thread count. */
+STRATA_API int strata_roofline(const int* threads, int n, double* read_gbps, double* fma_gflops);
+
+/* ---- conversion ------------------------------------------------------------------------ */
+
+typedef void (*strata_progress_callback)(void* user, int tensors_done, int tensors_total,
+                                         int64_t bytes_done, int64_t bytes_total);
+
+typedef struct strata_convert_options {
+    const char* type;      /* f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m; NULL: keep the source's
+                              types (synthetic models: f16) */
+    int32_t cla;           /* cross-layer attention groups (0 or 1: off) */
+    const char* tokenizer; /* llama2.c checkpoints: their tokenizer .bin */
+    int32_t layers;        /* synthetic: override the layer count (0: the shape's) */
+    int32_t kv_heads;      /* synthetic: override the KV head count (0: the shape's) */
+    uint64_t seed;         /* synthetic: random seed */
+    strata_progress_callback progress; /* after each tensor (NULL: none) */
+    void* user;
+} strata_convert_options;
+
+/* What a conversion wrote. The strings stay valid until the next conversion on this thread. */
+typedef struct strata_convert_report {
+    int64_t n_params;
+    int64_t kv_bytes_per_token; /* with an F16 cache */
+    const char* tensor_types;   /* e.g. "f32 x45 q4_0 x155" */
+    const char* fallbacks;      /* tensors whose rows don't fill the type's blocks and got
+                                   another type, e.g. "output.weight (q8_0)"; "" when none */
+    const char* notes;          /* newline-separated remarks; "" when none */
+} strata_convert_report;
+
+STRATA_API void strata_convert_options_init(strata_convert_options* options);
+/* Converts an HF model directory, a .gguf or a llama2.c .bin into a .strata file at `out`
+ * (written to a temporary file, renamed when complete; nothing is replaced on failure).
+ * report may be NULL. */
+STRATA_API int strata_convert(const char* src, const char* out,
+                              const strata_convert_options* options, strata_convert_report* report);
+/* Writes a random-weight model in a named real shape (tinyllama-1.1b, llama-3.2-1b,
+ * smollm-135m, qwen2.5-0.5b, test-tiny), marked synthetic in its metadata. */
+STRATA_API int strata_convert_synthetic(const char* shape, const char* out,
+                                        const strata_convert_options* options,
+                                        strata_convert_report* report);
+/* A description of a .strata file (architecture, hyperparameters, kv_source, tokenizer, tensor
+ * types and shapes, KV bytes per token); *text stays valid until the next call on this thread. */
+STRATA_API int strata_file_describe(const char* path, const char** text);
+/* Checks a .strata file's structure and every checksum; STRATA_FORMAT_ERROR with the problems in
+ * strata_errmsg() (one per line). n_tensors may be NULL. */
+STRATA_API int strata_file_verify(const char* path, int* n_tensors);
 
 #ifdef __cplusplus
 }

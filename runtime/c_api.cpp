@@ -1,69 +1,14 @@
 // The C API (include/strata.h) over the C++ runtime. Every entry point catches everything:
 // no exception crosses into C. Errors are kept per thread.
-#include "strata.h"
+#include "runtime/c_api_internal.h"
 
 #include "formats/convert.h"
-#include "formats/error.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
-#include "runtime/tokenizer.h"
 
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 
-struct strata_model {
-    std::shared_ptr<const strata::Model> model;
-    std::unique_ptr<strata::Tokenizer> tokenizer;
-};
-
-struct strata_session {
-    strata_model* model;
-    std::unique_ptr<strata::Session> session;
-    const float* logits = nullptr;
-};
-
-struct strata_sampler {
-    std::unique_ptr<strata::Sampler> sampler;
-};
-
-namespace {
-
-thread_local std::string t_error;
-
-int ok() {
-    t_error.clear();
-    return STRATA_OK;
-}
-
-int error(int code, const std::string& message) {
-    t_error = message;
-    return code;
-}
-
-// Runs `body`, turning every exception into a status and a message.
-template <typename F> int guarded(F&& body) {
-    try {
-        return body();
-    } catch (const strata::Error& e) {
-        const std::string m = e.what();
-        const bool format =
-            m.find("truncated") != std::string::npos || m.find("magic") != std::string::npos ||
-            m.find("version") != std::string::npos || m.find("tensor") != std::string::npos ||
-            m.find("metadata") != std::string::npos;
-        if (m.find("context is full") != std::string::npos) return error(STRATA_CONTEXT_FULL, m);
-        return error(format ? STRATA_FORMAT_ERROR : STRATA_ERROR, m);
-    } catch (const std::bad_alloc&) {
-        return error(STRATA_NO_MEMORY, "out of memory");
-    } catch (const std::exception& e) {
-        return error(STRATA_ERROR, e.what());
-    } catch (...) {
-        return error(STRATA_ERROR, "unknown error");
-    }
-}
-
-} // namespace
+using namespace strata::capi;
 
 extern "C" {
 
@@ -77,7 +22,8 @@ int strata_model_open(const char* path, strata_model** out) {
     return guarded([&] {
         auto m = std::make_unique<strata_model>();
         m->model = strata::Model::load(path);
-        m->tokenizer = std::make_unique<strata::Tokenizer>(m->model->tokenizer());
+        m->data = &m->model->tokenizer();
+        m->tokenizer = std::make_unique<strata::Tokenizer>(*m->data);
         *out = m.release();
         return ok();
     });
@@ -88,6 +34,14 @@ void strata_model_close(strata_model* model) { delete model; }
 int strata_model_info_get(const strata_model* model, strata_model_info* out) {
     if (!model || !out)
         return error(STRATA_INVALID_ARGUMENT, "strata_model_info_get: NULL argument");
+    *out = strata_model_info{};
+    out->bos = model->tokenizer->bos(), out->eos = model->tokenizer->eos();
+    out->has_chat_template = !model->data->chat_template.empty();
+    out->n_vocab = int32_t(model->tokenizer->size());
+    if (!model->model) { // a vocabulary opened alone
+        out->architecture = "vocabulary";
+        return ok();
+    }
     const strata::ModelConfig& c = model->model->config();
     out->architecture = c.arch.c_str();
     out->n_vocab = int32_t(c.n_vocab), out->n_embd = int32_t(c.n_embd),
@@ -97,8 +51,10 @@ int strata_model_info_get(const strata_model* model, strata_model_info* out) {
     out->n_ctx_train = int32_t(c.n_ctx_train), out->n_kv_layers = int32_t(c.n_kv_layers());
     out->n_params = int64_t(strata::parameter_count(c));
     out->kv_bytes_per_token = int64_t(c.kv_bytes_per_token(2.0));
-    out->bos = model->tokenizer->bos(), out->eos = model->tokenizer->eos();
-    out->has_chat_template = !model->model->tokenizer().chat_template.empty();
+    out->file_bytes = int64_t(model->model->file().file_bytes());
+    out->weight_bytes_per_token = int64_t(strata::weight_bytes_per_token(*model->model));
+    out->synthetic = c.synthetic;
+    out->name = c.name.c_str();
     return ok();
 }
 
@@ -163,6 +119,11 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
         return error(STRATA_INVALID_ARGUMENT,
                      "strata_session_open: model and out must not be NULL");
     *out = nullptr;
+    if (!model->model)
+        return error(
+            STRATA_INVALID_ARGUMENT,
+            "strata_session_open: this handle holds only a vocabulary (strata_vocab_open); "
+            "open the model with strata_model_open");
     strata_session_options o;
     strata_session_options_init(&o);
     if (options) o = *options;
@@ -170,15 +131,17 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
         return error(STRATA_INVALID_ARGUMENT,
                      "strata_session_open: negative n_ctx, n_threads or n_batch");
     const std::string kv = o.kv_type ? o.kv_type : "f16";
-    if (kv != "f16" && kv != "q8_0")
-        return error(STRATA_INVALID_ARGUMENT, "kv_type '" + kv + "' is not f16 or q8_0");
+    if (kv != "f16" && kv != "q8_0" && kv != "f32")
+        return error(STRATA_INVALID_ARGUMENT, "kv_type '" + kv + "' is not f16, q8_0 or f32");
     return guarded([&] {
         strata::SessionOptions so;
         so.n_ctx =
             o.n_ctx ? o.n_ctx : int(std::min<uint32_t>(model->model->config().n_ctx_train, 4096));
         so.n_threads = o.n_threads ? o.n_threads : 1;
         if (o.n_batch) so.n_batch = o.n_batch;
-        so.kv_type = kv == "q8_0" ? strata::DType::Q8_0 : strata::DType::F16;
+        so.kv_type = kv == "q8_0"  ? strata::DType::Q8_0
+                     : kv == "f32" ? strata::DType::F32
+                                   : strata::DType::F16;
         if (o.kv_file)
             so.kv_file = o.kv_file, so.n_ctx = o.n_ctx; // 0 keeps an existing file's context
         auto s = std::make_unique<strata_session>();
@@ -261,6 +224,9 @@ const float* strata_logits(const strata_session* session) {
 }
 int strata_n_past(const strata_session* session) {
     return session ? session->session->n_past() : 0;
+}
+const char* strata_session_file(const strata_session* session) {
+    return session && session->session->file() ? session->session->file()->path().c_str() : nullptr;
 }
 
 int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out) {

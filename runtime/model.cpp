@@ -60,4 +60,16 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     return m;
 }
 
+uint64_t weight_bytes_per_token(const Model& m) {
+    uint64_t b = 0;
+    auto add = [&](const MatrixRef& w) {
+        if (w.data) b += uint64_t(row_bytes(w.type, uint64_t(w.cols))) * uint64_t(w.rows);
+    };
+    for (const auto& l : m.layers)
+        for (const MatrixRef* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+            add(*w);
+    add(m.output);
+    return b;
+}
+
 } // namespace strata

@@ -45,4 +45,8 @@ class Model {
     StrataFile file_;
 };
 
+// Bytes of weights a forward pass of one token reads: every matrix, and one embedding row (not
+// counted: it is a few KiB). The numerator of generation's bandwidth bound.
+uint64_t weight_bytes_per_token(const Model& m);
+
 } // namespace strata

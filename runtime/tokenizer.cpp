@@ -208,8 +208,17 @@ std::string Tokenizer::piece(int32_t id, bool after_bos) const {
         }
         return s;
     }
-    if (type == int32_t(TokenType::Byte) && p.size() == 6)
-        return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
+    if (type == int32_t(TokenType::Byte) && p.size() == 6 && p.compare(0, 3, "<0x") == 0) {
+        auto digit = [](char c) {
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : -1;
+        };
+        const int hi = digit(p[3]), lo = digit(p[4]);
+        if (hi >= 0 && lo >= 0 && p[5] == '>') return std::string(1, char(hi * 16 + lo));
+        // a byte token not spelled <0xNN> (a malformed vocabulary): its text, as any piece
+    }
     std::string s;
     for (size_t i = 0; i < p.size();) {
         if (p.compare(i, 3, kSpace) == 0) {
@@ -246,14 +255,31 @@ std::string StreamDecoder::push(int32_t id) {
         if (need > back) cut = pending_.size() - back; // the last character is incomplete
         break;
     }
-    std::string out = pending_.substr(0, cut);
+    std::string out = valid_utf8(std::string_view(pending_).substr(0, cut));
     pending_.erase(0, cut);
     return out;
 }
 
 std::string StreamDecoder::flush() {
+    std::string out = valid_utf8(pending_);
+    pending_.clear();
+    return out;
+}
+
+// Bytes that are not part of a well-formed character (a model may emit any byte tokens) become
+// U+FFFD, so what a stream emits is always valid UTF-8.
+std::string StreamDecoder::valid_utf8(std::string_view bytes) {
     std::string out;
-    out.swap(pending_);
+    out.reserve(bytes.size());
+    for (size_t i = 0; i < bytes.size();) {
+        uint32_t cp;
+        const size_t n = utf8_decode(bytes, i, &cp);
+        if (cp == 0xFFFD && n == 1)
+            out += "\xEF\xBF\xBD";
+        else
+            out.append(bytes.substr(i, n));
+        i += n;
+    }
     return out;
 }
 

@@ -65,17 +65,20 @@ class Tokenizer {
 
 // Turns a stream of token ids into text that is only ever cut at whole UTF-8 characters:
 // bytes of an incomplete character (e.g. from byte-fallback tokens) are held back until the
-// character completes.
+// character completes; bytes that can't form one come out as U+FFFD.
 class StreamDecoder {
   public:
     explicit StreamDecoder(const Tokenizer& tok, int32_t previous = -1)
         : tok_(tok), prev_(previous) {}
     // The text that became complete with `id`.
     std::string push(int32_t id);
-    // Whatever is still held back (an incomplete character at the end of the stream).
+    // Whatever is still held back (an incomplete character at the end of the stream, as
+    // U+FFFD).
     std::string flush();
 
   private:
+    static std::string valid_utf8(std::string_view bytes);
+
     const Tokenizer& tok_;
     int32_t prev_;
     std::string pending_;

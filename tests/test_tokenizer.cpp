@@ -9,6 +9,7 @@
 #include "tests/fixtures.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -164,6 +165,42 @@ TEST(StreamDecoder, NeverEmitsABrokenUtf8Sequence) {
     }
     all += dec.flush();
     EXPECT_EQ(all, text);
+}
+
+// Found by fuzz_tokenizer_files: a token typed "byte" but not spelled <0xNN> made decoding throw
+// std::invalid_argument (from std::stoi) instead of giving its text.
+TEST(Tokenizer, AByteTokenNotSpelledAsOneDecodesAsItsText) {
+    TokenizerData d;
+    d.tokens = {"<unk>", "<s>", "</s>", "<0xZZ>", "<0x41>", "\xE2\x96\x81" "a"};
+    d.scores = {0, 0, 0, 0, 0, -1};
+    const int32_t byte = int32_t(TokenType::Byte);
+    d.types = {int32_t(TokenType::Unknown), int32_t(TokenType::Control),
+               int32_t(TokenType::Control), byte, byte, int32_t(TokenType::Normal)};
+    d.bos_id = 1, d.eos_id = 2, d.unk_id = 0;
+    Tokenizer tok(d);
+    EXPECT_EQ(tok.decode({5, 3, 4}), "a<0xZZ>A");
+}
+
+// Bytes a model emits that can't form a character (a stray 0xFF, a sequence cut by the end of
+// the stream) come out as U+FFFD, never as broken UTF-8.
+TEST(StreamDecoder, InvalidAndUnfinishedBytesBecomeReplacementCharacters) {
+    REQUIRE_FIXTURES();
+    const TokenizerData d = from_gguf("ggml-vocab-llama-spm.gguf");
+    Tokenizer tok(d);
+    auto byte = [&](int b) {
+        char name[8];
+        std::snprintf(name, sizeof name, "<0x%02X>", b);
+        return tok.find(name);
+    };
+    ASSERT_GE(byte(0xFF), 0);
+    StreamDecoder dec(tok, tok.bos());
+    std::string all = dec.push(tok.find("\xE2\x96\x81ok"));
+    all += dec.push(byte(0xFF));
+    all += dec.push(byte(0x41));
+    all += dec.push(byte(0xE2)) + dec.push(byte(0x82)); // € without its last byte
+    all += dec.flush();
+    EXPECT_EQ(all, "ok\xEF\xBF\xBD"
+                   "A\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 // Chat templates: expected strings worked out by hand from each family's Jinja template.

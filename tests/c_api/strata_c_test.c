@@ -54,6 +54,148 @@ static void* run(void* arg) {
         }                                                                                          \
     } while (0)
 
+static int progress_calls;
+static void count_progress(void* user, int done, int total, int64_t bytes_done,
+                           int64_t bytes_total) {
+    (void)user, (void)bytes_done, (void)bytes_total;
+    if (done >= 1 && done <= total) progress_calls++;
+}
+
+/* Detokenizing, chat templates, a vocabulary opened alone, and the conversion/inspection calls
+ * the tools are built on. */
+static int text_and_file_calls(const char* model_path) {
+    int32_t ids[5];
+    char text[256];
+    int len = 0;
+    CHECK(strata_tokenize(g_model, "Once upon a time", 1, ids, 5, &len) == STRATA_OK && len == 5,
+          "tokenize");
+    CHECK(strata_detokenize(g_model, ids, 5, text, sizeof text, &len) == STRATA_OK &&
+              strcmp(text, "Once upon a time") == 0 && len == 16,
+          "detokenize: '%s' %s", text, strata_errmsg());
+    CHECK(strata_detokenize(g_model, ids, 5, text, 4, &len) == STRATA_BUFFER_TOO_SMALL && len == 16,
+          "detokenize small buffer");
+    const int32_t bad = 100000;
+    CHECK(strata_detokenize(g_model, &bad, 1, text, sizeof text, &len) == STRATA_INVALID_ARGUMENT,
+          "out-of-range token accepted");
+    /* streamed: the same text; <0xE2><0x80><0x94> (an em dash as three byte tokens) held back
+     * until the character completes */
+    strata_detokenizer* d = NULL;
+    CHECK(strata_detokenizer_open(g_model, 1, &d) == STRATA_OK, "detokenizer");
+    char streamed[256] = "";
+    for (int i = 1; i < 5; i++) {
+        const char* piece = NULL;
+        CHECK(strata_detokenizer_push(d, ids[i], &piece, &len) == STRATA_OK, "push");
+        strncat(streamed, piece, (size_t)len);
+    }
+    CHECK(strcmp(streamed, "Once upon a time") == 0, "streamed '%s'", streamed);
+    const int32_t dash[3] = {0xE2 + 3, 0x80 + 3, 0x94 + 3}; /* llama2.c: byte b is token b + 3 */
+    const char* piece = NULL;
+    CHECK(strata_detokenizer_push(d, dash[0], &piece, &len) == STRATA_OK && len == 0, "held 1");
+    CHECK(strata_detokenizer_push(d, dash[1], &piece, &len) == STRATA_OK && len == 0, "held 2");
+    CHECK(strata_detokenizer_push(d, dash[2], &piece, &len) == STRATA_OK && len == 3 &&
+              memcmp(piece, "\xE2\x80\x94", 3) == 0,
+          "completed character: %d bytes", len);
+    CHECK(strata_detokenizer_push(d, dash[0], &piece, &len) == STRATA_OK && len == 0, "held 3");
+    CHECK(strata_detokenizer_flush(d, &piece, &len) == STRATA_OK && len == 3 &&
+              memcmp(piece, "\xEF\xBF\xBD", 3) == 0,
+          "an incomplete character flushes as U+FFFD (%d bytes)", len);
+    strata_detokenizer_close(d);
+    CHECK(strata_token_find(g_model, "<s>") == 1 && strata_token_find(g_model, "<nope>") == -1,
+          "token_find");
+
+    /* chat templates: stories260K has none (completion mode); a named one still renders */
+    CHECK(strata_chat_template(g_model) == NULL, "a base model has no template");
+    CHECK(strstr(strata_chat_template_names(), "chatml") != NULL, "names");
+    const strata_chat_message msgs[2] = {{"system", "Be brief."}, {"user", "Hi"}};
+    CHECK(strata_chat_apply(g_model, "chatml", msgs, 2, 1, text, sizeof text, &len) == STRATA_OK,
+          "chat_apply: %s", strata_errmsg());
+    CHECK(strcmp(text, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                       "<|im_start|>assistant\n") == 0,
+          "chatml: '%s'", text);
+    CHECK(strata_chat_apply(g_model, NULL, msgs, 2, 1, text, sizeof text, &len) ==
+              STRATA_NOT_SUPPORTED,
+          "no template, no name");
+    CHECK(strata_chat_apply(g_model, "jinja-of-my-own", msgs, 2, 1, text, sizeof text, &len) ==
+                  STRATA_ERROR &&
+              strstr(strata_errmsg(), "is not one of"),
+          "unknown template name: %s", strata_errmsg());
+    int32_t end = 0;
+    CHECK(strata_chat_turn_end(g_model, "chatml", &end) == STRATA_OK && end == -1,
+          "<|im_end|> is not in this vocabulary: %d", end);
+
+    /* the vocabulary alone: tokenizes as the model does; sessions refuse it */
+    strata_model* vocab = NULL;
+    CHECK(strata_vocab_open(model_path, &vocab) == STRATA_OK, "vocab: %s", strata_errmsg());
+    int32_t got[8];
+    int n = 0;
+    CHECK(strata_tokenize(vocab, "Once upon a time", 1, got, 8, &n) == STRATA_OK && n == 5 &&
+              memcmp(got, ids, sizeof ids) == 0,
+          "vocab tokenize");
+    strata_model_info vi;
+    CHECK(strata_model_info_get(vocab, &vi) == STRATA_OK && vi.n_vocab == 512 && vi.bos == 1 &&
+              strcmp(vi.architecture, "vocabulary") == 0 && vi.n_layer == 0,
+          "vocab info");
+    strata_session* vs = NULL;
+    CHECK(strata_session_open(vocab, NULL, &vs) == STRATA_INVALID_ARGUMENT && vs == NULL &&
+              strstr(strata_errmsg(), "only a vocabulary"),
+          "session on a vocabulary: %s", strata_errmsg());
+    strata_model_close(vocab);
+    CHECK(strata_vocab_open("/nonexistent.json", &vocab) != STRATA_OK && vocab == NULL,
+          "missing vocabulary");
+
+    /* files: describe, verify, convert */
+    strata_model_info info;
+    CHECK(strata_model_info_get(g_model, &info) == STRATA_OK && info.file_bytes > 0 &&
+              info.weight_bytes_per_token > 0 && info.weight_bytes_per_token < info.file_bytes &&
+              info.synthetic == 0,
+          "file/weight bytes %lld %lld", (long long)info.file_bytes,
+          (long long)info.weight_bytes_per_token);
+    const char* description = NULL;
+    CHECK(strata_file_describe(model_path, &description) == STRATA_OK &&
+              strstr(description, "architecture:   llama") &&
+              strstr(description, "KV bytes/token: 640"),
+          "describe: %s", description ? description : strata_errmsg());
+    int n_tensors = 0;
+    CHECK(strata_file_verify(model_path, &n_tensors) == STRATA_OK && n_tensors > 0, "verify: %s",
+          strata_errmsg());
+    CHECK(strata_file_verify("/nonexistent.strata", NULL) != STRATA_OK, "verify missing");
+    CHECK(strlen(strata_kernels()) > 0, "kernels");
+    double gbps = 0, gflops = 0;
+    CHECK(strata_roofline(NULL, 1, &gbps, &gflops) == STRATA_INVALID_ARGUMENT, "roofline NULL");
+
+    char out[64];
+    snprintf(out, sizeof out, "/tmp/strata-c-test-%d.strata", (int)getpid());
+    strata_convert_options co;
+    strata_convert_options_init(&co);
+    co.type = "q8_0";
+    co.layers = 1;
+    co.progress = count_progress;
+    strata_convert_report report;
+    CHECK(strata_convert_synthetic("test-tiny", out, &co, &report) == STRATA_OK, "synthetic: %s",
+          strata_errmsg());
+    CHECK(strstr(report.tensor_types, "q8_0") && report.n_params > 0 && progress_calls > 0,
+          "report: %s, %d progress calls", report.tensor_types, progress_calls);
+    CHECK(strata_file_verify(out, NULL) == STRATA_OK, "verify synthetic: %s", strata_errmsg());
+    strata_model* syn = NULL;
+    CHECK(strata_model_open(out, &syn) == STRATA_OK, "open synthetic");
+    CHECK(strata_model_info_get(syn, &info) == STRATA_OK && info.synthetic == 1 &&
+              info.n_layer == 1,
+          "synthetic info");
+    strata_model_close(syn);
+    co.type = "q5_1";
+    CHECK(strata_convert_synthetic("test-tiny", out, &co, NULL) == STRATA_INVALID_ARGUMENT &&
+              strstr(strata_errmsg(), "q5_1"),
+          "bad type: %s", strata_errmsg());
+    CHECK(strata_file_verify(out, NULL) == STRATA_OK, "a refused conversion replaced the file");
+    co.type = NULL;
+    CHECK(strata_convert_synthetic("gpt-5", out, &co, NULL) != STRATA_OK &&
+              strstr(strata_errmsg(), "gpt-5"),
+          "unknown shape: %s", strata_errmsg());
+    CHECK(strata_convert("/nonexistent-dir", out, &co, NULL) != STRATA_OK, "missing source");
+    unlink(out);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     CHECK(argc == 2, "usage: %s MODEL.strata", argv[0]);
     CHECK(strcmp(strata_version(), STRATA_VERSION) == 0, "version %s", strata_version());
@@ -164,8 +306,10 @@ int main(int argc, char** argv) {
           "tokens small");
     strata_session_close(p);
     CHECK(strata_decode(s, NULL, 1) == STRATA_INVALID_ARGUMENT, "NULL tokens accepted");
+    CHECK(strata_session_file(s) == NULL, "an in-memory session has no file");
     strata_sampler_close(greedy);
     strata_session_close(s);
+    if (text_and_file_calls(argv[1]) != 0) return 1;
 
     /* one thread, then four at once on the shared model: identical outputs */
     run_result single;

@@ -1,10 +1,6 @@
 // strata-bench: prompt processing (pp) and generation (tg) speed of a model, llama-bench style,
 // optionally as a percentage of this machine's measured bandwidth and arithmetic peak.
-#include "formats/error.h"
-#include "ops/kernels.h"
-#include "runtime/roofline.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
+#include "strata.h"
 #include "tools/strata-bench/resume.h"
 
 #include <chrono>
@@ -13,11 +9,10 @@
 #include <cstdlib>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-using namespace strata;
 
 static const char* kUsage =
     R"(usage: strata-bench -m MODEL.strata [-p 512] [-n 128] [-t 1,2] [-r 3] [--json] [--roofline]
@@ -49,8 +44,13 @@ options:
 
 namespace {
 
+// A failed libstrata call becomes an exception carrying strata_errmsg().
+void check(int status) {
+    if (status != STRATA_OK) throw std::runtime_error(strata_errmsg());
+}
+
 struct Result {
-    std::string model, test, kernels;
+    std::string model, arch, test, kernels;
     uint64_t size_bytes, params;
     int n_prompt, n_gen, threads;
     double avg_ts, sd_ts;
@@ -76,19 +76,6 @@ std::vector<int> parse_list(const std::string& s, const char* what = "thread cou
     return out;
 }
 
-// Bytes of weights a forward pass of one token reads (every matrix; one embedding row).
-uint64_t weight_bytes_per_token(const Model& m) {
-    uint64_t b = 0;
-    auto add = [&](const MatrixRef& w) {
-        if (w.data) b += uint64_t(row_bytes(w.type, uint64_t(w.cols))) * uint64_t(w.rows);
-    };
-    for (const auto& l : m.layers)
-        for (const MatrixRef* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-            add(*w);
-    add(m.output);
-    return b;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -97,7 +84,7 @@ int main(int argc, char** argv) {
     std::vector<int> threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
     bool json = false, roofline = false;
     std::vector<int> resume;
-    DType kv_type = DType::F16;
+    std::string kv_type = "f16";
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -134,13 +121,9 @@ int main(int argc, char** argv) {
         else if (a == "--resume")
             resume = parse_list(value(), "prefix length", 1 << 20);
         else if (a == "--kv-type") {
-            const std::string v = value();
-            if (v == "f16")
-                kv_type = DType::F16;
-            else if (v == "f32")
-                kv_type = DType::F32;
-            else
-                usage_error("--kv-type " + v + ": f16 or f32");
+            kv_type = value();
+            if (kv_type != "f16" && kv_type != "f32" && kv_type != "q8_0")
+                usage_error("--kv-type " + kv_type + ": f16, q8_0 or f32");
         } else
             usage_error("unknown argument " + a);
     }
@@ -150,59 +133,62 @@ int main(int argc, char** argv) {
             bench_resume(models[0], resume, threads[0], reps, kv_type);
             return 0;
         }
-        Roofline roof;
+        std::vector<double> read_gbps(threads.size()), fma_gflops(threads.size());
         if (roofline) {
-            int max_threads = 1;
-            for (int t : threads) max_threads = std::max(max_threads, t);
-            roof = measure_roofline(threads);
+            check(strata_roofline(threads.data(), int(threads.size()), read_gbps.data(),
+                                  fma_gflops.data()));
             for (size_t i = 0; i < threads.size(); i++)
                 std::fprintf(stderr,
                              "roofline, %d thread(s): read bandwidth %.1f GB/s, FP32 FMA peak %.0f "
                              "GFLOP/s\n",
-                             threads[i], roof.read_gbps[i], roof.fma_gflops[i]);
+                             threads[i], read_gbps[i], fma_gflops[i]);
         }
         std::vector<Result> results;
         for (const std::string& path : models) {
-            auto model = Model::load(path);
-            const ModelConfig& c = model->config();
-            const uint64_t wbytes = weight_bytes_per_token(*model);
-            std::string label = c.name.empty() ? c.arch : c.name;
+            strata_model* model = nullptr;
+            check(strata_model_open(path.c_str(), &model));
+            strata_model_info c;
+            check(strata_model_info_get(model, &c));
+            const double wbytes = double(c.weight_bytes_per_token);
+            const double kv_scale = kv_type == "f32" ? 2.0 : kv_type == "q8_0" ? 34.0 / 64 : 1.0;
             std::mt19937 rng(1);
+            auto random_tokens = [&](int n) {
+                std::vector<int32_t> toks(static_cast<size_t>(std::max(n, 1)));
+                for (auto& x : toks) x = int32_t(rng() % uint32_t(c.n_vocab));
+                return toks;
+            };
             for (size_t ti = 0; ti < threads.size(); ti++) {
                 const int t = threads[ti];
-                SessionOptions opt;
+                strata_session_options opt;
+                strata_session_options_init(&opt);
                 opt.n_ctx = std::max(depth + n_prompt + n_gen + 1, 16);
                 opt.n_threads = t;
                 opt.n_batch = std::max(n_prompt, 1);
-                opt.kv_type = kv_type;
+                opt.kv_type = kv_type.c_str();
                 auto run = [&](const std::string& test, int np, int ng) {
                     std::vector<double> ts;
                     for (int r = 0; r < reps + 1; r++) { // first run warms up
-                        Session s(model, opt);
-                        if (depth > 0) {
-                            std::vector<int32_t> ctx(static_cast<size_t>(depth));
-                            for (auto& x : ctx) x = int32_t(rng() % c.n_vocab);
-                            s.decode(ctx.data(), depth);
-                        }
-                        std::vector<int32_t> toks(size_t(std::max(np, 1)));
-                        for (auto& x : toks) x = int32_t(rng() % c.n_vocab);
+                        strata_session* s = nullptr;
+                        check(strata_session_open(model, &opt, &s));
+                        if (depth > 0) check(strata_decode(s, random_tokens(depth).data(), depth));
+                        const std::vector<int32_t> toks = random_tokens(np);
+                        const std::vector<int32_t> gen = random_tokens(ng);
                         const auto t0 = std::chrono::steady_clock::now();
-                        if (np > 0) s.decode(toks.data(), np);
-                        for (int g = 0; g < ng; g++) {
-                            const int32_t tok = int32_t(rng() % c.n_vocab);
-                            s.decode(&tok, 1);
-                        }
+                        if (np > 0) check(strata_decode(s, toks.data(), np));
+                        for (int g = 0; g < ng; g++) check(strata_decode(s, &gen[size_t(g)], 1));
                         if (r > 0) ts.push_back(double(np + ng) / seconds_since(t0));
+                        strata_session_close(s);
                     }
                     double mean = 0, var = 0;
                     for (double x : ts) mean += x;
                     mean /= double(ts.size());
                     for (double x : ts) var += (x - mean) * (x - mean);
                     Result res{path,
+                               c.architecture,
                                test,
-                               kernels().name,
-                               model->file().file_bytes(),
-                               parameter_count(c),
+                               strata_kernels(),
+                               uint64_t(c.file_bytes),
+                               uint64_t(c.n_params),
                                np,
                                ng,
                                t,
@@ -211,12 +197,10 @@ int main(int argc, char** argv) {
                     if (roofline) {
                         if (ng > 0) { // generation: bytes read per token over bandwidth
                             const double kv =
-                                double(c.kv_bytes_per_token(kv_type == DType::F32 ? 4.0 : 2.0)) *
-                                (depth + ng / 2.0);
-                            res.bound_ts = roof.read_gbps[ti] * 1e9 / (double(wbytes) + kv);
+                                double(c.kv_bytes_per_token) * kv_scale * (depth + ng / 2.0);
+                            res.bound_ts = read_gbps[ti] * 1e9 / (wbytes + kv);
                         } else { // prompt: 2 ops per weight per token over the FMA peak
-                            res.bound_ts =
-                                roof.fma_gflops[ti] * 1e9 / (2.0 * double(parameter_count(c)));
+                            res.bound_ts = fma_gflops[ti] * 1e9 / (2.0 * double(c.n_params));
                         }
                     }
                     results.push_back(res);
@@ -225,7 +209,7 @@ int main(int argc, char** argv) {
                 if (n_prompt > 0) run("pp" + std::to_string(n_prompt) + at, n_prompt, 0);
                 if (n_gen > 0) run("tg" + std::to_string(n_gen) + at, 0, n_gen);
             }
-            (void)label;
+            strata_model_close(model);
         }
         if (json) {
             std::printf("[\n");
@@ -237,9 +221,9 @@ int main(int argc, char** argv) {
                     "\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"n_threads\": %d, "
                     "\"kernels\": \"%s\", "
                     "\"avg_ts\": %.4f, \"stddev_ts\": %.4f%s}%s\n",
-                    r.model.c_str(), Model::load(r.model)->config().arch.c_str(),
-                    (unsigned long long)r.size_bytes, (unsigned long long)r.params, r.test.c_str(),
-                    r.n_prompt, r.n_gen, r.threads, r.kernels.c_str(), r.avg_ts, r.sd_ts,
+                    r.model.c_str(), r.arch.c_str(), (unsigned long long)r.size_bytes,
+                    (unsigned long long)r.params, r.test.c_str(), r.n_prompt, r.n_gen, r.threads,
+                    r.kernels.c_str(), r.avg_ts, r.sd_ts,
                     r.bound_ts > 0
                         ? (", \"roofline_ts\": " + std::to_string(r.bound_ts) +
                            ", \"roofline_pct\": " + std::to_string(100 * r.avg_ts / r.bound_ts))

@@ -3,34 +3,35 @@
 // saves), closed, then reopened and one more token decoded (timed: what a resume costs).
 #include "tools/strata-bench/resume.h"
 
-#include "formats/error.h"
-#include "runtime/session.h"
+#include "strata.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <unistd.h>
 
-namespace strata {
-
 namespace {
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+void check(int status) {
+    if (status != STRATA_OK) throw std::runtime_error(strata_errmsg());
+}
+
 } // namespace
 
 void bench_resume(const std::string& model_path, const std::vector<int>& prefixes, int threads,
-                  int reps, DType kv_type) {
-    auto model = Model::load(model_path);
-    const ModelConfig& c = model->config();
+                  int reps, const std::string& kv_type) {
+    strata_model* model = nullptr;
+    check(strata_model_open(model_path.c_str(), &model));
+    strata_model_info info;
+    check(strata_model_info_get(model, &info));
     int longest = 1;
     for (int p : prefixes) longest = std::max(longest, p);
-    SessionOptions o;
-    o.n_ctx = longest + 16;
-    o.n_threads = threads;
-    o.n_batch = 512;
-    o.kv_type = kv_type;
     std::printf("| %-24s | %7s | %8s | %14s | %14s | %20s |\n", "model", "threads", "prefix",
                 "prefill (s)", "reopen (ms)", "reopen + 1 token (ms)");
     std::printf("| ------------------------ | ------: | -------: | -------------: | -------------: "
@@ -41,33 +42,41 @@ void bench_resume(const std::string& model_path, const std::vector<int>& prefixe
                                   ("strata-bench-resume-" + std::to_string(getpid()) + ".kv"))
                                      .string();
         std::filesystem::remove(file);
-        SessionOptions fo = o;
-        fo.kv_file = file;
+        strata_session_options o;
+        strata_session_options_init(&o);
+        o.n_ctx = longest + 16;
+        o.n_threads = threads;
+        o.n_batch = 512;
+        o.kv_type = kv_type.c_str();
+        o.kv_file = file.c_str();
         std::vector<int32_t> tokens(static_cast<size_t>(n));
-        for (int i = 0; i < n; i++) tokens[size_t(i)] = int32_t((7 + 31 * i) % c.n_vocab);
-        double prefill = 0;
-        {
-            Session s(model, fo);
-            const auto t0 = std::chrono::steady_clock::now();
-            s.decode(tokens.data(), n);
-            prefill = seconds_since(t0);
-        }
+        for (int i = 0; i < n; i++) tokens[size_t(i)] = int32_t((7 + 31 * i) % info.n_vocab);
+        strata_session* s = nullptr;
+        check(strata_session_open(model, &o, &s));
+        auto t0 = std::chrono::steady_clock::now();
+        const int filled = strata_decode(s, tokens.data(), n);
+        const double prefill = seconds_since(t0);
+        strata_session_close(s);
+        check(filled);
         double open_ms = 1e30, first_ms = 1e30;
         for (int r = 0; r < reps; r++) {
-            const auto t0 = std::chrono::steady_clock::now();
-            Session s(model, fo);
+            t0 = std::chrono::steady_clock::now();
+            check(strata_session_open(model, &o, &s));
             open_ms = std::min(open_ms, 1e3 * seconds_since(t0));
-            if (s.n_past() != n) fail("resume held " + std::to_string(s.n_past()) + " tokens");
             const int32_t next = 5;
-            s.decode(&next, 1);
+            const int held = strata_n_past(s);
+            const int status = held == n ? strata_decode(s, &next, 1) : STRATA_ERROR;
             first_ms = std::min(first_ms, 1e3 * seconds_since(t0));
-            s.truncate(n); // leave the file as it was for the next repetition
+            if (status == STRATA_OK) strata_session_truncate(s, n); // leave the file as it was
+            strata_session_close(s);
+            if (held != n)
+                throw std::runtime_error("resume held " + std::to_string(held) + " tokens");
+            check(status);
         }
         std::filesystem::remove(file);
         std::printf("| %-24s | %7d | %8d | %14.3f | %14.3f | %20.3f |\n", name.c_str(), threads, n,
                     prefill, open_ms, first_ms);
         std::fflush(stdout);
     }
+    strata_model_close(model);
 }
-
-} // namespace strata

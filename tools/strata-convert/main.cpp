@@ -1,19 +1,14 @@
 // strata-convert: turn Hugging Face, GGUF or llama2.c weights into a `.strata` file; describe
 // (--info) or check (--verify) one; write random-weight models of real shapes (--synthetic).
-#include "formats/convert.h"
-#include "formats/error.h"
-#include "formats/strata_reader.h"
+#include "strata.h"
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <map>
 #include <string>
 #include <unistd.h>
-
-using namespace strata;
 
 static const char* kUsage = R"(usage:
   strata-convert SRC -o OUT.strata [--type TYPE] [--cla N] [--tokenizer tok.bin]
@@ -55,120 +50,22 @@ namespace {
     std::exit(2);
 }
 
-std::string human_bytes(double b) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) b /= 1024, u++;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", b, units[u]);
-    return buf;
+// The progress bar on stderr (a terminal only), fed by strata_convert's callback.
+void progress_bar(void*, int done, int total, int64_t bytes_done, int64_t bytes_total) {
+    const int width = 30;
+    const double frac = bytes_total ? double(bytes_done) / double(bytes_total) : 1.0;
+    const int fill = int(frac * width);
+    std::fprintf(stderr, "\r[%.*s%*s] %3d%%  %d/%d tensors  %.1f MiB", fill,
+                 "==============================", width - fill, "", int(frac * 100), done, total,
+                 double(bytes_done) / (1 << 20));
+    if (done == total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
 }
 
-std::string human_count(double n) {
-    char buf[32];
-    if (n >= 1e9)
-        std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
-    else if (n >= 1e6)
-        std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-    else if (n >= 1e3)
-        std::snprintf(buf, sizeof buf, "%.2fK", n / 1e3);
-    else
-        std::snprintf(buf, sizeof buf, "%.0f", n);
-    return buf;
+int fail_with(const char* what) {
+    std::fprintf(stderr, "strata-convert: error: %s\n", what);
+    return 1;
 }
-
-std::string kv_source_string(const ModelConfig& c) {
-    bool all_own = c.n_kv_layers() == c.n_layer;
-    if (all_own) return "every layer owns its K/V";
-    std::string s;
-    for (uint32_t l = 0; l < c.n_layer; l++) {
-        if (l) s += ' ';
-        s += std::to_string(c.kv_source[l]);
-    }
-    return s;
-}
-
-void print_config(const ModelConfig& c) {
-    const uint32_t group = c.n_head / c.n_head_kv;
-    std::printf("architecture:   %s%s\n", c.arch.c_str(),
-                c.synthetic ? " (synthetic: random weights)" : "");
-    std::printf("name:           %s\n", c.name.c_str());
-    std::printf("parameters:     %s (%llu)\n", human_count(double(parameter_count(c))).c_str(),
-                (unsigned long long)parameter_count(c));
-    std::printf("n_vocab %u  n_embd %u  n_layer %u  n_ff %u  n_ctx_train %u\n", c.n_vocab, c.n_embd,
-                c.n_layer, c.n_ff, c.n_ctx_train);
-    std::printf("attention:      %u query heads, %u KV heads (%s), head_dim %u\n", c.n_head,
-                c.n_head_kv,
-                c.n_head_kv == 1 ? "MQA"
-                : group == 1     ? "MHA"
-                                 : ("GQA, " + std::to_string(group) + " per group").c_str(),
-                c.head_dim);
-    std::printf("rope:           theta %g, dim %u, %s%s\n", double(c.rope_theta), c.rope_dim,
-                c.rope_style == RopeStyle::NeoX ? "neox (halves)" : "normal (adjacent pairs)",
-                c.rope_scaling.type == "none" ? "" : (", scaling " + c.rope_scaling.type).c_str());
-    std::printf("norm_eps:       %g\n", double(c.norm_eps));
-    std::printf("output:         %s%s\n",
-                c.tied_output ? "tied to token_embd" : "own output.weight",
-                c.attn_bias ? "; Q/K/V biases" : "");
-    std::printf("kv_source:      %s (%u of %u layers store K/V)\n", kv_source_string(c).c_str(),
-                c.n_kv_layers(), c.n_layer);
-    std::printf("KV bytes/token: %llu (f16 cache), %llu (q8_0 cache)\n",
-                (unsigned long long)c.kv_bytes_per_token(2.0),
-                (unsigned long long)c.kv_bytes_per_token(34.0 / 32.0));
-}
-
-int cmd_info(const std::string& path) {
-    StrataFile f = StrataFile::open(path);
-    const TokenizerData& t = f.tokenizer();
-    std::printf("file:           %s (%s, format v%u)\n", path.c_str(),
-                human_bytes(double(f.file_bytes())).c_str(), f.version());
-    std::printf("source:         %s\n", provenance_from_metadata(f.metadata()).source.c_str());
-    print_config(f.config());
-    std::printf("tokenizer:      %s, %zu tokens, %zu merges, bos %d eos %d%s\n", t.model.c_str(),
-                t.tokens.size(), t.merges.size(), t.bos_id, t.eos_id,
-                t.chat_template.empty() ? ", no chat template" : ", chat template");
-    std::map<std::string, std::pair<int, uint64_t>> by_type;
-    for (const auto& e : f.tensors()) {
-        auto& [n, b] = by_type[dtype_name(e.type)];
-        n++;
-        b += e.bytes;
-    }
-    std::printf("tensor types:  ");
-    for (const auto& [name, nb] : by_type)
-        std::printf(" %s x%d (%s)", name.c_str(), nb.first, human_bytes(double(nb.second)).c_str());
-    std::printf("\n\n%-32s %-6s %s\n", "tensor", "type", "shape");
-    for (const auto& e : f.tensors())
-        std::printf("%-32s %-6s %s\n", e.name.c_str(), dtype_name(e.type),
-                    shape_string(e.shape).c_str());
-    return 0;
-}
-
-int cmd_verify(const std::string& path) {
-    StrataFile f = StrataFile::open(path);
-    auto problems = f.verify_checksums();
-    for (const auto& p : problems)
-        std::fprintf(stderr, "strata-convert: %s: %s\n", path.c_str(), p.c_str());
-    if (!problems.empty()) return 1;
-    std::printf("%s: OK (%zu tensors, structure and checksums verified)\n", path.c_str(),
-                f.tensors().size());
-    return 0;
-}
-
-struct ProgressBar {
-    bool enabled;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    void operator()(size_t done, size_t total, uint64_t bytes_done, uint64_t bytes_total) const {
-        if (!enabled) return;
-        const int width = 30;
-        const double frac = bytes_total ? double(bytes_done) / double(bytes_total) : 1.0;
-        const int fill = int(frac * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %3d%%  %zu/%zu tensors  %s", fill,
-                     "==============================", width - fill, "", int(frac * 100), done,
-                     total, human_bytes(double(bytes_done)).c_str());
-        if (done == total) std::fprintf(stderr, "\n");
-        std::fflush(stderr);
-    }
-};
 
 } // namespace
 
@@ -177,8 +74,8 @@ int main(int argc, char** argv) {
     // that kills us with the temporary file left behind.
     std::signal(SIGXFSZ, SIG_IGN);
     std::string src, out, tokenizer, info, verify, synthetic, type_name;
-    uint32_t cla = 0;
-    SyntheticOptions syn;
+    strata_convert_options opt;
+    strata_convert_options_init(&opt);
     bool quiet = false;
     auto number = [&](int& i, const char* flag) -> long long {
         if (i + 1 >= argc) usage_error(std::string(flag) + " needs a value");
@@ -202,7 +99,7 @@ int main(int argc, char** argv) {
         else if (a == "--type")
             type_name = value(i, "--type");
         else if (a == "--cla")
-            cla = uint32_t(number(i, "--cla"));
+            opt.cla = int32_t(number(i, "--cla"));
         else if (a == "--tokenizer")
             tokenizer = value(i, "--tokenizer");
         else if (a == "--info")
@@ -212,11 +109,11 @@ int main(int argc, char** argv) {
         else if (a == "--synthetic")
             synthetic = value(i, "--synthetic");
         else if (a == "--layers")
-            syn.layers = int(number(i, "--layers"));
+            opt.layers = int32_t(number(i, "--layers"));
         else if (a == "--kv-heads")
-            syn.kv_heads = int(number(i, "--kv-heads"));
+            opt.kv_heads = int32_t(number(i, "--kv-heads"));
         else if (a == "--seed")
-            syn.seed = uint64_t(number(i, "--seed"));
+            opt.seed = uint64_t(number(i, "--seed"));
         else if (a == "-q" || a == "--quiet")
             quiet = true;
         else if (a.size() > 1 && a[0] == '-')
@@ -226,65 +123,64 @@ int main(int argc, char** argv) {
         else
             usage_error("more than one source given (" + src + ", " + a + ")");
     }
-    try {
-        if (!info.empty()) return cmd_info(info);
-        if (!verify.empty()) return cmd_verify(verify);
-        if (src.empty() && synthetic.empty()) usage_error("no source given");
-        if (!src.empty() && !synthetic.empty())
-            usage_error("give either a source or --synthetic, not both");
-        if (out.empty()) usage_error("no output given (-o OUT.strata)");
-        if (cla == 1) cla = 0;
-        ConvertOptions opt;
-        opt.cla = cla;
-        if (type_name == "q4_k_m") {
-            opt.type = DType::Q4_K;
-            opt.q4_k_m = true;
-        } else if (!type_name.empty()) {
-            auto t = dtype_from_name(type_name);
-            if (!t || *t == DType::Q8_K)
-                usage_error("--type " + type_name +
-                            " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
-            opt.type = *t;
-        }
-        const auto t0 = std::chrono::steady_clock::now();
-        ModelSource source;
-        if (!synthetic.empty()) {
-            syn.shape = synthetic;
-            source = make_synthetic(syn);
-        } else {
-            source = import_model(src, tokenizer);
-        }
-        ProgressBar bar{!quiet && isatty(2) != 0};
-        ConvertReport r = convert_model(source, out, opt, std::ref(bar));
-        const double secs =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (quiet) return 0;
-        std::map<std::string, int> counts;
-        std::string fallbacks;
-        for (const auto& t : r.tensors) {
-            counts[dtype_name(t.to)]++;
-            if (t.fallback)
-                fallbacks.append(fallbacks.empty() ? "" : ", ")
-                    .append(t.name)
-                    .append(" (")
-                    .append(dtype_name(t.to))
-                    .append(")");
-        }
-        std::fprintf(stderr, "wrote %s in %.2f s: %s parameters, tensors:", out.c_str(), secs,
-                     human_count(double(r.parameters)).c_str());
-        for (const auto& [n, c] : counts) std::fprintf(stderr, " %s x%d", n.c_str(), c);
-        std::fprintf(stderr, "; KV %llu bytes/token (f16)\n",
-                     (unsigned long long)r.config.kv_bytes_per_token(2.0));
-        if (!fallbacks.empty())
-            std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
-                         type_name.c_str(), fallbacks.c_str());
-        for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+    if (!info.empty()) {
+        const char* text = nullptr;
+        if (strata_file_describe(info.c_str(), &text) != STRATA_OK)
+            return fail_with(strata_errmsg());
+        std::fputs(text, stdout);
         return 0;
-    } catch (const Error& e) {
-        std::fprintf(stderr, "strata-convert: error: %s\n", e.what());
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "strata-convert: error: %s\n", e.what());
-        return 1;
     }
+    if (!verify.empty()) {
+        int n = 0;
+        if (strata_file_verify(verify.c_str(), &n) != STRATA_OK) {
+            std::string problems = strata_errmsg();
+            for (size_t at = 0, nl; at < problems.size(); at = nl + 1) {
+                nl = problems.find('\n', at);
+                if (nl == std::string::npos) nl = problems.size();
+                std::fprintf(stderr, "strata-convert: %s\n", problems.substr(at, nl - at).c_str());
+            }
+            return 1;
+        }
+        std::printf("%s: OK (%d tensors, structure and checksums verified)\n", verify.c_str(), n);
+        return 0;
+    }
+    if (src.empty() && synthetic.empty()) usage_error("no source given");
+    if (!src.empty() && !synthetic.empty())
+        usage_error("give either a source or --synthetic, not both");
+    if (out.empty()) usage_error("no output given (-o OUT.strata)");
+    if (!type_name.empty()) {
+        static const char* kTypes[] = {"f32",  "f16",  "bf16", "q8_0",
+                                       "q4_0", "q4_k", "q6_k", "q4_k_m"};
+        bool known = false;
+        for (const char* t : kTypes) known |= type_name == t;
+        if (!known)
+            usage_error("--type " + type_name +
+                        " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
+        opt.type = type_name.c_str();
+    }
+    if (!tokenizer.empty()) opt.tokenizer = tokenizer.c_str();
+    if (!quiet && isatty(2)) opt.progress = progress_bar;
+    const auto t0 = std::chrono::steady_clock::now();
+    strata_convert_report r;
+    const int status = synthetic.empty()
+                           ? strata_convert(src.c_str(), out.c_str(), &opt, &r)
+                           : strata_convert_synthetic(synthetic.c_str(), out.c_str(), &opt, &r);
+    if (status != STRATA_OK) return fail_with(strata_errmsg());
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (quiet) return 0;
+    std::fprintf(stderr,
+                 "wrote %s in %.2f s: %.2fM parameters, tensors: %s; KV %lld bytes/token (f16)\n",
+                 out.c_str(), secs, double(r.n_params) / 1e6, r.tensor_types,
+                 (long long)r.kv_bytes_per_token);
+    if (*r.fallbacks)
+        std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
+                     type_name.c_str(), r.fallbacks);
+    std::string notes = r.notes;
+    for (size_t at = 0, nl; at < notes.size(); at = nl + 1) {
+        nl = notes.find('\n', at);
+        if (nl == std::string::npos) nl = notes.size();
+        std::fprintf(stderr, "note: %s\n", notes.substr(at, nl - at).c_str());
+    }
+    return 0;
 }

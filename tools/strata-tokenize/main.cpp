@@ -1,19 +1,12 @@
 // strata-tokenize: token ids of a text, from any tokenizer source strata reads.
-#include "formats/error.h"
-#include "formats/gguf_reader.h"
-#include "formats/mapped_file.h"
-#include "formats/model_source.h"
-#include "formats/strata_reader.h"
-#include "runtime/tokenizer.h"
+#include "strata.h"
 
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <memory>
-#include <optional>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
-
-using namespace strata;
+#include <vector>
 
 static const char* kUsage =
     R"(usage: strata-tokenize -m SOURCE [--no-bos] [--no-special] [--pieces] [TEXT | -f FILE]
@@ -35,22 +28,9 @@ options:
     std::exit(2);
 }
 
-static TokenizerData load_tokenizer(const std::string& source) {
-    namespace fs = std::filesystem;
-    auto file = MappedFile::open(source);
-    const uint8_t* p = file->data();
-    const size_t n = file->size();
-    if (n >= 8 && std::memcmp(p, "STRATA\0\0", 8) == 0) return StrataFile::open(source).tokenizer();
-    if (n >= 4 && std::memcmp(p, "GGUF", 4) == 0)
-        return tokenizer_from_gguf(GgufFile::open(source));
-    const std::string name = fs::path(source).filename().string();
-    if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".json") == 0) {
-        const fs::path config = fs::path(source).parent_path() / "tokenizer_config.json";
-        return read_hf_tokenizer_json(source, fs::exists(config) ? config.string() : "");
-    }
-    if (name.size() >= 6 && name.compare(name.size() - 6, 6, ".model") == 0)
-        return read_sentencepiece_model(source);
-    return read_llama2c_tokenizer(source, 0); // 0: as many tokens as the file holds
+static int fail_with(const std::string& what) {
+    std::fprintf(stderr, "strata-tokenize: error: %s\n", what.c_str());
+    return 1;
 }
 
 int main(int argc, char** argv) {
@@ -83,21 +63,45 @@ int main(int argc, char** argv) {
     if (source.empty()) usage_error("no tokenizer source given (-m SOURCE)");
     if (have_text && !file.empty()) usage_error("give either TEXT or -f FILE, not both");
     if (!have_text && file.empty()) usage_error("no text given (TEXT or -f FILE)");
-    try {
-        if (!file.empty()) text = read_text_file(file);
-        const TokenizerData data = load_tokenizer(source);
-        Tokenizer tok(data);
-        const auto ids = tok.encode(text, bos, special);
-        std::string line;
-        for (size_t i = 0; i < ids.size(); i++) {
-            if (i) line += ' ';
-            line += std::to_string(ids[i]);
-            if (pieces) line += ":'" + tok.piece(ids[i], false) + "'";
-        }
-        std::printf("%s\n", line.c_str());
-        return 0;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "strata-tokenize: error: %s\n", e.what());
-        return 1;
+    if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return fail_with("cannot open " + file);
+        std::stringstream all;
+        all << in.rdbuf();
+        text = all.str();
     }
+    strata_model* vocab = nullptr;
+    if (strata_vocab_open(source.c_str(), &vocab) != STRATA_OK) return fail_with(strata_errmsg());
+    const int flags =
+        (bos ? STRATA_TOKENIZE_ADD_SPECIAL : 0) | (special ? STRATA_TOKENIZE_PARSE_SPECIAL : 0);
+    std::vector<int32_t> ids(text.size() + 2); // usually enough; retried when not
+    int n = 0;
+    int status = strata_tokenize_text(vocab, text.data(), text.size(), flags, ids.data(),
+                                      int(ids.size()), &n);
+    if (status == STRATA_BUFFER_TOO_SMALL) {
+        ids.resize(size_t(n));
+        status = strata_tokenize_text(vocab, text.data(), text.size(), flags, ids.data(), n, &n);
+    }
+    if (status != STRATA_OK) {
+        const std::string m = strata_errmsg();
+        strata_model_close(vocab);
+        return fail_with(m);
+    }
+    std::string line;
+    std::vector<char> piece(256);
+    for (int i = 0; i < n; i++) {
+        if (i) line += ' ';
+        line += std::to_string(ids[size_t(i)]);
+        if (!pieces) continue;
+        int len = 0;
+        if (strata_token_to_piece(vocab, ids[size_t(i)], piece.data(), int(piece.size()), &len) ==
+            STRATA_BUFFER_TOO_SMALL) {
+            piece.resize(size_t(len));
+            strata_token_to_piece(vocab, ids[size_t(i)], piece.data(), len, &len);
+        }
+        line += ":'" + std::string(piece.data(), size_t(len)) + "'";
+    }
+    std::printf("%s\n", line.c_str());
+    strata_model_close(vocab);
+    return 0;
 }

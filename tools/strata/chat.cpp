@@ -1,10 +1,6 @@
 // Interactive chat: line editing and history (libedit), streaming replies, Ctrl-C to stop a
 // reply (a second Ctrl-C exits), slash commands, the model's chat template (or completion mode
 // for a base model), and the KV cache reused across turns (only new tokens are computed).
-#include "formats/error.h"
-#include "runtime/chat_template.h"
-#include "runtime/session.h"
-#include "runtime/tokenizer.h"
 #include "tools/strata/options.h"
 
 #include <atomic>
@@ -16,12 +12,10 @@
 #include <editline/readline.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
-
-using namespace strata;
 
 namespace {
 
@@ -52,14 +46,18 @@ const char* kHelp = R"(commands:
 A line ending in \ continues on the next line. Ctrl-C stops a reply; a second Ctrl-C exits.
 )";
 
+struct Message {
+    std::string role, content;
+};
+
 struct Chat {
     const Options& o;
-    std::shared_ptr<const Model> model;
-    std::unique_ptr<Session> session;
-    std::unique_ptr<Tokenizer> tok;
-    std::unique_ptr<Sampler> sampler;
-    std::optional<ChatFamily> family; // nullopt: completion mode
-    std::vector<ChatMessage> messages;
+    ModelPtr model;
+    strata_model_info info{};
+    SessionPtr session;
+    SamplerPtr sampler;
+    std::string tmpl; // the chat template's name; empty: completion mode
+    std::vector<Message> messages;
     std::string transcript; // completion mode: everything so far
     std::string system;
     double last_prompt_tps = 0, last_gen_tps = 0;
@@ -68,14 +66,27 @@ struct Chat {
 
     // Branches (/fork): the current one's state lives in the fields above; the others here.
     struct Branch {
-        std::unique_ptr<Session> session;
-        std::vector<ChatMessage> messages;
+        SessionPtr session;
+        std::vector<Message> messages;
         std::string transcript, system;
     };
     std::vector<Branch> branches{1};
     size_t current = 0;
 
     explicit Chat(const Options& opts) : o(opts) {}
+
+    strata_kv_stats kv() const {
+        strata_kv_stats k;
+        check(strata_kv_stats_get(session.get(), &k));
+        return k;
+    }
+    int n_past() const { return strata_n_past(session.get()); }
+    std::vector<int32_t> history() const {
+        int n = n_past();
+        std::vector<int32_t> h(static_cast<size_t>(n));
+        check(strata_session_tokens(session.get(), h.data(), n, &n));
+        return h;
+    }
 
     void park() { branches[current] = {std::move(session), messages, transcript, system}; }
     void switch_to(size_t i) {
@@ -88,69 +99,88 @@ struct Chat {
     }
     void fork() {
         const size_t from = current;
-        branches.push_back({session->fork(), messages, transcript, system});
+        strata_session* f = nullptr;
+        check(strata_session_fork(session.get(), &f));
+        branches.push_back({SessionPtr(f), messages, transcript, system});
         switch_to(branches.size() - 1);
         std::printf("branch %zu: forked from branch %zu at %d tokens; the KV cache is shared "
                     "copy-on-write (/branches, /branch N)\n",
-                    current + 1, from + 1, session->n_past());
+                    current + 1, from + 1, n_past());
     }
     void list_branches() const {
         for (size_t i = 0; i < branches.size(); i++) {
-            const Session& s = i == current ? *session : *branches[i].session;
+            const strata_session* s = i == current ? session.get() : branches[i].session.get();
             const size_t n_messages = i == current ? messages.size() : branches[i].messages.size();
+            strata_kv_stats k;
+            check(strata_kv_stats_get(s, &k));
             std::string where = "in memory";
-            if (s.file()) where = "session file " + s.file()->path();
-            if (s.cache().is_fork()) where += ", forked";
+            if (const char* file = strata_session_file(s))
+                where = std::string("session file ") + file;
+            if (k.is_fork) where += ", forked";
             std::printf("%s %zu: %d tokens, %zu messages, %s", i == current ? "*" : " ", i + 1,
-                        s.n_past(), n_messages, where.c_str());
-            const int64_t priv = s.cache().private_bytes();
-            if (s.cache().is_fork() && priv >= 0)
-                std::printf(", %.1f KiB of KV copied on write", double(priv) / 1024);
+                        k.n_tokens, n_messages, where.c_str());
+            if (k.is_fork && k.bytes_private >= 0)
+                std::printf(", %.1f KiB of KV copied on write", double(k.bytes_private) / 1024);
             std::printf("\n");
         }
     }
 
-    std::string text_of(int32_t id) const {
-        return id >= 0 ? model->tokenizer().tokens[size_t(id)] : std::string();
+    std::vector<int32_t> tokenize(const std::string& text, int flags) const {
+        return ::tokenize(model.get(), text, flags);
     }
 
     // The whole conversation as tokens: the template's rendering, or the raw transcript.
     std::vector<int32_t> prompt_tokens() const {
-        if (!family) return tok->encode(transcript, true);
-        std::vector<ChatMessage> all;
-        if (!system.empty()) all.push_back({"system", system});
-        all.insert(all.end(), messages.begin(), messages.end());
-        const std::string text =
-            render_chat(*family, all, true, text_of(tok->bos()), text_of(tok->eos()));
-        return tok->encode(text, false); // the template writes BOS itself
+        if (tmpl.empty())
+            return tokenize(transcript,
+                            STRATA_TOKENIZE_ADD_SPECIAL | STRATA_TOKENIZE_PARSE_SPECIAL);
+        std::vector<strata_chat_message> all;
+        if (!system.empty()) all.push_back({"system", system.c_str()});
+        for (const auto& m : messages) all.push_back({m.role.c_str(), m.content.c_str()});
+        std::string text(4096, '\0');
+        int length = 0;
+        int status = strata_chat_apply(model.get(), tmpl.c_str(), all.data(), int(all.size()), 1,
+                                       text.data(), int(text.size()), &length);
+        if (status == STRATA_BUFFER_TOO_SMALL) {
+            text.resize(size_t(length) + 1);
+            status = strata_chat_apply(model.get(), tmpl.c_str(), all.data(), int(all.size()), 1,
+                                       text.data(), int(text.size()), &length);
+        }
+        check(status);
+        text.resize(size_t(length));
+        return tokenize(text, STRATA_TOKENIZE_PARSE_SPECIAL); // the template writes BOS itself
     }
 
     // Brings the cache to `tokens`: keeps the common prefix, computes only what is new.
-    const float* sync(const std::vector<int32_t>& tokens) {
-        const auto& have = session->history();
+    // False when they don't fit the context.
+    bool sync(const std::vector<int32_t>& tokens) {
+        const std::vector<int32_t> have = history();
         size_t common = 0;
         while (common < have.size() && common < tokens.size() && have[common] == tokens[common])
             common++;
-        if (common == tokens.size() && common > 0)
-            common--;                   // nothing new: recompute the last token
-        session->truncate(int(common)); // drop what diverged
-        if (int(tokens.size()) >= session->n_ctx()) return nullptr;
+        if (common == tokens.size() && common > 0) common--; // nothing new: recompute the last
+        check(strata_session_truncate(session.get(), int(common))); // drop what diverged
+        if (int(tokens.size()) >= kv().n_ctx) return false;
         const auto t0 = std::chrono::steady_clock::now();
-        const float* logits = session->decode(tokens.data() + common, int(tokens.size() - common));
+        check(strata_decode(session.get(), tokens.data() + common, int(tokens.size() - common)));
         const double s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         last_prompt_tokens = int(tokens.size() - common);
         last_prompt_tps = last_prompt_tokens / s;
-        return logits;
+        return true;
     }
 
     // Streams a reply; returns its text.
-    std::string reply(const float* logits) {
-        const int V = int(model->config().n_vocab);
-        StreamDecoder out(*tok, session->history().back());
+    std::string reply() {
+        strata_detokenizer* d = nullptr;
+        check(strata_detokenizer_open(model.get(), history().back(), &d));
+        DetokenizerPtr out(d);
         std::string text;
+        const char* piece = nullptr;
+        int length = 0;
         long n = 0;
         const long limit = o.n_predict < 0 ? long(1) << 30 : o.n_predict;
+        const int n_ctx = kv().n_ctx;
         g_interrupts = 0;
         g_generating = true;
         const auto t0 = std::chrono::steady_clock::now();
@@ -160,23 +190,24 @@ struct Chat {
                 stopped = true;
                 break;
             }
-            const int32_t next = sampler->sample(logits, V, session->history());
-            if (next == tok->eos() || next == turn_end) break;
-            const std::string piece = out.push(next);
-            text += piece;
-            std::fwrite(piece.data(), 1, piece.size(), stdout);
+            int32_t next = -1;
+            check(strata_sample(sampler.get(), session.get(), &next));
+            if (next == info.eos || next == turn_end) break;
+            check(strata_detokenizer_push(out.get(), next, &piece, &length));
+            text.append(piece, size_t(length));
+            std::fwrite(piece, 1, size_t(length), stdout);
             std::fflush(stdout);
             n++;
-            if (session->n_past() + 1 >= session->n_ctx()) {
+            if (n_past() + 1 >= n_ctx) {
                 full = true;
                 break;
             }
-            logits = session->decode(&next, 1);
+            check(strata_decode(session.get(), &next, 1));
         }
         g_generating = false;
-        const std::string rest = out.flush();
-        text += rest;
-        std::fwrite(rest.data(), 1, rest.size(), stdout);
+        check(strata_detokenizer_flush(out.get(), &piece, &length));
+        text.append(piece, size_t(length));
+        std::fwrite(piece, 1, size_t(length), stdout);
         const double s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         last_gen_tokens = int(n);
@@ -186,46 +217,53 @@ struct Chat {
             std::printf(
                 "\n[the context is full: /reset to start over, or run with a larger --ctx]");
         const bool tty = isatty(STDOUT_FILENO) != 0; // dim the statistics line on a terminal only
+        const strata_kv_stats k = kv();
         std::printf("\n%s[%d tokens, %.1f tok/s | prompt %d tokens, %.1f tok/s | KV %d/%d tokens, "
                     "%.1f MiB]%s\n",
                     tty ? "\033[2m" : "", last_gen_tokens, last_gen_tps, last_prompt_tokens,
-                    last_prompt_tps, session->n_past(), session->n_ctx(),
-                    double(session->n_past()) * double(session->cache().bytes_per_token()) /
-                        (1 << 20),
+                    last_prompt_tps, k.n_tokens, k.n_ctx,
+                    double(k.n_tokens) * double(k.bytes_per_token) / (1 << 20),
                     tty ? "\033[0m" : "");
         return text;
     }
 
     void stats() const {
-        const ModelConfig& c = model->config();
-        std::printf("model: %s (%s, %u layers, %u/%u heads, %u of %u layers store K/V)\n",
-                    o.model.c_str(), c.arch.c_str(), c.n_layer, c.n_head, c.n_head_kv,
-                    c.n_kv_layers(), c.n_layer);
-        std::printf("mode: %s\n",
-                    family ? (std::string("chat, template ") + chat_family_name(*family)).c_str()
-                           : "completion (no chat template)");
-        std::printf("context: %d of %d tokens used\n", session->n_past(), session->n_ctx());
-        std::printf("KV cache: %zu bytes per token, %.2f MiB used, %.2f MiB mapped\n",
-                    session->cache().bytes_per_token(),
-                    double(session->n_past()) * double(session->cache().bytes_per_token()) /
-                        (1 << 20),
-                    double(session->cache().bytes()) / (1 << 20));
+        std::printf("model: %s (%s, %d layers, %d/%d heads, %d of %d layers store K/V)\n",
+                    o.model.c_str(), info.architecture, info.n_layer, info.n_head, info.n_head_kv,
+                    info.n_kv_layers, info.n_layer);
+        std::printf("mode: %s\n", tmpl.empty() ? "completion (no chat template)"
+                                               : ("chat, template " + tmpl).c_str());
+        const strata_kv_stats k = kv();
+        std::printf("context: %d of %d tokens used\n", k.n_tokens, k.n_ctx);
+        std::printf("KV cache: %lld bytes per token, %.2f MiB used, %.2f MiB mapped\n",
+                    (long long)k.bytes_per_token,
+                    double(k.n_tokens) * double(k.bytes_per_token) / (1 << 20),
+                    double(k.bytes_mapped) / (1 << 20));
         std::printf("last reply: %d tokens at %.1f tok/s; prompt %d tokens at %.1f tok/s; kernels "
                     "%s, %ld threads\n",
                     last_gen_tokens, last_gen_tps, last_prompt_tokens, last_prompt_tps,
-                    session->kernels().name, o.threads);
+                    strata_kernels(), o.threads);
+    }
+
+    nlohmann::json conversation() const {
+        nlohmann::json j = {
+            {"system", system}, {"transcript", transcript}, {"messages", nlohmann::json::array()}};
+        for (const auto& m : messages)
+            j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+        return j;
+    }
+
+    static void write_replacing(const std::string& path, const std::string& text) {
+        const std::string tmp = path + ".tmp";
+        std::ofstream(tmp) << text << "\n";
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            throw std::runtime_error("cannot write " + path);
     }
 
     void save(const std::string& path) const {
-        nlohmann::json j = {{"model", o.model},
-                            {"system", system},
-                            {"transcript", transcript},
-                            {"messages", nlohmann::json::array()}};
-        for (const auto& m : messages)
-            j["messages"].push_back({{"role", m.role}, {"content", m.content}});
-        const std::string tmp = path + ".tmp";
-        std::ofstream(tmp) << j.dump(2) << "\n";
-        if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
+        nlohmann::json j = conversation();
+        j["model"] = o.model;
+        write_replacing(path, j.dump(2));
         std::printf("saved %zu messages to %s\n", messages.size(), path.c_str());
     }
 
@@ -233,32 +271,36 @@ struct Chat {
     // restart resumes it; the tokens it renders to are already in the file's cache.
     std::string sidecar() const { return o.kv_file.empty() ? "" : o.kv_file + ".chat.json"; }
     void save_quietly() const {
-        if (sidecar().empty() || !session->file()) return; // forks live in memory only
-        nlohmann::json j = {
-            {"system", system}, {"transcript", transcript}, {"messages", nlohmann::json::array()}};
-        for (const auto& m : messages)
-            j["messages"].push_back({{"role", m.role}, {"content", m.content}});
-        const std::string tmp = sidecar() + ".tmp";
-        std::ofstream(tmp) << j.dump() << "\n";
-        std::rename(tmp.c_str(), sidecar().c_str());
+        if (sidecar().empty() || !strata_session_file(session.get())) return; // forks: memory
+        try {
+            write_replacing(sidecar(), conversation().dump());
+        } catch (const std::exception&) {
+        }
     }
 
     void load(const std::string& path) {
-        nlohmann::json j = nlohmann::json::parse(read_text_file(path), nullptr, false);
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot open " + path);
+        std::stringstream all;
+        all << in.rdbuf();
+        nlohmann::json j = nlohmann::json::parse(all.str(), nullptr, false);
         if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
-            fail(path + " is not a conversation saved by /save");
-        std::vector<ChatMessage> loaded;
+            throw std::runtime_error(path + " is not a conversation saved by /save");
+        std::vector<Message> loaded;
         for (const auto& m : j["messages"]) {
             if (!m.is_object() || !m.contains("role") || !m.contains("content") ||
                 !m["role"].is_string() || !m["content"].is_string())
-                fail(path + ": a message lacks role or content");
+                throw std::runtime_error(path + ": a message lacks role or content");
             loaded.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
         }
         messages = loaded;
-        system = j.value("system", "");
-        transcript = j.value("transcript", "");
+        system =
+            j.contains("system") && j["system"].is_string() ? j["system"].get<std::string>() : "";
+        transcript = j.contains("transcript") && j["transcript"].is_string()
+                         ? j["transcript"].get<std::string>()
+                         : "";
         if (path != sidecar()) {
-            session->reset();
+            check(strata_session_reset(session.get()));
             std::printf("loaded %zu messages from %s\n", messages.size(), path.c_str());
         }
     }
@@ -294,29 +336,27 @@ bool read_input(bool tty, std::string* out) {
 
 int run_chat(const Options& o) {
     Chat chat(o);
-    chat.model = Model::load(o.model);
-    const ModelConfig& c = chat.model->config();
-    SessionOptions opt;
-    opt.kv_file = o.kv_file;
-    opt.n_ctx = int(o.ctx ? o.ctx : o.kv_file.empty() ? std::min<long>(c.n_ctx_train, 4096) : 0);
-    opt.n_threads = int(o.threads);
-    opt.kv_type = o.kv_type == "q8_0" ? DType::Q8_0 : DType::F16;
-    chat.session = std::make_unique<Session>(chat.model, opt);
-    chat.tok = std::make_unique<Tokenizer>(chat.model->tokenizer());
-    chat.sampler = std::make_unique<Sampler>(o.sampling);
+    strata_model* m = nullptr;
+    check(strata_model_open(o.model.c_str(), &m));
+    chat.model.reset(m);
+    check(strata_model_info_get(chat.model.get(), &chat.info));
+    chat.session = open_session(o, chat.model.get());
+    strata_sampler* smp = nullptr;
+    check(strata_sampler_open(&o.sampling, &smp));
+    chat.sampler.reset(smp);
     chat.system = o.system;
     if (!o.chat_template.empty()) {
-        chat.family = chat_family_from_name(o.chat_template);
-        if (!chat.family) {
-            std::string names;
-            for (const auto& n : chat_family_names()) names += " " + n;
-            fail("--chat-template " + o.chat_template + " is not one of:" + names);
-        }
-    } else {
-        chat.family = detect_chat_family(chat.model->tokenizer().chat_template);
+        const std::string names = std::string(" ") + strata_chat_template_names() + " ";
+        if (names.find(" " + o.chat_template + " ") == std::string::npos &&
+            o.chat_template != "qwen")
+            throw std::runtime_error("--chat-template " + o.chat_template +
+                                     " is not one of: " + strata_chat_template_names());
+        chat.tmpl = o.chat_template;
+    } else if (const char* name = strata_chat_template(chat.model.get())) {
+        chat.tmpl = name;
     }
-    if (chat.family)
-        chat.turn_end = chat.tok->find(chat_turn_end(*chat.family, chat.text_of(chat.tok->eos())));
+    if (!chat.tmpl.empty())
+        check(strata_chat_turn_end(chat.model.get(), chat.tmpl.c_str(), &chat.turn_end));
 
     const bool tty = isatty(STDIN_FILENO) != 0;
     struct sigaction sa {};
@@ -333,16 +373,16 @@ int run_chat(const Options& o) {
             history_file = std::string(home) + "/.strata_history";
         if (!history_file.empty()) read_history(history_file.c_str());
     }
-    std::printf("strata: %s, %u layers, context %d, kernels %s\n", o.model.c_str(), c.n_layer,
-                chat.session->n_ctx(), chat.session->kernels().name);
-    if (!o.kv_file.empty() && chat.session->n_past() > 0) {
+    std::printf("strata: %s, %d layers, context %d, kernels %s\n", o.model.c_str(),
+                chat.info.n_layer, chat.kv().n_ctx, strata_kernels());
+    if (!o.kv_file.empty() && chat.n_past() > 0) {
         if (std::ifstream(chat.sidecar()).good()) chat.load(chat.sidecar());
         std::printf("resumed the session in %s: %d tokens, %zu messages, nothing recomputed\n",
-                    o.kv_file.c_str(), chat.session->n_past(), chat.messages.size());
+                    o.kv_file.c_str(), chat.n_past(), chat.messages.size());
     }
-    if (chat.family)
+    if (!chat.tmpl.empty())
         std::printf("chat template: %s. /help for commands, Ctrl-C stops a reply, Ctrl-D leaves.\n",
-                    chat_family_name(*chat.family));
+                    chat.tmpl.c_str());
     else
         std::printf("completion mode: this model has no chat template, so what you type is "
                     "continued as text.\n"
@@ -366,10 +406,12 @@ int run_chat(const Options& o) {
                 else if (cmd == "/quit" || cmd == "/exit")
                     break;
                 else if (cmd == "/reset") {
-                    chat.messages.clear(), chat.transcript.clear(), chat.session->reset();
+                    chat.messages.clear(), chat.transcript.clear();
+                    check(strata_session_reset(chat.session.get()));
                     std::printf("conversation cleared\n");
                 } else if (cmd == "/system") {
-                    chat.system = arg, chat.messages.clear(), chat.session->reset();
+                    chat.system = arg, chat.messages.clear();
+                    check(strata_session_reset(chat.session.get()));
                     std::printf("system prompt set; new conversation\n");
                 } else if (cmd == "/stats")
                     chat.stats();
@@ -385,8 +427,8 @@ int run_chat(const Options& o) {
                                     chat.branches.size());
                     else {
                         chat.switch_to(size_t(n - 1));
-                        std::printf("on branch %ld: %d tokens, %zu messages\n", n,
-                                    chat.session->n_past(), chat.messages.size());
+                        std::printf("on branch %ld: %d tokens, %zu messages\n", n, chat.n_past(),
+                                    chat.messages.size());
                     }
                 } else if (cmd == "/save" && !arg.empty())
                     chat.save(arg);
@@ -397,25 +439,25 @@ int run_chat(const Options& o) {
                 std::fflush(stdout);
                 continue;
             }
-            if (chat.family)
+            const bool templated = !chat.tmpl.empty();
+            if (templated)
                 chat.messages.push_back({"user", input});
             else
                 chat.transcript += (chat.transcript.empty() ? "" : "\n") + input;
-            const float* logits = chat.sync(chat.prompt_tokens());
-            if (!logits) {
-                if (chat.family) chat.messages.pop_back();
+            if (!chat.sync(chat.prompt_tokens())) {
+                if (templated) chat.messages.pop_back();
                 std::printf("[that does not fit the context of %d tokens: /reset, or run with a "
                             "larger --ctx]\n",
-                            chat.session->n_ctx());
+                            chat.kv().n_ctx);
                 continue;
             }
-            const std::string answer = chat.reply(logits);
-            if (chat.family)
+            const std::string answer = chat.reply();
+            if (templated)
                 chat.messages.push_back({"assistant", answer});
             else
                 chat.transcript += answer;
             chat.save_quietly();
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
             g_generating = false;
             std::printf("error: %s\n", e.what());
         }

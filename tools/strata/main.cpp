@@ -43,6 +43,8 @@ options:
 int main(int argc, char** argv) {
     if (argc > 1 && std::string(argv[1]) == "pull") return run_pull(argc - 1, argv + 1);
     Options o;
+    strata_sampler_options_init(&o.sampling);
+    o.sampling.temperature = 0.8f; // the C API's default is greedy; the tool samples
     o.threads = long(std::max(1u, std::thread::hardware_concurrency()));
     o.sampling.seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
     auto value = [&](int& i) -> std::string {
@@ -72,7 +74,7 @@ int main(int argc, char** argv) {
         else if (a == "--temp")
             o.sampling.temperature = float(number(i, 0, 100));
         else if (a == "--top-k")
-            o.sampling.top_k = int(number(i, 0, 1e9));
+            o.sampling.top_k = int32_t(number(i, 0, 1e9));
         else if (a == "--top-p")
             o.sampling.top_p = float(number(i, 1e-9, 1));
         else if (a == "--min-p")

@@ -1,10 +1,9 @@
 // strata pull: downloads a Hugging Face model repository's files (or some of them) into a cache,
 // resumably, checking sizes and SHA-256 digests where the hub gives them, then converts them to
 // .strata. Honors HF_ENDPOINT, HF_TOKEN and STRATA_CACHE (default ~/.cache/strata).
-#include "formats/convert.h"
-#include "formats/error.h"
-#include "formats/sha256.h"
+#include "strata.h"
 #include "tools/strata/options.h"
+#include "tools/strata/sha256.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,13 +13,16 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
-using namespace strata;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using strata::sha256_file;
+
+[[noreturn]] static void fail(const std::string& message) { throw std::runtime_error(message); }
 
 static const char* kPullUsage =
     R"(usage: strata pull HF_REPO [--file NAME]... [-o OUT.strata] [--type TYPE] [--tokenizer NAME]
@@ -224,12 +226,13 @@ int run_pull(int argc, char** argv) {
         return 2;
     }
     try {
-        ConvertOptions copt;
+        strata_convert_options copt;
+        strata_convert_options_init(&copt);
         if (!type_name.empty()) {
-            auto t = dtype_from_name(type_name);
-            if (!t || *t == DType::Q8_K)
-                fail("--type " + type_name + " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k");
-            copt.type = *t;
+            const std::string kTypes = " f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m ";
+            if (kTypes.find(" " + type_name + " ") == std::string::npos)
+                fail("--type " + type_name + " is not one of" + kTypes);
+            copt.type = type_name.c_str();
         }
         Http http;
         const char* ep = std::getenv("HF_ENDPOINT");
@@ -299,10 +302,12 @@ int run_pull(int argc, char** argv) {
         }
         if (source.empty()) source = dir.string();
         if (out.empty()) out = (dir / "model.strata").string();
-        ModelSource src = import_model(source, tok);
-        ConvertReport r = convert_model(src, out, copt);
-        std::fprintf(stderr, "converted to %s (%llu parameters)\n", out.c_str(),
-                     (unsigned long long)r.parameters);
+        if (!tok.empty()) copt.tokenizer = tok.c_str();
+        strata_convert_report r;
+        if (strata_convert(source.c_str(), out.c_str(), &copt, &r) != STRATA_OK)
+            fail(strata_errmsg());
+        std::fprintf(stderr, "converted to %s (%lld parameters)\n", out.c_str(),
+                     (long long)r.n_params);
         std::printf("%s\n", out.c_str());
         return 0;
     } catch (const std::exception& e) {

@@ -1,9 +1,8 @@
-#include "formats/sha256.h"
-
-#include "formats/error.h"
+#include "tools/strata/sha256.h"
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 namespace strata {
 
@@ -75,7 +74,7 @@ std::string Sha256::hex_digest() {
 
 std::string sha256_file(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) fail("cannot read " + path);
+    if (!f) throw std::runtime_error("cannot read " + path);
     Sha256 h;
     char buf[1 << 16];
     size_t n;
