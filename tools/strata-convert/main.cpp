@@ -169,10 +169,12 @@ int main(int argc, char** argv) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (quiet) return 0;
+    const double p = double(r.n_params);
+    const bool billions = p >= 1e9;
     std::fprintf(stderr,
-                 "wrote %s in %.2f s: %.2fM parameters, tensors: %s; KV %lld bytes/token (f16)\n",
-                 out.c_str(), secs, double(r.n_params) / 1e6, r.tensor_types,
-                 (long long)r.kv_bytes_per_token);
+                 "wrote %s in %.2f s: %.2f%s parameters, tensors: %s; KV %lld bytes/token (f16)\n",
+                 out.c_str(), secs, billions ? p / 1e9 : p / 1e6, billions ? "B" : "M",
+                 r.tensor_types, (long long)r.kv_bytes_per_token);
     if (*r.fallbacks)
         std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
                      type_name.c_str(), r.fallbacks);
