@@ -113,7 +113,23 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
     return src;
 }
 
+namespace {
+ModelSource import_hf_fields(const std::string& dir);
+} // namespace
+
+// A config field of the wrong JSON type makes nlohmann throw its own exception; it becomes an
+// Error naming the directory, as every other malformed input does.
 ModelSource import_hf(const std::string& dir) {
+    try {
+        return import_hf_fields(dir);
+    } catch (const json::exception& e) {
+        fail(dir + ": a field of config.json or tokenizer_config.json has the wrong JSON type (" +
+             e.what() + ")");
+    }
+}
+
+namespace {
+ModelSource import_hf_fields(const std::string& dir) {
     ModelSource src;
     const std::string config_path = (fs::path(dir) / "config.json").string();
     if (!fs::exists(config_path))
@@ -249,5 +265,7 @@ ModelSource import_hf(const std::string& dir) {
     src.description = "Hugging Face directory " + dir;
     return src;
 }
+
+} // namespace
 
 } // namespace strata

@@ -45,8 +45,27 @@ TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
                                    tokenizer_json);
 }
 
+namespace {
+TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
+                                             const std::string& config_text,
+                                             const std::string& tokenizer_json);
+} // namespace
+
+// A field of the wrong JSON type (a number where a string belongs, ...) makes nlohmann throw its
+// own exception; it becomes an Error naming the file, as every other malformed input does.
 TokenizerData parse_hf_tokenizer_json(const std::string& json_text, const std::string& config_text,
                                       const std::string& tokenizer_json) {
+    try {
+        return parse_hf_tokenizer_json_fields(json_text, config_text, tokenizer_json);
+    } catch (const json::exception& e) {
+        fail(tokenizer_json + ": a field has the wrong JSON type (" + e.what() + ")");
+    }
+}
+
+namespace {
+TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
+                                             const std::string& config_text,
+                                             const std::string& tokenizer_json) {
     const std::string tokenizer_config = tokenizer_json + " (tokenizer_config.json)";
     TokenizerData t;
     json j = json::parse(json_text, nullptr, false);
@@ -178,6 +197,8 @@ TokenizerData parse_hf_tokenizer_json(const std::string& json_text, const std::s
 // ModelProto { repeated SentencePiece pieces = 1; TrainerSpec trainer_spec = 2; ... }
 // SentencePiece { string piece = 1; float score = 2; Type type = 3; }
 // TrainerSpec { ... unk_id = 40; bos_id = 41; eos_id = 42; pad_id = 43; }
+
+} // namespace
 
 namespace {
 

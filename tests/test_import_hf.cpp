@@ -231,6 +231,28 @@ TEST(ImportHf, MissingPiecesAreNamed) {
     }
 }
 
+// Found by fuzz_tokenizer_files: a field of the wrong JSON type ("type": 5) escaped as
+// nlohmann's exception instead of an Error naming the file. Same for config.json.
+TEST(ImportHf, FieldsOfTheWrongJsonTypeAreErrorsNamingTheFile) {
+    try {
+        parse_hf_tokenizer_json(R"({"model": {"type": 5, "vocab": {}}})", "", "x/tokenizer.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("x/tokenizer.json: a field has the wrong JSON type"),
+                  std::string::npos)
+            << e.what();
+    }
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    write_hf_dir(dir.path, {{"model_type", 7}}, {}, false);
+    try {
+        import_hf(dir.path);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("wrong JSON type"), std::string::npos) << e.what();
+    }
+}
+
 TEST(ImportHf, SentencePieceModelFileIsParsed) {
     REQUIRE_FIXTURES();
     TokenizerData t = read_sentencepiece_model(fixture("tokenizers/llama2-spm/tokenizer.model"));
