@@ -28,7 +28,7 @@ options:
   -r, --repetitions R  runs per test (default 3)
   -d, --depth D        tokens already in the context before each test (prefilled, not timed), as
                        llama-bench's -d: generation at depth reads D tokens of K/V per token
-  --kv-type f16|f32    KV cache type (default f16)
+  --kv-type TYPE       KV cache type: f16 (default), q8_0 or f32
   --json               print a JSON array (llama-bench field names) instead of the table
   --roofline           measure read bandwidth and FMA peak here and print each result as % of its bound
   --resume LIST        instead: for each prefix length in LIST (e.g. 16,2048), fill a session file
