@@ -10,6 +10,7 @@
 #endif
 #include <cstring>
 #include <omp.h>
+#include <vector>
 
 namespace strata {
 
@@ -36,8 +37,58 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
     }
 }
 
+#ifdef STRATA_HAVE_OPENBLAS
+namespace {
+
+// Float weights against many tokens: OpenBLAS's packed, cache-blocked sgemm runs about 3x our
+// per-row float dots (docs/performance.md, GEMM table). Rows go in fixed panels; an F16/BF16
+// panel is widened to F32 in the thread's buffer first (kPanel x cols floats, a few hundred
+// KiB, reused by every token). Each panel is one single-threaded sgemm call and the panels are
+// split over our threads, so the result does not depend on the thread count.
+constexpr int kBlasMinTokens = 8;
+constexpr int kPanel = 64;
+
+void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tokens, float* y,
+                 int y_stride, int n_threads) {
+    static const bool one_thread_each = [] { // our threads split the work, not OpenBLAS's
+        openblas_set_num_threads(1);
+        return true;
+    }();
+    (void)one_thread_each;
+    const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
+    const auto* wb = static_cast<const uint8_t*>(w.data);
+    const int n_panels = (w.rows + kPanel - 1) / kPanel;
+    const int threads = std::max(1, std::min(n_threads, n_panels));
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
+        const float* panel = reinterpret_cast<const float*>(wb + size_t(r0) * wrow);
+        thread_local std::vector<float> widened;
+        if (w.type != DType::F32) {
+            widened.resize(size_t(nr) * size_t(w.cols));
+            for (int r = 0; r < nr; r++)
+                k.dequantize(w.type, wb + size_t(r0 + r) * wrow,
+                             widened.data() + size_t(r) * w.cols, w.cols);
+            panel = widened.data();
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, nr, w.cols, 1.0f, x, w.cols,
+                    panel, w.cols, 0.0f, y + r0, y_stride);
+    }
+}
+
+} // namespace
+#endif
+
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads) {
+#ifdef STRATA_HAVE_OPENBLAS
+    // (the reference row stays all-reference)
+    if (n_tokens >= kBlasMinTokens && &k != &kKernelsRef &&
+        (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16)) {
+        matmul_blas(k, w, static_cast<const float*>(act), n_tokens, y, y_stride, n_threads);
+        return;
+    }
+#endif
     const DotFn dot = k.dot(w.type);
     const DotRowsFn dot_rows = k.dot_rows(w.type);
     const DotTileFn dot_tile = w.type == DType::Q4_0 ? k.dot_tile_q4_0 : nullptr;

@@ -417,20 +417,37 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     EXPECT_NEAR(out[1], o1, 1e-6);
 }
 
-TEST(Kernels, F32PrefillThroughOpenBlasEqualsTheDotProducts) {
-    const int rows = 37, cols = 96, tokens = 16; // >= 8 tokens: F32 products go to sgemm
-    const auto w = random_floats(size_t(rows) * cols, 21),
-               x = random_floats(size_t(tokens) * cols, 22);
-    std::vector<float> y(size_t(rows) * tokens);
-    const Kernels& k = kernels();
-    matmul(k, {DType::F32, w.data(), rows, cols}, x.data(), tokens, y.data(), rows, 2);
-    for (int t = 0; t < tokens; t++)
+// Float weights with >= 8 tokens go to OpenBLAS's sgemm in 64-row panels (F16/BF16 widened
+// first): each output must be its row's dot product, and the same for 1, 2 and 3 threads.
+TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
+    const int rows = 137, cols = 96, tokens = 16; // two whole panels and a tail
+    for (DType wt : {DType::F32, DType::F16, DType::BF16}) {
+        const auto wf = random_floats(size_t(rows) * cols, 21),
+                   x = random_floats(size_t(tokens) * cols, 22);
+        const size_t rb = row_bytes(wt, cols);
+        std::vector<uint8_t> w(rb * rows);
+        std::vector<float> wq(wf.size()); // the weights as stored, back in floats
         for (int r = 0; r < rows; r++) {
-            const float ref =
-                dot_f32_ref(cols, w.data() + size_t(r) * cols, x.data() + size_t(t) * cols);
-            ASSERT_NEAR(y[size_t(t) * rows + r], ref, 1e-4f * (1 + std::fabs(ref)))
-                << t << "," << r;
+            quantize_row_ref(wt, wf.data() + size_t(r) * cols, w.data() + rb * r, cols);
+            dequantize_row_ref(wt, w.data() + rb * r, wq.data() + size_t(r) * cols, cols);
         }
+        for (const Kernels* k : simd_rows()) {
+            std::vector<float> y1(size_t(rows) * tokens), y2(y1.size()), y3(y1.size());
+            const MatrixRef m{wt, w.data(), rows, cols};
+            matmul(*k, m, x.data(), tokens, y1.data(), rows, 1);
+            matmul(*k, m, x.data(), tokens, y2.data(), rows, 2);
+            matmul(*k, m, x.data(), tokens, y3.data(), rows, 3);
+            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << k->name;
+            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4)) << k->name;
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++) {
+                    const float ref = dot_f32_ref(cols, wq.data() + size_t(r) * cols,
+                                                  x.data() + size_t(t) * cols);
+                    ASSERT_NEAR(y1[size_t(t) * rows + r], ref, 1e-4f * (1 + std::fabs(ref)))
+                        << k->name << " " << dtype_name(wt) << " " << t << "," << r;
+                }
+        }
+    }
 }
 
 TEST(Kernels, RowDequantizationMatchesTheReferenceExactly) {
