@@ -44,6 +44,10 @@ DotRowsFn Kernels::dot_rows(DType t) const {
     return t == DType::Q8_0 ? dot_rows_q8_0 : t == DType::Q4_0 ? dot_rows_q4_0 : nullptr;
 }
 
+DotTileFn Kernels::dot_tile(DType t) const {
+    return t == DType::Q8_0 ? dot_tile_q8_0 : t == DType::Q4_0 ? dot_tile_q4_0 : nullptr;
+}
+
 DotFn Kernels::dot(DType t) const {
     switch (t) {
     case DType::F32:

@@ -39,7 +39,7 @@ struct Kernels {
     DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
     QuantizeFn quantize_q8_0, quantize_q8_k;
     DotRowsFn dot_rows_q8_0 = nullptr, dot_rows_q4_0 = nullptr;
-    DotTileFn dot_tile_q4_0 = nullptr;
+    DotTileFn dot_tile_q4_0 = nullptr, dot_tile_q8_0 = nullptr;
 
     // y = x / rms(x) * w
     void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y);
@@ -57,6 +57,7 @@ struct Kernels {
 
     DotFn dot(DType weight_type) const;
     DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type
+    DotTileFn dot_tile(DType weight_type) const; // nullptr: none for this type
 };
 
 // The activation type a weight type's dot product reads.

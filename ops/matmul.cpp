@@ -91,7 +91,7 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
 #endif
     const DotFn dot = k.dot(w.type);
     const DotRowsFn dot_rows = k.dot_rows(w.type);
-    const DotTileFn dot_tile = w.type == DType::Q4_0 ? k.dot_tile_q4_0 : nullptr;
+    const DotTileFn dot_tile = k.dot_tile(w.type);
     const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
     const size_t arow = activation_row_bytes(w.type, w.cols);
     const auto* wb = static_cast<const uint8_t*>(w.data);

@@ -132,43 +132,46 @@ TEST(Kernels, DotRowsMatchTheReferencePerRow) {
 // and token, for row and token counts around the kernel's 8 x 4 step.
 TEST(Kernels, DotTilesMatchTheReferencePerRowAndToken) {
     int checked = 0;
-    for (const Kernels* k : simd_rows()) {
-        if (!k->dot_tile_q4_0) continue;
-        for (int n_rows : {1, 8, 9, 17})
-            for (int n_tok : {1, 3, 4, 5, 9})
-                for (int blocks : {1, 3, 33}) {
-                    const int n = blocks * 32;
-                    const size_t rb = row_bytes(DType::Q4_0, uint64_t(n));
-                    const size_t ab = row_bytes(DType::Q8_0, uint64_t(n));
-                    std::vector<uint8_t> w(rb * size_t(n_rows)), act(ab * size_t(n_tok));
-                    for (int r = 0; r < n_rows; r++) {
-                        const auto row =
-                            encode(DType::Q4_0, random_floats(size_t(n), uint32_t(r * 7 + n)));
-                        std::memcpy(w.data() + rb * size_t(r), row.data(), rb);
-                    }
-                    for (int t = 0; t < n_tok; t++) {
-                        const auto row = encode(
-                            DType::Q8_0, random_floats(size_t(n), uint32_t(t * 11 + n), 2.0f));
-                        std::memcpy(act.data() + ab * size_t(t), row.data(), ab);
-                    }
-                    const size_t ys = size_t(n_rows) + 3; // a y stride wider than the tile
-                    std::vector<float> y(ys * size_t(n_tok), -1.0f);
-                    k->dot_tile_q4_0(n, w.data(), rb, n_rows, act.data(), ab, n_tok, y.data(), ys);
-                    for (int t = 0; t < n_tok; t++)
+    for (const Kernels* k : simd_rows())
+        for (DType wt : {DType::Q4_0, DType::Q8_0}) {
+            const DotTileFn tile = k->dot_tile(wt);
+            if (!tile) continue;
+            for (int n_rows : {1, 8, 9, 17})
+                for (int n_tok : {1, 3, 4, 5, 9})
+                    for (int blocks : {1, 3, 33}) {
+                        const int n = blocks * 32;
+                        const size_t rb = row_bytes(wt, uint64_t(n));
+                        const size_t ab = row_bytes(DType::Q8_0, uint64_t(n));
+                        std::vector<uint8_t> w(rb * size_t(n_rows)), act(ab * size_t(n_tok));
                         for (int r = 0; r < n_rows; r++) {
-                            const std::vector<uint8_t> row(w.begin() + long(rb) * r,
-                                                           w.begin() + long(rb) * (r + 1));
-                            const std::vector<uint8_t> a(act.begin() + long(ab) * t,
-                                                         act.begin() + long(ab) * (t + 1));
-                            const float ref = kKernelsRef.dot_q4_0(n, row.data(), a.data());
-                            ASSERT_NEAR(y[size_t(t) * ys + size_t(r)], ref,
-                                        1e-5 * abs_sum(DType::Q4_0, row, a, n) + 1e-6)
-                                << k->name << " rows=" << n_rows << " tokens=" << n_tok
-                                << " r=" << r << " t=" << t << " n=" << n;
+                            const auto row =
+                                encode(wt, random_floats(size_t(n), uint32_t(r * 7 + n)));
+                            std::memcpy(w.data() + rb * size_t(r), row.data(), rb);
                         }
-                    checked++;
-                }
-    }
+                        for (int t = 0; t < n_tok; t++) {
+                            const auto row = encode(
+                                DType::Q8_0, random_floats(size_t(n), uint32_t(t * 11 + n), 2.0f));
+                            std::memcpy(act.data() + ab * size_t(t), row.data(), ab);
+                        }
+                        const size_t ys = size_t(n_rows) + 3; // a y stride wider than the tile
+                        std::vector<float> y(ys * size_t(n_tok), -1.0f);
+                        tile(n, w.data(), rb, n_rows, act.data(), ab, n_tok, y.data(), ys);
+                        for (int t = 0; t < n_tok; t++)
+                            for (int r = 0; r < n_rows; r++) {
+                                const std::vector<uint8_t> row(w.begin() + long(rb) * r,
+                                                               w.begin() + long(rb) * (r + 1));
+                                const std::vector<uint8_t> a(act.begin() + long(ab) * t,
+                                                             act.begin() + long(ab) * (t + 1));
+                                const float ref = kKernelsRef.dot(wt)(n, row.data(), a.data());
+                                ASSERT_NEAR(y[size_t(t) * ys + size_t(r)], ref,
+                                            1e-5 * abs_sum(wt, row, a, n) + 1e-6)
+                                    << k->name << " " << dtype_name(wt) << " rows=" << n_rows
+                                    << " tokens=" << n_tok << " r=" << r << " t=" << t
+                                    << " n=" << n;
+                            }
+                        checked++;
+                    }
+        }
     std::printf("%d prefill tiles checked\n", checked);
 }
 

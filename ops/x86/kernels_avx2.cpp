@@ -299,6 +299,54 @@ void dot_rows_q8_0(int n, const void* w, size_t stride, int n_rows, const void* 
     for (; r < n_rows; r++) out[r] = dot_q8_0(n, base + size_t(r) * stride, a);
 }
 
+// Prefill tiles for Q8_0: 8 rows x 4 tokens per step. Each row's block is loaded, and its
+// magnitudes taken, once for the 4 tokens; the 8 rows' scales are converted once.
+void dot_tile_q8_0(int n, const void* w, size_t stride, int n_rows, const void* a,
+                   size_t act_stride, int n_tok, float* y, size_t y_stride) {
+    const auto* base = static_cast<const uint8_t*>(w);
+    const auto* abase = static_cast<const uint8_t*>(a);
+    const int nb = n / QK8_0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    int r = 0;
+    for (; r + 8 <= n_rows; r += 8) {
+        const uint8_t* rows = base + size_t(r) * stride;
+        int t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            const BlockQ8_0* ys[4];
+            for (int u = 0; u < 4; u++)
+                ys[u] = reinterpret_cast<const BlockQ8_0*>(abase + size_t(t + u) * act_stride);
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                             _mm256_setzero_ps()};
+            for (int b = 0; b < nb; b++) {
+                __m256i x[8];
+                for (int k = 0; k < 8; k++)
+                    x[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                        rows + size_t(k) * stride + size_t(b) * sizeof(BlockQ8_0) + 2));
+                const __m256 dw = scales8(rows + size_t(b) * sizeof(BlockQ8_0), stride);
+                for (int u = 0; u < 4; u++) {
+                    const __m256i yv =
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ys[u][b].qs));
+                    __m256i p[8];
+                    for (int k = 0; k < 8; k++) // |x| * (y * sign(x)), as in dot_i8
+                        p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x[k], x[k]),
+                                                                      _mm256_sign_epi8(yv, x[k])),
+                                                 ones);
+                    acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(h2f(ys[u][b].d))),
+                                             _mm256_cvtepi32_ps(hsum8_epi32(p)), acc[u]);
+                }
+            }
+            for (int u = 0; u < 4; u++) _mm256_storeu_ps(y + size_t(t + u) * y_stride + r, acc[u]);
+        }
+        for (; t < n_tok; t++)
+            dot_rows_q8_0(n, rows, stride, 8, abase + size_t(t) * act_stride,
+                          y + size_t(t) * y_stride + r);
+    }
+    for (; r < n_rows; r++)
+        for (int t = 0; t < n_tok; t++)
+            y[size_t(t) * y_stride + r] =
+                dot_q8_0(n, base + size_t(r) * stride, abase + size_t(t) * act_stride);
+}
+
 // Q4_K: scales and mins unpacked for all 8 sub-blocks with word operations; each sub-block's
 // scale reaches its products by a byte shuffle of one register; the mins' contribution is one
 // VPMADDWD of the activation's bsums; sums stay in vectors until the end of the row.
@@ -742,6 +790,7 @@ extern const Kernels kKernelsAvx2 = {
     .dot_rows_q8_0 = dot_rows_q8_0,
     .dot_rows_q4_0 = dot_rows_q4_0,
     .dot_tile_q4_0 = dot_tile_q4_0,
+    .dot_tile_q8_0 = dot_tile_q8_0,
     .rmsnorm = rmsnorm_avx2,
     .softmax = softmax_avx2,
     .swiglu = swiglu_avx2,
@@ -768,6 +817,11 @@ float dot_q6_k_avx2(int n, const void* w, const void* a) { return dot_q6_k(n, w,
 void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride) {
     dot_tile_q4_0(n, w, stride, n_rows, a, act_stride, n_tok, y, y_stride);
+}
+
+void dot_tile_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        size_t act_stride, int n_tok, float* y, size_t y_stride) {
+    dot_tile_q8_0(n, w, stride, n_rows, a, act_stride, n_tok, y, y_stride);
 }
 
 } // namespace strata

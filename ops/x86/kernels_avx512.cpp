@@ -172,6 +172,7 @@ static const Kernels kRow = {
     .dot_rows_q8_0 = dot_rows_q8_0_avx2,
     .dot_rows_q4_0 = dot_rows_q4_0_avx2,
     .dot_tile_q4_0 = dot_tile_q4_0_avx2,
+    .dot_tile_q8_0 = dot_tile_q8_0_avx2,
     .rmsnorm = rmsnorm_avx2,
     .softmax = softmax_avx2,
     .swiglu = swiglu_avx2,

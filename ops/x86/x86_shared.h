@@ -25,5 +25,7 @@ void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
 void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
 void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+void dot_tile_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        size_t act_stride, int n_tok, float* y, size_t y_stride);
 
 } // namespace strata
