@@ -13,6 +13,9 @@ using json = nlohmann::json;
 
 namespace {
 
+// Ids a tokenizer.json may leave unused between its tokens (padding up to a round size).
+constexpr int64_t kMaxUnusedIds = 65536;
+
 bool is_byte_piece(const std::string& s) {
     auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
     return s.size() == 6 && s.compare(0, 3, "<0x") == 0 && hex(s[3]) && hex(s[4]) && s[5] == '>';
@@ -101,6 +104,11 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
     }
     int64_t n = 0;
     for (auto& e : entries) n = std::max(n, e.first + 1);
+    // Ids are (nearly) dense in real vocabularies; a few ids far above the rest would make us
+    // allocate millions of unused tokens (found by fuzz_tokenizer_files: 2 GiB for 30 entries).
+    if (n > int64_t(entries.size()) + kMaxUnusedIds)
+        bad("token ids go up to " + std::to_string(n - 1) + " for only " +
+            std::to_string(entries.size()) + " tokens; the vocabulary is not a dense id range");
     t.tokens.assign(size_t(n), "");
     t.types.assign(size_t(n), int32_t(TokenType::Unused));
     std::vector<bool> seen(size_t(n), false);

@@ -232,14 +232,25 @@ TEST(ImportHf, MissingPiecesAreNamed) {
 }
 
 // Found by fuzz_tokenizer_files: a field of the wrong JSON type ("type": 5) escaped as
-// nlohmann's exception instead of an Error naming the file. Same for config.json.
-TEST(ImportHf, FieldsOfTheWrongJsonTypeAreErrorsNamingTheFile) {
+// nlohmann's exception instead of an Error naming the file (same for config.json); and a
+// sparse id range made the importer allocate gigabytes.
+TEST(ImportHf, MalformedTokenizerJsonFieldsAreErrorsNamingTheFile) {
     try {
         parse_hf_tokenizer_json(R"({"model": {"type": 5, "vocab": {}}})", "", "x/tokenizer.json");
         FAIL();
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("x/tokenizer.json: a field has the wrong JSON type"),
                   std::string::npos)
+            << e.what();
+    }
+    // and ids far above the rest (a 2 GiB vocabulary for three tokens) are refused
+    try {
+        parse_hf_tokenizer_json(
+            R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 8888887}}})", "",
+            "y/tokenizer.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not a dense id range"), std::string::npos)
             << e.what();
     }
     REQUIRE_FIXTURES();
