@@ -33,6 +33,13 @@ to OUT.strata (default: the cache's REPO/model.strata).
 Without --file: the files a Hugging Face model needs (config, safetensors, tokenizer files).
 With --file (repeatable): those files, e.g. a .gguf, or a llama2.c .bin with its tokenizer.
 Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as a bearer token).
+
+options:
+  --file NAME        fetch this file of the repository (repeatable)
+  -o, --output PATH  the converted model (default: REPO/model.strata in the cache)
+  --type TYPE        convert to f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m (default: the source's)
+  --tokenizer NAME   which fetched .bin is the llama2.c tokenizer (default: the one named tok*)
+  -h, --help         this text
 )";
 
 namespace {
