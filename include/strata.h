@@ -262,6 +262,8 @@ typedef struct strata_convert_report {
 } strata_convert_report;
 
 STRATA_API void strata_convert_options_init(strata_convert_options* options);
+/* The types strata_convert_options.type accepts, space-separated. */
+STRATA_API const char* strata_convert_types(void);
 /* Converts an HF model directory, a .gguf or a llama2.c .bin into a .strata file at `out`
  * (written to a temporary file, renamed when complete; nothing is replaced on failure).
  * report may be NULL. */

@@ -33,8 +33,7 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
         auto t = strata::dtype_from_name(type);
         if (!t || *t == strata::DType::Q8_K)
             return error(STRATA_INVALID_ARGUMENT,
-                         "type '" + type +
-                             "' is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
+                         "type '" + type + "' is not one of " + strata_convert_types());
         opt.type = *t;
     }
     strata::StrataWriter::Progress progress;
@@ -98,6 +97,8 @@ int strata_roofline(const int* threads, int n, double* read_gbps, double* fma_gf
         return ok();
     });
 }
+
+const char* strata_convert_types(void) { return "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m"; }
 
 void strata_convert_options_init(strata_convert_options* o) {
     if (!o) return;

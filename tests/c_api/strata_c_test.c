@@ -182,6 +182,7 @@ static int text_and_file_calls(const char* model_path) {
               info.n_layer == 1,
           "synthetic info");
     strata_model_close(syn);
+    CHECK(strstr(strata_convert_types(), "q4_k_m") != NULL, "types: %s", strata_convert_types());
     co.type = "q5_1";
     CHECK(strata_convert_synthetic("test-tiny", out, &co, NULL) == STRATA_INVALID_ARGUMENT &&
               strstr(strata_errmsg(), "q5_1"),

@@ -1,6 +1,7 @@
 // strata-bench: prompt processing (pp) and generation (tg) speed of a model, llama-bench style,
 // optionally as a percentage of this machine's measured bandwidth and arithmetic peak.
 #include "strata.h"
+#include "tools/capi_helpers.h"
 #include "tools/strata-bench/resume.h"
 
 #include <chrono>
@@ -43,11 +44,6 @@ options:
 }
 
 namespace {
-
-// A failed libstrata call becomes an exception carrying strata_errmsg().
-void check(int status) {
-    if (status != STRATA_OK) throw std::runtime_error(strata_errmsg());
-}
 
 struct Result {
     std::string model, arch, test, kernels;

@@ -4,6 +4,7 @@
 #include "tools/strata-bench/resume.h"
 
 #include "strata.h"
+#include "tools/capi_helpers.h"
 
 #include <algorithm>
 #include <chrono>
@@ -16,10 +17,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-void check(int status) {
-    if (status != STRATA_OK) throw std::runtime_error(strata_errmsg());
 }
 
 } // namespace

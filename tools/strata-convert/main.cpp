@@ -1,6 +1,7 @@
 // strata-convert: turn Hugging Face, GGUF or llama2.c weights into a `.strata` file; describe
 // (--info) or check (--verify) one; write random-weight models of real shapes (--synthetic).
 #include "strata.h"
+#include "tools/capi_helpers.h"
 
 #include <chrono>
 #include <csignal>
@@ -149,13 +150,8 @@ int main(int argc, char** argv) {
         usage_error("give either a source or --synthetic, not both");
     if (out.empty()) usage_error("no output given (-o OUT.strata)");
     if (!type_name.empty()) {
-        static const char* kTypes[] = {"f32",  "f16",  "bf16", "q8_0",
-                                       "q4_0", "q4_k", "q6_k", "q4_k_m"};
-        bool known = false;
-        for (const char* t : kTypes) known |= type_name == t;
-        if (!known)
-            usage_error("--type " + type_name +
-                        " is not one of f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
+        if (!is_convert_type(type_name))
+            usage_error("--type " + type_name + " is not one of " + strata_convert_types());
         opt.type = type_name.c_str();
     }
     if (!tokenizer.empty()) opt.tokenizer = tokenizer.c_str();

@@ -1,5 +1,6 @@
 // strata-tokenize: token ids of a text, from any tokenizer source strata reads.
 #include "strata.h"
+#include "tools/capi_helpers.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -74,19 +75,14 @@ int main(int argc, char** argv) {
     if (strata_vocab_open(source.c_str(), &vocab) != STRATA_OK) return fail_with(strata_errmsg());
     const int flags =
         (bos ? STRATA_TOKENIZE_ADD_SPECIAL : 0) | (special ? STRATA_TOKENIZE_PARSE_SPECIAL : 0);
-    std::vector<int32_t> ids(text.size() + 2); // usually enough; retried when not
-    int n = 0;
-    int status = strata_tokenize_text(vocab, text.data(), text.size(), flags, ids.data(),
-                                      int(ids.size()), &n);
-    if (status == STRATA_BUFFER_TOO_SMALL) {
-        ids.resize(size_t(n));
-        status = strata_tokenize_text(vocab, text.data(), text.size(), flags, ids.data(), n, &n);
-    }
-    if (status != STRATA_OK) {
-        const std::string m = strata_errmsg();
+    std::vector<int32_t> ids;
+    try {
+        ids = tokenize(vocab, text, flags);
+    } catch (const std::exception& e) {
         strata_model_close(vocab);
-        return fail_with(m);
+        return fail_with(e.what());
     }
+    const int n = int(ids.size());
     std::string line;
     std::vector<char> piece(256);
     for (int i = 0; i < n; i++) {

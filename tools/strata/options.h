@@ -3,11 +3,10 @@
 #pragma once
 
 #include "strata.h"
+#include "tools/capi_helpers.h"
 
 #include <memory>
-#include <stdexcept>
 #include <string>
-#include <vector>
 
 struct Options {
     std::string model, prompt, kv_file, kv_type = "f16", chat_template, system;
@@ -20,11 +19,6 @@ struct Options {
 int run_oneshot(const Options& o);
 int run_chat(const Options& o);
 int run_pull(int argc, char** argv); // strata pull ... (argv[0] is "pull")
-
-// A failed libstrata call becomes an exception carrying strata_errmsg().
-inline void check(int status) {
-    if (status != STRATA_OK) throw std::runtime_error(strata_errmsg());
-}
 
 // Owning handles.
 struct ModelCloser {
@@ -56,20 +50,4 @@ inline SessionPtr open_session(const Options& o, strata_model* model) {
     strata_session* s = nullptr;
     check(strata_session_open(model, &so, &s));
     return SessionPtr(s);
-}
-
-// Token ids of `text` (STRATA_TOKENIZE_* flags), however many there are.
-inline std::vector<int32_t> tokenize(const strata_model* model, const std::string& text,
-                                     int flags) {
-    std::vector<int32_t> ids(text.size() + 2);
-    int n = 0;
-    int status = strata_tokenize_text(model, text.data(), text.size(), flags, ids.data(),
-                                      int(ids.size()), &n);
-    if (status == STRATA_BUFFER_TOO_SMALL) {
-        ids.resize(size_t(n));
-        status = strata_tokenize_text(model, text.data(), text.size(), flags, ids.data(), n, &n);
-    }
-    check(status);
-    ids.resize(size_t(n));
-    return ids;
 }

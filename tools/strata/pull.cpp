@@ -236,9 +236,8 @@ int run_pull(int argc, char** argv) {
         strata_convert_options copt;
         strata_convert_options_init(&copt);
         if (!type_name.empty()) {
-            const std::string kTypes = " f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m ";
-            if (kTypes.find(" " + type_name + " ") == std::string::npos)
-                fail("--type " + type_name + " is not one of" + kTypes);
+            if (!is_convert_type(type_name))
+                fail("--type " + type_name + " is not one of " + strata_convert_types());
             copt.type = type_name.c_str();
         }
         Http http;
