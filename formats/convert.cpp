@@ -1,6 +1,7 @@
 #include "formats/convert.h"
 
 #include "formats/error.h"
+#include "formats/interleave.h"
 #include "formats/strata_reader.h"
 #include "ops/quantize_ref.h"
 
@@ -112,19 +113,33 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
                 ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;
             ct.fallback = true;
         }
+        if (opt.interleave && spec.is_matrix && spec.shape.size() == 2 &&
+            spec.name != "token_embd.weight" && can_interleave8(ct.to, spec.shape[0]))
+            ct.layout = TensorLayout::Interleave8;
         report.tensors.push_back(ct);
         const DType to = ct.to;
         const uint64_t cols = spec.shape.back();
-        writer.add_tensor(spec.name, to, spec.shape, [st, to, cols](uint8_t* dst, uint64_t bytes) {
-            if (st->generate) {
-                st->generate(to, dst, bytes);
-            } else if (st->type == to) {
-                std::memcpy(dst, st->data, bytes); // bit for bit
-            } else {
-                convert_rows(st->type, st->data, to, dst, st->bytes / row_bytes(st->type, cols),
-                             cols);
-            }
-        });
+        const bool interleaved = ct.layout == TensorLayout::Interleave8;
+        writer.add_tensor(
+            spec.name, to, spec.shape,
+            [st, to, cols, interleaved](uint8_t* dst, uint64_t bytes) {
+                std::vector<uint8_t> rows;
+                uint8_t* out = dst;
+                if (interleaved) { // row-major first, then rearranged into dst
+                    rows.resize(bytes);
+                    out = rows.data();
+                }
+                if (st->generate) {
+                    st->generate(to, out, bytes);
+                } else if (st->type == to) {
+                    std::memcpy(out, st->data, bytes); // bit for bit
+                } else {
+                    convert_rows(st->type, st->data, to, out, st->bytes / row_bytes(st->type, cols),
+                                 cols);
+                }
+                if (interleaved) interleave8(to, out, dst, bytes / row_bytes(to, cols), cols);
+            },
+            ct.layout);
     }
     writer.write(out, progress);
     report.parameters = parameter_count(config);

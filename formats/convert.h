@@ -18,6 +18,10 @@ struct ConvertOptions {
     // ffn_down of the first and last eighth of the layers and every third layer between,
     // the layers llama.cpp's Q4_K_M gives more bits.
     bool q4_k_m = false;
+    // Q4_0 matrices with a multiple of 8 rows (all but token_embd, whose rows are looked up one
+    // by one) are stored in the interleave8 layout the kernels read fastest; false keeps every
+    // tensor row-major (byte for byte the GGUF blocks).
+    bool interleave = true;
 };
 
 // The Q4_K_M mix: whether matrix `name` of an n_layer model is Q6_K (else Q4_K).
@@ -29,6 +33,7 @@ struct ConvertedTensor {
     std::vector<uint64_t> shape;
     bool fallback = false; // wanted the target type but rows don't fill its blocks (`to` says
                            // what it got: Q4_0/Q8_0 for K-quants where rows fill 32, else float)
+    TensorLayout layout = TensorLayout::RowMajor;
 };
 
 struct ConvertReport {

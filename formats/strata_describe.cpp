@@ -108,10 +108,10 @@ std::string describe_strata_file(const std::string& path) {
     append(out, "tensor types:  ");
     for (const auto& [name, nb] : by_type)
         append(out, " %s x%d (%s)", name.c_str(), nb.first, human_bytes(double(nb.second)).c_str());
-    append(out, "\n\n%-32s %-6s %s\n", "tensor", "type", "shape");
+    append(out, "\n\n%-32s %-6s %-12s %s\n", "tensor", "type", "layout", "shape");
     for (const auto& e : f.tensors())
-        append(out, "%-32s %-6s %s\n", e.name.c_str(), dtype_name(e.type),
-               shape_string(e.shape).c_str());
+        append(out, "%-32s %-6s %-12s %s\n", e.name.c_str(), dtype_name(e.type),
+               layout_name(e.layout), shape_string(e.shape).c_str());
     return out;
 }
 

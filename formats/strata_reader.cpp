@@ -3,6 +3,7 @@
 #include "formats/byte_reader.h"
 #include "formats/checksum.h"
 #include "formats/error.h"
+#include "formats/interleave.h"
 #include "formats/strata_writer.h"
 
 #include <algorithm>
@@ -109,8 +110,10 @@ void StrataFile::parse(const std::string& name) {
                 fail("tensor " + t.name + " has unknown type id " + std::to_string(type_id));
             t.type = *type;
             const uint32_t layout = d.read<uint32_t>("tensor layout");
-            if (layout != uint32_t(TensorLayout::RowMajor))
+            if (layout != uint32_t(TensorLayout::RowMajor) &&
+                layout != uint32_t(TensorLayout::Interleave8))
                 fail("tensor " + t.name + " has unknown layout " + std::to_string(layout));
+            t.layout = TensorLayout(layout);
             const uint32_t n_dims = d.read<uint32_t>("tensor rank");
             if (n_dims == 0 || n_dims > kMaxDims)
                 fail("tensor " + t.name + " has rank " + std::to_string(n_dims));
@@ -133,6 +136,11 @@ void StrataFile::parse(const std::string& name) {
                 fail("tensor " + t.name + " is " + std::to_string(t.bytes) + " bytes but a " +
                      dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) + " takes " +
                      std::to_string(expect));
+            if (t.layout == TensorLayout::Interleave8 &&
+                (n_dims != 2 || !can_interleave8(t.type, t.rows())))
+                fail("tensor " + t.name + " has the interleave8 layout but is a " +
+                     dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) +
+                     " (it needs a q4_0 matrix with a multiple of 8 rows)");
             if (t.offset % kTensorAlignment != 0)
                 fail("tensor " + t.name + " offset " + std::to_string(t.offset) +
                      " is not 64-byte aligned");

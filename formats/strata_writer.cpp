@@ -2,6 +2,7 @@
 
 #include "formats/checksum.h"
 #include "formats/error.h"
+#include "formats/interleave.h"
 
 #include <cerrno>
 #include <cstring>
@@ -24,7 +25,7 @@ uint64_t tensor_bytes(DType type, const std::vector<uint64_t>& shape) {
 }
 
 void StrataWriter::add_tensor(const std::string& name, DType type, std::vector<uint64_t> shape,
-                              Producer produce) {
+                              Producer produce, TensorLayout layout) {
     if (name.empty() || name.size() > kMaxNameBytes)
         fail("tensor name '" + name + "' has a bad length");
     if (shape.empty() || shape.size() > kMaxDims) fail("tensor " + name + " has a bad rank");
@@ -33,11 +34,15 @@ void StrataWriter::add_tensor(const std::string& name, DType type, std::vector<u
     TensorEntry e;
     e.name = name;
     e.type = type;
+    e.layout = layout;
     e.shape = std::move(shape);
     e.bytes = tensor_bytes(type, e.shape);
     if (e.bytes == 0)
         fail("tensor " + name + ": a row of " + std::to_string(e.shape.back()) +
              " values is not a whole number of " + dtype_name(type) + " blocks");
+    if (layout == TensorLayout::Interleave8 &&
+        (e.shape.size() != 2 || !can_interleave8(type, e.shape[0])))
+        fail("tensor " + name + " cannot take the interleave8 layout");
     entries_.push_back(std::move(e));
     producers_.push_back(std::move(produce));
 }

@@ -22,7 +22,7 @@ class StrataWriter {
     explicit StrataWriter(Metadata meta) : meta_(std::move(meta)) {}
 
     void add_tensor(const std::string& name, DType type, std::vector<uint64_t> shape,
-                    Producer produce);
+                    Producer produce, TensorLayout layout = TensorLayout::RowMajor);
 
     // Writes everything to `path` (via a temporary file and rename). Throws strata::Error.
     void write(const std::string& path, const Progress& progress = {});

@@ -249,6 +249,8 @@ typedef struct strata_convert_options {
     uint64_t seed;         /* synthetic: random seed */
     strata_progress_callback progress; /* after each tensor (NULL: none) */
     void* user;
+    int32_t row_major; /* 1: every matrix row-major (q4_0 blocks byte for byte as in GGUF);
+                          0: q4_0 matrices in the interleave8 layout the kernels read fastest */
 } strata_convert_options;
 
 /* What a conversion wrote. The strings stay valid until the next conversion on this thread. */
@@ -259,6 +261,7 @@ typedef struct strata_convert_report {
     const char* fallbacks;      /* tensors whose rows don't fill the type's blocks and got
                                    another type, e.g. "output.weight (q8_0)"; "" when none */
     const char* notes;          /* newline-separated remarks; "" when none */
+    int32_t n_interleaved;      /* matrices stored in the interleave8 layout */
 } strata_convert_report;
 
 STRATA_API void strata_convert_options_init(strata_convert_options* options);

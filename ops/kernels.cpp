@@ -28,6 +28,7 @@ const Kernels kKernelsRef = {
     .rope = rope_apply_ref,
     .attention = attention_ref,
     .dequantize = [](DType t, const void* x, float* y, int n) { dequantize_row_ref(t, x, y, n); },
+    .dot_x8_q4_0 = dot_x8_q4_0_ref,
 };
 
 #if !defined(__x86_64__)
@@ -46,6 +47,13 @@ DotRowsFn Kernels::dot_rows(DType t) const {
 
 DotTileFn Kernels::dot_tile(DType t) const {
     return t == DType::Q8_0 ? dot_tile_q8_0 : t == DType::Q4_0 ? dot_tile_q4_0 : nullptr;
+}
+
+DotX8Fn Kernels::dot_x8(DType t) const {
+    if (t != DType::Q4_0 || !dot_x8_q4_0)
+        fail(std::string("no kernel for interleaved ") + dtype_name(t) + " rows in the " + name +
+             " kernels");
+    return dot_x8_q4_0;
 }
 
 DotFn Kernels::dot(DType t) const {

@@ -28,6 +28,13 @@ using DotRowsFn = void (*)(int n, const void* weights, size_t row_stride, int n_
 using DotTileFn = void (*)(int n, const void* weights, size_t row_stride, int n_rows,
                            const void* activations, size_t act_stride, int n_tokens, float* y,
                            size_t y_stride);
+// An Interleave8 matrix (formats/interleave.h: groups of 8 rows, `group_bytes` apart) against
+// n_tokens Q8_0 activation rows: out[t * out_stride + 8g + k] = dot(row k of group g, token t).
+// bsums[t * (n / 32) + b] is the sum of token t's block b quants (block_sums_q8_0), computed
+// once per matrix product by the caller rather than once per group.
+using DotX8Fn = void (*)(int n, const void* weights, size_t group_bytes, int n_groups,
+                         const void* activations, size_t act_stride, const int32_t* bsums,
+                         int n_tokens, float* out, size_t out_stride);
 // Quantize n floats into an activation row.
 using QuantizeFn = void (*)(const float* x, void* y, int n);
 
@@ -54,10 +61,13 @@ struct Kernels {
     void (*attention)(const AttentionArgs& a, int g0, int g1);
     // a row of n values of any type to floats (embedding lookups, KV rows)
     void (*dequantize)(DType type, const void* x, float* y, int n);
+    // Interleave8 Q4_0 matrices against Q8_0 activations (every row has one)
+    DotX8Fn dot_x8_q4_0 = nullptr;
 
     DotFn dot(DType weight_type) const;
     DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type
     DotTileFn dot_tile(DType weight_type) const; // nullptr: none for this type
+    DotX8Fn dot_x8(DType weight_type) const;     // Interleave8 matrices; fails for other types
 };
 
 // The activation type a weight type's dot product reads.

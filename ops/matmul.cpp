@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include "formats/error.h"
+#include "ops/dot_ref.h"
 
 #include <string>
 
@@ -79,8 +80,42 @@ void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tok
 } // namespace
 #endif
 
+namespace {
+
+// Interleave8 matrices: groups of 8 rows. The activations' block sums are formed once here for
+// every group to use; chunks of groups are fixed, as below, so results don't depend on the
+// thread count.
+void matmul_x8(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
+               int y_stride, int n_threads) {
+    if (w.rows % 8 != 0) fail("an interleaved matrix needs a multiple of 8 rows");
+    const DotX8Fn dot = k.dot_x8(w.type);
+    const size_t arow = activation_row_bytes(w.type, w.cols);
+    const size_t group = 8 * row_bytes(w.type, uint64_t(w.cols));
+    thread_local std::vector<int32_t> bsums;
+    bsums.resize(size_t(n_tokens) * size_t(w.cols / 32));
+    block_sums_q8_0(w.cols, act, arow, n_tokens, bsums.data());
+    const int n_groups = w.rows / 8;
+    const int per_chunk = n_tokens == 1 ? 8 : 2; // groups: decode reads 64 rows per call
+    const int n_chunks = (n_groups + per_chunk - 1) / per_chunk;
+    const int threads = std::max(1, std::min(n_threads, n_chunks));
+    const auto* wb = static_cast<const uint8_t*>(w.data);
+    const int32_t* sums = bsums.data(); // (the vector is this thread's)
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < n_chunks; c++) {
+        const int g0 = c * per_chunk, g1 = std::min(n_groups, g0 + per_chunk);
+        dot(w.cols, wb + size_t(g0) * group, group, g1 - g0, act, arow, sums, n_tokens,
+            y + size_t(g0) * 8, size_t(y_stride));
+    }
+}
+
+} // namespace
+
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads) {
+    if (w.layout == TensorLayout::Interleave8) {
+        matmul_x8(k, w, act, n_tokens, y, y_stride, n_threads);
+        return;
+    }
 #ifdef STRATA_HAVE_OPENBLAS
     // (the reference row stays all-reference)
     if (n_tokens >= kBlasMinTokens && &k != &kKernelsRef &&

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "formats/dtype.h"
+#include "formats/strata_file.h"
 #include "ops/kernels.h"
 
 #include <cstddef>
@@ -13,8 +14,9 @@ namespace strata {
 
 struct MatrixRef {
     DType type;
-    const void* data; // rows x cols, row-major, rows of row_bytes(type, cols)
+    const void* data; // rows x cols, rows of row_bytes(type, cols) in `layout`
     int rows, cols;
+    TensorLayout layout = TensorLayout::RowMajor; // Interleave8: formats/interleave.h
 };
 
 // Bytes of one activation row of `cols` values for weights of `weight_type`.

@@ -25,6 +25,7 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
                  strata_convert_report* report) {
     strata::ConvertOptions opt;
     opt.cla = o.cla > 1 ? uint32_t(o.cla) : 0;
+    opt.interleave = o.row_major == 0;
     const std::string type = o.type ? o.type : "";
     if (type == "q4_k_m") {
         opt.type = strata::DType::Q4_K;
@@ -44,8 +45,10 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
     const strata::ConvertReport r = strata::convert_model(source, out, opt, progress);
     std::map<std::string, int> counts;
     t_report = {};
+    int32_t interleaved = 0;
     for (const auto& t : r.tensors) {
         counts[strata::dtype_name(t.to)]++;
+        interleaved += t.layout == strata::TensorLayout::Interleave8;
         if (t.fallback)
             t_report.fallbacks.append(t_report.fallbacks.empty() ? "" : ", ")
                 .append(t.name)
@@ -66,6 +69,7 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
         report->tensor_types = t_report.types.c_str();
         report->fallbacks = t_report.fallbacks.c_str();
         report->notes = t_report.notes.c_str();
+        report->n_interleaved = interleaved;
     }
     return ok();
 }

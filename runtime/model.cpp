@@ -12,13 +12,16 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     auto matrix = [&](const std::string& name) {
         const TensorEntry* t = f.find(name);
         if (!t) fail(path + ": tensor " + name + " is missing");
-        return MatrixRef{t->type, f.data(*t), int(t->shape[0]), int(t->shape[1])};
+        return MatrixRef{t->type, f.data(*t), int(t->shape[0]), int(t->shape[1]), t->layout};
     };
     auto vec = [&](const std::string& name) -> const float* {
         const TensorEntry* t = f.find(name);
         return t ? reinterpret_cast<const float*>(f.data(*t)) : nullptr;
     };
     m->token_embd = matrix("token_embd.weight");
+    if (m->token_embd.layout != TensorLayout::RowMajor) // rows are looked up one at a time
+        fail(path + ": token_embd.weight must be row-major, not " +
+             layout_name(m->token_embd.layout));
     m->output = c.tied_output ? m->token_embd : matrix("output.weight");
     m->output_norm = vec("output_norm.weight");
     std::vector<int> slot_of(c.n_layer, -1);

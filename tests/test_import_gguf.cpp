@@ -1,6 +1,7 @@
 // Quantized GGUFs import with every block copied bit for bit.
 #include "formats/convert.h"
 #include "formats/gguf_reader.h"
+#include "formats/interleave.h"
 #include "formats/strata_reader.h"
 #include "tests/fixtures.h"
 
@@ -22,15 +23,28 @@ TEST_P(ImportQuantGguf, EveryBlockIsBitIdenticalToTheSource) {
     GgufFile g = GgufFile::open(path);
     ASSERT_EQ(f.tensors().size(), g.tensors().size());
     std::map<DType, int> types;
+    int interleaved = 0;
     for (const auto& gt : g.tensors()) {
         const TensorEntry* t = f.find(gt.name);
         ASSERT_NE(t, nullptr) << gt.name;
         EXPECT_EQ(t->type, gt.type) << gt.name;
         EXPECT_EQ(t->shape, gt.shape) << gt.name;
         ASSERT_EQ(t->bytes, gt.bytes) << gt.name;
-        EXPECT_EQ(std::memcmp(f.data(*t), g.data(gt), gt.bytes), 0) << gt.name << " blocks differ";
+        // Q4_0 matrices are stored interleave8 (8 rows' blocks together): the same blocks
+        const uint8_t* blocks = f.data(*t);
+        std::vector<uint8_t> rows;
+        if (t->layout == TensorLayout::Interleave8) {
+            rows.resize(t->bytes);
+            deinterleave8(t->type, f.data(*t), rows.data(), t->rows(), t->cols());
+            blocks = rows.data();
+            interleaved++;
+        }
+        EXPECT_EQ(std::memcmp(blocks, g.data(gt), gt.bytes), 0) << gt.name << " blocks differ";
         types[t->type]++;
     }
+    EXPECT_EQ(f.find("token_embd.weight")->layout, TensorLayout::RowMajor);
+    // every Q4_0 matrix but the embedding (looked up row by row) is interleaved
+    EXPECT_EQ(interleaved, GetParam() == "tiny-gqa-q4_0" ? 14 : 0);
     EXPECT_TRUE(f.verify_checksums().empty());
     const ModelConfig& c = f.config();
     EXPECT_EQ(c.n_embd, 256u);

@@ -2,7 +2,9 @@
 #include "formats/checksum.h"
 #include "formats/convert.h"
 #include "formats/error.h"
+#include "formats/interleave.h"
 #include "formats/strata_reader.h"
+#include "runtime/model.h"
 #include "tests/fixtures.h"
 
 #include <cstring>
@@ -260,4 +262,66 @@ TEST(StrataWriter, CLAConversionDropsConsumerProjectionsAndHalvesKvBytes) {
     tiny_file(dir, {DType::F16, 3});
     EXPECT_EQ(StrataFile::open(dir.file("tiny.strata")).config().kv_source,
               (std::vector<int32_t>{0, 0, 0, 3}));
+}
+
+// Q4_0 conversion stores every matrix but token_embd interleave8 (rows of whole groups of 8);
+// its blocks are those of the row-major conversion; the reader refuses the layout on a tensor
+// that cannot have it, and any layout id it does not know.
+TEST(StrataFile, Interleave8IsWrittenForQ4_0MatricesAndCheckedOnRead) {
+    TempDir dir;
+    ConvertOptions x8{DType::Q4_0, 0}, plain{DType::Q4_0, 0};
+    plain.interleave = false;
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    ModelSource a = make_synthetic(syn), b = make_synthetic(syn);
+    convert_model(a, dir.file("x8.strata"), x8);
+    convert_model(b, dir.file("plain.strata"), plain);
+    StrataFile fx = StrataFile::open(dir.file("x8.strata"));
+    StrataFile fp = StrataFile::open(dir.file("plain.strata"));
+    EXPECT_TRUE(fx.verify_checksums().empty());
+    int interleaved = 0;
+    for (const auto& t : fx.tensors()) {
+        const TensorEntry* p = fp.find(t.name);
+        ASSERT_NE(p, nullptr);
+        EXPECT_EQ(p->layout, TensorLayout::RowMajor) << t.name;
+        if (t.layout != TensorLayout::Interleave8) {
+            EXPECT_TRUE(t.type != DType::Q4_0 || t.name == "token_embd.weight" || t.rows() % 8 != 0)
+                << t.name << " should have been interleaved";
+            EXPECT_EQ(0, std::memcmp(fx.data(t), fp.data(*p), t.bytes)) << t.name;
+            continue;
+        }
+        interleaved++;
+        EXPECT_NE(0, std::memcmp(fx.data(t), fp.data(*p), t.bytes)) << t.name;
+        std::vector<uint8_t> rows(t.bytes);
+        deinterleave8(t.type, fx.data(t), rows.data(), t.rows(), t.cols());
+        EXPECT_EQ(0, std::memcmp(rows.data(), fp.data(*p), t.bytes)) << t.name;
+    }
+    EXPECT_GT(interleaved, 0);
+
+    // crafted: the layout on a Q8_0 matrix, and an unknown layout id
+    const auto good = tiny_file(dir);
+    const StrataFile fq = StrataFile::from_memory(good.data(), good.size(), "q8_0");
+    size_t q = 0;
+    while (fq.tensors()[q].name != "blk.0.attn_q.weight") q++;
+    auto bad = good;
+    set<uint32_t>(bad, dir_entry(bad, q).type + 4, uint32_t(TensorLayout::Interleave8));
+    expect_refused(bad, "has the interleave8 layout but is a q8_0 tensor");
+    bad = good;
+    set<uint32_t>(bad, dir_entry(bad, q).type + 4, 7);
+    expect_refused(bad, "unknown layout 7");
+
+    // the embedding is looked up row by row: a model whose token_embd is interleaved is refused
+    auto x8_bytes = read_file(dir.file("x8.strata"));
+    size_t e = 0;
+    while (fx.tensors()[e].name != "token_embd.weight") e++;
+    set<uint32_t>(x8_bytes, dir_entry(x8_bytes, e).type + 4, uint32_t(TensorLayout::Interleave8));
+    write_file(dir.file("embd.strata"), x8_bytes.data(), x8_bytes.size());
+    try {
+        Model::load(dir.file("embd.strata"));
+        ADD_FAILURE() << "loaded a model with an interleaved token_embd";
+    } catch (const Error& err) {
+        EXPECT_NE(std::string(err.what()).find("token_embd.weight must be row-major"),
+                  std::string::npos)
+            << err.what();
+    }
 }

@@ -29,6 +29,18 @@ inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #endif
 }
 
+// As dot16, but lane i gets exactly the products of bytes 4i..4i+3 (as SDOT defines it); dot16's
+// fallback mixes lanes, which only a full sum may.
+inline int32x4_t dot4x4(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#ifdef __ARM_FEATURE_DOTPROD
+    return vdotq_s32(acc, a, b);
+#else
+    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    const int16x8_t hi = vmull_high_s8(a, b);
+    return vaddq_s32(acc, vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
+#endif
+}
+
 float dot_f32(int n, const void* w, const void* a) {
     const float* x = static_cast<const float*>(w);
     const float* y = static_cast<const float*>(a);
@@ -395,6 +407,96 @@ struct NeonPrims {
 
 void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
 
+// Interleave8 Q4_0 (formats/interleave.h) x Q8_0, T tokens per pass over a group's blocks. A
+// 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching activation bytes
+// copied to every lane, each int32 lane collects its own row: no horizontal sums. Nibbles are
+// made signed (-8) here, so the activation block sums are not needed.
+template <int T>
+void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+               const BlockQ8_0* const* y, float* const* out) {
+    const uint8x16_t m4 = vdupq_n_u8(15);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        float32x4_t acc[T][2];
+        for (int u = 0; u < T; u++) acc[u][0] = acc[u][1] = vdupq_n_f32(0);
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ4_0);
+            int32x4_t s[T][2];
+            int32x4_t ylo[T], yhi[T];
+            for (int u = 0; u < T; u++) {
+                s[u][0] = s[u][1] = vdupq_n_s32(0);
+                ylo[u] = vreinterpretq_s32_s8(vld1q_s8(y[u][b].qs));
+                yhi[u] = vreinterpretq_s32_s8(vld1q_s8(y[u][b].qs + 16));
+            }
+            for (int c = 0; c < 4; c++)
+                for (int h = 0; h < 2; h++) { // rows 0..3, then 4..7
+                    const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
+                    const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
+                    const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+                    for (int u = 0; u < T; u++) {
+                        int32x4_t yl, yh;
+                        switch (c) { // the lane index must be a constant
+                        case 0:
+                            yl = vdupq_laneq_s32(ylo[u], 0), yh = vdupq_laneq_s32(yhi[u], 0);
+                            break;
+                        case 1:
+                            yl = vdupq_laneq_s32(ylo[u], 1), yh = vdupq_laneq_s32(yhi[u], 1);
+                            break;
+                        case 2:
+                            yl = vdupq_laneq_s32(ylo[u], 2), yh = vdupq_laneq_s32(yhi[u], 2);
+                            break;
+                        default:
+                            yl = vdupq_laneq_s32(ylo[u], 3), yh = vdupq_laneq_s32(yhi[u], 3);
+                            break;
+                        }
+                        s[u][h] = dot4x4(s[u][h], lo, vreinterpretq_s8_s32(yl));
+                        s[u][h] = dot4x4(s[u][h], hi, vreinterpretq_s8_s32(yh));
+                    }
+                }
+            uint16_t d[8];
+            std::memcpy(d, blk, 16);
+            float dw[8];
+            for (int k = 0; k < 8; k++) dw[k] = f16_to_f32(d[k]);
+            const float32x4_t dw0 = vld1q_f32(dw), dw1 = vld1q_f32(dw + 4);
+            for (int u = 0; u < T; u++) {
+                const float dy = f16_to_f32(y[u][b].d);
+                acc[u][0] = vmlaq_f32(acc[u][0], vmulq_n_f32(dw0, dy), vcvtq_f32_s32(s[u][0]));
+                acc[u][1] = vmlaq_f32(acc[u][1], vmulq_n_f32(dw1, dy), vcvtq_f32_s32(s[u][1]));
+            }
+        }
+        for (int u = 0; u < T; u++) {
+            vst1q_f32(out[u] + 8 * g, acc[u][0]);
+            vst1q_f32(out[u] + 8 * g + 4, acc[u][1]);
+        }
+    }
+}
+
+void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    const int nb = n / QK4_0;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    const auto* ab = static_cast<const uint8_t*>(act);
+    const BlockQ8_0* y[4];
+    float* o[4];
+    auto take = [&](int t, int count) {
+        for (int u = 0; u < count; u++) {
+            y[u] = reinterpret_cast<const BlockQ8_0*>(ab + size_t(t + u) * act_stride);
+            o[u] = out + size_t(t + u) * out_stride;
+        }
+    };
+    int t = 0;
+    for (; t + 4 <= n_tokens; t += 4) {
+        take(t, 4);
+        x8_groups<4>(nb, wb, group_bytes, n_groups, y, o);
+    }
+    for (; t < n_tokens; t++) {
+        take(t, 1);
+        x8_groups<1>(nb, wb, group_bytes, n_groups, y, o);
+    }
+}
+
 } // namespace
 
 #ifdef __ARM_FEATURE_DOTPROD
@@ -421,6 +523,7 @@ static const Kernels kRow = {
     .rope = rope,
     .attention = attention,
     .dequantize = dequantize,
+    .dot_x8_q4_0 = dot_x8_q4_0,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

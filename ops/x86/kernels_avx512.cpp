@@ -180,6 +180,7 @@ static const Kernels kRow = {
     .rope = rope_avx2,
     .attention = attention_avx2,
     .dequantize = dequantize_avx2,
+    .dot_x8_q4_0 = dot_x8_q4_0_avx2,
 };
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }

@@ -3,6 +3,7 @@
 // (f32, bf16, u8*s8) on the same shapes. GEMV reports weight-read bandwidth (bytes/s); GEMM
 // reports operations (2 x M x N x K) per second. Threads: the benchmark's argument.
 #include "formats/dtype.h"
+#include "formats/interleave.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/quantize_ref.h"
@@ -44,10 +45,16 @@ std::vector<uint8_t> make_weights(DType type, int rows, int cols) {
     return w;
 }
 
-void bench_strata(benchmark::State& state, DType type, Shape s, int tokens) {
+void bench_strata(benchmark::State& state, DType type, Shape s, int tokens,
+                  TensorLayout layout = TensorLayout::RowMajor) {
     const int threads = int(state.range(0));
     const Kernels& k = kernels();
-    const auto w = make_weights(type, s.rows, s.cols);
+    auto w = make_weights(type, s.rows, s.cols);
+    if (layout == TensorLayout::Interleave8) {
+        std::vector<uint8_t> x(w.size());
+        interleave8(type, w.data(), x.data(), uint64_t(s.rows), uint64_t(s.cols));
+        w = std::move(x);
+    }
     std::vector<float> x(size_t(tokens) * size_t(s.cols));
     for (int t = 0; t < tokens; t++) {
         const auto row = random_row(s.cols, uint32_t(t + 2));
@@ -55,7 +62,7 @@ void bench_strata(benchmark::State& state, DType type, Shape s, int tokens) {
     }
     std::vector<uint8_t> act(activation_row_bytes(type, s.cols) * size_t(tokens));
     std::vector<float> y(size_t(tokens) * size_t(s.rows));
-    const MatrixRef m{type, w.data(), s.rows, s.cols};
+    const MatrixRef m{type, w.data(), s.rows, s.cols, layout};
     for (auto _ : state) {
         quantize_activations(k, type, x.data(), s.cols, s.cols, tokens, act.data());
         matmul(k, m, act.data(), tokens, y.data(), s.rows, threads);
@@ -155,6 +162,25 @@ int main(int argc, char** argv) {
                 ->Unit(benchmark::kMillisecond)
                 ->MinTime(0.5);
         }
+        // Q4_0 in the interleave8 layout the converter writes (formats/interleave.h)
+        benchmark::RegisterBenchmark(("gemv/strata/q4_0x8/" + shape_name(s)).c_str(),
+                                     [=](benchmark::State& st) {
+                                         bench_strata(st, DType::Q4_0, s, 1,
+                                                      TensorLayout::Interleave8);
+                                     })
+            ->Arg(1)
+            ->Arg(2)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("gemm512/strata/q4_0x8/" + shape_name(s)).c_str(),
+                                     [=](benchmark::State& st) {
+                                         bench_strata(st, DType::Q4_0, s, kPromptTokens,
+                                                      TensorLayout::Interleave8);
+                                     })
+            ->Arg(2)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.5);
         benchmark::RegisterBenchmark(("gemv/openblas/f32/" + shape_name(s)).c_str(),
                                      [=](benchmark::State& st) { bench_openblas(st, s, 1); })
             ->Arg(1)

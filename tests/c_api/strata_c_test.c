@@ -182,6 +182,17 @@ static int text_and_file_calls(const char* model_path) {
               info.n_layer == 1,
           "synthetic info");
     strata_model_close(syn);
+    CHECK(report.n_interleaved == 0, "q8_0 interleaved: %d", (int)report.n_interleaved);
+    /* q4_0: the 7 matrices of the layer and the output interleaved, the embedding not */
+    co.type = "q4_0";
+    CHECK(strata_convert_synthetic("test-tiny", out, &co, &report) == STRATA_OK &&
+              report.n_interleaved == 8,
+          "q4_0 interleaved: %d (%s)", (int)report.n_interleaved, strata_errmsg());
+    co.row_major = 1;
+    CHECK(strata_convert_synthetic("test-tiny", out, &co, &report) == STRATA_OK &&
+              report.n_interleaved == 0,
+          "q4_0 row-major: %d", (int)report.n_interleaved);
+    co.row_major = 0;
     CHECK(strstr(strata_convert_types(), "q4_k_m") != NULL, "types: %s", strata_convert_types());
     co.type = "q5_1";
     CHECK(strata_convert_synthetic("test-tiny", out, &co, NULL) == STRATA_INVALID_ARGUMENT &&

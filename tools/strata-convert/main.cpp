@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static const char* kUsage = R"(usage:
-  strata-convert SRC -o OUT.strata [--type TYPE] [--cla N] [--tokenizer tok.bin]
+  strata-convert SRC -o OUT.strata [--type TYPE] [--cla N] [--tokenizer tok.bin] [--row-major]
   strata-convert --synthetic SHAPE -o OUT.strata [--type TYPE] [--layers N] [--kv-heads N] [--cla N] [--seed S]
   strata-convert --info FILE.strata
   strata-convert --verify FILE.strata
@@ -31,6 +31,8 @@ options:
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.
+  --row-major         keep q4_0 matrices row-major (GGUF's blocks byte for byte) instead of the
+                      interleave8 layout (8 rows' blocks together) the kernels read fastest
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
   --synthetic SHAPE   random weights in a real model's shape: tinyllama-1.1b llama-3.2-1b
                       smollm-135m qwen2.5-0.5b (test-tiny for tests)
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
             type_name = value(i, "--type");
         else if (a == "--cla")
             opt.cla = int32_t(number(i, "--cla"));
+        else if (a == "--row-major")
+            opt.row_major = 1;
         else if (a == "--tokenizer")
             tokenizer = value(i, "--tokenizer");
         else if (a == "--info")
@@ -171,6 +175,9 @@ int main(int argc, char** argv) {
                  "wrote %s in %.2f s: %.2f%s parameters, tensors: %s; KV %lld bytes/token (f16)\n",
                  out.c_str(), secs, billions ? p / 1e9 : p / 1e6, billions ? "B" : "M",
                  r.tensor_types, (long long)r.kv_bytes_per_token);
+    if (r.n_interleaved > 0)
+        std::fprintf(stderr, "%d q4_0 matrices in the interleave8 layout (--row-major: none)\n",
+                     int(r.n_interleaved));
     if (*r.fallbacks)
         std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
                      type_name.c_str(), r.fallbacks);

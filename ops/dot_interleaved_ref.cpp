@@ -1,0 +1,54 @@
+// Scalar reference for Interleave8 matrices (formats/interleave.h) against Q8_0 activations.
+// Each row's sum is formed in the same order as dot_q4_0_ref, so the two agree exactly.
+#include "formats/half.h"
+#include "formats/quant_blocks.h"
+#include "ops/dot_ref.h"
+
+#include <cstring>
+
+namespace strata {
+
+void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, int32_t* out) {
+    const int nb = n / QK8_0;
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int b = 0; b < nb; b++) {
+            int32_t s = 0;
+            for (int i = 0; i < QK8_0; i++) s += y[b].qs[i];
+            out[size_t(t) * size_t(nb) + size_t(b)] = s;
+        }
+    }
+}
+
+void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK4_0;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_0); // 8 scales + 8 x 16 quant bytes
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            for (int k = 0; k < 8; k++) {
+                float sum = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                    uint16_t d;
+                    std::memcpy(&d, blk + 2 * k, 2);
+                    int s = 0;
+                    for (int j = 0; j < QK4_0 / 2; j++) {
+                        const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
+                        s += ((q & 15) - 8) * y[b].qs[j];
+                        s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
+                    }
+                    sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
+                }
+                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
+            }
+        }
+    }
+}
+
+} // namespace strata

@@ -1,0 +1,181 @@
+// The interleave8 layout (formats/interleave.h) and the kernels that read it: the layout puts
+// each byte where docs/format.md says, round-trips losslessly, and every kernel row's
+// interleaved dot products equal the row-major reference (the reference row exactly).
+#include "formats/dtype.h"
+#include "formats/interleave.h"
+#include "formats/quant_blocks.h"
+#include "ops/dot_ref.h"
+#include "ops/kernels.h"
+#include "ops/matmul.h"
+#include "ops/quantize_ref.h"
+
+#include <cmath>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace strata;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// rows x cols of Q4_0, row-major.
+std::vector<uint8_t> q4_0_matrix(int rows, int cols, uint32_t seed) {
+    const size_t rb = row_bytes(DType::Q4_0, uint64_t(cols));
+    std::vector<uint8_t> w(rb * size_t(rows));
+    for (int r = 0; r < rows; r++)
+        quantize_row_ref(DType::Q4_0, random_floats(size_t(cols), seed + uint32_t(r)).data(),
+                         w.data() + rb * size_t(r), cols);
+    return w;
+}
+
+std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
+    const size_t ab = row_bytes(DType::Q8_0, uint64_t(cols));
+    std::vector<uint8_t> a(ab * size_t(n_tok));
+    for (int t = 0; t < n_tok; t++)
+        quantize_q8_0_ref(random_floats(size_t(cols), seed + uint32_t(t), 2.0f).data(),
+                          a.data() + ab * size_t(t), cols);
+    return a;
+}
+
+// Upper bound of |sum| of one dot's terms (for the tolerance of SIMD summation order).
+double abs_sum(const uint8_t* w, const uint8_t* a, int n) {
+    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    dequantize_row_ref(DType::Q4_0, w, x.data(), n);
+    dequantize_row_ref(DType::Q8_0, a, y.data(), n);
+    double s = 0;
+    for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
+    return s;
+}
+
+} // namespace
+
+TEST(Interleave8, BytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 24, cols = 96; // 3 groups of 8, 3 blocks per row
+    const auto w = q4_0_matrix(rows, cols, 5);
+    const size_t rb = row_bytes(DType::Q4_0, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q4_0, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size())); // it did rearrange
+    // group g, block b: 8 f16 scales, then piece c of row k at 16 + 32c + 4k (docs/format.md)
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ4_0*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 18;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * (r % 8), &blk->d, 2)) << r << " " << b;
+            for (int j = 0; j < 16; j++)
+                ASSERT_EQ(gb[16 + (j / 4) * 32 + 4 * (r % 8) + j % 4], blk->qs[j])
+                    << r << " " << b << " " << j;
+        }
+    deinterleave8(DType::Q4_0, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::Q4_0, x.data(), 13, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
+}
+
+TEST(Interleave8, OnlyQ4_0MatricesOfWholeGroupsQualify) {
+    EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
+    EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
+    EXPECT_FALSE(can_interleave8(DType::Q4_0, 12));
+    EXPECT_FALSE(can_interleave8(DType::Q4_0, 0));
+    EXPECT_FALSE(can_interleave8(DType::Q8_0, 64));
+    EXPECT_FALSE(can_interleave8(DType::F16, 64));
+}
+
+// Every row (the reference included) against dot_q4_0_ref on the row-major rows, for group,
+// token and block counts around the kernels' 8-row x 4-token steps, with a wider output stride.
+TEST(Interleave8, DotsMatchTheRowMajorReference) {
+    int checked = 0;
+    for (const Kernels* k : available_kernels()) {
+        const DotX8Fn dot = k->dot_x8(DType::Q4_0);
+        ASSERT_NE(dot, nullptr) << k->name;
+        for (int n_groups : {1, 2, 5})
+            for (int n_tok : {1, 2, 3, 4, 5, 9})
+                for (int blocks : {1, 3, 33}) {
+                    const int n = blocks * 32, rows = 8 * n_groups;
+                    const size_t rb = row_bytes(DType::Q4_0, uint64_t(n));
+                    const size_t ab = row_bytes(DType::Q8_0, uint64_t(n));
+                    const auto w = q4_0_matrix(rows, n, uint32_t(n + rows));
+                    const auto act = q8_0_rows(n_tok, n, uint32_t(7 * n + n_tok));
+                    std::vector<uint8_t> x(w.size());
+                    interleave8(DType::Q4_0, w.data(), x.data(), uint64_t(rows), uint64_t(n));
+                    std::vector<int32_t> sums(size_t(n_tok) * size_t(blocks));
+                    block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
+                    const size_t os = size_t(rows) + 5;
+                    std::vector<float> out(os * size_t(n_tok), -1.0f);
+                    dot(n, x.data(), 8 * rb, n_groups, act.data(), ab, sums.data(), n_tok,
+                        out.data(), os);
+                    for (int t = 0; t < n_tok; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            const uint8_t* wr = w.data() + rb * size_t(r);
+                            const uint8_t* at = act.data() + ab * size_t(t);
+                            const float ref = dot_q4_0_ref(n, wr, at);
+                            const float got = out[size_t(t) * os + size_t(r)];
+                            if (std::string(k->name) == "ref")
+                                ASSERT_EQ(got, ref) << "r=" << r << " t=" << t << " n=" << n;
+                            else
+                                ASSERT_NEAR(got, ref, 1e-5 * abs_sum(wr, at, n) + 1e-6)
+                                    << k->name << " groups=" << n_groups << " tokens=" << n_tok
+                                    << " r=" << r << " t=" << t << " n=" << n;
+                        }
+                        for (size_t i = size_t(rows); i < os; i++) // outside the outputs
+                            ASSERT_EQ(out[size_t(t) * os + i], -1.0f);
+                    }
+                    checked++;
+                }
+    }
+    std::printf("%d interleaved products checked\n", checked);
+}
+
+// matmul over an Interleave8 matrix: identical for 1, 2 and 3 threads, equal to the row-major
+// matmul of the same rows within summation order, for one token (decode) and several.
+TEST(Interleave8, MatmulEqualsRowMajorForAnyThreadCount) {
+    const int rows = 136, cols = 512; // 17 groups: uneven chunks
+    const auto w = q4_0_matrix(rows, cols, 99);
+    std::vector<uint8_t> x(w.size());
+    interleave8(DType::Q4_0, w.data(), x.data(), rows, cols);
+    for (const Kernels* k : available_kernels())
+        for (int tokens : {1, 6}) {
+            const auto act = q8_0_rows(tokens, cols, 3);
+            const MatrixRef plain{DType::Q4_0, w.data(), rows, cols};
+            const MatrixRef inter{DType::Q4_0, x.data(), rows, cols, TensorLayout::Interleave8};
+            std::vector<float> y0(size_t(rows) * size_t(tokens)), y1(y0.size()), y2(y0.size()),
+                y3(y0.size());
+            matmul(*k, plain, act.data(), tokens, y0.data(), rows, 1);
+            matmul(*k, inter, act.data(), tokens, y1.data(), rows, 1);
+            matmul(*k, inter, act.data(), tokens, y2.data(), rows, 2);
+            matmul(*k, inter, act.data(), tokens, y3.data(), rows, 3);
+            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << k->name;
+            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4)) << k->name;
+            const size_t rb = row_bytes(DType::Q4_0, cols), ab = row_bytes(DType::Q8_0, cols);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++) {
+                    const size_t i = size_t(t) * rows + size_t(r);
+                    ASSERT_NEAR(y1[i], y0[i],
+                                2e-5 * abs_sum(w.data() + rb * size_t(r),
+                                               act.data() + ab * size_t(t), cols) +
+                                    1e-6)
+                        << k->name << " tokens=" << tokens << " r=" << r << " t=" << t;
+                }
+        }
+}
+
+TEST(Interleave8, RowCountsThatAreNotWholeGroupsAreRefused) {
+    const auto w = q4_0_matrix(12, 64, 1);
+    std::vector<uint8_t> x(w.size());
+    EXPECT_ANY_THROW(interleave8(DType::Q4_0, w.data(), x.data(), 12, 64));
+    const MatrixRef m{DType::Q4_0, w.data(), 12, 64, TensorLayout::Interleave8};
+    const auto act = q8_0_rows(1, 64, 2);
+    std::vector<float> y(12);
+    EXPECT_ANY_THROW(matmul(kernels(), m, act.data(), 1, y.data(), 12, 1));
+}
