@@ -43,27 +43,32 @@ void groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const Bl
             if (T == 1)
                 for (int l = 0; l < 3; l++)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
-            __m256i s[T];
-            for (int u = 0; u < T; u++) s[u] = _mm256_setzero_si256();
+            // the block's 8 rows unpacked once: q[2c] low nibbles of piece c, q[2c+1] high
+            __m256i q[8];
             for (int c = 0; c < 4; c++) {
                 const __m256i v =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
-                const __m256i lo = _mm256_and_si256(v, m4);
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                for (int u = 0; u < T; u++) {
-                    s[u] = _mm256_add_epi16(s[u],
-                                            _mm256_maddubs_epi16(lo, bcast4(y[u][b].qs + 4 * c)));
-                    s[u] = _mm256_add_epi16(
-                        s[u], _mm256_maddubs_epi16(hi, bcast4(y[u][b].qs + 16 + 4 * c)));
-                }
+                q[2 * c] = _mm256_and_si256(v, m4);
+                q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
             }
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-            for (int u = 0; u < T; u++) {
-                const __m256i sum = _mm256_sub_epi32(_mm256_madd_epi16(s[u], ones),
-                                                     _mm256_set1_epi32(8 * bsum[u][b]));
-                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(y[u][b].d))),
-                                         _mm256_cvtepi32_ps(sum), acc[u]);
+            for (int u = 0; u < T; u++) { // one token at a time: q[] and acc[] stay in registers
+                const int8_t* yq = y[u][b].qs;
+                __m256i a = _mm256_maddubs_epi16(q[0], bcast4(yq));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[1], bcast4(yq + 16)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[2], bcast4(yq + 4)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[3], bcast4(yq + 20)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[4], bcast4(yq + 8)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[5], bcast4(yq + 24)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[6], bcast4(yq + 12)));
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(q[7], bcast4(yq + 28)));
+                // (broadcasts from memory, then shift / convert: fewer uops than scalar work)
+                const __m256i sum =
+                    _mm256_sub_epi32(_mm256_madd_epi16(a, ones),
+                                     _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 3));
+                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(sum), acc[u]);
             }
         }
         for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
