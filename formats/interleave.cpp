@@ -3,59 +3,69 @@
 #include "formats/error.h"
 
 #include <cstring>
+#include <vector>
 
 namespace strata {
 
 namespace {
 
-// Per block: a 2-byte f16 scale, then `quant` bytes (16 for Q4_0).
-size_t quant_bytes(DType type) {
-    if (type != DType::Q4_0)
-        fail(std::string("the interleave8 layout is for q4_0, not ") + dtype_name(type));
-    return size_t(dtype_info(type).block_bytes) - 2;
+// A block is a list of fields; in a group, each field of the 8 rows is stored together, cut in
+// pieces of `granule` bytes: piece c of row k at field start + (8c + k) x granule.
+struct Field {
+    size_t offset, size, granule;
+};
+
+std::vector<Field> fields(DType type) {
+    if (type == DType::Q4_0) return {{0, 2, 2}, {2, 16, 4}}; // d, qs
+    if (type == DType::Q4_K)
+        return {{0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 128, 4}}; // d dmin sc qs
+    fail(std::string("the interleave8 layout is for q4_0 and q4_k, not ") + dtype_name(type));
 }
 
-// Where byte `j` of row r's block b quants lives inside a group (relative to the group start).
-inline size_t quant_at(size_t block_bytes, size_t b, int r, size_t j) {
-    return b * 8 * block_bytes + 16 + (j / 4) * 32 + size_t(r) * 4 + j % 4;
+// Copies row k's block into its group block (ToGroup) or the group block's row k out.
+template <bool ToGroup>
+void move_block(const std::vector<Field>& fs, const uint8_t* src, uint8_t* dst, int k) {
+    size_t base = 0;
+    for (const Field& f : fs) {
+        for (size_t c = 0; c < f.size / f.granule; c++) {
+            const size_t in_group = base + (8 * c + size_t(k)) * f.granule;
+            const size_t in_row = f.offset + c * f.granule;
+            if (ToGroup)
+                std::memcpy(dst + in_group, src + in_row, f.granule);
+            else
+                std::memcpy(dst + in_row, src + in_group, f.granule);
+        }
+        base += 8 * f.size;
+    }
 }
 
 } // namespace
 
 bool can_interleave8(DType type, uint64_t rows) {
-    return type == DType::Q4_0 && rows > 0 && rows % kInterleaveRows == 0;
+    return (type == DType::Q4_0 || type == DType::Q4_K) && rows > 0 && rows % kInterleaveRows == 0;
 }
 
 void interleaved_row(DType type, const uint8_t* matrix, uint64_t r, uint64_t cols, uint8_t* row) {
-    const size_t qb = quant_bytes(type), bb = qb + 2;
+    const auto fs = fields(type);
+    const size_t bb = size_t(dtype_info(type).block_bytes);
     const size_t nb = size_t(cols) / size_t(dtype_info(type).block_size);
     const uint8_t* group = matrix + size_t(r / 8) * 8 * nb * bb;
-    const int k = int(r % 8);
-    for (size_t b = 0; b < nb; b++) {
-        uint8_t* blk = row + b * bb;
-        std::memcpy(blk, group + b * 8 * bb + size_t(k) * 2, 2);
-        for (size_t c = 0; c < qb; c += 4)
-            std::memcpy(blk + 2 + c, group + quant_at(bb, b, k, c), 4);
-    }
+    for (size_t b = 0; b < nb; b++)
+        move_block<false>(fs, group + b * 8 * bb, row + b * bb, int(r % 8));
 }
 
 void interleave8(DType type, const uint8_t* src, uint8_t* dst, uint64_t rows, uint64_t cols) {
-    const size_t qb = quant_bytes(type), bb = qb + 2;
-    const size_t nb = size_t(cols) / size_t(dtype_info(type).block_size);
+    const auto fs = fields(type);
     if (rows % 8 != 0) fail("interleave8: the row count is not a multiple of 8");
+    const size_t bb = size_t(dtype_info(type).block_bytes);
+    const size_t nb = size_t(cols) / size_t(dtype_info(type).block_size);
     const size_t row = nb * bb;
 #pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < int64_t(rows / 8); g++) {
-        uint8_t* group = dst + size_t(g) * 8 * row;
-        for (int k = 0; k < 8; k++) {
-            const uint8_t* in = src + (size_t(g) * 8 + size_t(k)) * row;
-            for (size_t b = 0; b < nb; b++) {
-                std::memcpy(group + b * 8 * bb + size_t(k) * 2, in + b * bb, 2);
-                for (size_t c = 0; c < qb; c += 4)
-                    std::memcpy(group + quant_at(bb, b, k, c), in + b * bb + 2 + c, 4);
-            }
-        }
-    }
+    for (int64_t g = 0; g < int64_t(rows / 8); g++)
+        for (int k = 0; k < 8; k++)
+            for (size_t b = 0; b < nb; b++)
+                move_block<true>(fs, src + (size_t(g) * 8 + size_t(k)) * row + b * bb,
+                                 dst + size_t(g) * 8 * row + b * 8 * bb, k);
 }
 
 void deinterleave8(DType type, const uint8_t* src, uint8_t* dst, uint64_t rows, uint64_t cols) {

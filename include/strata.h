@@ -249,8 +249,9 @@ typedef struct strata_convert_options {
     uint64_t seed;         /* synthetic: random seed */
     strata_progress_callback progress; /* after each tensor (NULL: none) */
     void* user;
-    int32_t row_major; /* 1: every matrix row-major (q4_0 blocks byte for byte as in GGUF);
-                          0: q4_0 matrices in the interleave8 layout the kernels read fastest */
+    int32_t row_major; /* 1: every matrix row-major (blocks byte for byte as in GGUF);
+                          0: q4_0/q4_k matrices in the interleave8 layout the kernels read
+                          fastest */
 } strata_convert_options;
 
 /* What a conversion wrote. The strings stay valid until the next conversion on this thread. */

@@ -1,5 +1,6 @@
-// Scalar reference for Interleave8 matrices (formats/interleave.h) against Q8_0 activations.
-// Each row's sum is formed in the same order as dot_q4_0_ref, so the two agree exactly.
+// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 against Q8_0 and Q4_K
+// against Q8_K activations. Each row's sum is formed in the same order as dot_q4_0_ref /
+// dot_q4_k_ref, so they agree exactly.
 #include "formats/half.h"
 #include "formats/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -44,6 +45,49 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                         s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
                     }
                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
+                }
+                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
+            }
+        }
+    }
+}
+
+void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_K); // d[8] dmin[8] scales[96] qs[1024]
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            for (int k = 0; k < 8; k++) {
+                float sum = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                    uint16_t d, dmin;
+                    std::memcpy(&d, blk + 2 * k, 2);
+                    std::memcpy(&dmin, blk + 16 + 2 * k, 2);
+                    uint8_t scales[K_SCALE_BYTES];
+                    for (int j = 0; j < K_SCALE_BYTES; j++) scales[j] = blk[32 + 8 * j + k];
+                    auto qs = [&](int i) { return blk[128 + (i / 4) * 32 + 4 * k + i % 4]; };
+                    int sumi = 0, summin = 0;
+                    for (int p = 0; p < 4; p++) {
+                        uint8_t sc0, m0, sc1, m1;
+                        q4_k_scale_min(2 * p, scales, &sc0, &m0);
+                        q4_k_scale_min(2 * p + 1, scales, &sc1, &m1);
+                        int s0 = 0, s1 = 0;
+                        for (int l = 0; l < 32; l++) {
+                            s0 += (qs(32 * p + l) & 15) * y[b].qs[64 * p + l];
+                            s1 += (qs(32 * p + l) >> 4) * y[b].qs[64 * p + 32 + l];
+                        }
+                        sumi += sc0 * s0 + sc1 * s1;
+                        summin += m0 * (y[b].bsums[4 * p] + y[b].bsums[4 * p + 1]) +
+                                  m1 * (y[b].bsums[4 * p + 2] + y[b].bsums[4 * p + 3]);
+                    }
+                    sum +=
+                        y[b].d * (f16_to_f32(d) * float(sumi) - f16_to_f32(dmin) * float(summin));
                 }
                 out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
             }

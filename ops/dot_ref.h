@@ -13,8 +13,12 @@ float dot_q8_0_ref(int n, const void* w, const void* a);
 float dot_q4_0_ref(int n, const void* w, const void* a);
 float dot_q4_k_ref(int n, const void* w, const void* a);
 float dot_q6_k_ref(int n, const void* w, const void* a);
-// Interleave8 Q4_0 matrices (ops/kernels.h, DotX8Fn) and the activation block sums they take.
+// Interleave8 Q4_0 / Q4_K matrices (ops/kernels.h, DotX8Fn) and the Q8_0 activation block sums
+// that the Q4_0 kernels take.
 void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
+void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
 void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, int32_t* out);

@@ -92,8 +92,10 @@ void matmul_x8(const Kernels& k, const MatrixRef& w, const void* act, int n_toke
     const size_t arow = activation_row_bytes(w.type, w.cols);
     const size_t group = 8 * row_bytes(w.type, uint64_t(w.cols));
     thread_local std::vector<int32_t> bsums;
-    bsums.resize(size_t(n_tokens) * size_t(w.cols / 32));
-    block_sums_q8_0(w.cols, act, arow, n_tokens, bsums.data());
+    if (w.type == DType::Q4_0) { // (Q8_K activations carry their sums)
+        bsums.resize(size_t(n_tokens) * size_t(w.cols / 32));
+        block_sums_q8_0(w.cols, act, arow, n_tokens, bsums.data());
+    }
     const int n_groups = w.rows / 8;
     const int per_chunk = n_tokens == 1 ? 8 : 2; // groups: decode reads 64 rows per call
     const int n_chunks = (n_groups + per_chunk - 1) / per_chunk;

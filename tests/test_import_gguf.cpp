@@ -43,8 +43,10 @@ TEST_P(ImportQuantGguf, EveryBlockIsBitIdenticalToTheSource) {
         types[t->type]++;
     }
     EXPECT_EQ(f.find("token_embd.weight")->layout, TensorLayout::RowMajor);
-    // every Q4_0 matrix but the embedding (looked up row by row) is interleaved
-    EXPECT_EQ(interleaved, GetParam() == "tiny-gqa-q4_0" ? 14 : 0);
+    // every Q4_0/Q4_K matrix but the embedding (looked up row by row) is interleaved
+    EXPECT_EQ(interleaved, GetParam() == "tiny-gqa-q4_0"     ? 14
+                           : GetParam() == "tiny-gqa-q4_k_m" ? 12
+                                                             : 0);
     EXPECT_TRUE(f.verify_checksums().empty());
     const ModelConfig& c = f.config();
     EXPECT_EQ(c.n_embd, 256u);

@@ -28,33 +28,45 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
     return v;
 }
 
-// rows x cols of Q4_0, row-major.
-std::vector<uint8_t> q4_0_matrix(int rows, int cols, uint32_t seed) {
-    const size_t rb = row_bytes(DType::Q4_0, uint64_t(cols));
+// rows x cols of `type` (Q4_0 or Q4_K), row-major.
+std::vector<uint8_t> matrix(DType type, int rows, int cols, uint32_t seed) {
+    const size_t rb = row_bytes(type, uint64_t(cols));
     std::vector<uint8_t> w(rb * size_t(rows));
     for (int r = 0; r < rows; r++)
-        quantize_row_ref(DType::Q4_0, random_floats(size_t(cols), seed + uint32_t(r)).data(),
+        quantize_row_ref(type, random_floats(size_t(cols), seed + uint32_t(r)).data(),
                          w.data() + rb * size_t(r), cols);
     return w;
 }
+std::vector<uint8_t> q4_0_matrix(int rows, int cols, uint32_t seed) {
+    return matrix(DType::Q4_0, rows, cols, seed);
+}
 
-std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
-    const size_t ab = row_bytes(DType::Q8_0, uint64_t(cols));
+// n_tok activation rows for weights of `type` (Q8_0 for Q4_0, Q8_K for Q4_K).
+std::vector<uint8_t> activations(DType type, int n_tok, int cols, uint32_t seed) {
+    const DType at = activation_type(type);
+    const size_t ab = row_bytes(at, uint64_t(cols));
     std::vector<uint8_t> a(ab * size_t(n_tok));
     for (int t = 0; t < n_tok; t++)
-        quantize_q8_0_ref(random_floats(size_t(cols), seed + uint32_t(t), 2.0f).data(),
-                          a.data() + ab * size_t(t), cols);
+        quantize_row_ref(at, random_floats(size_t(cols), seed + uint32_t(t), 2.0f).data(),
+                         a.data() + ab * size_t(t), cols);
     return a;
+}
+std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
+    return activations(DType::Q4_0, n_tok, cols, seed);
 }
 
 // Upper bound of |sum| of one dot's terms (for the tolerance of SIMD summation order).
-double abs_sum(const uint8_t* w, const uint8_t* a, int n) {
+double abs_sum(DType type, const uint8_t* w, const uint8_t* a, int n) {
     std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
-    dequantize_row_ref(DType::Q4_0, w, x.data(), n);
-    dequantize_row_ref(DType::Q8_0, a, y.data(), n);
+    dequantize_row_ref(type, w, x.data(), n);
+    dequantize_row_ref(activation_type(type), a, y.data(), n);
     double s = 0;
     for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
     return s;
+}
+
+float ref_dot(DType type, int n, const uint8_t* w, const uint8_t* a) {
+    return type == DType::Q4_0 ? dot_q4_0_ref(n, w, a) : dot_q4_k_ref(n, w, a);
 }
 
 } // namespace
@@ -83,57 +95,87 @@ TEST(Interleave8, BytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
 }
 
-TEST(Interleave8, OnlyQ4_0MatricesOfWholeGroupsQualify) {
+TEST(Interleave8, Q4_KBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 512; // 2 groups, 2 super-blocks per row
+    const auto w = matrix(DType::Q4_K, rows, cols, 8);
+    const size_t rb = row_bytes(DType::Q4_K, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q4_K, w.data(), x.data(), rows, cols);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ4_K*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 144;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, &blk->dmin, 2)) << r << " " << b;
+            for (int j = 0; j < 12; j++) ASSERT_EQ(gb[32 + 8 * j + k], blk->scales[j]) << j;
+            for (int j = 0; j < 128; j++)
+                ASSERT_EQ(gb[128 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << j;
+        }
+    deinterleave8(DType::Q4_K, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+TEST(Interleave8, OnlyQ4_0AndQ4_KMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
+    EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
     EXPECT_FALSE(can_interleave8(DType::Q4_0, 12));
+    EXPECT_FALSE(can_interleave8(DType::Q4_K, 4));
     EXPECT_FALSE(can_interleave8(DType::Q4_0, 0));
     EXPECT_FALSE(can_interleave8(DType::Q8_0, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q6_K, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 
-// Every row (the reference included) against dot_q4_0_ref on the row-major rows, for group,
-// token and block counts around the kernels' 8-row x 4-token steps, with a wider output stride.
+// Every row (the reference included) against the row-major reference dot, for group, token
+// and block counts around the kernels' 8-row x 4-token (Q4_0) and x 2-token (Q4_K) steps, with
+// a wider output stride.
 TEST(Interleave8, DotsMatchTheRowMajorReference) {
     int checked = 0;
-    for (const Kernels* k : available_kernels()) {
-        const DotX8Fn dot = k->dot_x8(DType::Q4_0);
-        ASSERT_NE(dot, nullptr) << k->name;
-        for (int n_groups : {1, 2, 5})
-            for (int n_tok : {1, 2, 3, 4, 5, 9})
-                for (int blocks : {1, 3, 33}) {
-                    const int n = blocks * 32, rows = 8 * n_groups;
-                    const size_t rb = row_bytes(DType::Q4_0, uint64_t(n));
-                    const size_t ab = row_bytes(DType::Q8_0, uint64_t(n));
-                    const auto w = q4_0_matrix(rows, n, uint32_t(n + rows));
-                    const auto act = q8_0_rows(n_tok, n, uint32_t(7 * n + n_tok));
-                    std::vector<uint8_t> x(w.size());
-                    interleave8(DType::Q4_0, w.data(), x.data(), uint64_t(rows), uint64_t(n));
-                    std::vector<int32_t> sums(size_t(n_tok) * size_t(blocks));
-                    block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
-                    const size_t os = size_t(rows) + 5;
-                    std::vector<float> out(os * size_t(n_tok), -1.0f);
-                    dot(n, x.data(), 8 * rb, n_groups, act.data(), ab, sums.data(), n_tok,
-                        out.data(), os);
-                    for (int t = 0; t < n_tok; t++) {
-                        for (int r = 0; r < rows; r++) {
-                            const uint8_t* wr = w.data() + rb * size_t(r);
-                            const uint8_t* at = act.data() + ab * size_t(t);
-                            const float ref = dot_q4_0_ref(n, wr, at);
-                            const float got = out[size_t(t) * os + size_t(r)];
-                            if (std::string(k->name) == "ref")
-                                ASSERT_EQ(got, ref) << "r=" << r << " t=" << t << " n=" << n;
-                            else
-                                ASSERT_NEAR(got, ref, 1e-5 * abs_sum(wr, at, n) + 1e-6)
-                                    << k->name << " groups=" << n_groups << " tokens=" << n_tok
-                                    << " r=" << r << " t=" << t << " n=" << n;
+    for (const Kernels* k : available_kernels())
+        for (DType type : {DType::Q4_0, DType::Q4_K}) {
+            const DotX8Fn dot = k->dot_x8(type);
+            ASSERT_NE(dot, nullptr) << k->name;
+            const int block = dtype_info(type).block_size;
+            for (int n_groups : {1, 2, 5})
+                for (int n_tok : {1, 2, 3, 4, 5, 9})
+                    for (int blocks : {1, 3, type == DType::Q4_0 ? 33 : 8}) {
+                        const int n = blocks * block, rows = 8 * n_groups;
+                        const size_t rb = row_bytes(type, uint64_t(n));
+                        const size_t ab = row_bytes(activation_type(type), uint64_t(n));
+                        const auto w = matrix(type, rows, n, uint32_t(n + rows));
+                        const auto act = activations(type, n_tok, n, uint32_t(7 * n + n_tok));
+                        std::vector<uint8_t> x(w.size());
+                        interleave8(type, w.data(), x.data(), uint64_t(rows), uint64_t(n));
+                        std::vector<int32_t> sums(size_t(n_tok) * size_t(n / 32));
+                        if (type == DType::Q4_0)
+                            block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
+                        const size_t os = size_t(rows) + 5;
+                        std::vector<float> out(os * size_t(n_tok), -1.0f);
+                        dot(n, x.data(), 8 * rb, n_groups, act.data(), ab, sums.data(), n_tok,
+                            out.data(), os);
+                        for (int t = 0; t < n_tok; t++) {
+                            for (int r = 0; r < rows; r++) {
+                                const uint8_t* wr = w.data() + rb * size_t(r);
+                                const uint8_t* at = act.data() + ab * size_t(t);
+                                const float ref = ref_dot(type, n, wr, at);
+                                const float got = out[size_t(t) * os + size_t(r)];
+                                if (std::string(k->name) == "ref")
+                                    ASSERT_EQ(got, ref) << dtype_name(type) << " r=" << r
+                                                        << " t=" << t << " n=" << n;
+                                else
+                                    ASSERT_NEAR(got, ref, 1e-5 * abs_sum(type, wr, at, n) + 1e-6)
+                                        << k->name << " " << dtype_name(type)
+                                        << " groups=" << n_groups << " tokens=" << n_tok
+                                        << " r=" << r << " t=" << t << " n=" << n;
+                            }
+                            for (size_t i = size_t(rows); i < os; i++) // outside the outputs
+                                ASSERT_EQ(out[size_t(t) * os + i], -1.0f);
                         }
-                        for (size_t i = size_t(rows); i < os; i++) // outside the outputs
-                            ASSERT_EQ(out[size_t(t) * os + i], -1.0f);
+                        checked++;
                     }
-                    checked++;
-                }
-    }
+        }
     std::printf("%d interleaved products checked\n", checked);
 }
 
@@ -141,33 +183,37 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
 // matmul of the same rows within summation order, for one token (decode) and several.
 TEST(Interleave8, MatmulEqualsRowMajorForAnyThreadCount) {
     const int rows = 136, cols = 512; // 17 groups: uneven chunks
-    const auto w = q4_0_matrix(rows, cols, 99);
-    std::vector<uint8_t> x(w.size());
-    interleave8(DType::Q4_0, w.data(), x.data(), rows, cols);
-    for (const Kernels* k : available_kernels())
-        for (int tokens : {1, 6}) {
-            const auto act = q8_0_rows(tokens, cols, 3);
-            const MatrixRef plain{DType::Q4_0, w.data(), rows, cols};
-            const MatrixRef inter{DType::Q4_0, x.data(), rows, cols, TensorLayout::Interleave8};
-            std::vector<float> y0(size_t(rows) * size_t(tokens)), y1(y0.size()), y2(y0.size()),
-                y3(y0.size());
-            matmul(*k, plain, act.data(), tokens, y0.data(), rows, 1);
-            matmul(*k, inter, act.data(), tokens, y1.data(), rows, 1);
-            matmul(*k, inter, act.data(), tokens, y2.data(), rows, 2);
-            matmul(*k, inter, act.data(), tokens, y3.data(), rows, 3);
-            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << k->name;
-            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4)) << k->name;
-            const size_t rb = row_bytes(DType::Q4_0, cols), ab = row_bytes(DType::Q8_0, cols);
-            for (int t = 0; t < tokens; t++)
-                for (int r = 0; r < rows; r++) {
-                    const size_t i = size_t(t) * rows + size_t(r);
-                    ASSERT_NEAR(y1[i], y0[i],
-                                2e-5 * abs_sum(w.data() + rb * size_t(r),
-                                               act.data() + ab * size_t(t), cols) +
-                                    1e-6)
-                        << k->name << " tokens=" << tokens << " r=" << r << " t=" << t;
-                }
-        }
+    for (DType type : {DType::Q4_0, DType::Q4_K}) {
+        const auto w = matrix(type, rows, cols, 99);
+        std::vector<uint8_t> x(w.size());
+        interleave8(type, w.data(), x.data(), rows, cols);
+        for (const Kernels* k : available_kernels())
+            for (int tokens : {1, 6}) {
+                const auto act = activations(type, tokens, cols, 3);
+                const MatrixRef plain{type, w.data(), rows, cols};
+                const MatrixRef inter{type, x.data(), rows, cols, TensorLayout::Interleave8};
+                std::vector<float> y0(size_t(rows) * size_t(tokens)), y1(y0.size()), y2(y0.size()),
+                    y3(y0.size());
+                matmul(*k, plain, act.data(), tokens, y0.data(), rows, 1);
+                matmul(*k, inter, act.data(), tokens, y1.data(), rows, 1);
+                matmul(*k, inter, act.data(), tokens, y2.data(), rows, 2);
+                matmul(*k, inter, act.data(), tokens, y3.data(), rows, 3);
+                EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << k->name;
+                EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4)) << k->name;
+                const size_t rb = row_bytes(type, cols);
+                const size_t ab = row_bytes(activation_type(type), cols);
+                for (int t = 0; t < tokens; t++)
+                    for (int r = 0; r < rows; r++) {
+                        const size_t i = size_t(t) * rows + size_t(r);
+                        ASSERT_NEAR(y1[i], y0[i],
+                                    2e-5 * abs_sum(type, w.data() + rb * size_t(r),
+                                                   act.data() + ab * size_t(t), cols) +
+                                        1e-6)
+                            << k->name << " " << dtype_name(type) << " tokens=" << tokens
+                            << " r=" << r << " t=" << t;
+                    }
+            }
+    }
 }
 
 TEST(Interleave8, RowCountsThatAreNotWholeGroupsAreRefused) {

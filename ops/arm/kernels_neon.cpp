@@ -472,6 +472,82 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
     }
 }
 
+// Interleave8 Q4_K x Q8_K, one token at a time (formats/interleave.h): sub-block s of 4 rows is
+// 8 pieces of 16 bytes (low nibbles for even s, high for odd), each dotted with the token's 4
+// matching bytes in every lane; the 8 rows' 6-bit scales and mins are unpacked 16 bytes at a
+// time from the byte-interleaved scale bytes (byte j of row k at 32 + 8j + k).
+void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    const int nb = n / QK_K;
+    const uint8x16_t m4 = vdupq_n_u8(15), m63 = vdupq_n_u8(63), top2 = vdupq_n_u8(0xC0);
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
+            for (int b = 0; b < nb; b++) {
+                const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ4_K);
+                uint8_t sc[64], mn[64]; // [8s + k]
+                for (int h = 0; h < 2; h++) {
+                    const uint8x16_t l0 = vld1q_u8(blk + 32 + 16 * h);
+                    const uint8x16_t l1 = vld1q_u8(blk + 64 + 16 * h);
+                    const uint8x16_t l2 = vld1q_u8(blk + 96 + 16 * h);
+                    vst1q_u8(sc + 16 * h, vandq_u8(l0, m63));
+                    vst1q_u8(mn + 16 * h, vandq_u8(l1, m63));
+                    vst1q_u8(sc + 32 + 16 * h,
+                             vorrq_u8(vandq_u8(l2, m4), vshrq_n_u8(vandq_u8(l0, top2), 2)));
+                    vst1q_u8(mn + 32 + 16 * h,
+                             vorrq_u8(vshrq_n_u8(l2, 4), vshrq_n_u8(vandq_u8(l1, top2), 2)));
+                }
+                int32x4_t sumi[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+                int32x4_t summin[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+                for (int s = 0; s < 8; s++) {
+                    const uint16x8_t scw = vmovl_u8(vld1_u8(sc + 8 * s));
+                    const uint16x8_t mnw = vmovl_u8(vld1_u8(mn + 8 * s));
+                    const int Y = y[b].bsums[2 * s] + y[b].bsums[2 * s + 1];
+                    const int p = s / 2;
+                    int32x4_t dots[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+                    for (int i = 0; i < 8; i++) {
+                        int32_t yw;
+                        std::memcpy(&yw, y[b].qs + 64 * p + 32 * (s % 2) + 4 * i, 4);
+                        const int8x16_t yv = vreinterpretq_s8_s32(vdupq_n_s32(yw));
+                        for (int h = 0; h < 2; h++) {
+                            const uint8x16_t q = vld1q_u8(blk + 128 + 256 * p + 32 * i + 16 * h);
+                            const uint8x16_t nib = s % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4);
+                            dots[h] = dot4x4(dots[h], vreinterpretq_s8_u8(nib), yv);
+                        }
+                    }
+                    const int32x4_t sc_lo = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(scw)));
+                    const int32x4_t sc_hi = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(scw)));
+                    const int32x4_t mn_lo = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mnw)));
+                    const int32x4_t mn_hi = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(mnw)));
+                    sumi[0] = vmlaq_s32(sumi[0], dots[0], sc_lo);
+                    sumi[1] = vmlaq_s32(sumi[1], dots[1], sc_hi);
+                    summin[0] = vmlaq_n_s32(summin[0], mn_lo, Y);
+                    summin[1] = vmlaq_n_s32(summin[1], mn_hi, Y);
+                }
+                for (int h = 0; h < 2; h++) {
+                    float d[4], dmin[4];
+                    for (int k = 0; k < 4; k++) {
+                        uint16_t dh, mh;
+                        std::memcpy(&dh, blk + 2 * (4 * h + k), 2);
+                        std::memcpy(&mh, blk + 16 + 2 * (4 * h + k), 2);
+                        d[k] = f16_to_f32(dh), dmin[k] = f16_to_f32(mh);
+                    }
+                    const float32x4_t v =
+                        vsubq_f32(vmulq_f32(vld1q_f32(d), vcvtq_f32_s32(sumi[h])),
+                                  vmulq_f32(vld1q_f32(dmin), vcvtq_f32_s32(summin[h])));
+                    acc[h] = vmlaq_n_f32(acc[h], v, y[b].d);
+                }
+            }
+            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g), acc[0]);
+            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g) + 4, acc[1]);
+        }
+    }
+}
+
 void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                  size_t out_stride) {
@@ -524,6 +600,7 @@ static const Kernels kRow = {
     .attention = attention,
     .dequantize = dequantize,
     .dot_x8_q4_0 = dot_x8_q4_0,
+    .dot_x8_q4_k = dot_x8_q4_k,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

@@ -799,6 +799,7 @@ extern const Kernels kKernelsAvx2 = {
     .attention = attention_avx2,
     .dequantize = dequantize_avx2,
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
+    .dot_x8_q4_k = dot_x8_q4_k_avx2,
 };
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }

@@ -181,6 +181,7 @@ static const Kernels kRow = {
     .attention = attention_avx2,
     .dequantize = dequantize_avx2,
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
+    .dot_x8_q4_k = dot_x8_q4_k_avx2,
 };
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }

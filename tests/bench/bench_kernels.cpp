@@ -162,25 +162,26 @@ int main(int argc, char** argv) {
                 ->Unit(benchmark::kMillisecond)
                 ->MinTime(0.5);
         }
-        // Q4_0 in the interleave8 layout the converter writes (formats/interleave.h)
-        benchmark::RegisterBenchmark(("gemv/strata/q4_0x8/" + shape_name(s)).c_str(),
-                                     [=](benchmark::State& st) {
-                                         bench_strata(st, DType::Q4_0, s, 1,
-                                                      TensorLayout::Interleave8);
-                                     })
-            ->Arg(1)
-            ->Arg(2)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond);
-        benchmark::RegisterBenchmark(("gemm512/strata/q4_0x8/" + shape_name(s)).c_str(),
-                                     [=](benchmark::State& st) {
-                                         bench_strata(st, DType::Q4_0, s, kPromptTokens,
-                                                      TensorLayout::Interleave8);
-                                     })
-            ->Arg(2)
-            ->UseRealTime()
-            ->Unit(benchmark::kMillisecond)
-            ->MinTime(0.5);
+        // Q4_0 and Q4_K in the interleave8 layout the converter writes (formats/interleave.h)
+        for (DType t : {DType::Q4_0, DType::Q4_K}) {
+            const std::string name = std::string(dtype_name(t)) + "x8/" + shape_name(s);
+            benchmark::RegisterBenchmark(
+                ("gemv/strata/" + name).c_str(),
+                [=](benchmark::State& st) { bench_strata(st, t, s, 1, TensorLayout::Interleave8); })
+                ->Arg(1)
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+            benchmark::RegisterBenchmark(("gemm512/strata/" + name).c_str(),
+                                         [=](benchmark::State& st) {
+                                             bench_strata(st, t, s, kPromptTokens,
+                                                          TensorLayout::Interleave8);
+                                         })
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond)
+                ->MinTime(0.5);
+        }
         benchmark::RegisterBenchmark(("gemv/openblas/f32/" + shape_name(s)).c_str(),
                                      [=](benchmark::State& st) { bench_openblas(st, s, 1); })
             ->Arg(1)

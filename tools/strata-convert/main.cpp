@@ -31,7 +31,7 @@ options:
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.
-  --row-major         keep q4_0 matrices row-major (GGUF's blocks byte for byte) instead of the
+  --row-major         keep q4_0/q4_k matrices row-major (GGUF's blocks byte for byte) instead of the
                       interleave8 layout (8 rows' blocks together) the kernels read fastest
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
   --synthetic SHAPE   random weights in a real model's shape: tinyllama-1.1b llama-3.2-1b
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
                  out.c_str(), secs, billions ? p / 1e9 : p / 1e6, billions ? "B" : "M",
                  r.tensor_types, (long long)r.kv_bytes_per_token);
     if (r.n_interleaved > 0)
-        std::fprintf(stderr, "%d q4_0 matrices in the interleave8 layout (--row-major: none)\n",
+        std::fprintf(stderr, "%d matrices in the interleave8 layout (--row-major: none)\n",
                      int(r.n_interleaved));
     if (*r.fallbacks)
         std::fprintf(stderr, "rows that don't fill %s blocks got another type: %s\n",
