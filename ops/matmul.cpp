@@ -59,7 +59,7 @@ void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tok
     const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
     const auto* wb = static_cast<const uint8_t*>(w.data);
     const int n_panels = (w.rows + kPanel - 1) / kPanel;
-    const int threads = std::max(1, std::min(n_threads, n_panels));
+    const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul)
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int p = 0; p < n_panels; p++) {
         const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
@@ -97,9 +97,12 @@ void matmul_x8(const Kernels& k, const MatrixRef& w, const void* act, int n_toke
         block_sums_q8_0(w.cols, act, arow, n_tokens, bsums.data());
     }
     const int n_groups = w.rows / 8;
-    const int per_chunk = n_tokens == 1 ? 8 : 2; // groups: decode reads 64 rows per call
+    // groups per call: decode reads up to 64 rows per call but gives every thread a chunk where
+    // the matrix has enough groups (a row's result does not depend on how rows are chunked)
+    const int per_chunk =
+        n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 8) : 2;
     const int n_chunks = (n_groups + per_chunk - 1) / per_chunk;
-    const int threads = std::max(1, std::min(n_threads, n_chunks));
+    const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul)
     const auto* wb = static_cast<const uint8_t*>(w.data);
     const int32_t* sums = bsums.data(); // (the vector is this thread's)
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -138,7 +141,10 @@ void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens,
     // number of threads.
     constexpr int kTile = 16;
     const int n_tiles = (w.rows + kTile - 1) / kTile;
-    const int threads = std::max(1, std::min(n_threads, n_tiles));
+    // Always the full team, even when some threads get no tile: libgomp re-forms its team when
+    // the size changes between regions, and alternating 16 and 4 threads (a 256-row K/V matrix
+    // in 64-row chunks) cost 3-4x in generation at 16 threads on the lent machine.
+    const int threads = std::max(1, n_threads);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int tile = 0; tile < n_tiles; tile++) {
         const int r0 = tile * kTile, r1 = std::min(w.rows, r0 + kTile);

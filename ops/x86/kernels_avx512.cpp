@@ -180,8 +180,13 @@ static const Kernels kRow = {
     .rope = rope_avx2,
     .attention = attention_avx2,
     .dequantize = dequantize_avx2,
+#ifdef __AVX512VNNI__
+    .dot_x8_q4_0 = dot_x8_q4_0_vnni,
+    .dot_x8_q4_k = dot_x8_q4_k_vnni,
+#else
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
     .dot_x8_q4_k = dot_x8_q4_k_avx2,
+#endif
 };
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }
