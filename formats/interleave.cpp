@@ -3,7 +3,6 @@
 #include "formats/error.h"
 
 #include <cstring>
-#include <vector>
 
 namespace strata {
 
@@ -15,18 +14,28 @@ struct Field {
     size_t offset, size, granule;
 };
 
-std::vector<Field> fields(DType type) {
-    if (type == DType::Q4_0) return {{0, 2, 2}, {2, 16, 4}}; // d, qs
-    if (type == DType::Q4_K)
-        return {{0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 128, 4}}; // d dmin sc qs
+// (Constant tables. interleave8 runs on one thread: it is a memory shuffle done once per
+// conversion, and ThreadSanitizer, which cannot see libgomp's barriers, reports the shared
+// state of an OpenMP loop here as racing with the caller's next use of it.)
+struct Fields {
+    const Field* f;
+    int n;
+};
+
+Fields fields(DType type) {
+    static constexpr Field kQ4_0[] = {{0, 2, 2}, {2, 16, 4}}; // d qs
+    static constexpr Field kQ4_K[] = {
+        {0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 128, 4}}; // d dmin sc qs
+    if (type == DType::Q4_0) return {kQ4_0, 2};
+    if (type == DType::Q4_K) return {kQ4_K, 4};
     fail(std::string("the interleave8 layout is for q4_0 and q4_k, not ") + dtype_name(type));
 }
 
 // Copies row k's block into its group block (ToGroup) or the group block's row k out.
-template <bool ToGroup>
-void move_block(const std::vector<Field>& fs, const uint8_t* src, uint8_t* dst, int k) {
+template <bool ToGroup> void move_block(Fields fs, const uint8_t* src, uint8_t* dst, int k) {
     size_t base = 0;
-    for (const Field& f : fs) {
+    for (int i = 0; i < fs.n; i++) {
+        const Field& f = fs.f[i];
         for (size_t c = 0; c < f.size / f.granule; c++) {
             const size_t in_group = base + (8 * c + size_t(k)) * f.granule;
             const size_t in_row = f.offset + c * f.granule;
@@ -60,7 +69,6 @@ void interleave8(DType type, const uint8_t* src, uint8_t* dst, uint64_t rows, ui
     const size_t bb = size_t(dtype_info(type).block_bytes);
     const size_t nb = size_t(cols) / size_t(dtype_info(type).block_size);
     const size_t row = nb * bb;
-#pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < int64_t(rows / 8); g++)
         for (int k = 0; k < 8; k++)
             for (size_t b = 0; b < nb; b++)
