@@ -95,4 +95,50 @@ void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
     }
 }
 
+void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ6_K); // ql[1024] qh[512] scales[128] d[8]
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            for (int k = 0; k < 8; k++) {
+                float sum = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                    auto ql = [&](int i) { return blk[(i / 4) * 32 + 4 * k + i % 4]; };
+                    auto qh = [&](int i) { return blk[1024 + (i / 4) * 32 + 4 * k + i % 4]; };
+                    auto scale = [&](int j) { return int(int8_t(blk[1536 + 8 * j + k])); };
+                    uint16_t d;
+                    std::memcpy(&d, blk + 1664 + 2 * k, 2);
+                    int sumi = 0;
+                    for (int h = 0; h < 2; h++) {
+                        const int8_t* q8 = y[b].qs + 128 * h;
+                        int sub[8] = {};
+                        for (int l = 0; l < 32; l++) {
+                            const int a = ql(64 * h + l), c = ql(64 * h + l + 32),
+                                      e = qh(32 * h + l);
+                            const int q1 = ((a & 15) | ((e & 3) << 4)) - 32;
+                            const int q2 = ((c & 15) | (((e >> 2) & 3) << 4)) - 32;
+                            const int q3 = ((a >> 4) | (((e >> 4) & 3) << 4)) - 32;
+                            const int q4 = ((c >> 4) | (((e >> 6) & 3) << 4)) - 32;
+                            const int is = l / 16;
+                            sub[is + 0] += q1 * q8[l];
+                            sub[is + 2] += q2 * q8[l + 32];
+                            sub[is + 4] += q3 * q8[l + 64];
+                            sub[is + 6] += q4 * q8[l + 96];
+                        }
+                        for (int s = 0; s < 8; s++) sumi += scale(8 * h + s) * sub[s];
+                    }
+                    sum += y[b].d * f16_to_f32(d) * float(sumi);
+                }
+                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
+            }
+        }
+    }
+}
+
 } // namespace strata

@@ -21,6 +21,9 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
 void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
+void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
 void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, int32_t* out);
 void quantize_q8_0_ref(const float* x, void* y, int n);
 void quantize_q8_k_ref(const float* x, void* y, int n);

@@ -30,6 +30,7 @@ const Kernels kKernelsRef = {
     .dequantize = [](DType t, const void* x, float* y, int n) { dequantize_row_ref(t, x, y, n); },
     .dot_x8_q4_0 = dot_x8_q4_0_ref,
     .dot_x8_q4_k = dot_x8_q4_k_ref,
+    .dot_x8_q6_k = dot_x8_q6_k_ref,
 };
 
 #if !defined(__x86_64__)
@@ -51,7 +52,10 @@ DotTileFn Kernels::dot_tile(DType t) const {
 }
 
 DotX8Fn Kernels::dot_x8(DType t) const {
-    const DotX8Fn f = t == DType::Q4_0 ? dot_x8_q4_0 : t == DType::Q4_K ? dot_x8_q4_k : nullptr;
+    const DotX8Fn f = t == DType::Q4_0   ? dot_x8_q4_0
+                      : t == DType::Q4_K ? dot_x8_q4_k
+                      : t == DType::Q6_K ? dot_x8_q6_k
+                                         : nullptr;
     if (!f)
         fail(std::string("no kernel for interleaved ") + dtype_name(t) + " rows in the " + name +
              " kernels");

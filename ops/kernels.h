@@ -62,8 +62,8 @@ struct Kernels {
     void (*attention)(const AttentionArgs& a, int g0, int g1);
     // a row of n values of any type to floats (embedding lookups, KV rows)
     void (*dequantize)(DType type, const void* x, float* y, int n);
-    // Interleave8 Q4_0 x Q8_0 and Q4_K x Q8_K matrices (every row has them)
-    DotX8Fn dot_x8_q4_0 = nullptr, dot_x8_q4_k = nullptr;
+    // Interleave8 Q4_0 x Q8_0, Q4_K and Q6_K x Q8_K matrices (every row has them)
+    DotX8Fn dot_x8_q4_0 = nullptr, dot_x8_q4_k = nullptr, dot_x8_q6_k = nullptr;
 
     DotFn dot(DType weight_type) const;
     DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type

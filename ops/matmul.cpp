@@ -99,8 +99,7 @@ void matmul_x8(const Kernels& k, const MatrixRef& w, const void* act, int n_toke
     const int n_groups = w.rows / 8;
     // groups per call: decode reads up to 64 rows per call but gives every thread a chunk where
     // the matrix has enough groups (a row's result does not depend on how rows are chunked)
-    const int per_chunk =
-        n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 8) : 2;
+    const int per_chunk = n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 8) : 2;
     const int n_chunks = (n_groups + per_chunk - 1) / per_chunk;
     const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul)
     const auto* wb = static_cast<const uint8_t*>(w.data);

@@ -66,7 +66,9 @@ double abs_sum(DType type, const uint8_t* w, const uint8_t* a, int n) {
 }
 
 float ref_dot(DType type, int n, const uint8_t* w, const uint8_t* a) {
-    return type == DType::Q4_0 ? dot_q4_0_ref(n, w, a) : dot_q4_k_ref(n, w, a);
+    return type == DType::Q4_0   ? dot_q4_0_ref(n, w, a)
+           : type == DType::Q4_K ? dot_q4_k_ref(n, w, a)
+                                 : dot_q6_k_ref(n, w, a);
 }
 
 } // namespace
@@ -116,7 +118,29 @@ TEST(Interleave8, Q4_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
-TEST(Interleave8, OnlyQ4_0AndQ4_KMatricesOfWholeGroupsQualify) {
+TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 8, cols = 512;
+    const auto w = matrix(DType::Q6_K, rows, cols, 9);
+    const size_t rb = row_bytes(DType::Q6_K, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q6_K, w.data(), x.data(), rows, cols);
+    for (int k = 0; k < rows; k++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ6_K*>(w.data() + rb * size_t(k)) + b;
+            const uint8_t* gb = x.data() + size_t(b) * 8 * 210;
+            for (int j = 0; j < 128; j++)
+                ASSERT_EQ(gb[(j / 4) * 32 + 4 * k + j % 4], blk->ql[j]) << j;
+            for (int j = 0; j < 64; j++)
+                ASSERT_EQ(gb[1024 + (j / 4) * 32 + 4 * k + j % 4], blk->qh[j]) << j;
+            for (int j = 0; j < 16; j++)
+                ASSERT_EQ(int8_t(gb[1536 + 8 * j + k]), blk->scales[j]) << j;
+            ASSERT_EQ(0, std::memcmp(gb + 1664 + 2 * k, &blk->d, 2));
+        }
+    deinterleave8(DType::Q6_K, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+TEST(Interleave8, OnlyQ4_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
     EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
@@ -124,7 +148,8 @@ TEST(Interleave8, OnlyQ4_0AndQ4_KMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q4_K, 4));
     EXPECT_FALSE(can_interleave8(DType::Q4_0, 0));
     EXPECT_FALSE(can_interleave8(DType::Q8_0, 64));
-    EXPECT_FALSE(can_interleave8(DType::Q6_K, 64));
+    EXPECT_TRUE(can_interleave8(DType::Q6_K, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q6_K, 60));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 
@@ -134,7 +159,7 @@ TEST(Interleave8, OnlyQ4_0AndQ4_KMatricesOfWholeGroupsQualify) {
 TEST(Interleave8, DotsMatchTheRowMajorReference) {
     int checked = 0;
     for (const Kernels* k : available_kernels())
-        for (DType type : {DType::Q4_0, DType::Q4_K}) {
+        for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
             const DotX8Fn dot = k->dot_x8(type);
             ASSERT_NE(dot, nullptr) << k->name;
             const int block = dtype_info(type).block_size;
@@ -183,7 +208,7 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
 // matmul of the same rows within summation order, for one token (decode) and several.
 TEST(Interleave8, MatmulEqualsRowMajorForAnyThreadCount) {
     const int rows = 136, cols = 512; // 17 groups: uneven chunks
-    for (DType type : {DType::Q4_0, DType::Q4_K}) {
+    for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
         const auto w = matrix(type, rows, cols, 99);
         std::vector<uint8_t> x(w.size());
         interleave8(type, w.data(), x.data(), rows, cols);

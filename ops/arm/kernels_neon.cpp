@@ -548,6 +548,83 @@ void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const v
     }
 }
 
+// Interleave8 Q6_K x Q8_K, one token at a time (formats/interleave.h, ops/x86/dot_x8_impl.h for
+// the value layout): the 6-bit values are made signed (-32) here and dotted 4 bytes per lane.
+void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    const int nb = n / QK_K;
+    const uint8x16_t m4 = vdupq_n_u8(15), m30 = vdupq_n_u8(0x30);
+    const int8x16_t k32 = vdupq_n_s8(32);
+    auto val = [&](uint8x16_t lo4, uint8x16_t hi2) { // (lo4 | hi2) - 32
+        return vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo4, hi2)), k32);
+    };
+    for (int t = 0; t < n_tokens; t++) {
+        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                           size_t(t) * act_stride);
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
+            for (int b = 0; b < nb; b++) {
+                const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ6_K);
+                const uint8_t* sc = blk + 1536;
+                int32x4_t sumi[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+                for (int h = 0; h < 2; h++) {
+                    const int8_t* q8 = y[b].qs + 128 * h;
+                    for (int is = 0; is < 2; is++) {
+                        int32x4_t d[4][2];
+                        for (int k = 0; k < 4; k++) d[k][0] = d[k][1] = vdupq_n_s32(0);
+                        for (int j = 0; j < 4; j++) {
+                            const int i = 4 * is + j;
+                            int8x16_t yv[4];
+                            for (int k = 0; k < 4; k++) {
+                                int32_t yw;
+                                std::memcpy(&yw, q8 + 32 * k + 4 * i, 4);
+                                yv[k] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
+                            }
+                            for (int r = 0; r < 2; r++) { // rows 0..3, 4..7
+                                const uint8x16_t A = vld1q_u8(blk + 32 * (16 * h + i) + 16 * r);
+                                const uint8x16_t B = vld1q_u8(blk + 32 * (16 * h + 8 + i) + 16 * r);
+                                const uint8x16_t H =
+                                    vld1q_u8(blk + 1024 + 32 * (8 * h + i) + 16 * r);
+                                d[0][r] = dot4x4(
+                                    d[0][r], val(vandq_u8(A, m4), vandq_u8(vshlq_n_u8(H, 4), m30)),
+                                    yv[0]);
+                                d[1][r] = dot4x4(
+                                    d[1][r], val(vandq_u8(B, m4), vandq_u8(vshlq_n_u8(H, 2), m30)),
+                                    yv[1]);
+                                d[2][r] =
+                                    dot4x4(d[2][r], val(vshrq_n_u8(A, 4), vandq_u8(H, m30)), yv[2]);
+                                d[3][r] = dot4x4(
+                                    d[3][r], val(vshrq_n_u8(B, 4), vandq_u8(vshrq_n_u8(H, 2), m30)),
+                                    yv[3]);
+                            }
+                        }
+                        for (int k = 0; k < 4; k++) { // quarter k: sub-block 8h + 2k + is
+                            const int16x8_t s16 = vmovl_s8(vld1_s8(
+                                reinterpret_cast<const int8_t*>(sc) + 8 * (8 * h + 2 * k + is)));
+                            sumi[0] = vmlaq_s32(sumi[0], d[k][0], vmovl_s16(vget_low_s16(s16)));
+                            sumi[1] = vmlaq_s32(sumi[1], d[k][1], vmovl_s16(vget_high_s16(s16)));
+                        }
+                    }
+                }
+                for (int r = 0; r < 2; r++) {
+                    float dw[4];
+                    for (int k = 0; k < 4; k++) {
+                        uint16_t dh;
+                        std::memcpy(&dh, blk + 1664 + 2 * (4 * r + k), 2);
+                        dw[k] = f16_to_f32(dh);
+                    }
+                    acc[r] = vmlaq_f32(acc[r], vmulq_n_f32(vld1q_f32(dw), y[b].d),
+                                       vcvtq_f32_s32(sumi[r]));
+                }
+            }
+            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g), acc[0]);
+            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g) + 4, acc[1]);
+        }
+    }
+}
+
 void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                  size_t out_stride) {
@@ -601,6 +678,7 @@ static const Kernels kRow = {
     .dequantize = dequantize,
     .dot_x8_q4_0 = dot_x8_q4_0,
     .dot_x8_q4_k = dot_x8_q4_k,
+    .dot_x8_q6_k = dot_x8_q6_k,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

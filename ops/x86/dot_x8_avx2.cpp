@@ -21,6 +21,12 @@ struct Avx2Products {
         return acc;
     }
     static __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
+    // 6-bit x 8-bit products: 2 VPMADDUBSW results (<= 2 x 2 x 63 x 128 < 2^15) per int16 sum
+    static constexpr int kQ6Run = 2;
+    static __m256i scaled_i8(Acc acc, const uint8_t* sc) {
+        const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc));
+        return _mm256_madd_epi16(acc, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v)));
+    }
     // the scale in both int16 halves of each row's lane: one VPMADDWD scales and widens
     static __m256i scaled(Acc acc, const uint8_t* sc) {
         const __m256i x =
@@ -42,6 +48,13 @@ void dot_x8_q4_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     x8::dot_q4_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
+}
+
+void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q6_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
 }
 

@@ -7,6 +7,8 @@
 //   add(acc, q, y)           acc + the products of 32 quant bytes (4 of each of 8 rows) with y
 //   widen(acc)               the 8 rows' sums as int32 lanes
 //   scaled(acc, sc)          the 8 rows' sums times their 6-bit scales sc[0..7], int32 lanes
+//   scaled_i8(acc, sc)       the same with signed 8-bit scales (Q6_K)
+//   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
 //
 // One 32-byte load holds 4 quant bytes of each of 8 rows: its low nibbles are values 4c..4c+3 of
 // the 8 rows and its high nibbles values 16+4c..16+4c+3 (Q4_0), so a product against the token's
@@ -195,6 +197,96 @@ void dot_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void
         take(t, 1);
         groups_k<P, 1>(nb, wb, group_bytes, n_groups, y, o);
     }
+}
+
+// ---- Q6_K x Q8_K ----------------------------------------------------------------------------
+// A group block: ql in 4-byte pieces (piece c of row k at 32c + 4k), qh likewise at 1024, the
+// signed scale bytes of the 8 rows at 1536 + 8j + k, d[8] at 1664. For each half h and l < 32,
+// value l of the half's 4 quarters is ql[64h + l] & 15, ql[64h + 32 + l] & 15, ql[64h + l] >> 4,
+// ql[64h + 32 + l] >> 4, each with 2 high bits from qh[32h + l] (bits 0-1, 2-3, 4-5, 6-7), minus
+// 32; sub-block j (16 values) has scale j. The 6-bit values go unsigned into the products and the
+// -32 comes out once per block as 32 x (the rows' scales . the Q8_K 16-value sums).
+constexpr size_t kGroupBlock6 = 8 * sizeof(BlockQ6_K);
+
+template <class P>
+void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const BlockQ8_K* y,
+               float* out) {
+    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlock6;
+            for (size_t l = 0; l < kGroupBlock6; l += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            const uint8_t* sc = blk + 1536;
+            __m256i sumi = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++) {
+                const int8_t* q8 = y[b].qs + 128 * h;
+                for (int is = 0; is < 2; is++) { // values 16is..16is+15 of each quarter
+                    typename P::Acc a[4] = {P::zero(), P::zero(), P::zero(), P::zero()};
+                    for (int j = 0; j < 4; j++) {
+                        const int i = 4 * is + j; // piece: values 4i..4i+3 of each quarter
+                        const __m256i A = _mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(blk + 32 * (16 * h + i)));
+                        const __m256i B = _mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(blk + 32 * (16 * h + 8 + i)));
+                        const __m256i H = _mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(blk + 1024 + 32 * (8 * h + i)));
+                        const __m256i q1 =
+                            _mm256_or_si256(_mm256_and_si256(A, m4),
+                                            _mm256_and_si256(_mm256_slli_epi16(H, 4), m30));
+                        const __m256i q2 =
+                            _mm256_or_si256(_mm256_and_si256(B, m4),
+                                            _mm256_and_si256(_mm256_slli_epi16(H, 2), m30));
+                        const __m256i q3 =
+                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4),
+                                            _mm256_and_si256(H, m30));
+                        const __m256i q4 =
+                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4),
+                                            _mm256_and_si256(_mm256_srli_epi16(H, 2), m30));
+                        a[0] = P::add(a[0], q1, bcast4(q8 + 4 * i));
+                        a[1] = P::add(a[1], q2, bcast4(q8 + 32 + 4 * i));
+                        a[2] = P::add(a[2], q3, bcast4(q8 + 64 + 4 * i));
+                        a[3] = P::add(a[3], q4, bcast4(q8 + 96 + 4 * i));
+                        if ((j + 1) % P::kQ6Run == 0)
+                            for (int k = 0; k < 4; k++) { // quarter k: sub-block 8h + 2k + is
+                                sumi = _mm256_add_epi32(
+                                    sumi, P::scaled_i8(a[k], sc + 8 * (8 * h + 2 * k + is)));
+                                a[k] = P::zero();
+                            }
+                    }
+                }
+            }
+            // the -32: lane k = (sc[k][j], sc[k][j+1]) against the Q8_K sums (bsums j, j+1)
+            __m256i corr = _mm256_setzero_si256();
+            for (int j = 0; j < 16; j += 2) {
+                const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j)),
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j + 8))));
+                int32_t pair;
+                std::memcpy(&pair, y[b].bsums + j, 4);
+                corr = _mm256_add_epi32(corr, _mm256_madd_epi16(sp, _mm256_set1_epi32(pair)));
+            }
+            sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
+            const __m256 d =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 1664)));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(y[b].d)),
+                                  _mm256_cvtepi32_ps(sumi), acc);
+        }
+        _mm256_storeu_ps(out + 8 * g, acc);
+    }
+}
+
+template <class P>
+void dot_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+              size_t out_stride) {
+    for (int t = 0; t < n_tokens; t++) // one token at a time (its unpacking is most of the work)
+        groups_q6<P>(n / QK_K, static_cast<const uint8_t*>(w), group_bytes, n_groups,
+                     reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                        size_t(t) * act_stride),
+                     out + size_t(t) * out_stride);
 }
 
 template <class P>

@@ -14,6 +14,11 @@ struct VnniProducts {
     static Acc zero() { return _mm256_setzero_si256(); }
     static Acc add(Acc acc, __m256i q, __m256i y) { return _mm256_dpbusd_epi32(acc, q, y); }
     static __m256i widen(Acc acc) { return acc; }
+    static constexpr int kQ6Run = 4; // int32 sums: a whole 16-value sub-block
+    static __m256i scaled_i8(Acc acc, const uint8_t* sc) {
+        return _mm256_mullo_epi32(
+            acc, _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
+    }
     static __m256i scaled(Acc acc, const uint8_t* sc) {
         return _mm256_mullo_epi32(
             acc, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
@@ -33,6 +38,13 @@ void dot_x8_q4_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     x8::dot_q4_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
+}
+
+void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q6_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
 }
 

@@ -183,9 +183,11 @@ static const Kernels kRow = {
 #ifdef __AVX512VNNI__
     .dot_x8_q4_0 = dot_x8_q4_0_vnni,
     .dot_x8_q4_k = dot_x8_q4_k_vnni,
+    .dot_x8_q6_k = dot_x8_q6_k_vnni,
 #else
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
     .dot_x8_q4_k = dot_x8_q4_k_avx2,
+    .dot_x8_q6_k = dot_x8_q6_k_avx2,
 #endif
 };
 
