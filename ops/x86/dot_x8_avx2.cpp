@@ -23,10 +23,11 @@ struct Avx2Products {
     static __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
     // 6-bit x 8-bit products: 2 VPMADDUBSW results (<= 2 x 2 x 63 x 128 < 2^15) per int16 sum
     static constexpr int kQ6Run = 2;
-    static __m256i scaled_i8(Acc acc, const uint8_t* sc) {
+    static __m256i scales_i8(const uint8_t* sc) { // each scale in both int16 halves
         const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc));
-        return _mm256_madd_epi16(acc, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v)));
+        return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
     }
+    static __m256i mul_scale(Acc acc, __m256i s) { return _mm256_madd_epi16(acc, s); }
     // the scale in both int16 halves of each row's lane: one VPMADDWD scales and widens
     static __m256i scaled(Acc acc, const uint8_t* sc) {
         const __m256i x =

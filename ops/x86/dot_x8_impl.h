@@ -7,7 +7,8 @@
 //   add(acc, q, y)           acc + the products of 32 quant bytes (4 of each of 8 rows) with y
 //   widen(acc)               the 8 rows' sums as int32 lanes
 //   scaled(acc, sc)          the 8 rows' sums times their 6-bit scales sc[0..7], int32 lanes
-//   scaled_i8(acc, sc)       the same with signed 8-bit scales (Q6_K)
+//   scales_i8(sc)            8 rows' signed 8-bit scales (Q6_K) in the form mul_scale takes
+//   mul_scale(acc, s)        the 8 rows' sums times those scales, int32 lanes
 //   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
 //
 // One 32-byte load holds 4 quant bytes of each of 8 rows: its low nibbles are values 4c..4c+3 of
@@ -220,6 +221,8 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const
             for (size_t l = 0; l < kGroupBlock6; l += 64)
                 _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             const uint8_t* sc = blk + 1536;
+            __m256i scv[16]; // each sub-block's scales, prepared once per block
+            for (int j = 0; j < 16; j++) scv[j] = P::scales_i8(sc + 8 * j);
             __m256i sumi = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++) {
                 const int8_t* q8 = y[b].qs + 128 * h;
@@ -252,7 +255,7 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const
                         if ((j + 1) % P::kQ6Run == 0)
                             for (int k = 0; k < 4; k++) { // quarter k: sub-block 8h + 2k + is
                                 sumi = _mm256_add_epi32(
-                                    sumi, P::scaled_i8(a[k], sc + 8 * (8 * h + 2 * k + is)));
+                                    sumi, P::mul_scale(a[k], scv[8 * h + 2 * k + is]));
                                 a[k] = P::zero();
                             }
                     }

@@ -15,10 +15,10 @@ struct VnniProducts {
     static Acc add(Acc acc, __m256i q, __m256i y) { return _mm256_dpbusd_epi32(acc, q, y); }
     static __m256i widen(Acc acc) { return acc; }
     static constexpr int kQ6Run = 4; // int32 sums: a whole 16-value sub-block
-    static __m256i scaled_i8(Acc acc, const uint8_t* sc) {
-        return _mm256_mullo_epi32(
-            acc, _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
+    static __m256i scales_i8(const uint8_t* sc) {
+        return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
     }
+    static __m256i mul_scale(Acc acc, __m256i s) { return _mm256_mullo_epi32(acc, s); }
     static __m256i scaled(Acc acc, const uint8_t* sc) {
         return _mm256_mullo_epi32(
             acc, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
