@@ -59,7 +59,7 @@ void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tok
     const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
     const auto* wb = static_cast<const uint8_t*>(w.data);
     const int n_panels = (w.rows + kPanel - 1) / kPanel;
-    const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul)
+    const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul_many)
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int p = 0; p < n_panels; p++) {
         const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
@@ -82,84 +82,128 @@ void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tok
 
 namespace {
 
-// Interleave8 matrices: groups of 8 rows. The activations' block sums are formed once here for
-// every group to use; chunks of groups are fixed, as below, so results don't depend on the
-// thread count.
-void matmul_x8(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
-               int y_stride, int n_threads) {
-    if (w.rows % 8 != 0) fail("an interleaved matrix needs a multiple of 8 rows");
-    const DotX8Fn dot = k.dot_x8(w.type);
-    const size_t arow = activation_row_bytes(w.type, w.cols);
-    const size_t group = 8 * row_bytes(w.type, uint64_t(w.cols));
-    thread_local std::vector<int32_t> bsums;
-    if (w.type == DType::Q4_0) { // (Q8_K activations carry their sums)
-        bsums.resize(size_t(n_tokens) * size_t(w.cols / 32));
-        block_sums_q8_0(w.cols, act, arow, n_tokens, bsums.data());
+// One matrix's share of a product: its rows cut into fixed chunks, each computed by one kernel
+// call on one thread. A chunk's result does not depend on which thread runs it or on what runs
+// beside it, so results are identical for any number of threads.
+struct Part {
+    const MatrixRef* w;
+    float* y;
+    size_t y_stride;
+    size_t wrow, arow;
+    int rows_per_chunk, n_chunks;
+    DotX8Fn dot_x8 = nullptr; // Interleave8 matrices
+    DotFn dot = nullptr;      // row-major ones
+    DotRowsFn dot_rows = nullptr;
+    DotTileFn dot_tile = nullptr;
+};
+
+Part plan(const Kernels& k, const MatmulOut& o, int n_tokens, int n_threads) {
+    const MatrixRef& w = *o.w;
+    Part p{&w,
+           o.y,
+           size_t(o.y_stride),
+           row_bytes(w.type, uint64_t(w.cols)),
+           activation_row_bytes(w.type, w.cols),
+           0,
+           0};
+    if (w.layout == TensorLayout::Interleave8) {
+        if (w.rows % 8 != 0) fail("an interleaved matrix needs a multiple of 8 rows");
+        p.dot_x8 = k.dot_x8(w.type);
+        // groups of 8 rows per call: decode reads up to 64 rows per call but gives every
+        // thread a chunk where the matrix has enough groups
+        const int n_groups = w.rows / 8;
+        p.rows_per_chunk =
+            8 * (n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 8) : 2);
+    } else {
+        p.dot = k.dot(w.type);
+        p.dot_rows = k.dot_rows(w.type);
+        p.dot_tile = k.dot_tile(w.type);
+        // tiles of rows: a tile of weights stays in cache while every token passes over it
+        p.rows_per_chunk = 16;
     }
-    const int n_groups = w.rows / 8;
-    // groups per call: decode reads up to 64 rows per call but gives every thread a chunk where
-    // the matrix has enough groups (a row's result does not depend on how rows are chunked)
-    const int per_chunk = n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 8) : 2;
-    const int n_chunks = (n_groups + per_chunk - 1) / per_chunk;
-    const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul)
-    const auto* wb = static_cast<const uint8_t*>(w.data);
-    const int32_t* sums = bsums.data(); // (the vector is this thread's)
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int c = 0; c < n_chunks; c++) {
-        const int g0 = c * per_chunk, g1 = std::min(n_groups, g0 + per_chunk);
-        dot(w.cols, wb + size_t(g0) * group, group, g1 - g0, act, arow, sums, n_tokens,
-            y + size_t(g0) * 8, size_t(y_stride));
+    p.n_chunks = (w.rows + p.rows_per_chunk - 1) / p.rows_per_chunk;
+    return p;
+}
+
+void run(const Part& p, int chunk, const void* act, const int32_t* bsums, int n_tokens) {
+    const MatrixRef& w = *p.w;
+    const int r0 = chunk * p.rows_per_chunk, r1 = std::min(w.rows, r0 + p.rows_per_chunk);
+    const auto* wb = static_cast<const uint8_t*>(w.data) + size_t(r0) * p.wrow;
+    const auto* ab = static_cast<const uint8_t*>(act);
+    if (p.dot_x8) {
+        p.dot_x8(w.cols, wb, 8 * p.wrow, (r1 - r0) / 8, act, p.arow, bsums, n_tokens, p.y + r0,
+                 p.y_stride);
+        return;
+    }
+    if (p.dot_tile && n_tokens > 1) { // the tile's weights unpacked once for all tokens
+        p.dot_tile(w.cols, wb, p.wrow, r1 - r0, ab, p.arow, n_tokens, p.y + r0, p.y_stride);
+        return;
+    }
+    for (int t = 0; t < n_tokens; t++) {
+        const uint8_t* a = ab + size_t(t) * p.arow;
+        float* out = p.y + size_t(t) * p.y_stride;
+        if (p.dot_rows)
+            p.dot_rows(w.cols, wb, p.wrow, r1 - r0, a, out + r0);
+        else
+            for (int r = r0; r < r1; r++) out[r] = p.dot(w.cols, wb + size_t(r - r0) * p.wrow, a);
     }
 }
+
+#ifdef STRATA_HAVE_OPENBLAS
+bool goes_to_blas(const Kernels& k, const MatrixRef& w, int n_tokens) {
+    // (the reference row stays all-reference)
+    return n_tokens >= kBlasMinTokens && &k != &kKernelsRef &&
+           (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16);
+}
+#endif
 
 } // namespace
 
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads) {
-    if (w.layout == TensorLayout::Interleave8) {
-        matmul_x8(k, w, act, n_tokens, y, y_stride, n_threads);
-        return;
-    }
+    const MatmulOut o{&w, y, y_stride};
+    matmul_many(k, &o, 1, act, n_tokens, n_threads);
+}
+
+void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void* act, int n_tokens,
+                 int n_threads) {
+    constexpr int kMaxOuts = 4;
+    if (n_outs > kMaxOuts) fail("matmul_many: more than 4 matrices at once");
 #ifdef STRATA_HAVE_OPENBLAS
-    // (the reference row stays all-reference)
-    if (n_tokens >= kBlasMinTokens && &k != &kKernelsRef &&
-        (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16)) {
-        matmul_blas(k, w, static_cast<const float*>(act), n_tokens, y, y_stride, n_threads);
-        return;
-    }
+    for (int i = 0; i < n_outs; i++) // float prefill (all float: they share F32 activations)
+        if (goes_to_blas(k, *outs[i].w, n_tokens)) {
+            for (int j = 0; j < n_outs; j++)
+                matmul_blas(k, *outs[j].w, static_cast<const float*>(act), n_tokens, outs[j].y,
+                            outs[j].y_stride, n_threads);
+            return;
+        }
 #endif
-    const DotFn dot = k.dot(w.type);
-    const DotRowsFn dot_rows = k.dot_rows(w.type);
-    const DotTileFn dot_tile = k.dot_tile(w.type);
-    const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
-    const size_t arow = activation_row_bytes(w.type, w.cols);
-    const auto* wb = static_cast<const uint8_t*>(w.data);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    // Tiles of rows: a tile of weights stays in cache while every token passes over it. The
-    // chunk is fixed (not dependent on the thread count) so results are identical for any
-    // number of threads.
-    constexpr int kTile = 16;
-    const int n_tiles = (w.rows + kTile - 1) / kTile;
-    // Always the full team, even when some threads get no tile: libgomp re-forms its team when
+    Part parts[kMaxOuts];
+    int first[kMaxOuts + 1] = {0};
+    bool q4_0_x8 = false;
+    for (int i = 0; i < n_outs; i++) {
+        parts[i] = plan(k, outs[i], n_tokens, n_threads);
+        first[i + 1] = first[i] + parts[i].n_chunks;
+        q4_0_x8 |= parts[i].dot_x8 && outs[i].w->type == DType::Q4_0;
+    }
+    // Interleaved Q4_0 takes the activations' block sums, formed once here for every chunk
+    thread_local std::vector<int32_t> bsums;
+    if (q4_0_x8) {
+        const int cols = outs[0].w->cols;
+        bsums.resize(size_t(n_tokens) * size_t(cols / 32));
+        block_sums_q8_0(cols, act, activation_row_bytes(DType::Q4_0, cols), n_tokens, bsums.data());
+    }
+    const int32_t* sums = bsums.data(); // (the vector is this thread's)
+    // Always the full team, even when some threads get no chunk: libgomp re-forms its team when
     // the size changes between regions, and alternating 16 and 4 threads (a 256-row K/V matrix
     // in 64-row chunks) cost 3-4x in generation at 16 threads on the lent machine.
     const int threads = std::max(1, n_threads);
+    const int total = first[n_outs];
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int tile = 0; tile < n_tiles; tile++) {
-        const int r0 = tile * kTile, r1 = std::min(w.rows, r0 + kTile);
-        if (dot_tile && n_tokens > 1) { // the tile's weights unpacked once for all tokens
-            dot_tile(w.cols, wb + size_t(r0) * wrow, wrow, r1 - r0, ab, arow, n_tokens, y + r0,
-                     size_t(y_stride));
-            continue;
-        }
-        for (int t = 0; t < n_tokens; t++) {
-            const uint8_t* a = ab + size_t(t) * arow;
-            float* out = y + size_t(t) * size_t(y_stride);
-            if (dot_rows)
-                dot_rows(w.cols, wb + size_t(r0) * wrow, wrow, r1 - r0, a, out + r0);
-            else
-                for (int r = r0; r < r1; r++) out[r] = dot(w.cols, wb + size_t(r) * wrow, a);
-        }
+    for (int c = 0; c < total; c++) {
+        int i = 0;
+        while (c >= first[i + 1]) i++;
+        run(parts[i], c - first[i], act, sums, n_tokens);
     }
 }
 

@@ -32,4 +32,15 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
 void matmul(const Kernels& k, const MatrixRef& w, const void* act, int n_tokens, float* y,
             int y_stride, int n_threads);
 
+// Up to 4 matrices against the same activation rows (Q, K and V of a layer; gate and up) in one
+// parallel region: one hand-off between threads instead of one per matrix. Every matrix's
+// activation type must be the same.
+struct MatmulOut {
+    const MatrixRef* w;
+    float* y;
+    int y_stride;
+};
+void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void* act, int n_tokens,
+                 int n_threads);
+
 } // namespace strata

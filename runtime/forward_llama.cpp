@@ -19,12 +19,16 @@ Graph build_llama_graph(const Model& m, int n, bool all_logits) {
         g.add({Op::RmsNorm, xn, x, -1, nullptr, L.attn_norm});
         const int q = g.tensor(n, QD);
         g.add({Op::MatMul, q, xn, -1, &L.wq});
-        if (L.bq) g.add({Op::AddBias, -1, q, -1, nullptr, L.bq});
-        g.add({Op::Rope, -1, q, -1, nullptr, nullptr, -1, int(c.n_head)});
-        if (L.wk.data) { // a source layer: compute and store its K/V
-            const int k = g.tensor(n, KVD), v = g.tensor(n, KVD);
+        // (a source layer's K and V projections right after Q: the executor runs the three
+        // matmuls on one input together)
+        const int k = L.wk.data ? g.tensor(n, KVD) : -1, v = L.wk.data ? g.tensor(n, KVD) : -1;
+        if (L.wk.data) {
             g.add({Op::MatMul, k, xn, -1, &L.wk});
             g.add({Op::MatMul, v, xn, -1, &L.wv});
+        }
+        if (L.bq) g.add({Op::AddBias, -1, q, -1, nullptr, L.bq});
+        g.add({Op::Rope, -1, q, -1, nullptr, nullptr, -1, int(c.n_head)});
+        if (L.wk.data) { // a source layer: finish and store its K/V
             if (L.bk) g.add({Op::AddBias, -1, k, -1, nullptr, L.bk});
             if (L.bv) g.add({Op::AddBias, -1, v, -1, nullptr, L.bv});
             g.add({Op::Rope, -1, k, -1, nullptr, nullptr, -1, int(c.n_head_kv)});

@@ -86,7 +86,8 @@ void Graph::plan() {
 
 void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* attn_scratch) const {
     const Kernels& k = *c.kernels;
-    for (const Node& n : nodes_) {
+    for (size_t i = 0; i < nodes_.size(); i++) {
+        const Node& n = nodes_[i];
         const TensorDesc& d0 = n.src0 >= 0 ? desc(n.src0) : desc(n.dst);
         float* s0 = n.src0 >= 0 ? data(arena, n.src0) : nullptr;
         float* s1 = n.src1 >= 0 ? data(arena, n.src1) : nullptr;
@@ -109,10 +110,21 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                 k.rmsnorm(d0.cols, s0 + size_t(t) * size_t(d0.stride), n.vec, c.norm_eps,
                           dst + size_t(t) * size_t(desc(n.dst).stride));
             break;
-        case Op::MatMul:
+        case Op::MatMul: {
+            // the MatMuls that follow on the same input (Q, K, V; gate, up) run with this one:
+            // the input is quantized once and the threads meet once
+            MatmulOut outs[4] = {{n.w, dst, desc(n.dst).stride}};
+            int n_outs = 1;
+            while (n_outs < 4 && i + 1 < nodes_.size() && nodes_[i + 1].op == Op::MatMul &&
+                   nodes_[i + 1].src0 == n.src0 &&
+                   activation_type(nodes_[i + 1].w->type) == activation_type(n.w->type)) {
+                const Node& m = nodes_[++i];
+                outs[n_outs++] = {m.w, data(arena, m.dst), desc(m.dst).stride};
+            }
             quantize_activations(k, n.w->type, s0, d0.stride, n.w->cols, d0.rows, act);
-            matmul(k, *n.w, act, d0.rows, dst, desc(n.dst).stride, c.n_threads);
+            matmul_many(k, outs, n_outs, act, d0.rows, c.n_threads);
             break;
+        }
         case Op::AddBias:
             for (int t = 0; t < d0.rows; t++)
                 for (int i = 0; i < d0.cols; i++)

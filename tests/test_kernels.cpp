@@ -4,6 +4,7 @@
 // sum of |terms|); float dots likewise; activation quantizers must be bit-identical.
 #include "formats/dtype.h"
 #include "formats/half.h"
+#include "formats/interleave.h"
 #include "ops/attention.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
@@ -469,4 +470,49 @@ TEST(Kernels, RowDequantizationMatchesTheReferenceExactly) {
             }
         }
     }
+}
+
+// matmul_many (several matrices on one input in one parallel region) gives byte for byte what
+// separate matmul calls give, for row-major and interleaved matrices, 1 to 3 threads.
+TEST(Kernels, MatmulManyEqualsSeparateMatmuls) {
+    const int cols = 512;
+    for (const Kernels* k : available_kernels())
+        for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+            for (int tokens : {1, 5}) {
+                const int rows[3] = {40, 16, 72};
+                std::vector<uint8_t> w[3];
+                MatrixRef m[3];
+                for (int i = 0; i < 3; i++) {
+                    const auto wf = random_floats(size_t(rows[i]) * cols, uint32_t(20 + i));
+                    std::vector<uint8_t> plain(row_bytes(wt, cols) * size_t(rows[i]));
+                    for (int r = 0; r < rows[i]; r++)
+                        quantize_row_ref(wt, wf.data() + size_t(r) * cols,
+                                         plain.data() + row_bytes(wt, cols) * size_t(r), cols);
+                    const bool x8 = wt != DType::Q8_0 && i != 1; // a row-major one among them
+                    w[i] = plain;
+                    if (x8) interleave8(wt, plain.data(), w[i].data(), uint64_t(rows[i]), cols);
+                    m[i] = {wt, w[i].data(), rows[i], cols,
+                            x8 ? TensorLayout::Interleave8 : TensorLayout::RowMajor};
+                }
+                const auto x = random_floats(size_t(tokens) * cols, 7);
+                std::vector<uint8_t> act(activation_row_bytes(wt, cols) * size_t(tokens));
+                quantize_activations(*k, wt, x.data(), cols, cols, tokens, act.data());
+                std::vector<float> want[3], got[3];
+                for (int i = 0; i < 3; i++) {
+                    want[i].assign(size_t(rows[i]) * size_t(tokens), 0.0f);
+                    matmul(*k, m[i], act.data(), tokens, want[i].data(), rows[i], 2);
+                }
+                for (int threads : {1, 2, 3}) {
+                    MatmulOut outs[3];
+                    for (int i = 0; i < 3; i++) {
+                        got[i].assign(want[i].size(), -1.0f);
+                        outs[i] = {&m[i], got[i].data(), rows[i]};
+                    }
+                    matmul_many(*k, outs, 3, act.data(), tokens, threads);
+                    for (int i = 0; i < 3; i++)
+                        EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), got[i].size() * 4))
+                            << k->name << " " << dtype_name(wt) << " matrix " << i
+                            << " tokens=" << tokens << " threads=" << threads;
+                }
+            }
 }
