@@ -70,6 +70,8 @@ def read_strata(path):
         off, nbytes, _checksum = struct.unpack_from("<QQQ", data, o)
         o += 24
         raw = data[data_off + off:data_off + off + nbytes]
+        if layout != 0:
+            raise ValueError("reference reads row-major tensors only; %s has layout %d" % (name, layout))
         if ttype == 0:
             arr = np.frombuffer(raw, dtype="<f4")
         elif ttype == 1:
