@@ -1,6 +1,6 @@
-// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 against Q8_0 and Q4_K
-// against Q8_K activations. Each row's sum is formed in the same order as dot_q4_0_ref /
-// dot_q4_k_ref, so they agree exactly.
+// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 against Q8_0, Q4_K and
+// Q6_K against Q8_K activations. Each row's sum is formed in the same order as dot_q4_0_ref /
+// dot_q4_k_ref / dot_q6_k_ref, so they agree exactly.
 #include "formats/half.h"
 #include "formats/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -8,6 +8,25 @@
 #include <cstring>
 
 namespace strata {
+
+namespace {
+
+// out[t * out_stride + 8g + k] = row(group g's block data, k, token t's activation row), for
+// every token, group and row k of the group: the loops all three references share.
+template <class Row>
+void each_row(const void* w, size_t group_bytes, int n_groups, const void* act, size_t act_stride,
+              int n_tokens, float* out, size_t out_stride, Row row) {
+    for (int t = 0; t < n_tokens; t++) {
+        const uint8_t* a = static_cast<const uint8_t*>(act) + size_t(t) * act_stride;
+        for (int g = 0; g < n_groups; g++) {
+            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
+            for (int k = 0; k < 8; k++)
+                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = row(group, k, a);
+        }
+    }
+}
+
+} // namespace
 
 void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, int32_t* out) {
     const int nb = n / QK8_0;
@@ -27,29 +46,24 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      size_t out_stride) {
     const int nb = n / QK4_0;
     constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_0); // 8 scales + 8 x 16 quant bytes
-    for (int t = 0; t < n_tokens; t++) {
-        const auto* y = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(act) +
-                                                           size_t(t) * act_stride);
-        for (int g = 0; g < n_groups; g++) {
-            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
-            for (int k = 0; k < 8; k++) {
-                float sum = 0;
-                for (int b = 0; b < nb; b++) {
-                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
-                    uint16_t d;
-                    std::memcpy(&d, blk + 2 * k, 2);
-                    int s = 0;
-                    for (int j = 0; j < QK4_0 / 2; j++) {
-                        const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
-                        s += ((q & 15) - 8) * y[b].qs[j];
-                        s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
-                    }
-                    sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
-                }
-                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
-            }
-        }
-    }
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     uint16_t d;
+                     std::memcpy(&d, blk + 2 * k, 2);
+                     int s = 0;
+                     for (int j = 0; j < QK4_0 / 2; j++) {
+                         const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
+                         s += ((q & 15) - 8) * y[b].qs[j];
+                         s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
+                     }
+                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
+                 }
+                 return sum;
+             });
 }
 
 void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
@@ -57,42 +71,37 @@ void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      size_t out_stride) {
     const int nb = n / QK_K;
     constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_K); // d[8] dmin[8] scales[96] qs[1024]
-    for (int t = 0; t < n_tokens; t++) {
-        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
-                                                           size_t(t) * act_stride);
-        for (int g = 0; g < n_groups; g++) {
-            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
-            for (int k = 0; k < 8; k++) {
-                float sum = 0;
-                for (int b = 0; b < nb; b++) {
-                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
-                    uint16_t d, dmin;
-                    std::memcpy(&d, blk + 2 * k, 2);
-                    std::memcpy(&dmin, blk + 16 + 2 * k, 2);
-                    uint8_t scales[K_SCALE_BYTES];
-                    for (int j = 0; j < K_SCALE_BYTES; j++) scales[j] = blk[32 + 8 * j + k];
-                    auto qs = [&](int i) { return blk[128 + (i / 4) * 32 + 4 * k + i % 4]; };
-                    int sumi = 0, summin = 0;
-                    for (int p = 0; p < 4; p++) {
-                        uint8_t sc0, m0, sc1, m1;
-                        q4_k_scale_min(2 * p, scales, &sc0, &m0);
-                        q4_k_scale_min(2 * p + 1, scales, &sc1, &m1);
-                        int s0 = 0, s1 = 0;
-                        for (int l = 0; l < 32; l++) {
-                            s0 += (qs(32 * p + l) & 15) * y[b].qs[64 * p + l];
-                            s1 += (qs(32 * p + l) >> 4) * y[b].qs[64 * p + 32 + l];
-                        }
-                        sumi += sc0 * s0 + sc1 * s1;
-                        summin += m0 * (y[b].bsums[4 * p] + y[b].bsums[4 * p + 1]) +
-                                  m1 * (y[b].bsums[4 * p + 2] + y[b].bsums[4 * p + 3]);
-                    }
-                    sum +=
-                        y[b].d * (f16_to_f32(d) * float(sumi) - f16_to_f32(dmin) * float(summin));
-                }
-                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
-            }
-        }
-    }
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     uint16_t d, dmin;
+                     std::memcpy(&d, blk + 2 * k, 2);
+                     std::memcpy(&dmin, blk + 16 + 2 * k, 2);
+                     uint8_t scales[K_SCALE_BYTES];
+                     for (int j = 0; j < K_SCALE_BYTES; j++) scales[j] = blk[32 + 8 * j + k];
+                     auto qs = [&](int i) { return blk[128 + (i / 4) * 32 + 4 * k + i % 4]; };
+                     int sumi = 0, summin = 0;
+                     for (int p = 0; p < 4; p++) {
+                         uint8_t sc0, m0, sc1, m1;
+                         q4_k_scale_min(2 * p, scales, &sc0, &m0);
+                         q4_k_scale_min(2 * p + 1, scales, &sc1, &m1);
+                         int s0 = 0, s1 = 0;
+                         for (int l = 0; l < 32; l++) {
+                             s0 += (qs(32 * p + l) & 15) * y[b].qs[64 * p + l];
+                             s1 += (qs(32 * p + l) >> 4) * y[b].qs[64 * p + 32 + l];
+                         }
+                         sumi += sc0 * s0 + sc1 * s1;
+                         summin += m0 * (y[b].bsums[4 * p] + y[b].bsums[4 * p + 1]) +
+                                   m1 * (y[b].bsums[4 * p + 2] + y[b].bsums[4 * p + 3]);
+                     }
+                     sum +=
+                         y[b].d * (f16_to_f32(d) * float(sumi) - f16_to_f32(dmin) * float(summin));
+                 }
+                 return sum;
+             });
 }
 
 void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
@@ -100,45 +109,40 @@ void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      size_t out_stride) {
     const int nb = n / QK_K;
     constexpr size_t kGroupBlock = 8 * sizeof(BlockQ6_K); // ql[1024] qh[512] scales[128] d[8]
-    for (int t = 0; t < n_tokens; t++) {
-        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
-                                                           size_t(t) * act_stride);
-        for (int g = 0; g < n_groups; g++) {
-            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
-            for (int k = 0; k < 8; k++) {
-                float sum = 0;
-                for (int b = 0; b < nb; b++) {
-                    const uint8_t* blk = group + size_t(b) * kGroupBlock;
-                    auto ql = [&](int i) { return blk[(i / 4) * 32 + 4 * k + i % 4]; };
-                    auto qh = [&](int i) { return blk[1024 + (i / 4) * 32 + 4 * k + i % 4]; };
-                    auto scale = [&](int j) { return int(int8_t(blk[1536 + 8 * j + k])); };
-                    uint16_t d;
-                    std::memcpy(&d, blk + 1664 + 2 * k, 2);
-                    int sumi = 0;
-                    for (int h = 0; h < 2; h++) {
-                        const int8_t* q8 = y[b].qs + 128 * h;
-                        int sub[8] = {};
-                        for (int l = 0; l < 32; l++) {
-                            const int a = ql(64 * h + l), c = ql(64 * h + l + 32),
-                                      e = qh(32 * h + l);
-                            const int q1 = ((a & 15) | ((e & 3) << 4)) - 32;
-                            const int q2 = ((c & 15) | (((e >> 2) & 3) << 4)) - 32;
-                            const int q3 = ((a >> 4) | (((e >> 4) & 3) << 4)) - 32;
-                            const int q4 = ((c >> 4) | (((e >> 6) & 3) << 4)) - 32;
-                            const int is = l / 16;
-                            sub[is + 0] += q1 * q8[l];
-                            sub[is + 2] += q2 * q8[l + 32];
-                            sub[is + 4] += q3 * q8[l + 64];
-                            sub[is + 6] += q4 * q8[l + 96];
-                        }
-                        for (int s = 0; s < 8; s++) sumi += scale(8 * h + s) * sub[s];
-                    }
-                    sum += y[b].d * f16_to_f32(d) * float(sumi);
-                }
-                out[size_t(t) * out_stride + size_t(g) * 8 + size_t(k)] = sum;
-            }
-        }
-    }
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     auto ql = [&](int i) { return blk[(i / 4) * 32 + 4 * k + i % 4]; };
+                     auto qh = [&](int i) { return blk[1024 + (i / 4) * 32 + 4 * k + i % 4]; };
+                     auto scale = [&](int j) { return int(int8_t(blk[1536 + 8 * j + k])); };
+                     uint16_t d;
+                     std::memcpy(&d, blk + 1664 + 2 * k, 2);
+                     int sumi = 0;
+                     for (int h = 0; h < 2; h++) {
+                         const int8_t* q8 = y[b].qs + 128 * h;
+                         int sub[8] = {};
+                         for (int l = 0; l < 32; l++) {
+                             const int a = ql(64 * h + l), c = ql(64 * h + l + 32),
+                                       e = qh(32 * h + l);
+                             const int q1 = ((a & 15) | ((e & 3) << 4)) - 32;
+                             const int q2 = ((c & 15) | (((e >> 2) & 3) << 4)) - 32;
+                             const int q3 = ((a >> 4) | (((e >> 4) & 3) << 4)) - 32;
+                             const int q4 = ((c >> 4) | (((e >> 6) & 3) << 4)) - 32;
+                             const int is = l / 16;
+                             sub[is + 0] += q1 * q8[l];
+                             sub[is + 2] += q2 * q8[l + 32];
+                             sub[is + 4] += q3 * q8[l + 64];
+                             sub[is + 6] += q4 * q8[l + 96];
+                         }
+                         for (int s = 0; s < 8; s++) sumi += scale(8 * h + s) * sub[s];
+                     }
+                     sum += y[b].d * f16_to_f32(d) * float(sumi);
+                 }
+                 return sum;
+             });
 }
 
 } // namespace strata

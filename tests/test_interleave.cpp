@@ -8,6 +8,7 @@
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/quantize_ref.h"
+#include "tests/kernel_test_data.h"
 
 #include <cmath>
 #include <cstring>
@@ -17,16 +18,10 @@
 #include <vector>
 
 using namespace strata;
+using strata::test::abs_sum;
+using strata::test::random_floats;
 
 namespace {
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto& x : v) x = d(rng);
-    return v;
-}
 
 // rows x cols of `type` (Q4_0 or Q4_K), row-major.
 std::vector<uint8_t> matrix(DType type, int rows, int cols, uint32_t seed) {
@@ -53,16 +48,6 @@ std::vector<uint8_t> activations(DType type, int n_tok, int cols, uint32_t seed)
 }
 std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
     return activations(DType::Q4_0, n_tok, cols, seed);
-}
-
-// Upper bound of |sum| of one dot's terms (for the tolerance of SIMD summation order).
-double abs_sum(DType type, const uint8_t* w, const uint8_t* a, int n) {
-    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
-    dequantize_row_ref(type, w, x.data(), n);
-    dequantize_row_ref(activation_type(type), a, y.data(), n);
-    double s = 0;
-    for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
-    return s;
 }
 
 float ref_dot(DType type, int n, const uint8_t* w, const uint8_t* a) {

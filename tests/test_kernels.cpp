@@ -10,6 +10,7 @@
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/quantize_ref.h"
+#include "tests/kernel_test_data.h"
 
 #include <cmath>
 #include <cstring>
@@ -18,16 +19,9 @@
 #include <vector>
 
 using namespace strata;
+using strata::test::random_floats;
 
 namespace {
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto& x : v) x = d(rng);
-    return v;
-}
 
 std::vector<uint8_t> encode(DType t, const std::vector<float>& x) {
     std::vector<uint8_t> out(row_bytes(t, x.size()));
@@ -35,14 +29,8 @@ std::vector<uint8_t> encode(DType t, const std::vector<float>& x) {
     return out;
 }
 
-// Upper bound of |sum| of the dot's terms, from dequantized operands (for the tolerance).
 double abs_sum(DType wt, const std::vector<uint8_t>& w, const std::vector<uint8_t>& a, int n) {
-    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
-    dequantize_row_ref(wt, w.data(), x.data(), n);
-    dequantize_row_ref(activation_type(wt), a.data(), y.data(), n);
-    double s = 0;
-    for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
-    return s;
+    return test::abs_sum(wt, w.data(), a.data(), n);
 }
 
 std::vector<const Kernels*> simd_rows() {
