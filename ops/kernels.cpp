@@ -44,7 +44,18 @@ const Kernels* kernels_neon_dotprod() { return nullptr; }
 #endif
 
 DotRowsFn Kernels::dot_rows(DType t) const {
-    return t == DType::Q8_0 ? dot_rows_q8_0 : t == DType::Q4_0 ? dot_rows_q4_0 : nullptr;
+    switch (t) {
+    case DType::Q8_0:
+        return dot_rows_q8_0;
+    case DType::Q4_0:
+        return dot_rows_q4_0;
+    case DType::F16:
+        return dot_rows_f16;
+    case DType::BF16:
+        return dot_rows_bf16;
+    default:
+        return nullptr;
+    }
 }
 
 DotTileFn Kernels::dot_tile(DType t) const {

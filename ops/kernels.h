@@ -47,6 +47,7 @@ struct Kernels {
     DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
     QuantizeFn quantize_q8_0, quantize_q8_k;
     DotRowsFn dot_rows_q8_0 = nullptr, dot_rows_q4_0 = nullptr;
+    DotRowsFn dot_rows_f16 = nullptr, dot_rows_bf16 = nullptr; // x F32 activations
     DotTileFn dot_tile_q4_0 = nullptr, dot_tile_q8_0 = nullptr;
 
     // y = x / rms(x) * w

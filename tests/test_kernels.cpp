@@ -86,19 +86,21 @@ TEST(Kernels, DotProductsMatchTheReference) {
 TEST(Kernels, DotRowsMatchTheReferencePerRow) {
     int checked = 0;
     for (const Kernels* k : simd_rows()) {
-        for (DType wt : {DType::Q8_0, DType::Q4_0}) {
+        for (DType wt : {DType::Q8_0, DType::Q4_0, DType::F16, DType::BF16}) {
             const DotRowsFn rows_fn = k->dot_rows(wt);
             if (!rows_fn) continue;
-            for (int n_rows : {1, 7, 8, 9, 16, 19}) {
+            const bool floats = dtype_info(wt).block_size == 1;
+            for (int n_rows : {1, 3, 4, 7, 8, 9, 16, 19}) {
                 for (int blocks : {1, 2, 3, 7, 33}) {
-                    const int n = blocks * 32;
+                    const int n = blocks * 32 + (floats && blocks == 3 ? 5 : 0); // a float tail
                     const size_t rb = row_bytes(wt, uint64_t(n));
                     std::vector<uint8_t> w(rb * size_t(n_rows));
                     for (int r = 0; r < n_rows; r++) {
                         const auto row = encode(wt, random_floats(size_t(n), uint32_t(r * 31 + n)));
                         std::memcpy(w.data() + rb * size_t(r), row.data(), rb);
                     }
-                    const auto a = encode(DType::Q8_0, random_floats(size_t(n), uint32_t(n), 2.0f));
+                    const auto a =
+                        encode(activation_type(wt), random_floats(size_t(n), uint32_t(n), 2.0f));
                     std::vector<float> got(size_t(n_rows), -1.0f);
                     rows_fn(n, w.data(), rb, n_rows, a.data(), got.data());
                     for (int r = 0; r < n_rows; r++) {
@@ -108,6 +110,10 @@ TEST(Kernels, DotRowsMatchTheReferencePerRow) {
                         ASSERT_NEAR(got[size_t(r)], ref, 1e-5 * abs_sum(wt, row, a, n) + 1e-6)
                             << k->name << " " << dtype_name(wt) << " rows=" << n_rows
                             << " row=" << r << " n=" << n;
+                        if (floats) { // float slices sum each row as the row's own dot does
+                            ASSERT_EQ(got[size_t(r)], k->dot(wt)(n, row.data(), a.data()))
+                                << k->name << " " << dtype_name(wt) << " row=" << r;
+                        }
                     }
                     checked++;
                 }
