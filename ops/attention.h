@@ -21,9 +21,9 @@ struct AttentionArgs {
     float scale;    // 1/sqrt(head_dim)
     float* out;     // n_head * head_dim
     float* scratch; // attention_scratch_floats(...) floats
-    // Non-null: a partial result over [pos_begin, n_pos) for one KV head (g1 = g0 + 1): `out`
-    // is left unnormalized and each head h of the group stores its running max and sum at
-    // partial_stats[2h], [2h+1], for attention_merge.
+    // Non-null: a partial result over [pos_begin, n_pos): `out` is left unnormalized and each
+    // head h of KV head g's group stores its running max and sum at
+    // partial_stats[2 (g - g0) group + 2h], [... + 1], for attention_merge.
     float* partial_stats = nullptr;
     int pos_begin = 0;
 };

@@ -9,6 +9,11 @@
 //   static void scale(float* y, float a, int n)                        // y *= a
 //   static float exp(float x)
 //   static float exp_sum(float* x, int n, float m)                     // x = exp(x - m); sum
+// and may provide, for a block of rows (row j at rows + j * n), in place of a loop over dot/axpy:
+//   static void dots(const float* q, const float* rows, int n_rows, int n, float scale,
+//                    float* out)                                      // out[j] = q.row j x scale
+//   static void axpys(const float* s, const float* rows, int n_rows, int n, float* y)
+//                                                                     // y += sum_j s[j] row j
 
 // One KV head of one position is a short piece (e.g. 128 bytes) of a row that holds every head,
 // so walking the positions is a strided stream the hardware prefetcher loses at each page: ask
@@ -17,13 +22,29 @@ inline void prefetch_head(const uint8_t* p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
 }
 
+template <typename Prims>
+void block_dots(const float* q, const float* rows, int n_rows, int n, float scale, float* out) {
+    if constexpr (requires { Prims::dots(q, rows, n_rows, n, scale, out); })
+        Prims::dots(q, rows, n_rows, n, scale, out);
+    else
+        for (int j = 0; j < n_rows; j++) out[j] = Prims::dot(q, rows + size_t(j) * n, n) * scale;
+}
+
+template <typename Prims>
+void block_axpys(const float* s, const float* rows, int n_rows, int n, float* y) {
+    if constexpr (requires { Prims::axpys(s, rows, n_rows, n, y); })
+        Prims::axpys(s, rows, n_rows, n, y);
+    else
+        for (int j = 0; j < n_rows; j++) Prims::axpy(s[j], rows + size_t(j) * n, y, n);
+}
+
 template <typename Prims> void attention_impl(const strata::AttentionArgs& a, int g0, int g1) {
     constexpr int kBlock = 64; // positions per streaming-softmax step (matches the scratch size)
     constexpr int kAhead = 16;
     const int group = a.n_head / a.n_head_kv;
     const int hd = a.head_dim;
-    float* row = a.scratch;
-    float* scores = row + hd;
+    float* rows = a.scratch; // a block's K (then V) rows of this head as floats
+    float* scores = rows + size_t(kBlock) * size_t(hd);
     float* max = scores + size_t(group) * kBlock;
     float* sum = max + group;
     for (int g = g0; g < g1; g++) {
@@ -33,17 +54,21 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
         const size_t head_off =
             strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd)); // whole blocks per head
         const size_t head_bytes = strata::row_bytes(a.kv_type, uint64_t(hd));
+        // a block's rows of this head, converted once for every head of the group
+        auto load_block = [&](const uint8_t* base, int j0, int nb) {
+            for (int j = 0; j < nb; j++) {
+                prefetch_head(base + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
+                              head_bytes);
+                Prims::load(a.kv_type, base + size_t(j0 + j) * a.kv_row_bytes + head_off,
+                            rows + size_t(j) * size_t(hd), hd);
+            }
+        };
         for (int j0 = a.pos_begin; j0 < a.n_pos; j0 += kBlock) {
             const int nb = a.n_pos - j0 < kBlock ? a.n_pos - j0 : kBlock;
-            // scores of this block: each K row is read once for all heads of the group
-            for (int j = 0; j < nb; j++) {
-                prefetch_head(a.k + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
-                              head_bytes);
-                Prims::load(a.kv_type, a.k + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
-                for (int h = 0; h < group; h++)
-                    scores[h * kBlock + j] =
-                        Prims::dot(a.q + size_t(g * group + h) * size_t(hd), row, hd) * a.scale;
-            }
+            load_block(a.k, j0, nb);
+            for (int h = 0; h < group; h++)
+                block_dots<Prims>(a.q + size_t(g * group + h) * size_t(hd), rows, nb, hd, a.scale,
+                                  scores + h * kBlock);
             // online softmax: rescale what was accumulated when the running max grows
             for (int h = 0; h < group; h++) {
                 float m = max[h];
@@ -55,18 +80,13 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                 max[h] = m;
                 sum[h] = s;
             }
-            // each V row likewise read once for the group
-            for (int j = 0; j < nb; j++) {
-                prefetch_head(a.v + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
-                              head_bytes);
-                Prims::load(a.kv_type, a.v + size_t(j0 + j) * a.kv_row_bytes + head_off, row, hd);
-                for (int h = 0; h < group; h++)
-                    Prims::axpy(scores[h * kBlock + j], row, out + size_t(h) * size_t(hd), hd);
-            }
-        }
-        if (a.partial_stats) {
+            load_block(a.v, j0, nb);
             for (int h = 0; h < group; h++)
-                a.partial_stats[2 * h] = max[h], a.partial_stats[2 * h + 1] = sum[h];
+                block_axpys<Prims>(scores + h * kBlock, rows, nb, hd, out + size_t(h) * size_t(hd));
+        }
+        if (a.partial_stats) { // KV head g's stats after those of g0 .. g-1
+            float* st = a.partial_stats + size_t(g - g0) * 2 * size_t(group);
+            for (int h = 0; h < group; h++) st[2 * h] = max[h], st[2 * h + 1] = sum[h];
             continue;
         }
         for (int h = 0; h < group; h++)

@@ -163,9 +163,13 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                 const int group = c.n_head / G, hd = c.head_dim;
                 float* outs = c.attn_partials;
                 float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
+                // With a chunk per thread or more, an item is a chunk of every KV head: its
+                // rows are read front to back (one sequential stream, the heads after the first
+                // from cache) rather than one head's slice of each row (a strided stream).
+                const int per_item = chunks >= c.n_threads ? G : 1;
 #pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
-                for (int item = 0; item < G * chunks; item++) {
-                    const int g = item / chunks, ch = item % chunks;
+                for (int item = 0; item < G / per_item * chunks; item++) {
+                    const int g = item / chunks * per_item, ch = item % chunks;
                     AttentionArgs a;
                     a.q = s0;
                     a.kv_type = c.cache->type();
@@ -182,7 +186,7 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                     a.out = outs + size_t(ch) * size_t(c.n_head) * size_t(hd);
                     a.partial_stats = stats + (size_t(ch) * size_t(G) + size_t(g)) * 2 * group;
                     a.scratch = attn_scratch + size_t(omp_get_thread_num()) * scratch;
-                    k.attention(a, g, g + 1);
+                    k.attention(a, g, g + per_item);
                 }
                 for (int g = 0; g < G;
                      g++) // chunk ch of group g: ch * n_head * hd + g * group * hd

@@ -299,8 +299,9 @@ TEST(Kernels, GegluRopeAndAttentionMatchTheReference) {
             }
         }
         for (DType kv : {DType::F16, DType::F32}) {
-            for (auto [heads, kv_heads, hd] : {std::tuple{4, 4, 16}, std::tuple{8, 2, 32},
-                                               std::tuple{8, 1, 64}, std::tuple{6, 3, 20}}) {
+            for (auto [heads, kv_heads, hd] :
+                 {std::tuple{4, 4, 16}, std::tuple{8, 2, 32}, std::tuple{8, 1, 64},
+                  std::tuple{6, 3, 20}, std::tuple{4, 2, 96}}) {
                 for (int n_pos : {1, 63, 64, 65, 200}) {
                     const size_t row_vals = size_t(kv_heads) * hd;
                     const size_t row_bytes_kv = row_vals * (kv == DType::F32 ? 4 : 2);
@@ -339,7 +340,8 @@ TEST(Kernels, GegluRopeAndAttentionMatchTheReference) {
 }
 
 // One token's attention split into chunks of positions (partial results, then merged) equals
-// the attention over all positions at once, for every kernel row and ragged last chunks.
+// the attention over all positions at once, for every kernel row and ragged last chunks; a
+// chunk's partial results are the same whether its KV heads are computed in one call or apart.
 TEST(Kernels, ChunkedAttentionMergesToTheWholeAttention) {
     for (const Kernels* k : available_kernels()) {
         for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 32}, std::tuple{6, 3, 64}}) {
@@ -382,6 +384,18 @@ TEST(Kernels, ChunkedAttentionMergesToTheWholeAttention) {
                 for (size_t i = 0; i < whole.size(); i++)
                     ASSERT_NEAR(merged[i], whole[i], 1e-5f)
                         << k->name << " " << heads << "/" << kv_heads << " n_pos=" << n_pos;
+                // a chunk of every KV head in one call leaves the same partial results
+                std::vector<float> outs_all(outs.size()), stats_all(stats.size());
+                for (int c = 0; c < chunks; c++) {
+                    AttentionArgs p = a;
+                    p.pos_begin = c * kAttentionChunk;
+                    p.n_pos = std::min(n_pos, p.pos_begin + kAttentionChunk);
+                    p.out = outs_all.data() + size_t(c) * heads * hd;
+                    p.partial_stats = stats_all.data() + size_t(c) * kv_heads * 2 * group;
+                    k->attention(p, 0, kv_heads);
+                }
+                EXPECT_EQ(outs_all, outs) << k->name;
+                EXPECT_EQ(stats_all, stats) << k->name;
             }
         }
     }

@@ -790,6 +790,56 @@ struct Avx2Prims {
             _mm256_storeu_ps(y + i, _mm256_mul_ps(va, _mm256_loadu_ps(y + i)));
         for (; i < n; i++) y[i] *= a;
     }
+    // 8 rows at a time: 8 independent sums (one dot's single chain of FMAs waited on their
+    // latency) reduced together by a tree of horizontal adds into one register of 8 scores
+    static void dots(const float* q, const float* rows, int n_rows, int n, float scale,
+                     float* out) {
+        int j = 0;
+        if (n % 8 == 0)
+            for (; j + 8 <= n_rows; j += 8) {
+                const float* r = rows + size_t(j) * size_t(n);
+                __m256 acc[8];
+                for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_ps();
+                for (int i = 0; i < n; i += 8) {
+                    const __m256 qv = _mm256_loadu_ps(q + i);
+                    for (int k = 0; k < 8; k++)
+                        acc[k] =
+                            _mm256_fmadd_ps(qv, _mm256_loadu_ps(r + size_t(k) * n + i), acc[k]);
+                }
+                const __m256 u0 =
+                    _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+                const __m256 u1 =
+                    _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+                // u0 lane half L: the half's sums of rows 0-3, u1 of rows 4-7
+                const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                                                  _mm256_permute2f128_ps(u0, u1, 0x31));
+                _mm256_storeu_ps(out + j, _mm256_mul_ps(sums, _mm256_set1_ps(scale)));
+            }
+        for (; j < n_rows; j++) out[j] = dot(q, rows + size_t(j) * size_t(n), n) * scale;
+    }
+    // y kept in W registers over all rows (8 for a 64-wide head: two FMAs per cycle in flight)
+    template <int W>
+    static int axpys_pass(const float* s, const float* rows, int n_rows, int n, float* y, int i) {
+        for (; i + 8 * W <= n; i += 8 * W) {
+            __m256 acc[W];
+            for (int w = 0; w < W; w++) acc[w] = _mm256_loadu_ps(y + i + 8 * w);
+            for (int j = 0; j < n_rows; j++) {
+                const __m256 sv = _mm256_set1_ps(s[j]);
+                const float* r = rows + size_t(j) * size_t(n) + i;
+                for (int w = 0; w < W; w++)
+                    acc[w] = _mm256_fmadd_ps(sv, _mm256_loadu_ps(r + 8 * w), acc[w]);
+            }
+            for (int w = 0; w < W; w++) _mm256_storeu_ps(y + i + 8 * w, acc[w]);
+        }
+        return i;
+    }
+    static void axpys(const float* s, const float* rows, int n_rows, int n, float* y) {
+        int i = axpys_pass<8>(s, rows, n_rows, n, y, 0);
+        i = axpys_pass<4>(s, rows, n_rows, n, y, i);
+        i = axpys_pass<1>(s, rows, n_rows, n, y, i);
+        for (; i < n; i++)
+            for (int j = 0; j < n_rows; j++) y[i] += s[j] * rows[size_t(j) * size_t(n) + size_t(i)];
+    }
     static float exp(float x) { return std::exp(x); }
     static float exp_sum(float* x, int n, float m) {
         const __m256 m8 = _mm256_set1_ps(m);
