@@ -904,6 +904,16 @@ void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
     dot_rows_q8_0(n, w, stride, n_rows, a, out);
 }
 
+float dot_f16_avx2(int n, const void* w, const void* a) { return dot_f16(n, w, a); }
+float dot_bf16_avx2(int n, const void* w, const void* a) { return dot_bf16(n, w, a); }
+void dot_rows_f16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
+    dot_rows_half<HalfF16>(n, w, stride, n_rows, a, out);
+}
+void dot_rows_bf16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
+                        float* out) {
+    dot_rows_half<HalfBF16>(n, w, stride, n_rows, a, out);
+}
+
 float dot_q4_k_avx2(int n, const void* w, const void* a) { return dot_q4_k(n, w, a); }
 float dot_q6_k_avx2(int n, const void* w, const void* a) { return dot_q6_k(n, w, a); }
 

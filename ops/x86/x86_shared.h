@@ -25,6 +25,11 @@ void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
 void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
 void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+// F16/BF16 rows x F32 activations: one row, and GEMV slices of 4 rows sharing each activation load
+float dot_f16_avx2(int n, const void* w, const void* a);
+float dot_bf16_avx2(int n, const void* w, const void* a);
+void dot_rows_f16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+void dot_rows_bf16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 void dot_tile_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
 // Interleave8 Q4_0 x Q8_0 and Q4_K x Q8_K (ops/kernels.h, DotX8Fn): AVX2 (ops/x86/dot_x8_avx2.cpp)
