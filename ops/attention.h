@@ -26,7 +26,16 @@ struct AttentionArgs {
     // partial_stats[2 (g - g0) group + 2h], [... + 1], for attention_merge.
     float* partial_stats = nullptr;
     int pos_begin = 0;
+    // Several consecutive query tokens in one call (prefill), each K/V block converted once for
+    // all: token u's queries at q + u * q_stride, its output at out + u * out_stride, and it
+    // attends to positions pos_begin .. n_pos + u - 1. At most kAttentionTokens; one token
+    // with partial_stats.
+    int n_tok = 1;
+    size_t q_stride = 0, out_stride = 0;
 };
+
+// Query tokens per call at most (the scratch holds their scores).
+constexpr int kAttentionTokens = 8;
 
 // Positions per chunk when one token's attention is split over its context (so threads share
 // long contexts even when there are fewer KV heads than threads). Fixed, so that the result

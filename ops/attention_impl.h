@@ -43,18 +43,30 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
     constexpr int kAhead = 16;
     const int group = a.n_head / a.n_head_kv;
     const int hd = a.head_dim;
+    const int n_tok = a.n_tok;
+    // (token u, head h of the group) is row u * group + h of the scores, max and sum
+    const int n_q = n_tok * group;
     float* rows = a.scratch; // a block's K (then V) rows of this head as floats
     float* scores = rows + size_t(kBlock) * size_t(hd);
-    float* max = scores + size_t(group) * kBlock;
-    float* sum = max + group;
+    float* max = scores + size_t(n_q) * kBlock;
+    float* sum = max + n_q;
+    const int end = a.n_pos + n_tok - 1; // the last token's positions end here
     for (int g = g0; g < g1; g++) {
-        float* out = a.out + size_t(g) * size_t(group) * size_t(hd);
-        for (int h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0;
-        for (int i = 0; i < group * hd; i++) out[i] = 0;
+        auto q_of = [&](int u, int h) {
+            return a.q + size_t(u) * a.q_stride + size_t(g * group + h) * size_t(hd);
+        };
+        auto out_of = [&](int u, int h) {
+            return a.out + size_t(u) * a.out_stride + size_t(g * group + h) * size_t(hd);
+        };
+        for (int u = 0; u < n_tok; u++)
+            for (int h = 0; h < group; h++) {
+                max[u * group + h] = -INFINITY, sum[u * group + h] = 0;
+                for (int i = 0; i < hd; i++) out_of(u, h)[i] = 0;
+            }
         const size_t head_off =
             strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd)); // whole blocks per head
         const size_t head_bytes = strata::row_bytes(a.kv_type, uint64_t(hd));
-        // a block's rows of this head, converted once for every head of the group
+        // a block's rows of this head, converted once for every head and token
         auto load_block = [&](const uint8_t* base, int j0, int nb) {
             for (int j = 0; j < nb; j++) {
                 prefetch_head(base + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
@@ -63,33 +75,47 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                             rows + size_t(j) * size_t(hd), hd);
             }
         };
-        for (int j0 = a.pos_begin; j0 < a.n_pos; j0 += kBlock) {
-            const int nb = a.n_pos - j0 < kBlock ? a.n_pos - j0 : kBlock;
+        for (int j0 = a.pos_begin; j0 < end; j0 += kBlock) {
+            const int nb = end - j0 < kBlock ? end - j0 : kBlock;
+            // token u sees the block's first nb_u positions (causal)
+            auto seen = [&](int u) {
+                const int n = a.n_pos + u - j0;
+                return n < 0 ? 0 : n < nb ? n : nb;
+            };
             load_block(a.k, j0, nb);
-            for (int h = 0; h < group; h++)
-                block_dots<Prims>(a.q + size_t(g * group + h) * size_t(hd), rows, nb, hd, a.scale,
-                                  scores + h * kBlock);
+            for (int u = 0; u < n_tok; u++)
+                for (int h = 0; h < group; h++)
+                    block_dots<Prims>(q_of(u, h), rows, seen(u), hd, a.scale,
+                                      scores + (u * group + h) * kBlock);
             // online softmax: rescale what was accumulated when the running max grows
-            for (int h = 0; h < group; h++) {
-                float m = max[h];
-                for (int j = 0; j < nb; j++)
-                    m = scores[h * kBlock + j] > m ? scores[h * kBlock + j] : m;
-                const float correction = Prims::exp(max[h] - m);
-                const float s = sum[h] * correction + Prims::exp_sum(scores + h * kBlock, nb, m);
-                Prims::scale(out + size_t(h) * size_t(hd), correction, hd);
-                max[h] = m;
-                sum[h] = s;
+            for (int u = 0; u < n_tok; u++) {
+                const int nu = seen(u);
+                if (nu == 0) continue;
+                for (int h = 0; h < group; h++) {
+                    const int i = u * group + h;
+                    float* sc = scores + i * kBlock;
+                    float m = max[i];
+                    for (int j = 0; j < nu; j++) m = sc[j] > m ? sc[j] : m;
+                    const float correction = Prims::exp(max[i] - m);
+                    const float s = sum[i] * correction + Prims::exp_sum(sc, nu, m);
+                    Prims::scale(out_of(u, h), correction, hd);
+                    max[i] = m;
+                    sum[i] = s;
+                }
             }
             load_block(a.v, j0, nb);
-            for (int h = 0; h < group; h++)
-                block_axpys<Prims>(scores + h * kBlock, rows, nb, hd, out + size_t(h) * size_t(hd));
+            for (int u = 0; u < n_tok; u++)
+                for (int h = 0; h < group; h++)
+                    block_axpys<Prims>(scores + (u * group + h) * kBlock, rows, seen(u), hd,
+                                       out_of(u, h));
         }
-        if (a.partial_stats) { // KV head g's stats after those of g0 .. g-1
+        if (a.partial_stats) { // KV head g's stats after those of g0 .. g-1 (one token)
             float* st = a.partial_stats + size_t(g - g0) * 2 * size_t(group);
             for (int h = 0; h < group; h++) st[2 * h] = max[h], st[2 * h + 1] = sum[h];
             continue;
         }
-        for (int h = 0; h < group; h++)
-            Prims::scale(out + size_t(h) * size_t(hd), 1.0f / sum[h], hd);
+        for (int u = 0; u < n_tok; u++)
+            for (int h = 0; h < group; h++)
+                Prims::scale(out_of(u, h), 1.0f / sum[u * group + h], hd);
     }
 }

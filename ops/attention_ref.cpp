@@ -72,9 +72,10 @@ void attention_merge(int n_chunks, int group, int head_dim, const float* outs, s
 
 size_t attention_scratch_floats(int n_head, int n_head_kv, int head_dim) {
     const int group = n_head / n_head_kv;
-    // a block of K/V rows converted to f32, the scores of a block for each head of a group, and
-    // each head's running max and normalizer
-    return size_t(head_dim) * kBlock + size_t(group) * kBlock + 2 * size_t(group);
+    // a block of K/V rows converted to f32, the scores of a block for each head of a group and
+    // query token, and each one's running max and normalizer
+    const size_t n_q = size_t(group) * kAttentionTokens;
+    return size_t(head_dim) * kBlock + n_q * kBlock + 2 * n_q;
 }
 
 void attention_ref(const AttentionArgs& a, int g0, int g1) {

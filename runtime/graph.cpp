@@ -150,10 +150,10 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
             }
             break;
         case Op::Attention: {
-            // One work item per (token, KV head); each reads its group's K/V rows once.
+            // Each work item reads its KV head's rows once for all query heads of the group.
             const int G = c.n_head_kv;
             const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
-            const int items = d0.rows * G;
+            const int items = (d0.rows + kAttentionTokens - 1) / kAttentionTokens * G;
             const int dst_stride = desc(n.dst).stride;
             const int n_pos = c.pos0 + d0.rows;
             if (d0.rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
@@ -196,10 +196,15 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                                     dst + size_t(g) * size_t(group) * size_t(hd));
                 break;
             }
+            // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is
+            // converted once for the block's tokens
 #pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
             for (int item = 0; item < items; item++) {
-                const int t = item / G, g = item % G;
+                const int t = item / G * kAttentionTokens, g = item % G;
                 AttentionArgs a;
+                a.n_tok = std::min(kAttentionTokens, d0.rows - t);
+                a.q_stride = size_t(d0.stride);
+                a.out_stride = size_t(dst_stride);
                 a.q = s0 + size_t(t) * size_t(d0.stride);
                 a.kv_type = c.cache->type();
                 a.k = c.cache->k(n.slot, 0);

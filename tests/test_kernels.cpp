@@ -401,12 +401,66 @@ TEST(Kernels, ChunkedAttentionMergesToTheWholeAttention) {
     }
 }
 
+// Prefill: up to kAttentionTokens consecutive query tokens in one call (each K/V block converted
+// once for all) give each token exactly what a call for that token alone gives, with the causal
+// limit crossing block boundaries.
+TEST(Kernels, AttentionOverSeveralTokensEqualsOneTokenAtATime) {
+    for (const Kernels* k : available_kernels()) {
+        for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 32}, std::tuple{6, 3, 64}}) {
+            for (int n_pos0 : {1, 60, 130}) {
+                for (int n_tok : {1, 3, kAttentionTokens}) {
+                    const int total = n_pos0 + n_tok - 1;
+                    const size_t row_vals = size_t(kv_heads) * hd, rb = row_vals * 2;
+                    std::vector<uint8_t> K(rb * size_t(total)), V(K.size());
+                    const auto kf = random_floats(row_vals * size_t(total), 11),
+                               vf = random_floats(row_vals * size_t(total), 12);
+                    for (size_t i = 0; i < kf.size(); i++) {
+                        const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
+                        std::memcpy(&K[2 * i], &a, 2);
+                        std::memcpy(&V[2 * i], &b, 2);
+                    }
+                    const size_t qs = size_t(heads) * hd + 3; // strides wider than a row
+                    const auto q = random_floats(qs * size_t(n_tok), 13, 2.0f);
+                    std::vector<float> together(qs * size_t(n_tok), -1.0f), alone(together);
+                    std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+                    AttentionArgs a{q.data(),
+                                    DType::F16,
+                                    K.data(),
+                                    V.data(),
+                                    rb,
+                                    n_pos0,
+                                    heads,
+                                    kv_heads,
+                                    hd,
+                                    1.0f / std::sqrt(float(hd)),
+                                    together.data(),
+                                    scratch.data()};
+                    a.n_tok = n_tok;
+                    a.q_stride = a.out_stride = qs;
+                    k->attention(a, 0, kv_heads);
+                    for (int u = 0; u < n_tok; u++) {
+                        AttentionArgs one = a;
+                        one.n_tok = 1;
+                        one.q = q.data() + size_t(u) * qs;
+                        one.out = alone.data() + size_t(u) * qs;
+                        one.n_pos = n_pos0 + u;
+                        k->attention(one, 0, kv_heads);
+                    }
+                    ASSERT_EQ(together, alone) << k->name << " " << heads << "/" << kv_heads
+                                               << " n_pos=" << n_pos0 << " tokens=" << n_tok;
+                }
+            }
+        }
+    }
+}
+
 TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     // One head, three positions, f32 cache: compare with the textbook formula.
     const int hd = 2;
     const float q[2] = {1.0f, 0.5f};
     const float kf[6] = {1, 0, 0, 1, 1, 1}, vf[6] = {1, 2, 3, 4, 5, 6};
-    float out[2], scratch[64 + 2 + 2];
+    float out[2];
+    std::vector<float> scratch(attention_scratch_floats(1, 1, hd));
     AttentionArgs a{q,
                     DType::F32,
                     reinterpret_cast<const uint8_t*>(kf),
@@ -418,7 +472,7 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
                     hd,
                     1.0f,
                     out,
-                    scratch};
+                    scratch.data()};
     attention_ref(a, 0, 1);
     const double s[3] = {1.0, 0.5, 1.5};
     double z = 0, o0 = 0, o1 = 0;
