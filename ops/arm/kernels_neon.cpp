@@ -388,6 +388,51 @@ struct NeonPrims {
         for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), a));
         for (; i < n; i++) y[i] *= a;
     }
+    // 8 rows at a time: 8 independent FMA chains, reduced by pairwise adds into 2 registers
+    static void dots(const float* q, const float* rows, int n_rows, int n, float scale,
+                     float* out) {
+        int j = 0;
+        if (n % 4 == 0)
+            for (; j + 8 <= n_rows; j += 8) {
+                const float* r = rows + size_t(j) * size_t(n);
+                float32x4_t acc[8];
+                for (int k = 0; k < 8; k++) acc[k] = vdupq_n_f32(0);
+                for (int i = 0; i < n; i += 4) {
+                    const float32x4_t qv = vld1q_f32(q + i);
+                    for (int k = 0; k < 8; k++)
+                        acc[k] = vfmaq_f32(acc[k], qv, vld1q_f32(r + size_t(k) * n + i));
+                }
+                const float32x4_t lo =
+                    vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3]));
+                const float32x4_t hi =
+                    vpaddq_f32(vpaddq_f32(acc[4], acc[5]), vpaddq_f32(acc[6], acc[7]));
+                vst1q_f32(out + j, vmulq_n_f32(lo, scale));
+                vst1q_f32(out + j + 4, vmulq_n_f32(hi, scale));
+            }
+        for (; j < n_rows; j++) out[j] = dot(q, rows + size_t(j) * size_t(n), n) * scale;
+    }
+    // y kept in W registers over all rows
+    template <int W>
+    static int axpys_pass(const float* s, const float* rows, int n_rows, int n, float* y, int i) {
+        for (; i + 4 * W <= n; i += 4 * W) {
+            float32x4_t acc[W];
+            for (int w = 0; w < W; w++) acc[w] = vld1q_f32(y + i + 4 * w);
+            for (int j = 0; j < n_rows; j++) {
+                const float* r = rows + size_t(j) * size_t(n) + i;
+                for (int w = 0; w < W; w++)
+                    acc[w] = vfmaq_n_f32(acc[w], vld1q_f32(r + 4 * w), s[j]);
+            }
+            for (int w = 0; w < W; w++) vst1q_f32(y + i + 4 * w, acc[w]);
+        }
+        return i;
+    }
+    static void axpys(const float* s, const float* rows, int n_rows, int n, float* y) {
+        int i = axpys_pass<16>(s, rows, n_rows, n, y, 0);
+        i = axpys_pass<4>(s, rows, n_rows, n, y, i);
+        i = axpys_pass<1>(s, rows, n_rows, n, y, i);
+        for (; i < n; i++)
+            for (int j = 0; j < n_rows; j++) y[i] += s[j] * rows[size_t(j) * size_t(n) + size_t(i)];
+    }
     static float exp(float x) { return std::exp(x); }
     static float exp_sum(float* x, int n, float m) {
         float32x4_t acc = vdupq_n_f32(0.0f);
