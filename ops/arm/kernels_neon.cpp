@@ -55,37 +55,69 @@ float dot_f32(int n, const void* w, const void* a) {
     return sum;
 }
 
-float dot_f16(int n, const void* w, const void* a) {
-    const uint16_t* x = static_cast<const uint16_t*>(w);
-    const float* y = static_cast<const float*>(a);
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+// F16 and BF16 rows against F32 activations, 8 values per step into two accumulators per row.
+// GEMV slices take 4 rows at a time (each activation load serves 4 rows, 4 weight streams in
+// flight; see the AVX2 version); dot_f16/dot_bf16 are the one-row case, so a row's result is the
+// same from either.
+struct HalfF16 {
+    static void weights(const uint16_t* x, float32x4_t& w0, float32x4_t& w1) {
+        const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(x));
+        w0 = vcvt_f32_f16(vget_low_f16(h));
+        w1 = vcvt_high_f32_f16(h);
+    }
+    static float widen(uint16_t v) { return f16_to_f32(v); }
+};
+struct HalfBF16 {
+    static void weights(const uint16_t* x, float32x4_t& w0, float32x4_t& w1) {
+        const uint16x8_t h = vld1q_u16(x);
+        w0 = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+        w1 = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+    }
+    static float widen(uint16_t v) { return bf16_to_f32(v); }
+};
+
+template <typename H, int R>
+void dot_half(int n, const uint8_t* w, size_t stride, const float* y, float* out) {
+    const uint16_t* x[R];
+    float32x4_t acc[R][2];
+    for (int k = 0; k < R; k++) {
+        x[k] = reinterpret_cast<const uint16_t*>(w + size_t(k) * stride);
+        acc[k][0] = acc[k][1] = vdupq_n_f32(0);
+    }
     int i = 0;
     for (; i + 8 <= n; i += 8) {
-        const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(x + i));
-        acc0 = vfmaq_f32(acc0, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(y + i));
-        acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(y + i + 4));
+        const float32x4_t a0 = vld1q_f32(y + i), a1 = vld1q_f32(y + i + 4);
+        for (int k = 0; k < R; k++) {
+            float32x4_t w0, w1;
+            H::weights(x[k] + i, w0, w1);
+            acc[k][0] = vfmaq_f32(acc[k][0], w0, a0);
+            acc[k][1] = vfmaq_f32(acc[k][1], w1, a1);
+        }
     }
-    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
-    for (; i < n; i++) sum += f16_to_f32(x[i]) * y[i];
-    return sum;
+    for (int k = 0; k < R; k++) {
+        float sum = vaddvq_f32(vaddq_f32(acc[k][0], acc[k][1]));
+        for (int j = i; j < n; j++) sum += H::widen(x[k][j]) * y[j];
+        out[k] = sum;
+    }
 }
 
-float dot_bf16(int n, const void* w, const void* a) {
-    const uint16_t* x = static_cast<const uint16_t*>(w);
-    const float* y = static_cast<const float*>(a);
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const uint16x8_t h = vld1q_u16(x + i);
-        const float32x4_t lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
-        const float32x4_t hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
-        acc0 = vfmaq_f32(acc0, lo, vld1q_f32(y + i));
-        acc1 = vfmaq_f32(acc1, hi, vld1q_f32(y + i + 4));
-    }
-    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
-    for (; i < n; i++) sum += bf16_to_f32(x[i]) * y[i];
-    return sum;
+template <typename H> float dot_half_row(int n, const void* w, const void* a) {
+    float out;
+    dot_half<H, 1>(n, static_cast<const uint8_t*>(w), 0, static_cast<const float*>(a), &out);
+    return out;
 }
+
+template <typename H>
+void dot_rows_half(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
+    const auto* wb = static_cast<const uint8_t*>(w);
+    const auto* y = static_cast<const float*>(a);
+    int r = 0;
+    for (; r + 4 <= n_rows; r += 4) dot_half<H, 4>(n, wb + size_t(r) * stride, stride, y, out + r);
+    for (; r < n_rows; r++) dot_half<H, 1>(n, wb + size_t(r) * stride, stride, y, out + r);
+}
+
+float dot_f16(int n, const void* w, const void* a) { return dot_half_row<HalfF16>(n, w, a); }
+float dot_bf16(int n, const void* w, const void* a) { return dot_half_row<HalfBF16>(n, w, a); }
 
 float dot_q8_0(int n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ8_0*>(w);
@@ -714,6 +746,8 @@ static const Kernels kRow = {
     .dot_q6_k = dot_q6_k,
     .quantize_q8_0 = quantize_q8_0_ref,
     .quantize_q8_k = quantize_q8_k_ref,
+    .dot_rows_f16 = dot_rows_half<HalfF16>,
+    .dot_rows_bf16 = dot_rows_half<HalfBF16>,
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
