@@ -111,7 +111,7 @@ Part plan(const Kernels& k, const MatmulOut& o, int n_tokens, int n_threads) {
     if (w.layout == TensorLayout::Interleave8) {
         if (w.rows % 8 != 0) fail("an interleaved matrix needs a multiple of 8 rows");
         p.dot_x8 = k.dot_x8(w.type);
-        // groups of 8 rows per call: decode reads up to 64 rows per call but gives every
+        // groups of 8 rows per call: decode reads up to 32 rows per call but gives every
         // thread a chunk where the matrix has enough groups
         const int n_groups = w.rows / 8;
         p.rows_per_chunk =
@@ -236,8 +236,9 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
     }
     // Each thread starts on its own contiguous share of the chunks (one sequential weight stream,
     // which the prefetcher follows) and, when it runs out, takes chunks from the far end of the
-    // others' shares. The two vCPUs here run their halves at different speeds (neighbours, turbo);
-    // with fixed halves the faster one waited 12-14% of generation time at the barrier.
+    // others' shares. The two vCPUs here finish fixed halves at different times: libgomp's wait
+    // was 11% of Q4_0 generation samples at 2 threads, 4% with stealing (tokens/s within the
+    // VM's noise: the kernel already streams at its bandwidth; docs/performance.md).
     thread_local std::unique_ptr<ChunkRange[]> ranges;
     thread_local int n_ranges = 0;
     if (n_ranges < threads) ranges.reset(new ChunkRange[size_t(n_ranges = threads)]);
