@@ -149,7 +149,7 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
             ASSERT_NE(dot, nullptr) << k->name;
             const int block = dtype_info(type).block_size;
             for (int n_groups : {1, 2, 5})
-                for (int n_tok : {1, 2, 3, 4, 5, 9})
+                for (int n_tok : {1, 2, 3, 4, 5, 9, 17})
                     for (int blocks : {1, 3, type == DType::Q4_0 ? 33 : 8}) {
                         const int n = blocks * block, rows = 8 * n_groups;
                         const size_t rb = row_bytes(type, uint64_t(n));
@@ -187,6 +187,37 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
                     }
         }
     std::printf("%d interleaved products checked\n", checked);
+}
+
+// A token's outputs do not depend on which tokens share its call: the prefill kernels unpack
+// each block once for several tokens (Q4_0 4, Q4_K 2, Q6_K 8 per pass, plus single-token
+// tails), and must give exactly what the one-token (decode) path gives.
+TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
+    const int n_groups = 3, rows = 8 * n_groups, n_tok = 19;
+    for (const Kernels* k : available_kernels())
+        for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+            const int n = 2 * QK_K;
+            const size_t rb = row_bytes(type, uint64_t(n));
+            const size_t ab = row_bytes(activation_type(type), uint64_t(n));
+            const auto w = matrix(type, rows, n, 41);
+            const auto act = activations(type, n_tok, n, 43);
+            std::vector<uint8_t> x(w.size());
+            interleave8(type, w.data(), x.data(), uint64_t(rows), uint64_t(n));
+            std::vector<int32_t> sums(size_t(n_tok) * size_t(n / 32));
+            if (type == DType::Q4_0) block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
+            std::vector<float> batch(size_t(rows) * size_t(n_tok)),
+                alone(static_cast<size_t>(rows));
+            k->dot_x8(type)(n, x.data(), 8 * rb, n_groups, act.data(), ab, sums.data(), n_tok,
+                            batch.data(), size_t(rows));
+            for (int t = 0; t < n_tok; t++) {
+                k->dot_x8(type)(n, x.data(), 8 * rb, n_groups, act.data() + ab * size_t(t), ab,
+                                sums.data() + size_t(t) * size_t(n / 32), 1, alone.data(),
+                                size_t(rows));
+                for (int r = 0; r < rows; r++)
+                    ASSERT_EQ(batch[size_t(t) * size_t(rows) + size_t(r)], alone[size_t(r)])
+                        << k->name << " " << dtype_name(type) << " t=" << t << " r=" << r;
+            }
+        }
 }
 
 // matmul over an Interleave8 matrix: identical for 1, 2 and 3 threads, equal to the row-major
