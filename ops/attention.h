@@ -13,9 +13,9 @@ namespace strata {
 struct AttentionArgs {
     const float* q;      // n_head * head_dim, this token's queries (after RoPE)
     DType kv_type;       // F16, F32 or Q8_0 (head_dim a multiple of 32)
-    const uint8_t* k;    // K rows: row j at k + j * kv_row_bytes, head g at value g * head_dim
-    const uint8_t* v;    // V rows, same layout
-    size_t kv_row_bytes; // bytes between consecutive positions
+    const uint8_t* k;    // K: position j of KV head g at k + g * kv_head_stride + j * kv_row_bytes
+    const uint8_t* v;    // V, same layout
+    size_t kv_row_bytes; // bytes between consecutive positions of a head
     int n_pos;           // attend to positions pos_begin .. n_pos-1
     int n_head, n_head_kv, head_dim;
     float scale;    // 1/sqrt(head_dim)
@@ -32,6 +32,9 @@ struct AttentionArgs {
     // with partial_stats.
     int n_tok = 1;
     size_t q_stride = 0, out_stride = 0;
+    // Bytes between KV heads; 0: the heads of a position side by side in one row (head g at
+    // value g * head_dim). The KV cache keeps each head's positions together (KvCache).
+    size_t kv_head_stride = 0;
 };
 
 // Query tokens per call at most (the scratch holds their scores).

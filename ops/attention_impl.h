@@ -63,11 +63,17 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                 max[u * group + h] = -INFINITY, sum[u * group + h] = 0;
                 for (int i = 0; i < hd; i++) out_of(u, h)[i] = 0;
             }
-        const size_t head_off =
-            strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd)); // whole blocks per head
+        const size_t head_off = a.kv_head_stride
+                                    ? size_t(g) * a.kv_head_stride
+                                    : strata::row_bytes(a.kv_type, uint64_t(g) * uint64_t(hd));
         const size_t head_bytes = strata::row_bytes(a.kv_type, uint64_t(hd));
         // a block's rows of this head, converted once for every head and token
+        const bool contiguous = a.kv_row_bytes == head_bytes; // (the KV cache's layout)
         auto load_block = [&](const uint8_t* base, int j0, int nb) {
+            if (contiguous) { // one run of nb * hd values, which the hardware prefetcher follows
+                Prims::load(a.kv_type, base + head_off + size_t(j0) * head_bytes, rows, nb * hd);
+                return;
+            }
             for (int j = 0; j < nb; j++) {
                 prefetch_head(base + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
                               head_bytes);

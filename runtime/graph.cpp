@@ -143,11 +143,9 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                        n.n_heads);
             break;
         case Op::StoreKv:
-            for (int t = 0; t < d0.rows; t++) {
-                c.cache->store(c.cache->k(n.slot, c.pos0 + t), s0 + size_t(t) * size_t(d0.stride));
-                c.cache->store(c.cache->v(n.slot, c.pos0 + t),
+            for (int t = 0; t < d0.rows; t++)
+                c.cache->store(n.slot, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
                                s1 + size_t(t) * size_t(desc(n.src1).stride));
-            }
             break;
         case Op::Attention: {
             // Each work item reads its KV head's rows once for all query heads of the group.
@@ -163,9 +161,8 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                 const int group = c.n_head / G, hd = c.head_dim;
                 float* outs = c.attn_partials;
                 float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
-                // With a chunk per thread or more, an item is a chunk of every KV head: its
-                // rows are read front to back (one sequential stream, the heads after the first
-                // from cache) rather than one head's slice of each row (a strided stream).
+                // With a chunk per thread or more, an item is a chunk of every KV head (fewer,
+                // larger items; each head's chunk is one sequential run in the cache).
                 const int per_item = chunks >= c.n_threads ? G : 1;
 #pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
                 for (int item = 0; item < G / per_item * chunks; item++) {
@@ -173,9 +170,10 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                     AttentionArgs a;
                     a.q = s0;
                     a.kv_type = c.cache->type();
-                    a.k = c.cache->k(n.slot, 0);
-                    a.v = c.cache->v(n.slot, 0);
-                    a.kv_row_bytes = c.cache->row_bytes();
+                    a.k = c.cache->heads(n.slot, 0);
+                    a.v = c.cache->heads(n.slot, 1);
+                    a.kv_row_bytes = c.cache->head_bytes();
+                    a.kv_head_stride = c.cache->head_stride();
                     a.pos_begin = ch * kAttentionChunk;
                     a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
                     a.n_head = c.n_head;
@@ -207,9 +205,10 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                 a.out_stride = size_t(dst_stride);
                 a.q = s0 + size_t(t) * size_t(d0.stride);
                 a.kv_type = c.cache->type();
-                a.k = c.cache->k(n.slot, 0);
-                a.v = c.cache->v(n.slot, 0);
-                a.kv_row_bytes = c.cache->row_bytes();
+                a.k = c.cache->heads(n.slot, 0);
+                a.v = c.cache->heads(n.slot, 1);
+                a.kv_row_bytes = c.cache->head_bytes();
+                a.kv_head_stride = c.cache->head_stride();
                 a.n_pos = c.pos0 + t + 1;
                 a.n_head = c.n_head;
                 a.n_head_kv = G;

@@ -33,16 +33,17 @@ void KvCache::init(const ModelConfig& c) {
     if (type == DType::Q8_0 && c.head_dim % 32 != 0)
         fail("a q8_0 KV cache needs head_dim to be a multiple of 32 (this model's is " +
              std::to_string(c.head_dim) + ")");
-    row_values_ = size_t(c.n_head_kv) * c.head_dim;
-    row_bytes_ = strata::row_bytes(type, row_values_);
-    n_sections_ = int(c.n_kv_layers()) * 2;
-    bytes_per_token_ = size_t(n_sections_) * row_bytes_;
+    n_head_kv_ = int(c.n_head_kv);
+    head_dim_ = int(c.head_dim);
+    head_bytes_ = strata::row_bytes(type, uint64_t(c.head_dim));
+    n_sections_ = int(c.n_kv_layers()) * 2 * n_head_kv_;
+    bytes_per_token_ = size_t(n_sections_) * head_bytes_;
     bytes_ = bytes_per_token_ * size_t(n_ctx);
 }
 
 size_t KvCache::bytes_for(const ModelConfig& c, int n_ctx, DType type) {
-    return size_t(c.n_kv_layers()) * strata::row_bytes(type, uint64_t(c.n_head_kv) * c.head_dim) *
-           2 * size_t(n_ctx);
+    return size_t(c.n_kv_layers()) * 2 * c.n_head_kv * strata::row_bytes(type, c.head_dim) *
+           size_t(n_ctx);
 }
 
 KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, uint8_t* base, int fd,
@@ -94,7 +95,7 @@ std::unique_ptr<KvCache> KvCache::fork(const ModelConfig& c, int n_tokens) {
     auto copy = std::make_unique<KvCache>(c, n_ctx_, type_);
     std::lock_guard<std::mutex> in_use(use_mu_);
     for (int s = 0; s < n_sections_; s++)
-        std::memcpy(copy->section(s), section(s), size_t(n_tokens) * row_bytes_);
+        std::memcpy(copy->section(s), section(s), size_t(n_tokens) * head_bytes_);
     return copy;
 }
 
@@ -102,8 +103,8 @@ void KvCache::take_private_copies(int lo, int hi) {
     if (lo >= hi) return;
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     for (int s = 0; s < n_sections_; s++) {
-        uint8_t* begin = section(s) + size_t(lo) * row_bytes_;
-        uint8_t* end = section(s) + size_t(hi) * row_bytes_;
+        uint8_t* begin = section(s) + size_t(lo) * head_bytes_;
+        uint8_t* end = section(s) + size_t(hi) * head_bytes_;
         // One no-op write per page (atomic, to be safe): the kernel copies the page.
         for (uint8_t* p = begin; p < end;
              p = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) | (page - 1)) + 1))
@@ -146,19 +147,21 @@ int64_t KvCache::private_bytes() const {
     return kb < 0 ? -1 : kb * 1024;
 }
 
-void KvCache::store(uint8_t* row, const float* values) const {
-    if (type_ == DType::Q8_0) {
-        quantize_row_q8_0_ref(values, row, int64_t(row_values_));
-        return;
-    }
-    if (type_ == DType::F32) {
-        std::memcpy(row, values, row_bytes_);
-        return;
-    }
-    for (size_t i = 0; i < row_values_; i++) {
-        const uint16_t h = f32_to_f16(values[i]);
-        std::memcpy(row + 2 * i, &h, 2);
-    }
+void KvCache::store(int slot, int pos, const float* k, const float* v) {
+    for (int which = 0; which < 2; which++)
+        for (int g = 0; g < n_head_kv_; g++) {
+            const float* values = (which == 0 ? k : v) + size_t(g) * size_t(head_dim_);
+            uint8_t* dst = section((slot * 2 + which) * n_head_kv_ + g) + size_t(pos) * head_bytes_;
+            if (type_ == DType::Q8_0) // (head_dim is whole blocks: checked in init)
+                quantize_row_q8_0_ref(values, dst, head_dim_);
+            else if (type_ == DType::F32)
+                std::memcpy(dst, values, head_bytes_);
+            else
+                for (int i = 0; i < head_dim_; i++) {
+                    const uint16_t h = f32_to_f16(values[i]);
+                    std::memcpy(dst + 2 * i, &h, 2);
+                }
+        }
 }
 
 KvCache::~KvCache() {

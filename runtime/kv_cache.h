@@ -1,7 +1,9 @@
 // The KV cache: K and V rows of the source layers only (CLA consumers read their source's
-// slot), memory-mapped. Layout: [slot][K, V][position][n_kv_heads * head_dim] in the cache type
-// (F16 by default; F32 for exact float32 comparisons). Nothing here knows about architectures:
-// slots come from kv_source.
+// slot), memory-mapped. Layout: [slot][K, V][KV head][position][head_dim] in the cache type
+// (F16 by default; Q8_0; F32 for exact float32 comparisons): a *section* is one KV head's K or V
+// of one slot, its positions side by side, so attention reads each head as one sequential stream
+// (rows holding every head made it a strided one, docs/performance.md). Nothing here knows about
+// architectures: slots come from kv_source.
 //
 // A cache is either a root — a memfd (in memory) or a session file's K/V region, mapped
 // MAP_SHARED — or a fork: the root's pages mapped MAP_PRIVATE, shared with the root until the
@@ -51,27 +53,24 @@ class KvCache {
 
     int n_ctx() const { return n_ctx_; }
     DType type() const { return type_; }
-    size_t row_values() const { return row_values_; }
-    size_t row_bytes() const { return row_bytes_; }
+    // Bytes of one position in one section (one KV head's K or V): head_dim values.
+    size_t head_bytes() const { return head_bytes_; }
     // Bytes the cache occupies (== n_ctx x bytes per token).
     size_t bytes() const { return bytes_; }
     size_t bytes_per_token() const { return bytes_per_token_; }
-    int n_sections() const { return n_sections_; } // slots x {K, V}
-    // Start of one section (positions 0..n_ctx of one slot's K or V).
-    uint8_t* section(int i) { return base_ + size_t(i) * size_t(n_ctx_) * row_bytes_; }
-
-    uint8_t* k(int slot, int pos) { return row(slot, 0, pos); }
-    uint8_t* v(int slot, int pos) { return row(slot, 1, pos); }
-    // Stores n_kv_heads * head_dim floats into a row, converting to the cache type.
-    void store(uint8_t* row, const float* values) const;
+    int n_sections() const { return n_sections_; } // slots x {K, V} x KV heads
+    // Start of one section (positions 0..n_ctx of one KV head's K or V in one slot).
+    uint8_t* section(int i) { return base_ + size_t(i) * size_t(n_ctx_) * head_bytes_; }
+    // Position 0 of KV head 0's K (which 0) or V (1) in a slot; head g is g * head_stride() on.
+    const uint8_t* heads(int slot, int which) { return section((slot * 2 + which) * n_head_kv_); }
+    size_t head_stride() const { return size_t(n_ctx_) * head_bytes_; }
+    // Stores one position's K and V (n_kv_heads * head_dim floats each, heads side by side),
+    // converting to the cache type.
+    void store(int slot, int pos, const float* k, const float* v);
 
   private:
     KvCache(const ModelConfig& config, int n_ctx, DType type, int fd, uint64_t offset,
             const std::shared_ptr<KvForkList>& parent);
-    uint8_t* row(int slot, int which, int pos) {
-        return base_ +
-               ((size_t(slot) * 2 + size_t(which)) * size_t(n_ctx_) + size_t(pos)) * row_bytes_;
-    }
     void init(const ModelConfig& c);
     // Writes to every page holding positions [lo, hi) so each becomes this fork's own copy.
     void take_private_copies(int lo, int hi);
@@ -83,8 +82,8 @@ class KvCache {
     uint64_t offset_ = 0;
     int n_ctx_;
     DType type_;
-    int n_sections_ = 0;
-    size_t row_values_, row_bytes_, bytes_, bytes_per_token_;
+    int n_sections_ = 0, n_head_kv_ = 0, head_dim_ = 0;
+    size_t head_bytes_, bytes_, bytes_per_token_;
     std::shared_ptr<KvForkList> forks_;  // a root's live forks
     std::shared_ptr<KvForkList> parent_; // a fork's root's list (to leave it)
     std::mutex use_mu_;

@@ -62,7 +62,7 @@ void Session::save(const std::string& path) const {
                             cache_->type());
             KvCache view(model_->config(), n_ctx(), cache_->type(), out.kv_base(), -1, 0);
             std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-            const size_t bytes = size_t(n_past()) * cache_->row_bytes();
+            const size_t bytes = size_t(n_past()) * cache_->head_bytes();
             for (int s = 0; s < cache_->n_sections(); s++)
                 std::memcpy(view.section(s), const_cast<KvCache&>(*cache_).section(s), bytes);
             out.commit(history_, int(cache_->bytes_per_token()));
@@ -89,7 +89,7 @@ void Session::restore(const std::string& path) {
     if (file_) file_->commit({}, int(cache_->bytes_per_token())); // nothing valid while copying
     {
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-        const size_t bytes = tokens.size() * cache_->row_bytes();
+        const size_t bytes = tokens.size() * cache_->head_bytes();
         for (int s = 0; s < cache_->n_sections(); s++)
             std::memcpy(cache_->section(s), view.section(s), bytes);
     }

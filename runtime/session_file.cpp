@@ -17,7 +17,7 @@ namespace strata {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'T', 'A', 'K', 'V'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2; // 2: K/V sections per KV head (1: rows of every head)
 constexpr size_t kPage = 4096;
 
 // Header (4096 bytes, little-endian). Offsets:
@@ -60,7 +60,9 @@ SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const Mo
         if (std::memcmp(h.magic, kMagic, 8) != 0) error("not a strata session file (bad magic)");
         if (h.version != kVersion)
             error("format version " + std::to_string(h.version) + " is not the supported " +
-                  std::to_string(kVersion));
+                  std::to_string(kVersion) +
+                  (h.version < kVersion ? " (written by an older strata: start the session anew)"
+                                        : ""));
         if (h.layout_checksum != checksum64(&h, offsetof(Header, layout_checksum)))
             error("header checksum mismatch (corrupt)");
         if (h.fingerprint != fingerprint)

@@ -454,6 +454,61 @@ TEST(Kernels, AttentionOverSeveralTokensEqualsOneTokenAtATime) {
     }
 }
 
+// The KV cache keeps each KV head's positions together (kv_head_stride); attention over that
+// layout equals attention over rows holding every head, exactly, for each cache type and row,
+// one token or several.
+TEST(Kernels, AttentionOverPerHeadSectionsEqualsRowsOfEveryHead) {
+    const int heads = 6, kv_heads = 3, hd = 64, n_pos = 150;
+    for (DType kv : {DType::F16, DType::F32, DType::Q8_0}) {
+        const size_t hb = row_bytes(kv, hd), rb = hb * kv_heads;
+        std::vector<uint8_t> K(rb * n_pos), V(K.size()), Kh(K.size()), Vh(K.size());
+        const auto kf = random_floats(size_t(kv_heads) * hd * n_pos, 31),
+                   vf = random_floats(kf.size(), 32);
+        for (int j = 0; j < n_pos; j++)
+            for (int g = 0; g < kv_heads; g++) {
+                const size_t src = (size_t(j) * kv_heads + size_t(g)) * hd;
+                quantize_row_ref(kv, kf.data() + src, K.data() + size_t(j) * rb + size_t(g) * hb,
+                                 hd);
+                quantize_row_ref(kv, vf.data() + src, V.data() + size_t(j) * rb + size_t(g) * hb,
+                                 hd);
+                const size_t at = (size_t(g) * n_pos + size_t(j)) * hb; // head-major copy
+                std::memcpy(Kh.data() + at, K.data() + size_t(j) * rb + size_t(g) * hb, hb);
+                std::memcpy(Vh.data() + at, V.data() + size_t(j) * rb + size_t(g) * hb, hb);
+            }
+        const int n_tok = 3;
+        const size_t qs = size_t(heads) * hd;
+        const auto q = random_floats(qs * n_tok, 33, 2.0f);
+        std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+        for (const Kernels* k : available_kernels())
+            for (int tokens : {1, n_tok}) {
+                std::vector<float> rows_out(qs * n_tok, -1.0f), heads_out(rows_out);
+                AttentionArgs a{q.data(),
+                                kv,
+                                K.data(),
+                                V.data(),
+                                rb,
+                                n_pos - n_tok + 1,
+                                heads,
+                                kv_heads,
+                                hd,
+                                1.0f / std::sqrt(float(hd)),
+                                rows_out.data(),
+                                scratch.data()};
+                a.n_tok = tokens;
+                a.q_stride = a.out_stride = qs;
+                k->attention(a, 0, kv_heads);
+                AttentionArgs b = a;
+                b.k = Kh.data(), b.v = Vh.data();
+                b.kv_row_bytes = hb;
+                b.kv_head_stride = hb * size_t(n_pos);
+                b.out = heads_out.data();
+                k->attention(b, 0, kv_heads);
+                ASSERT_EQ(rows_out, heads_out)
+                    << k->name << " " << dtype_name(kv) << " tokens " << tokens;
+            }
+    }
+}
+
 TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     // One head, three positions, f32 cache: compare with the textbook formula.
     const int hd = 2;

@@ -115,7 +115,7 @@ TEST(SessionFork, PagesAreSharedUntilWrittenAndAParentRewriteNeverReachesTheFork
         const int64_t after_one = child->cache().private_bytes();
         EXPECT_GT(after_one, 0);
         EXPECT_LE(after_one, 2 * sections * page) << "only the written pages are copied";
-        const int64_t shared_prefix = int64_t(200 * child->cache().row_bytes()) * sections;
+        const int64_t shared_prefix = int64_t(200 * child->cache().head_bytes()) * sections;
         EXPECT_LT(after_one, shared_prefix / 2);
 
         // The parent forgets most of its prefix and writes other tokens over it: the fork must
@@ -124,7 +124,7 @@ TEST(SessionFork, PagesAreSharedUntilWrittenAndAParentRewriteNeverReachesTheFork
         const auto other = prompt_of(150, 11); // other tokens over the same positions
         parent.decode(other.data() + 10, 140);
         EXPECT_GE(child->cache().private_bytes(),
-                  int64_t(190 * child->cache().row_bytes()) * sections)
+                  int64_t(190 * child->cache().head_bytes()) * sections)
             << "the rewritten range was copied into the fork";
         run_greedy(*child, -1, 20);
         EXPECT_EQ(logits_of(*child), fresh_logits(m, prompt, tail(*child, prompt.size())));
