@@ -14,6 +14,7 @@
 //                    float* out)                                      // out[j] = q.row j x scale
 //   static void axpys(const float* s, const float* rows, int n_rows, int n, float* y)
 //                                                                     // y += sum_j s[j] row j
+//   static float max(const float* x, int n, float m)                  // max(m, x[0..n))
 
 // One KV head of one position is a short piece (e.g. 128 bytes) of a row that holds every head,
 // so walking the positions is a strided stream the hardware prefetcher loses at each page: ask
@@ -36,6 +37,15 @@ void block_axpys(const float* s, const float* rows, int n_rows, int n, float* y)
         Prims::axpys(s, rows, n_rows, n, y);
     else
         for (int j = 0; j < n_rows; j++) Prims::axpy(s[j], rows + size_t(j) * n, y, n);
+}
+
+template <typename Prims> float block_max(const float* x, int n, float m) {
+    if constexpr (requires { Prims::max(x, n, m); })
+        return Prims::max(x, n, m);
+    else {
+        for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+        return m;
+    }
 }
 
 template <typename Prims> void attention_impl(const strata::AttentionArgs& a, int g0, int g1) {
@@ -100,8 +110,7 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                 for (int h = 0; h < group; h++) {
                     const int i = u * group + h;
                     float* sc = scores + i * kBlock;
-                    float m = max[i];
-                    for (int j = 0; j < nu; j++) m = sc[j] > m ? sc[j] : m;
+                    const float m = block_max<Prims>(sc, nu, max[i]);
                     const float correction = Prims::exp(max[i] - m);
                     const float s = sum[i] * correction + Prims::exp_sum(sc, nu, m);
                     Prims::scale(out_of(u, h), correction, hd);

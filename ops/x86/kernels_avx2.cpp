@@ -840,6 +840,20 @@ struct Avx2Prims {
         for (; i < n; i++)
             for (int j = 0; j < n_rows; j++) y[i] += s[j] * rows[size_t(j) * size_t(n) + size_t(i)];
     }
+    static float max(const float* x, int n, float m) {
+        int j = 0;
+        if (n >= 8) { // (max is exact, so the order does not matter)
+            __m256 v = _mm256_loadu_ps(x);
+            for (j = 8; j + 8 <= n; j += 8) v = _mm256_max_ps(v, _mm256_loadu_ps(x + j));
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_max_ss(h, _mm_movehdup_ps(h));
+            const float vm = _mm_cvtss_f32(h);
+            m = vm > m ? vm : m;
+        }
+        for (; j < n; j++) m = x[j] > m ? x[j] : m;
+        return m;
+    }
     static float exp(float x) { return std::exp(x); }
     static float exp_sum(float* x, int n, float m) {
         const __m256 m8 = _mm256_set1_ps(m);
