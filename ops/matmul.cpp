@@ -22,13 +22,16 @@ size_t activation_row_bytes(DType weight_type, int cols) {
 }
 
 void quantize_activations(const Kernels& k, DType weight_type, const float* x, int x_stride,
-                          int cols, int n_tokens, void* out) {
+                          int cols, int n_tokens, void* out, int n_threads) {
     const DType at = activation_type(weight_type);
     const size_t rb = row_bytes(at, uint64_t(cols));
     if (rb == 0)
         fail("activation rows of " + std::to_string(cols) + " values do not fill " +
              dtype_name(at) + " blocks");
     auto* dst = static_cast<uint8_t*>(out);
+    // (tokens split over the threads in prefill; one token inline)
+#pragma omp parallel for num_threads(std::max(1, n_threads))                                       \
+    schedule(static) if (n_tokens > 1 && n_threads > 1)
     for (int t = 0; t < n_tokens; t++) {
         const float* src = x + size_t(t) * size_t(x_stride);
         if (at == DType::F32)

@@ -23,9 +23,10 @@ struct MatrixRef {
 size_t activation_row_bytes(DType weight_type, int cols);
 
 // Converts n_tokens rows of f32 (stride x_stride floats) into activation rows for
-// `weight_type` (Q8_0, Q8_K or F32), written back to back into `out`.
+// `weight_type` (Q8_0, Q8_K or F32), written back to back into `out`; several tokens are
+// split over n_threads.
 void quantize_activations(const Kernels& k, DType weight_type, const float* x, int x_stride,
-                          int cols, int n_tokens, void* out);
+                          int cols, int n_tokens, void* out, int n_threads = 1);
 
 // y[t * y_stride + r] = dot(W row r, activation row t) for r < rows, t < n_tokens.
 // `act` holds n_tokens activation rows from quantize_activations.

@@ -11,6 +11,21 @@
 
 namespace strata {
 
+namespace {
+
+// A per-token op over a batch, its tokens split over the threads (a token's result does not
+// depend on which thread computes it); one token runs inline.
+template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
+    if (n_tokens < 2 || n_threads < 2) {
+        for (int t = 0; t < n_tokens; t++) f(t);
+        return;
+    }
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) f(t);
+}
+
+} // namespace
+
 int Graph::tensor(int rows, int cols) {
     TensorDesc d;
     d.rows = rows, d.cols = cols, d.stride = cols;
@@ -106,9 +121,10 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
             break;
         }
         case Op::RmsNorm:
-            for (int t = 0; t < d0.rows; t++)
+            each_token(d0.rows, c.n_threads, [&](int t) {
                 k.rmsnorm(d0.cols, s0 + size_t(t) * size_t(d0.stride), n.vec, c.norm_eps,
                           dst + size_t(t) * size_t(desc(n.dst).stride));
+            });
             break;
         case Op::MatMul: {
             // the MatMuls that follow on the same input (Q, K, V; gate, up) run with this one:
@@ -121,7 +137,7 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                 const Node& m = nodes_[++i];
                 outs[n_outs++] = {m.w, data(arena, m.dst), desc(m.dst).stride};
             }
-            quantize_activations(k, n.w->type, s0, d0.stride, n.w->cols, d0.rows, act);
+            quantize_activations(k, n.w->type, s0, d0.stride, n.w->cols, d0.rows, act, c.n_threads);
             matmul_many(k, outs, n_outs, act, d0.rows, c.n_threads);
             break;
         }
@@ -131,21 +147,23 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
                     s0[size_t(t) * size_t(d0.stride) + size_t(i)] += n.vec[i];
             break;
         case Op::Add:
-            for (int t = 0; t < d0.rows; t++) {
+            each_token(d0.rows, c.n_threads, [&](int t) {
                 float* a = s0 + size_t(t) * size_t(d0.stride);
                 const float* b = s1 + size_t(t) * size_t(desc(n.src1).stride);
                 for (int i = 0; i < d0.cols; i++) a[i] += b[i];
-            }
+            });
             break;
         case Op::Rope:
-            for (int t = 0; t < d0.rows; t++)
+            each_token(d0.rows, c.n_threads, [&](int t) {
                 k.rope(*c.rope, c.rope_inv_freq, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
                        n.n_heads);
+            });
             break;
         case Op::StoreKv:
-            for (int t = 0; t < d0.rows; t++)
+            each_token(d0.rows, c.n_threads, [&](int t) {
                 c.cache->store(n.slot, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
                                s1 + size_t(t) * size_t(desc(n.src1).stride));
+            });
             break;
         case Op::Attention: {
             // Each work item reads its KV head's rows once for all query heads of the group.
@@ -221,10 +239,11 @@ void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* at
             break;
         }
         case Op::SwiGlu:
-            for (int t = 0; t < d0.rows; t++)
+            each_token(d0.rows, c.n_threads, [&](int t) {
                 k.swiglu(d0.cols, s0 + size_t(t) * size_t(d0.stride),
                          s1 + size_t(t) * size_t(desc(n.src1).stride),
                          dst + size_t(t) * size_t(desc(n.dst).stride));
+            });
             break;
         }
     }

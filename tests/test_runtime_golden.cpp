@@ -143,6 +143,35 @@ TEST_P(Stories260K, PromptTokenizesAsLlama2cDid) {
     EXPECT_EQ(text.substr(0, ours.size()), ours);
 }
 
+// Prefill splits per-token ops and matrix chunks over the threads, decode splits attention
+// into chunks: neither may change a single bit of the logits with the thread count.
+TEST(Stories260KThreads, LogitsAreIdenticalForOneTwoAndThreeThreads) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    const std::string path = convert_stories(dir, "bin", std::nullopt);
+    const auto positions = read_positions(fixture("stories260K/golden/once_upon_a_time.positions"));
+    ASSERT_GE(positions.size(), 40u);
+    auto model = Model::load(path);
+    const int V = int(model->config().n_vocab);
+    std::vector<std::vector<float>> runs;
+    for (int threads : {1, 2, 3}) {
+        SessionOptions opt;
+        opt.n_ctx = 512;
+        opt.n_threads = threads;
+        Session s(model, opt);
+        std::vector<float> all;
+        const float* logits = s.decode(positions.data(), 32); // a prefill batch
+        all.insert(all.end(), logits, logits + V);
+        for (size_t i = 32; i < 40; i++) { // then decode
+            logits = s.decode(&positions[i], 1);
+            all.insert(all.end(), logits, logits + V);
+        }
+        runs.push_back(all);
+    }
+    EXPECT_EQ(runs[0], runs[1]);
+    EXPECT_EQ(runs[0], runs[2]);
+}
+
 struct QuantCase {
     const char* type;
     double max_abs; // tolerance on |dlogit|
