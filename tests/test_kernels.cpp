@@ -541,7 +541,7 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
 // Float weights with >= 8 tokens go to OpenBLAS's sgemm in 64-row panels (F16/BF16 widened
 // first): each output must be its row's dot product, and the same for 1, 2 and 3 threads.
 TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
-    const int rows = 137, cols = 96, tokens = 16; // two whole panels and a tail
+    const int rows = 265, cols = 96, tokens = 16; // two whole 128-row panels and a tail
     for (DType wt : {DType::F32, DType::F16, DType::BF16}) {
         const auto wf = random_floats(size_t(rows) * cols, 21),
                    x = random_floats(size_t(tokens) * cols, 22);
