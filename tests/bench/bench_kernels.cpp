@@ -1,19 +1,24 @@
 // Kernel benchmarks (Google Benchmark; `make bench-kernels`): strata's GEMV and GEMM for every
 // weight type on TinyLlama-1.1B's matrix shapes, next to OpenBLAS sgemm/sgemv and oneDNN matmul
 // (f32, bf16, u8*s8) on the same shapes. GEMV reports weight-read bandwidth (bytes/s); GEMM
-// reports operations (2 x M x N x K) per second. Threads: the benchmark's argument.
+// reports operations (2 x M x N x K) per second. Threads: the benchmark's argument. Also the
+// decode attention kernel at depth (attention/...).
 #include "formats/dtype.h"
+#include "formats/half.h"
 #include "formats/interleave.h"
+#include "ops/attention.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/quantize_ref.h"
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <cmath>
 #include <cstring>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
+#include <tuple>
 #include <vector>
 
 using namespace strata;
@@ -137,6 +142,38 @@ void bench_onednn(benchmark::State& state, Shape s, int tokens, dnnl::memory::da
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// One token's attention over n_pos positions of an F16 cache in the KV cache's layout (each KV
+// head's positions side by side), all KV heads in one call on one thread: the decode kernel at
+// depth, its K/V in cache (one layer: 0.2-4 MiB). Reports K/V bytes and FLOPs (2 x 2 x heads x
+// positions x head_dim) per second.
+void bench_attention(benchmark::State& state, int heads, int kv_heads, int hd, int n_pos) {
+    const Kernels& k = kernels();
+    const size_t hb = size_t(hd) * 2, stride = hb * size_t(n_pos);
+    std::vector<uint8_t> K(stride * size_t(kv_heads)), V(K.size());
+    const auto x = random_row(int(K.size() / 2), 3);
+    for (size_t i = 0; i < x.size(); i++) {
+        const uint16_t h = f32_to_f16(0.1f * x[i]);
+        std::memcpy(&K[2 * i], &h, 2);
+        std::memcpy(&V[2 * i], &h, 2);
+    }
+    const auto q = random_row(heads * hd, 4);
+    std::vector<float> out(size_t(heads) * size_t(hd));
+    std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+    AttentionArgs a{q.data(),   DType::F16,    K.data(), V.data(), hb,
+                    n_pos,      heads,         kv_heads, hd,       1.0f / std::sqrt(float(hd)),
+                    out.data(), scratch.data()};
+    a.kv_head_stride = stride;
+    for (auto _ : state) {
+        k.attention(a, 0, kv_heads);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["kv_bytes/s"] =
+        benchmark::Counter(double(2 * K.size()), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["flop/s"] =
+        benchmark::Counter(4.0 * heads * n_pos * hd, benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(k.name);
+}
+
 std::string shape_name(Shape s) { return std::to_string(s.rows) + "x" + std::to_string(s.cols); }
 
 } // namespace
@@ -215,6 +252,15 @@ int main(int argc, char** argv) {
                 ->Unit(benchmark::kMicrosecond);
         }
     }
+    // SmolLM-135M (GQA 9/3 and MQA 9/1) and TinyLlama-1.1B (32/4) heads, head_dim 64
+    for (auto [name, heads, kv_heads] : {std::tuple{"smollm", 9, 3}, std::tuple{"smollm-mqa", 9, 1},
+                                         std::tuple{"tinyllama", 32, 4}})
+        for (int n_pos : {256, 2048})
+            benchmark::RegisterBenchmark(
+                ("attention/strata/f16/" + std::string(name) + "/" + std::to_string(n_pos)).c_str(),
+                [=](benchmark::State& st) { bench_attention(st, heads, kv_heads, 64, n_pos); })
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
