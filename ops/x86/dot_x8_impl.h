@@ -39,6 +39,27 @@ inline __m256i bcast4(const int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
+// Runs a kernel over n_tokens activation rows of `Block`s: passes of kT tokens, then single
+// tokens. pass.template operator()<T>(t, y, o) computes tokens t .. t+T-1, whose activation
+// rows are y[0..T) and outputs o[0..T).
+template <class Block, int kT, class Pass>
+void by_tokens(const void* act, size_t act_stride, int n_tokens, float* out, size_t out_stride,
+               const Pass& pass) {
+    const auto* ab = static_cast<const uint8_t*>(act);
+    const Block* y[kT];
+    float* o[kT];
+    auto run = [&]<int T>(int t) {
+        for (int u = 0; u < T; u++) {
+            y[u] = reinterpret_cast<const Block*>(ab + size_t(t + u) * act_stride);
+            o[u] = out + size_t(t + u) * out_stride;
+        }
+        pass.template operator()<T>(t, y, o);
+    };
+    int t = 0;
+    for (; t + kT <= n_tokens; t += kT) run.template operator()<kT>(t);
+    for (; t < n_tokens; t++) run.template operator()<1>(t);
+}
+
 // T tokens at once: each group's unpacked nibbles serve all T.
 template <class P, int T>
 void groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const BlockQ8_0* const* y,
@@ -179,25 +200,11 @@ void dot_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void
               size_t out_stride) {
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    constexpr int kT = 2; // tokens per pass in prefill: 2 x (lo, hi, sum) stay in registers
-    const BlockQ8_K* y[kT];
-    float* o[kT];
-    auto take = [&](int t, int count) {
-        for (int u = 0; u < count; u++) {
-            y[u] = reinterpret_cast<const BlockQ8_K*>(ab + size_t(t + u) * act_stride);
-            o[u] = out + size_t(t + u) * out_stride;
-        }
-    };
-    int t = 0;
-    for (; t + kT <= n_tokens; t += kT) {
-        take(t, kT);
-        groups_k<P, kT>(nb, wb, group_bytes, n_groups, y, o);
-    }
-    for (; t < n_tokens; t++) {
-        take(t, 1);
-        groups_k<P, 1>(nb, wb, group_bytes, n_groups, y, o);
-    }
+    // 2 tokens per pass in prefill: 2 x (lo, hi, sum) stay in registers
+    by_tokens<BlockQ8_K, 2>(act, act_stride, n_tokens, out, out_stride,
+                            [&]<int T>(int, const BlockQ8_K* const* y, float* const* o) {
+                                groups_k<P, T>(nb, wb, group_bytes, n_groups, y, o);
+                            });
 }
 
 // ---- Q6_K x Q8_K ----------------------------------------------------------------------------
@@ -312,25 +319,11 @@ void dot_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void
               size_t out_stride) {
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    constexpr int kT = 8; // tokens per unpacked block
-    const BlockQ8_K* y[kT];
-    float* o[kT];
-    auto take = [&](int t, int count) {
-        for (int u = 0; u < count; u++) {
-            y[u] = reinterpret_cast<const BlockQ8_K*>(ab + size_t(t + u) * act_stride);
-            o[u] = out + size_t(t + u) * out_stride;
-        }
-    };
-    int t = 0;
-    for (; t + kT <= n_tokens; t += kT) {
-        take(t, kT);
-        groups_q6<P, kT>(nb, wb, group_bytes, n_groups, y, o);
-    }
-    for (; t < n_tokens; t++) {
-        take(t, 1);
-        groups_q6<P, 1>(nb, wb, group_bytes, n_groups, y, o);
-    }
+    // 8 tokens per unpacked block
+    by_tokens<BlockQ8_K, 8>(act, act_stride, n_tokens, out, out_stride,
+                            [&]<int T>(int, const BlockQ8_K* const* y, float* const* o) {
+                                groups_q6<P, T>(nb, wb, group_bytes, n_groups, y, o);
+                            });
 }
 
 template <class P>
@@ -339,26 +332,14 @@ void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void
               size_t out_stride) {
     const int nb = n / QK4_0;
     const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    const BlockQ8_0* y[4];
-    const int32_t* s[4];
-    float* o[4];
-    auto take = [&](int t, int count) {
-        for (int u = 0; u < count; u++) {
-            y[u] = reinterpret_cast<const BlockQ8_0*>(ab + size_t(t + u) * act_stride);
-            s[u] = bsums + size_t(t + u) * size_t(nb);
-            o[u] = out + size_t(t + u) * out_stride;
-        }
-    };
-    int t = 0;
-    for (; t + 4 <= n_tokens; t += 4) {
-        take(t, 4);
-        groups<P, 4>(nb, wb, group_bytes, n_groups, y, s, o);
-    }
-    for (; t < n_tokens; t++) {
-        take(t, 1);
-        groups<P, 1>(nb, wb, group_bytes, n_groups, y, s, o);
-    }
+    // 4 tokens per pass: each group's unpacked nibbles serve all 4
+    by_tokens<BlockQ8_0, 4>(act, act_stride, n_tokens, out, out_stride,
+                            [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
+                                const int32_t* s[T];
+                                for (int u = 0; u < T; u++)
+                                    s[u] = bsums + size_t(t + u) * size_t(nb);
+                                groups<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+                            });
 }
 
 } // namespace x8
