@@ -305,19 +305,8 @@ TEST(Kernels, GegluRopeAndAttentionMatchTheReference) {
                 for (int n_pos : {1, 63, 64, 65, 200}) {
                     const size_t row_vals = size_t(kv_heads) * hd;
                     const size_t row_bytes_kv = row_vals * (kv == DType::F32 ? 4 : 2);
-                    std::vector<uint8_t> K(row_bytes_kv * n_pos), V(K.size());
-                    const auto kf = random_floats(row_vals * n_pos, 5, 1.0f),
-                               vf = random_floats(row_vals * n_pos, 6);
-                    for (size_t i = 0; i < kf.size(); i++) {
-                        if (kv == DType::F32) {
-                            std::memcpy(&K[4 * i], &kf[i], 4);
-                            std::memcpy(&V[4 * i], &vf[i], 4);
-                        } else {
-                            const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
-                            std::memcpy(&K[2 * i], &a, 2);
-                            std::memcpy(&V[2 * i], &b, 2);
-                        }
-                    }
+                    const auto K = encode(kv, random_floats(row_vals * n_pos, 5, 1.0f)),
+                               V = encode(kv, random_floats(row_vals * n_pos, 6));
                     const auto q = random_floats(size_t(heads) * hd, 7, 2.0f);
                     std::vector<float> ref(size_t(heads) * hd), got(ref.size());
                     std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
@@ -347,14 +336,8 @@ TEST(Kernels, ChunkedAttentionMergesToTheWholeAttention) {
         for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 32}, std::tuple{6, 3, 64}}) {
             for (int n_pos : {257, 700}) {
                 const size_t row_vals = size_t(kv_heads) * hd, rb = row_vals * 2;
-                std::vector<uint8_t> K(rb * size_t(n_pos)), V(K.size());
-                const auto kf = random_floats(row_vals * size_t(n_pos), 8),
-                           vf = random_floats(row_vals * size_t(n_pos), 9);
-                for (size_t i = 0; i < kf.size(); i++) {
-                    const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
-                    std::memcpy(&K[2 * i], &a, 2);
-                    std::memcpy(&V[2 * i], &b, 2);
-                }
+                const auto K = encode(DType::F16, random_floats(row_vals * size_t(n_pos), 8)),
+                           V = encode(DType::F16, random_floats(row_vals * size_t(n_pos), 9));
                 const auto q = random_floats(size_t(heads) * hd, 10, 2.0f);
                 std::vector<float> whole(size_t(heads) * hd), merged(whole.size());
                 std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
@@ -411,14 +394,8 @@ TEST(Kernels, AttentionOverSeveralTokensEqualsOneTokenAtATime) {
                 for (int n_tok : {1, 3, kAttentionTokens}) {
                     const int total = n_pos0 + n_tok - 1;
                     const size_t row_vals = size_t(kv_heads) * hd, rb = row_vals * 2;
-                    std::vector<uint8_t> K(rb * size_t(total)), V(K.size());
-                    const auto kf = random_floats(row_vals * size_t(total), 11),
-                               vf = random_floats(row_vals * size_t(total), 12);
-                    for (size_t i = 0; i < kf.size(); i++) {
-                        const uint16_t a = f32_to_f16(kf[i]), b = f32_to_f16(vf[i]);
-                        std::memcpy(&K[2 * i], &a, 2);
-                        std::memcpy(&V[2 * i], &b, 2);
-                    }
+                    const auto K = encode(DType::F16, random_floats(row_vals * size_t(total), 11)),
+                               V = encode(DType::F16, random_floats(row_vals * size_t(total), 12));
                     const size_t qs = size_t(heads) * hd + 3; // strides wider than a row
                     const auto q = random_floats(qs * size_t(n_tok), 13, 2.0f);
                     std::vector<float> together(qs * size_t(n_tok), -1.0f), alone(together);
