@@ -18,9 +18,9 @@ struct ConvertOptions {
     // ffn_down of the first and last eighth of the layers and every third layer between,
     // the layers llama.cpp's Q4_K_M gives more bits.
     bool q4_k_m = false;
-    // Q4_0, Q4_K and Q6_K matrices with a multiple of 8 rows (all but token_embd, whose rows are
-    // looked up one by one) are stored in the interleave8 layout the kernels read fastest; false
-    // keeps every tensor row-major (byte for byte the GGUF blocks).
+    // Q4_0, Q8_0, Q4_K and Q6_K matrices with a multiple of 8 rows (all but token_embd, whose rows
+    // are looked up one by one) are stored in the interleave8 layout the kernels read fastest;
+    // false keeps every tensor row-major (byte for byte the GGUF blocks).
     bool interleave = true;
 };
 

@@ -24,12 +24,15 @@ struct Fields {
 
 Fields fields(DType type) {
     static constexpr Field kQ4_0[] = {{0, 2, 2}, {2, 16, 4}};
+    static constexpr Field kQ8_0[] = {{0, 2, 2}, {2, 32, 4}};
     static constexpr Field kQ4_K[] = {{0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 128, 4}};
     static constexpr Field kQ6_K[] = {{0, 128, 4}, {128, 64, 4}, {192, 16, 1}, {208, 2, 2}};
     if (type == DType::Q4_0) return {kQ4_0, 2}; // d qs
+    if (type == DType::Q8_0) return {kQ8_0, 2}; // d qs
     if (type == DType::Q4_K) return {kQ4_K, 4}; // d dmin scales qs
     if (type == DType::Q6_K) return {kQ6_K, 4}; // ql qh scales d
-    fail(std::string("the interleave8 layout is for q4_0, q4_k and q6_k, not ") + dtype_name(type));
+    fail(std::string("the interleave8 layout is for q4_0, q8_0, q4_k and q6_k, not ") +
+         dtype_name(type));
 }
 
 // Copies row k's block into its group block (ToGroup) or the group block's row k out.
@@ -52,8 +55,9 @@ template <bool ToGroup> void move_block(Fields fs, const uint8_t* src, uint8_t* 
 } // namespace
 
 bool can_interleave8(DType type, uint64_t rows) {
-    return (type == DType::Q4_0 || type == DType::Q4_K || type == DType::Q6_K) && rows > 0 &&
-           rows % kInterleaveRows == 0;
+    return (type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K ||
+            type == DType::Q6_K) &&
+           rows > 0 && rows % kInterleaveRows == 0;
 }
 
 void interleaved_row(DType type, const uint8_t* matrix, uint64_t r, uint64_t cols, uint8_t* row) {

@@ -1,9 +1,11 @@
-// The Interleave8 tensor layout (formats/strata_file.h): Q4_0, Q4_K and Q6_K rows stored in
-// groups of 8 so that one 32-byte load holds 4 quant bytes (8 values) of each of 8 rows. A group of
-// 8 rows keeps its byte size (8 x the row's bytes); within it, for each block column b, the 8 rows'
-// blocks are stored field by field, each field cut in pieces, piece c of row k at
-// field start + (8c + k) x piece size:
+// The Interleave8 tensor layout (formats/strata_file.h): Q4_0, Q8_0, Q4_K and Q6_K rows stored in
+// groups of 8 so that one 32-byte load holds 4 quant bytes (8 values; 4 for Q8_0) of each of 8
+// rows. A group of 8 rows keeps its byte size (8 x the row's bytes); within it, for each block
+// column b, the 8 rows' blocks are stored field by field, each field cut in pieces, piece c of row
+// k at field start + (8c + k) x piece size:
 //   q4_0 (144 bytes): d[8] (pieces of 2), then qs: piece c (4 bytes) of row k at 16 + 32c + 4k.
+//   q8_0 (272 bytes): d[8], then qs: piece c (4 bytes, values 4c..4c+3) of row k at
+//        16 + 32c + 4k.
 //   q4_k (1152 bytes): d[8], dmin[8] (pieces of 2), scales (pieces of 1: byte j of row k at
 //        32 + 8j + k), then qs: piece c (4 bytes) of row k at 128 + 32c + 4k.
 //   q6_k (1680 bytes): ql (pieces of 4: piece c of row k at 32c + 4k), qh (at 1024 + 32c + 4k),
@@ -20,7 +22,8 @@ namespace strata {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether a matrix of this type and row count can take the Interleave8 layout (q4_0, q4_k, q6_k).
+// Whether a matrix of this type and row count can take the Interleave8 layout (q4_0, q8_0, q4_k,
+// q6_k).
 bool can_interleave8(DType type, uint64_t rows);
 
 // rows (a multiple of 8) row-major rows of `cols` values -> Interleave8, and back. src and dst

@@ -1,6 +1,6 @@
-// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 against Q8_0, Q4_K and
-// Q6_K against Q8_K activations. Each row's sum is formed in the same order as dot_q4_0_ref /
-// dot_q4_k_ref / dot_q6_k_ref, so they agree exactly.
+// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 and Q8_0 against Q8_0,
+// Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order as the
+// row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
 #include "formats/half.h"
 #include "formats/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -60,6 +60,28 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                          s += ((q & 15) - 8) * y[b].qs[j];
                          s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
                      }
+                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
+                 }
+                 return sum;
+             });
+}
+
+void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK8_0;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ8_0); // 8 scales + 8 x 32 quant bytes
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     uint16_t d;
+                     std::memcpy(&d, blk + 2 * k, 2);
+                     int s = 0;
+                     for (int i = 0; i < QK8_0; i++)
+                         s += int8_t(blk[16 + (i / 4) * 32 + 4 * k + i % 4]) * y[b].qs[i];
                      sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
                  }
                  return sum;

@@ -31,6 +31,7 @@ const Kernels kKernelsRef = {
     .dot_x8_q4_0 = dot_x8_q4_0_ref,
     .dot_x8_q4_k = dot_x8_q4_k_ref,
     .dot_x8_q6_k = dot_x8_q6_k_ref,
+    .dot_x8_q8_0 = dot_x8_q8_0_ref,
 };
 
 #if !defined(__x86_64__)
@@ -64,6 +65,7 @@ DotTileFn Kernels::dot_tile(DType t) const {
 
 DotX8Fn Kernels::dot_x8(DType t) const {
     const DotX8Fn f = t == DType::Q4_0   ? dot_x8_q4_0
+                      : t == DType::Q8_0 ? dot_x8_q8_0
                       : t == DType::Q4_K ? dot_x8_q4_k
                       : t == DType::Q6_K ? dot_x8_q6_k
                                          : nullptr;

@@ -30,9 +30,9 @@ using DotTileFn = void (*)(int n, const void* weights, size_t row_stride, int n_
                            size_t y_stride);
 // An Interleave8 matrix (formats/interleave.h: groups of 8 rows, `group_bytes` apart) against
 // n_tokens activation rows: out[t * out_stride + 8g + k] = dot(row k of group g, token t).
-// For Q4_0 (Q8_0 activations) bsums[t * (n / 32) + b] is the sum of token t's block b quants
-// (block_sums_q8_0), computed once per matrix product by the caller rather than once per group;
-// Q4_K kernels take the sums the Q8_K blocks carry and ignore it.
+// For Q4_0 and Q8_0 (Q8_0 activations) bsums[t * (n / 32) + b] is the sum of token t's block b
+// quants (block_sums_q8_0), computed once per matrix product by the caller rather than once per
+// group; Q4_K kernels take the sums the Q8_K blocks carry and ignore it.
 using DotX8Fn = void (*)(int n, const void* weights, size_t group_bytes, int n_groups,
                          const void* activations, size_t act_stride, const int32_t* bsums,
                          int n_tokens, float* out, size_t out_stride);
@@ -63,13 +63,14 @@ struct Kernels {
     void (*attention)(const AttentionArgs& a, int g0, int g1);
     // a row of n values of any type to floats (embedding lookups, KV rows)
     void (*dequantize)(DType type, const void* x, float* y, int n);
-    // Interleave8 Q4_0 x Q8_0, Q4_K and Q6_K x Q8_K matrices (every row has them)
+    // Interleave8 Q4_0 and Q8_0 x Q8_0, Q4_K and Q6_K x Q8_K matrices (every row has them)
     DotX8Fn dot_x8_q4_0 = nullptr, dot_x8_q4_k = nullptr, dot_x8_q6_k = nullptr;
+    DotX8Fn dot_x8_q8_0 = nullptr;
 
     DotFn dot(DType weight_type) const;
     DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type
     DotTileFn dot_tile(DType weight_type) const; // nullptr: none for this type
-    DotX8Fn dot_x8(DType weight_type) const;     // Interleave8 q4_0/q4_k; fails for others
+    DotX8Fn dot_x8(DType weight_type) const; // Interleave8 q4_0/q8_0/q4_k/q6_k; fails for others
 };
 
 // The activation type a weight type's dot product reads.

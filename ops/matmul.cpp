@@ -210,15 +210,15 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
 #endif
     Part parts[kMaxOuts];
     int first[kMaxOuts + 1] = {0};
-    bool q4_0_x8 = false;
+    bool q8_act_x8 = false;
     for (int i = 0; i < n_outs; i++) {
         parts[i] = plan(k, outs[i], n_tokens, n_threads);
         first[i + 1] = first[i] + parts[i].n_chunks;
-        q4_0_x8 |= parts[i].dot_x8 && outs[i].w->type == DType::Q4_0;
+        q8_act_x8 |= parts[i].dot_x8 && activation_type(outs[i].w->type) == DType::Q8_0;
     }
-    // Interleaved Q4_0 takes the activations' block sums, formed once here for every chunk
+    // Interleaved Q4_0 and Q8_0 take the activations' block sums, formed once here for every chunk
     thread_local std::vector<int32_t> bsums;
-    if (q4_0_x8) {
+    if (q8_act_x8) {
         const int cols = outs[0].w->cols;
         bsums.resize(size_t(n_tokens) * size_t(cols / 32));
         block_sums_q8_0(cols, act, activation_row_bytes(DType::Q4_0, cols), n_tokens, bsums.data());

@@ -43,11 +43,9 @@ TEST_P(ImportQuantGguf, EveryBlockIsBitIdenticalToTheSource) {
         types[t->type]++;
     }
     EXPECT_EQ(f.find("token_embd.weight")->layout, TensorLayout::RowMajor);
-    // every Q4_0/Q4_K/Q6_K matrix but the embedding (looked up row by row) is interleaved
-    EXPECT_EQ(interleaved,
-              GetParam() == "tiny-mqa-q8_0"
-                  ? 0
-                  : 15); // tiny-gqa-q4_0: 14 q4_0 + the q6_k output; q4_k_m: 12 + 3 q6_k
+    // every matrix but the embedding (looked up row by row) is interleaved: tiny-gqa-q4_0: 14
+    // q4_0 + the q6_k output; q4_k_m: 12 + 3 q6_k; tiny-mqa-q8_0: 14 q8_0 + the q8_0 output
+    EXPECT_EQ(interleaved, 15);
     EXPECT_TRUE(f.verify_checksums().empty());
     const ModelConfig& c = f.config();
     EXPECT_EQ(c.n_embd, 256u);

@@ -23,7 +23,7 @@ using strata::test::random_floats;
 
 namespace {
 
-// rows x cols of `type` (Q4_0 or Q4_K), row-major.
+// rows x cols of `type` (Q4_0, Q8_0, Q4_K or Q6_K), row-major.
 std::vector<uint8_t> matrix(DType type, int rows, int cols, uint32_t seed) {
     const size_t rb = row_bytes(type, uint64_t(cols));
     std::vector<uint8_t> w(rb * size_t(rows));
@@ -36,7 +36,7 @@ std::vector<uint8_t> q4_0_matrix(int rows, int cols, uint32_t seed) {
     return matrix(DType::Q4_0, rows, cols, seed);
 }
 
-// n_tok activation rows for weights of `type` (Q8_0 for Q4_0, Q8_K for Q4_K).
+// n_tok activation rows for weights of `type` (Q8_0 for Q4_0 and Q8_0, Q8_K for the K-quants).
 std::vector<uint8_t> activations(DType type, int n_tok, int cols, uint32_t seed) {
     const DType at = activation_type(type);
     const size_t ab = row_bytes(at, uint64_t(cols));
@@ -52,6 +52,7 @@ std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
 
 float ref_dot(DType type, int n, const uint8_t* w, const uint8_t* a) {
     return type == DType::Q4_0   ? dot_q4_0_ref(n, w, a)
+           : type == DType::Q8_0 ? dot_q8_0_ref(n, w, a)
            : type == DType::Q4_K ? dot_q4_k_ref(n, w, a)
                                  : dot_q6_k_ref(n, w, a);
 }
@@ -80,6 +81,30 @@ TEST(Interleave8, BytesSitWhereTheFormatSaysAndRoundTrip) {
     std::vector<uint8_t> row(rb);
     interleaved_row(DType::Q4_0, x.data(), 13, cols, row.data());
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
+}
+
+TEST(Interleave8, Q8_0BytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 96; // 2 groups, 3 blocks per row
+    const auto w = matrix(DType::Q8_0, rows, cols, 6);
+    const size_t rb = row_bytes(DType::Q8_0, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q8_0, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    // group g, block b: 8 f16 scales, then piece c (values 4c..4c+3) of row k at 16 + 32c + 4k
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ8_0*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 34;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * (r % 8), &blk->d, 2)) << r << " " << b;
+            for (int j = 0; j < 32; j++)
+                ASSERT_EQ(int8_t(gb[16 + (j / 4) * 32 + 4 * (r % 8) + j % 4]), blk->qs[j])
+                    << r << " " << b << " " << j;
+        }
+    deinterleave8(DType::Q8_0, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::Q8_0, x.data(), 9, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 9 * rb, rb));
 }
 
 TEST(Interleave8, Q4_KBytesSitWhereTheFormatSaysAndRoundTrip) {
@@ -125,32 +150,33 @@ TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
-TEST(Interleave8, OnlyQ4_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
+TEST(Interleave8, OnlyQ4_0Q8_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
     EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
     EXPECT_FALSE(can_interleave8(DType::Q4_0, 12));
     EXPECT_FALSE(can_interleave8(DType::Q4_K, 4));
     EXPECT_FALSE(can_interleave8(DType::Q4_0, 0));
-    EXPECT_FALSE(can_interleave8(DType::Q8_0, 64));
+    EXPECT_TRUE(can_interleave8(DType::Q8_0, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q8_0, 20));
     EXPECT_TRUE(can_interleave8(DType::Q6_K, 64));
     EXPECT_FALSE(can_interleave8(DType::Q6_K, 60));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 
 // Every row (the reference included) against the row-major reference dot, for group, token
-// and block counts around the kernels' 8-row x 4-token (Q4_0) and x 2-token (Q4_K) steps, with
-// a wider output stride.
+// and block counts around the kernels' 8-row x 4-token (Q4_0, Q8_0) and x 2-token (Q4_K) steps,
+// with a wider output stride.
 TEST(Interleave8, DotsMatchTheRowMajorReference) {
     int checked = 0;
     for (const Kernels* k : available_kernels())
-        for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+        for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
             const DotX8Fn dot = k->dot_x8(type);
             ASSERT_NE(dot, nullptr) << k->name;
             const int block = dtype_info(type).block_size;
             for (int n_groups : {1, 2, 5})
                 for (int n_tok : {1, 2, 3, 4, 5, 9, 17})
-                    for (int blocks : {1, 3, type == DType::Q4_0 ? 33 : 8}) {
+                    for (int blocks : {1, 3, block == 32 ? 33 : 8}) {
                         const int n = blocks * block, rows = 8 * n_groups;
                         const size_t rb = row_bytes(type, uint64_t(n));
                         const size_t ab = row_bytes(activation_type(type), uint64_t(n));
@@ -159,7 +185,7 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
                         std::vector<uint8_t> x(w.size());
                         interleave8(type, w.data(), x.data(), uint64_t(rows), uint64_t(n));
                         std::vector<int32_t> sums(size_t(n_tok) * size_t(n / 32));
-                        if (type == DType::Q4_0)
+                        if (activation_type(type) == DType::Q8_0)
                             block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
                         const size_t os = size_t(rows) + 5;
                         std::vector<float> out(os * size_t(n_tok), -1.0f);
@@ -190,12 +216,12 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
 }
 
 // A token's outputs do not depend on which tokens share its call: the prefill kernels unpack
-// each block once for several tokens (Q4_0 4, Q4_K 2, Q6_K 8 per pass, plus single-token
+// each block once for several tokens (Q4_0 and Q8_0 4, Q4_K 2, Q6_K 8 per pass, plus single-token
 // tails), and must give exactly what the one-token (decode) path gives.
 TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
     const int n_groups = 3, rows = 8 * n_groups, n_tok = 19;
     for (const Kernels* k : available_kernels())
-        for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+        for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
             const int n = 2 * QK_K;
             const size_t rb = row_bytes(type, uint64_t(n));
             const size_t ab = row_bytes(activation_type(type), uint64_t(n));
@@ -204,7 +230,8 @@ TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
             std::vector<uint8_t> x(w.size());
             interleave8(type, w.data(), x.data(), uint64_t(rows), uint64_t(n));
             std::vector<int32_t> sums(size_t(n_tok) * size_t(n / 32));
-            if (type == DType::Q4_0) block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
+            if (activation_type(type) == DType::Q8_0)
+                block_sums_q8_0(n, act.data(), ab, n_tok, sums.data());
             std::vector<float> batch(size_t(rows) * size_t(n_tok)),
                 alone(static_cast<size_t>(rows));
             k->dot_x8(type)(n, x.data(), 8 * rb, n_groups, act.data(), ab, sums.data(), n_tok,
@@ -224,7 +251,7 @@ TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
 // matmul of the same rows within summation order, for one token (decode) and several.
 TEST(Interleave8, MatmulEqualsRowMajorForAnyThreadCount) {
     const int rows = 136, cols = 512; // 17 groups: uneven chunks
-    for (DType type : {DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
         const auto w = matrix(type, rows, cols, 99);
         std::vector<uint8_t> x(w.size());
         interleave8(type, w.data(), x.data(), rows, cols);

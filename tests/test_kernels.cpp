@@ -582,7 +582,7 @@ TEST(Kernels, MatmulManyEqualsSeparateMatmuls) {
                     for (int r = 0; r < rows[i]; r++)
                         quantize_row_ref(wt, wf.data() + size_t(r) * cols,
                                          plain.data() + row_bytes(wt, cols) * size_t(r), cols);
-                    const bool x8 = wt != DType::Q8_0 && i != 1; // a row-major one among them
+                    const bool x8 = i != 1; // a row-major one among them
                     w[i] = plain;
                     if (x8) interleave8(wt, plain.data(), w[i].data(), uint64_t(rows[i]), cols);
                     m[i] = {wt, w[i].data(), rows[i], cols,

@@ -298,14 +298,14 @@ TEST(StrataFile, Interleave8IsWrittenForQ4_0MatricesAndCheckedOnRead) {
     }
     EXPECT_GT(interleaved, 0);
 
-    // crafted: the layout on a Q8_0 matrix, and an unknown layout id
+    // crafted: the layout on an F32 vector, and an unknown layout id
     const auto good = tiny_file(dir);
     const StrataFile fq = StrataFile::from_memory(good.data(), good.size(), "q8_0");
     size_t q = 0;
-    while (fq.tensors()[q].name != "blk.0.attn_q.weight") q++;
+    while (fq.tensors()[q].name != "blk.0.attn_norm.weight") q++;
     auto bad = good;
     set<uint32_t>(bad, dir_entry(bad, q).type + 4, uint32_t(TensorLayout::Interleave8));
-    expect_refused(bad, "has the interleave8 layout but is a q8_0 tensor");
+    expect_refused(bad, "has the interleave8 layout but is a f32 tensor");
     bad = good;
     set<uint32_t>(bad, dir_entry(bad, q).type + 4, 7);
     expect_refused(bad, "unknown layout 7");

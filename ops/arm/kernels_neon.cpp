@@ -484,13 +484,15 @@ struct NeonPrims {
 
 void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
 
-// Interleave8 Q4_0 (formats/interleave.h) x Q8_0, T tokens per pass over a group's blocks. A
-// 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching activation bytes
-// copied to every lane, each int32 lane collects its own row: no horizontal sums. Nibbles are
-// made signed (-8) here, so the activation block sums are not needed.
-template <int T>
+// Interleave8 Q4_0 and Q8_0 (formats/interleave.h) x Q8_0, T tokens per pass over a group's
+// blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching activation
+// bytes copied to every lane, each int32 lane collects its own row: no horizontal sums. Q4_0's
+// piece c holds values 4c.. (low nibbles, made signed by -8 here) and 16 + 4c.. (high); Q8_0's
+// pieces c and c + 4 hold them as they are. Neither needs the activation block sums.
+template <int T, bool kQ8>
 void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                const BlockQ8_0* const* y, float* const* out) {
+    constexpr size_t kBlock = 8 * (kQ8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0));
     const uint8x16_t m4 = vdupq_n_u8(15);
     const int8x16_t eight = vdupq_n_s8(8);
     for (int g = 0; g < n_groups; g++) {
@@ -498,7 +500,7 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         float32x4_t acc[T][2];
         for (int u = 0; u < T; u++) acc[u][0] = acc[u][1] = vdupq_n_f32(0);
         for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ4_0);
+            const uint8_t* blk = group + size_t(b) * kBlock;
             int32x4_t s[T][2];
             int32x4_t ylo[T], yhi[T];
             for (int u = 0; u < T; u++) {
@@ -508,9 +510,15 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             }
             for (int c = 0; c < 4; c++)
                 for (int h = 0; h < 2; h++) { // rows 0..3, then 4..7
-                    const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
-                    const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
-                    const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+                    int8x16_t lo, hi;         // values 4c..4c+3 and 16+4c..16+4c+3 of 4 rows
+                    if constexpr (kQ8) {
+                        lo = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 16 + 32 * c + 16 * h);
+                        hi = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 144 + 32 * c + 16 * h);
+                    } else {
+                        const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
+                        lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
+                        hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+                    }
                     for (int u = 0; u < T; u++) {
                         int32x4_t yl, yh;
                         switch (c) { // the lane index must be a constant
@@ -702,10 +710,10 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
     }
 }
 
-void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                 size_t out_stride) {
-    const int nb = n / QK4_0;
+template <bool kQ8>
+void x8_tokens(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+               size_t act_stride, int n_tokens, float* out, size_t out_stride) {
+    const int nb = n / QK8_0;
     const auto* wb = static_cast<const uint8_t*>(w);
     const auto* ab = static_cast<const uint8_t*>(act);
     const BlockQ8_0* y[4];
@@ -719,12 +727,24 @@ void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const v
     int t = 0;
     for (; t + 4 <= n_tokens; t += 4) {
         take(t, 4);
-        x8_groups<4>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<4, kQ8>(nb, wb, group_bytes, n_groups, y, o);
     }
     for (; t < n_tokens; t++) {
         take(t, 1);
-        x8_groups<1>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<1, kQ8>(nb, wb, group_bytes, n_groups, y, o);
     }
+}
+
+void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    x8_tokens<false>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
+}
+
+void dot_x8_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    x8_tokens<true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
 }
 
 } // namespace
@@ -758,6 +778,7 @@ static const Kernels kRow = {
     .dot_x8_q4_0 = dot_x8_q4_0,
     .dot_x8_q4_k = dot_x8_q4_k,
     .dot_x8_q6_k = dot_x8_q6_k,
+    .dot_x8_q8_0 = dot_x8_q8_0,
 };
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }

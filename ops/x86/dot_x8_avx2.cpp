@@ -1,6 +1,6 @@
-// Interleave8 Q4_0 and Q4_K matrices (formats/interleave.h) against Q8_0 / Q8_K activations,
-// AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled with -mavx2
-// -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the kernel table use them.
+// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (formats/interleave.h) against Q8_0 / Q8_K
+// activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled with
+// -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/x86_shared.h"
 
@@ -34,6 +34,17 @@ struct Avx2Products {
             _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
         return _mm256_madd_epi16(acc, _mm256_or_si256(x, _mm256_slli_epi32(x, 16)));
     }
+    // signed x signed bytes: |q| x (y with q's signs), whose byte pairs fit int16 (2 x 128 x 127),
+    // widened to int32 at once (two pieces' sums would not fit)
+    struct S8 {
+        __m256i mag, q;
+    };
+    static constexpr bool kS8Bias = false;
+    static S8 s8(__m256i q) { return {_mm256_abs_epi8(q), q}; }
+    static __m256i add_s8(__m256i acc, const S8& s, __m256i y) {
+        const __m256i p = _mm256_maddubs_epi16(s.mag, _mm256_sign_epi8(y, s.q));
+        return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+    }
 };
 
 } // namespace
@@ -42,6 +53,13 @@ void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     x8::dot_q4_0<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
+}
+
+void dot_x8_q8_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q8_0<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
 }
 

@@ -10,6 +10,9 @@
 //   scales_i8(sc)            8 rows' signed 8-bit scales (Q6_K) in the form mul_scale takes
 //   mul_scale(acc, s)        the 8 rows' sums times those scales, int32 lanes
 //   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
+//   S8, s8(q)                32 signed quant bytes (Q8_0) prepared once for every token
+//   add_s8(acc, s, y)        int32 acc + the products of a prepared S8 with y, per row
+//   kS8Bias                  s8 biased the quants by +128: 128 x the token's block sum comes out
 //
 // One 32-byte load holds 4 quant bytes of each of 8 rows: its low nibbles are values 4c..4c+3 of
 // the 8 rows and its high nibbles values 16+4c..16+4c+3 (Q4_0), so a product against the token's
@@ -98,6 +101,63 @@ void groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const Bl
         }
         for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
     }
+}
+
+// ---- Q8_0 x Q8_0 ----------------------------------------------------------------------------
+// A group block: d[8], then the 8 rows' signed quants in 4-byte pieces (piece c, values
+// 4c..4c+3, of row k at 16 + 32c + 4k). Each piece is prepared once (P::s8) for every token of the
+// pass, then each token's 4 matching bytes, broadcast, add its products to that token's int32 sums.
+constexpr size_t kGroupBlock8 = 8 * sizeof(BlockQ8_0);
+
+template <class P, int T>
+void groups_q8(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+               const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlock8;
+            if (T == 1)
+                for (size_t l = 0; l < kGroupBlock8; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            __m256i sum[T];
+            for (int u = 0; u < T; u++) sum[u] = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                const typename P::S8 q =
+                    P::s8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c)));
+                for (int u = 0; u < T; u++)
+                    sum[u] = P::add_s8(sum[u], q, bcast4(y[u][b].qs + 4 * c));
+            }
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++) {
+                __m256i si = sum[u];
+                if constexpr (P::kS8Bias)
+                    si = _mm256_sub_epi32(si, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 7));
+                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(si), acc[u]);
+            }
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+              size_t out_stride) {
+    const int nb = n / QK8_0;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 8 tokens per pass: each prepared piece serves all 8 (226 GOP/s on 32000x2048 against 191
+    // for 6, 188 for 4, 220 for 12)
+    by_tokens<BlockQ8_0, 8>(act, act_stride, n_tokens, out, out_stride,
+                            [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
+                                const int32_t* s[T];
+                                for (int u = 0; u < T; u++)
+                                    s[u] = bsums + size_t(t + u) * size_t(nb);
+                                groups_q8<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+                            });
 }
 
 // ---- Q4_K x Q8_K ----------------------------------------------------------------------------

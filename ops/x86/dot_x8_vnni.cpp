@@ -1,6 +1,6 @@
-// Interleave8 Q4_0 and Q4_K matrices (formats/interleave.h) against Q8_0 / Q8_K activations,
-// AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with
-// VPDPBUSD, which multiplies, sums each row's 4 byte products and accumulates in int32 in one
+// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (formats/interleave.h) against Q8_0 / Q8_K
+// activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of ops/x86/dot_x8_impl.h
+// with VPDPBUSD, which multiplies, sums each row's 4 byte products and accumulates in int32 in one
 // instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and VPMADDWD per block).
 // Built only into the avx512_vnni kernel row, with that row's flags.
 #include "ops/x86/dot_x8_impl.h"
@@ -23,6 +23,12 @@ struct VnniProducts {
         return _mm256_mullo_epi32(
             acc, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
     }
+    // signed quants made unsigned (q + 128, a flipped top bit) for VPDPBUSD; the 128 x the
+    // token's block sum this adds comes out once per block
+    using S8 = __m256i;
+    static constexpr bool kS8Bias = true;
+    static S8 s8(__m256i q) { return _mm256_xor_si256(q, _mm256_set1_epi8(char(0x80))); }
+    static __m256i add_s8(__m256i acc, S8 q, __m256i y) { return _mm256_dpbusd_epi32(acc, q, y); }
 };
 
 } // namespace
@@ -31,6 +37,13 @@ void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     x8::dot_q4_0<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
+}
+
+void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q8_0<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
 }
 

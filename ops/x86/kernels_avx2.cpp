@@ -910,6 +910,7 @@ extern const Kernels kKernelsAvx2 = {
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
     .dot_x8_q4_k = dot_x8_q4_k_avx2,
     .dot_x8_q6_k = dot_x8_q6_k_avx2,
+    .dot_x8_q8_0 = dot_x8_q8_0_avx2,
 };
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }

@@ -149,10 +149,12 @@ static const Kernels kRow = {
     .dot_x8_q4_0 = dot_x8_q4_0_vnni,
     .dot_x8_q4_k = dot_x8_q4_k_vnni,
     .dot_x8_q6_k = dot_x8_q6_k_vnni,
+    .dot_x8_q8_0 = dot_x8_q8_0_vnni,
 #else
     .dot_x8_q4_0 = dot_x8_q4_0_avx2,
     .dot_x8_q4_k = dot_x8_q4_k_avx2,
     .dot_x8_q6_k = dot_x8_q6_k_avx2,
+    .dot_x8_q8_0 = dot_x8_q8_0_avx2,
 #endif
 };
 

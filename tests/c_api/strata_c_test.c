@@ -182,8 +182,8 @@ static int text_and_file_calls(const char* model_path) {
               info.n_layer == 1,
           "synthetic info");
     strata_model_close(syn);
-    CHECK(report.n_interleaved == 0, "q8_0 interleaved: %d", (int)report.n_interleaved);
-    /* q4_0: the 7 matrices of the layer and the output interleaved, the embedding not */
+    /* the 7 matrices of the layer and the output interleaved, the embedding not */
+    CHECK(report.n_interleaved == 8, "q8_0 interleaved: %d", (int)report.n_interleaved);
     co.type = "q4_0";
     CHECK(strata_convert_synthetic("test-tiny", out, &co, &report) == STRATA_OK &&
               report.n_interleaved == 8,
