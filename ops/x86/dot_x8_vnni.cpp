@@ -31,20 +31,150 @@ struct VnniProducts {
     static __m256i add_s8(__m256i acc, S8 q, __m256i y) { return _mm256_dpbusd_epi32(acc, q, y); }
 };
 
+// ---- 512-bit: two groups (16 rows) per register --------------------------------------------
+// Piece c of group g in the low 256 bits, of group g + 1 in the high: one VPDPBUSD against the
+// token's broadcast bytes serves 16 rows. A row's arithmetic is the 256-bit kernels' lane for
+// lane, so its result does not depend on whether its group was paired (odd tails take those).
+
+inline __m512i load_pair(const uint8_t* a, const uint8_t* b) {
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
+}
+// the 16 rows' f16 scales (8 at a, 8 at b) as floats
+inline __m512 scales_pair(const uint8_t* a, const uint8_t* b) {
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1));
+}
+inline void store_pair(float* out, __m512 v) {
+    _mm256_storeu_ps(out, _mm512_castps512_ps256(v));
+    _mm256_storeu_ps(out + 8, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+inline __m512i bcast4_512(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+inline void prefetch_ahead(const uint8_t* blk, size_t bytes) {
+    for (size_t l = 0; l < bytes; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + x8::kAhead + l, _MM_HINT_T0);
+}
+
+// Q4_0: the pair's block unpacked once (q[2c] low nibbles of piece c, q[2c+1] high) for T tokens
+template <int T>
+void pair_q4_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+               const int32_t* const* bsum, float* const* out) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock;
+        if (T == 1) prefetch_ahead(b0, x8::kGroupBlock), prefetch_ahead(b1, x8::kGroupBlock);
+        __m512i q[8];
+        for (int c = 0; c < 4; c++) {
+            const __m512i v = load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c);
+            q[2 * c] = _mm512_and_si512(v, m4);
+            q[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+        const __m512 dw = scales_pair(b0, b1);
+        for (int u = 0; u < T; u++) {
+            const int8_t* yq = y[u][b].qs;
+            __m512i a = _mm512_setzero_si512();
+            for (int c = 0; c < 8; c++)
+                a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
+            const __m512i sum =
+                _mm512_sub_epi32(a, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 3));
+            const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(sum), acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// Q8_0: each piece of the pair biased to unsigned once for T tokens
+template <int T>
+void pair_q8_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+               const int32_t* const* bsum, float* const* out) {
+    const __m512i bias = _mm512_set1_epi8(char(0x80));
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock8;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock8;
+        if (T == 1) prefetch_ahead(b0, x8::kGroupBlock8), prefetch_ahead(b1, x8::kGroupBlock8);
+        __m512i sum[T];
+        for (int u = 0; u < T; u++) sum[u] = _mm512_setzero_si512();
+        for (int c = 0; c < 8; c++) {
+            const __m512i q = _mm512_xor_si512(load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c), bias);
+            for (int u = 0; u < T; u++)
+                sum[u] = _mm512_dpbusd_epi32(sum[u], q, bcast4_512(y[u][b].qs + 4 * c));
+        }
+        const __m512 dw = scales_pair(b0, b1);
+        for (int u = 0; u < T; u++) {
+            const __m512i si =
+                _mm512_sub_epi32(sum[u], _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 7));
+            const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(si), acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// Pairs of groups through Pair, an odd last group through the 256-bit Single.
+template <int kT, class Pair, class Single>
+void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
+              const Pair& pair, const Single& single) {
+    const int nb = n / block;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    x8::by_tokens<BlockQ8_0, kT>(
+        act, act_stride, n_tokens, out, out_stride,
+        [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
+            const int32_t* s[T];
+            for (int u = 0; u < T; u++) s[u] = bsums + size_t(t + u) * size_t(nb);
+            float* og[T];
+            int g = 0;
+            for (; g + 2 <= n_groups; g += 2) {
+                for (int u = 0; u < T; u++) og[u] = o[u] + 8 * g;
+                pair.template operator()<T>(nb, wb + size_t(g) * group_bytes,
+                                            wb + size_t(g + 1) * group_bytes, y, s, og);
+            }
+            if (g < n_groups) {
+                for (int u = 0; u < T; u++) og[u] = o[u] + 8 * g;
+                single.template operator()<T>(nb, wb + size_t(g) * group_bytes, y, s, og);
+            }
+        });
+}
+
 } // namespace
 
 void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
-    x8::dot_q4_0<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+    // 8 tokens per pass: 32 registers hold the pair's 8 unpacked pieces and 8 sums
+    by_pairs<8>(
+        n, QK4_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                  const int32_t* const* s, float* const* o) { pair_q4_0<T>(nb, g0, g1, y, s, o); },
+        [&]<int T>(int nb, const uint8_t* g, const BlockQ8_0* const* y, const int32_t* const* s,
+                   float* const* o) {
+            x8::groups<VnniProducts, T>(nb, g, group_bytes, 1, y, s, o);
+        });
 }
 
 void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
-    x8::dot_q8_0<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+    by_pairs<8>(
+        n, QK8_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                  const int32_t* const* s, float* const* o) { pair_q8_0<T>(nb, g0, g1, y, s, o); },
+        [&]<int T>(int nb, const uint8_t* g, const BlockQ8_0* const* y, const int32_t* const* s,
+                   float* const* o) {
+            x8::groups_q8<VnniProducts, T>(nb, g, group_bytes, 1, y, s, o);
+        });
 }
 
 void dot_x8_q4_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
