@@ -122,18 +122,184 @@ void pair_q8_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* co
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
-// Pairs of groups through Pair, an odd last group through the 256-bit Single.
-template <int kT, class Pair, class Single>
+// Q4_K: as x8::groups_k, 16 rows wide; the two groups' 6-bit scales and mins are unpacked
+// into one array each (lanes 0..7 the first group's rows, 8..15 the second's).
+template <int T>
+void pair_q4_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+               float* const* out) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    alignas(64) uint8_t sc[2][64], mn[2][64];
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlockK;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlockK;
+        if (T == 1) prefetch_ahead(b0, x8::kGroupBlockK), prefetch_ahead(b1, x8::kGroupBlockK);
+        x8::scales_mins8(b0 + 32, sc[0], mn[0]);
+        x8::scales_mins8(b1 + 32, sc[1], mn[1]);
+        // the 16 rows' 8-bit values at offset o of each group's array, as int32 lanes
+        auto rows16 = [](const uint8_t(*v)[64], int o) {
+            return _mm512_cvtepu8_epi32(
+                _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v[0] + o)),
+                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(v[1] + o))));
+        };
+        __m512i sumi[T];
+        for (int u = 0; u < T; u++) sumi[u] = _mm512_setzero_si512();
+        for (int p = 0; p < 4; p++) {
+            __m512i lo[T], hi[T];
+            for (int u = 0; u < T; u++) lo[u] = hi[u] = _mm512_setzero_si512();
+            for (int i = 0; i < 8; i++) {
+                const size_t o = 128 + 256 * size_t(p) + 32 * size_t(i);
+                const __m512i v = load_pair(b0 + o, b1 + o);
+                const __m512i ql = _mm512_and_si512(v, m4);
+                const __m512i qh = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                for (int u = 0; u < T; u++) {
+                    const int8_t* yq = y[u][b].qs + 64 * p + 4 * i;
+                    lo[u] = _mm512_dpbusd_epi32(lo[u], ql, bcast4_512(yq));
+                    hi[u] = _mm512_dpbusd_epi32(hi[u], qh, bcast4_512(yq + 32));
+                }
+            }
+            const __m512i s_lo = rows16(sc, 16 * p), s_hi = rows16(sc, 16 * p + 8);
+            for (int u = 0; u < T; u++)
+                sumi[u] =
+                    _mm512_add_epi32(sumi[u], _mm512_add_epi32(_mm512_mullo_epi32(lo[u], s_lo),
+                                                               _mm512_mullo_epi32(hi[u], s_hi)));
+        }
+        // mins: lane k = (mn[k][2q], mn[k][2q+1]) as int16, against (Y[2q], Y[2q+1])
+        __m512i mpair[4];
+        for (int q = 0; q < 4; q++) {
+            auto pairs = [&](int grp) {
+                return _mm_unpacklo_epi8(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn[grp] + 16 * q)),
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn[grp] + 16 * q + 8)));
+            };
+            mpair[q] = _mm512_cvtepu8_epi16(
+                _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(0)), pairs(1), 1));
+        }
+        const __m512 dv = scales_pair(b0, b1), dm = scales_pair(b0 + 16, b1 + 16);
+        for (int u = 0; u < T; u++) {
+            const int16_t* bs = y[u][b].bsums;
+            alignas(16) int32_t ys[4];
+            _mm_store_si128(
+                reinterpret_cast<__m128i*>(ys),
+                _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs)),
+                               _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs + 8))));
+            __m512i summin = _mm512_madd_epi16(mpair[0], _mm512_set1_epi32(ys[0]));
+            for (int q = 1; q < 4; q++)
+                summin =
+                    _mm512_add_epi32(summin, _mm512_madd_epi16(mpair[q], _mm512_set1_epi32(ys[q])));
+            const __m512 t = _mm512_fmsub_ps(dv, _mm512_cvtepi32_ps(sumi[u]),
+                                             _mm512_mul_ps(dm, _mm512_cvtepi32_ps(summin)));
+            acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(y[u][b].d), t, acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// Q6_K: as x8::groups_q6 / x8::block_q6, 16 rows wide. With T > 1 each pair's block is unpacked
+// once into a 4 KiB buffer that every token reads.
+inline void unpack_q6_pair(const uint8_t* b0, const uint8_t* b1, int h, int i, __m512i q[4]) {
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    const size_t a = 32 * size_t(16 * h + i), bo = 32 * size_t(16 * h + 8 + i);
+    const size_t ho = 1024 + 32 * size_t(8 * h + i);
+    const __m512i A = load_pair(b0 + a, b1 + a), B = load_pair(b0 + bo, b1 + bo);
+    const __m512i H = load_pair(b0 + ho, b1 + ho);
+    q[0] = _mm512_or_si512(_mm512_and_si512(A, m4), _mm512_and_si512(_mm512_slli_epi16(H, 4), m30));
+    q[1] = _mm512_or_si512(_mm512_and_si512(B, m4), _mm512_and_si512(_mm512_slli_epi16(H, 2), m30));
+    q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4), _mm512_and_si512(H, m30));
+    q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
+                           _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
+}
+
+template <class Quants>
+inline __m512i block_q6_pair(const Quants& quants, const BlockQ8_K& y, const uint8_t* sc0,
+                             const uint8_t* sc1, const __m512i* scv) {
+    __m512i sumi = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        const int8_t* q8 = y.qs + 128 * h;
+        for (int is = 0; is < 2; is++) { // values 16is..16is+15 of each quarter
+            __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                            _mm512_setzero_si512()};
+            for (int j = 0; j < 4; j++) {
+                const int i = 4 * is + j;
+                __m512i q[4];
+                quants(h, i, q);
+                for (int k = 0; k < 4; k++)
+                    a[k] = _mm512_dpbusd_epi32(a[k], q[k], bcast4_512(q8 + 32 * k + 4 * i));
+            }
+            for (int k = 0; k < 4; k++) // quarter k: sub-block 8h + 2k + is
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(a[k], scv[8 * h + 2 * k + is]));
+        }
+    }
+    // the -32: lane k = (sc[k][j], sc[k][j+1]) against the Q8_K sums (bsums j, j+1)
+    __m512i corr = _mm512_setzero_si512();
+    for (int j = 0; j < 16; j += 2) {
+        auto pairs = [&](const uint8_t* sc) {
+            return _mm_unpacklo_epi8(
+                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j)),
+                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j + 8)));
+        };
+        const __m512i sp = _mm512_cvtepi8_epi16(
+            _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(sc0)), pairs(sc1), 1));
+        int32_t pair;
+        std::memcpy(&pair, y.bsums + j, 4);
+        corr = _mm512_add_epi32(corr, _mm512_madd_epi16(sp, _mm512_set1_epi32(pair)));
+    }
+    return _mm512_sub_epi32(sumi, _mm512_slli_epi32(corr, 5));
+}
+
+template <int T>
+void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+               float* const* out) {
+    alignas(64) __m512i buf[T > 1 ? 64 : 1];
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock6;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock6;
+        if (T == 1) prefetch_ahead(b0, x8::kGroupBlock6), prefetch_ahead(b1, x8::kGroupBlock6);
+        const uint8_t *sc0 = b0 + 1536, *sc1 = b1 + 1536;
+        __m512i scv[16];
+        for (int j = 0; j < 16; j++)
+            scv[j] = _mm512_cvtepi8_epi32(
+                _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc0 + 8 * j)),
+                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc1 + 8 * j))));
+        const __m512 d = scales_pair(b0 + 1664, b1 + 1664);
+        if constexpr (T > 1)
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 8; i++) unpack_q6_pair(b0, b1, h, i, buf + 4 * (8 * h + i));
+        for (int u = 0; u < T; u++) {
+            __m512i sumi;
+            if constexpr (T > 1)
+                sumi = block_q6_pair(
+                    [&](int h, int i, __m512i* q) {
+                        for (int k = 0; k < 4; k++) q[k] = buf[4 * (8 * h + i) + k];
+                    },
+                    y[u][b], sc0, sc1, scv);
+            else
+                sumi = block_q6_pair(
+                    [&](int h, int i, __m512i* q) { unpack_q6_pair(b0, b1, h, i, q); }, y[u][b],
+                    sc0, sc1, scv);
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(y[u][b].d)),
+                                     _mm512_cvtepi32_ps(sumi), acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// Pairs of groups through Pair, an odd last group through the 256-bit Single; both take
+// (nb, group(s), activation rows, their block sums (Q8_0; none for Q8_K), outputs).
+template <class Block, int kT, class Pair, class Single>
 void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
               size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
               const Pair& pair, const Single& single) {
     const int nb = n / block;
     const auto* wb = static_cast<const uint8_t*>(w);
-    x8::by_tokens<BlockQ8_0, kT>(
+    x8::by_tokens<Block, kT>(
         act, act_stride, n_tokens, out, out_stride,
-        [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
+        [&]<int T>(int t, const Block* const* y, float* const* o) {
             const int32_t* s[T];
-            for (int u = 0; u < T; u++) s[u] = bsums + size_t(t + u) * size_t(nb);
+            for (int u = 0; u < T; u++) s[u] = bsums ? bsums + size_t(t + u) * size_t(nb) : nullptr;
             float* og[T];
             int g = 0;
             for (; g + 2 <= n_groups; g += 2) {
@@ -154,7 +320,7 @@ void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     // 8 tokens per pass: 32 registers hold the pair's 8 unpacked pieces and 8 sums
-    by_pairs<8>(
+    by_pairs<BlockQ8_0, 8>(
         n, QK4_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
         []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
                   const int32_t* const* s, float* const* o) { pair_q4_0<T>(nb, g0, g1, y, s, o); },
@@ -167,7 +333,7 @@ void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
-    by_pairs<8>(
+    by_pairs<BlockQ8_0, 8>(
         n, QK8_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
         []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
                   const int32_t* const* s, float* const* o) { pair_q8_0<T>(nb, g0, g1, y, s, o); },
@@ -178,17 +344,31 @@ void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 }
 
 void dot_x8_q4_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                       size_t out_stride) {
-    x8::dot_q4_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+    // 4 tokens per pass (2 in the 256-bit kernel, which has half the registers)
+    by_pairs<BlockQ8_K, 4>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                  const int32_t* const*, float* const* o) { pair_q4_k<T>(nb, g0, g1, y, o); },
+        [&]<int T>(int nb, const uint8_t* g, const BlockQ8_K* const* y, const int32_t* const*,
+                   float* const* o) {
+            x8::groups_k<VnniProducts, T>(nb, g, group_bytes, 1, y, o);
+        });
 }
 
 void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                       size_t out_stride) {
-    x8::dot_q6_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+    // 8 tokens per unpacked block
+    by_pairs<BlockQ8_K, 8>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                  const int32_t* const*, float* const* o) { pair_q6_k<T>(nb, g0, g1, y, o); },
+        [&]<int T>(int nb, const uint8_t* g, const BlockQ8_K* const* y, const int32_t* const*,
+                   float* const* o) {
+            x8::groups_q6<VnniProducts, T>(nb, g, group_bytes, 1, y, o);
+        });
 }
 
 } // namespace strata
