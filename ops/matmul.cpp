@@ -2,6 +2,7 @@
 
 #include "formats/error.h"
 #include "ops/dot_ref.h"
+#include "ops/matmul_onednn.h"
 
 #include <string>
 
@@ -202,9 +203,14 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
 #ifdef STRATA_HAVE_OPENBLAS
     for (int i = 0; i < n_outs; i++) // float prefill (all float: they share F32 activations)
         if (goes_to_blas(k, *outs[i].w, n_tokens)) {
-            for (int j = 0; j < n_outs; j++)
-                matmul_blas(k, *outs[j].w, static_cast<const float*>(act), n_tokens, outs[j].y,
-                            outs[j].y_stride, n_threads);
+            const float* x = static_cast<const float*>(act);
+            for (int j = 0; j < n_outs; j++) {
+                const MatrixRef& w = *outs[j].w;
+                if (w.type == DType::BF16 &&
+                    matmul_bf16_onednn(w, x, n_tokens, outs[j].y, outs[j].y_stride, n_threads))
+                    continue; // bf16 products where the CPU has them
+                matmul_blas(k, w, x, n_tokens, outs[j].y, outs[j].y_stride, n_threads);
+            }
             return;
         }
 #endif

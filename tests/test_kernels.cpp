@@ -9,6 +9,7 @@
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
+#include "ops/matmul_onednn.h"
 #include "ops/quantize_ref.h"
 #include "tests/kernel_test_data.h"
 
@@ -515,8 +516,9 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     EXPECT_NEAR(out[1], o1, 1e-6);
 }
 
-// Float weights with >= 8 tokens go to OpenBLAS's sgemm in 64-row panels (F16/BF16 widened
-// first): each output must be its row's dot product, and the same for 1, 2 and 3 threads.
+// Float weights with >= 8 tokens go to OpenBLAS's sgemm in 128-row panels (F16/BF16 widened
+// first; BF16 to oneDNN's bf16 matmul where the CPU has one, its activations rounded to bf16):
+// each output must be its row's dot product, and the same for 1, 2 and 3 threads.
 TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
     const int rows = 265, cols = 96, tokens = 16; // two whole 128-row panels and a tail
     for (DType wt : {DType::F32, DType::F16, DType::BF16}) {
@@ -537,13 +539,58 @@ TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
             matmul(*k, m, x.data(), tokens, y3.data(), rows, 3);
             EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << k->name;
             EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4)) << k->name;
+            std::vector<float> xs = x; // the activations as the product takes them
+            if (wt == DType::BF16 && onednn_bf16_available())
+                for (float& v : xs) v = bf16_to_f32(f32_to_bf16(v));
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++) {
                     const float ref = dot_f32_ref(cols, wq.data() + size_t(r) * cols,
-                                                  x.data() + size_t(t) * cols);
+                                                  xs.data() + size_t(t) * cols);
                     ASSERT_NEAR(y1[size_t(t) * rows + r], ref, 1e-4f * (1 + std::fabs(ref)))
                         << k->name << " " << dtype_name(wt) << " " << t << "," << r;
                 }
+        }
+    }
+}
+
+// BF16 x bf16(activations) through oneDNN, called directly: odd row counts (two 128-row panels
+// and a tail), few and many tokens, a wider output stride left untouched past the rows, the same
+// bits for 1, 2 and 3 threads. Runs where oneDNN has a bf16 matmul (AVX512_BF16 or AMX).
+TEST(Kernels, Bf16PrefillThroughOneDnnEqualsTheDotProductsOfBf16Activations) {
+    if (!onednn_bf16_available())
+        GTEST_SKIP() << "oneDNN has no bf16 matmul on this CPU (it needs AVX512_BF16 or AMX); "
+                        "BF16 prefill goes through OpenBLAS here (FloatPrefillThroughOpenBlas...)";
+    const int rows = 265, cols = 96;
+    const auto wf = random_floats(size_t(rows) * cols, 31);
+    const size_t rb = row_bytes(DType::BF16, cols);
+    std::vector<uint8_t> w(rb * rows);
+    std::vector<float> wq(wf.size());
+    for (int r = 0; r < rows; r++) {
+        quantize_row_ref(DType::BF16, wf.data() + size_t(r) * cols, w.data() + rb * r, cols);
+        dequantize_row_ref(DType::BF16, w.data() + rb * r, wq.data() + size_t(r) * cols, cols);
+    }
+    const MatrixRef m{DType::BF16, w.data(), rows, cols};
+    for (int tokens : {3, 16, 37}) {
+        const auto x = random_floats(size_t(tokens) * cols, uint32_t(32 + tokens));
+        const int ys = rows + 3;
+        std::vector<float> y1(size_t(ys) * tokens, -1.0f), y2(y1), y3(y1);
+        ASSERT_TRUE(matmul_bf16_onednn(m, x.data(), tokens, y1.data(), ys, 1));
+        ASSERT_TRUE(matmul_bf16_onednn(m, x.data(), tokens, y2.data(), ys, 2));
+        ASSERT_TRUE(matmul_bf16_onednn(m, x.data(), tokens, y3.data(), ys, 3));
+        EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
+        EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4));
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                double ref = 0, mag = 0;
+                for (int i = 0; i < cols; i++) {
+                    const double a = wq[size_t(r) * cols + i],
+                                 b = bf16_to_f32(f32_to_bf16(x[size_t(t) * cols + i]));
+                    ref += a * b, mag += std::fabs(a * b);
+                }
+                ASSERT_NEAR(y1[size_t(t) * ys + r], ref, 1e-5 * mag + 1e-6)
+                    << "tokens=" << tokens << " t=" << t << " r=" << r;
+            }
+            for (int r = rows; r < ys; r++) ASSERT_EQ(y1[size_t(t) * ys + r], -1.0f);
         }
     }
 }

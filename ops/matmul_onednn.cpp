@@ -1,0 +1,125 @@
+#include "ops/matmul_onednn.h"
+
+#ifndef STRATA_HAVE_ONEDNN // (the aarch64 kernel-test build has no oneDNN)
+namespace strata {
+bool onednn_bf16_available() { return false; }
+bool matmul_bf16_onednn(const MatrixRef&, const float*, int, float*, int, int) { return false; }
+} // namespace strata
+#else
+
+#include "formats/half.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <tuple>
+#include <vector>
+
+namespace strata {
+namespace {
+
+constexpr int kPanel = 128; // rows per oneDNN call, as the OpenBLAS panels
+
+const dnnl::engine& engine() {
+    static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+    return e;
+}
+
+// oneDNN (OpenMP build) sizes its work to omp_get_max_threads() outside a parallel region and
+// runs on the calling thread inside one. Every call here is one thread's panel, so primitives
+// are created, and a one-thread product run, with one OpenMP thread: the same work split for
+// any thread count (bit-identical results), and no team of all cores behind a 1-thread run.
+struct OneOmpThread {
+    const int saved = omp_get_max_threads();
+    OneOmpThread() { omp_set_num_threads(1); }
+    ~OneOmpThread() { omp_set_num_threads(saved); }
+};
+
+// One matmul shape: bf16 activations [m x k] (rows k apart) times bf16 weights [k x n] stored
+// as n rows of k (a [k x n] matrix with strides {1, k}: our row-major rows, no copy), into f32
+// outputs [m x n] with rows ldy apart. The scratchpad is the caller's, so that threads can run
+// one primitive at once.
+struct Shape {
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul prim;
+};
+
+// The primitive for a shape, created once (oneDNN compiles it); nullptr where oneDNN has no
+// bf16 matmul here. Called by the thread that splits the work, never inside its team.
+const Shape* shape(int m, int n, int k, int ldy) {
+    using dnnl::memory;
+    static std::mutex mu;
+    static std::map<std::tuple<int, int, int, int>, std::unique_ptr<Shape>> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    const auto key = std::make_tuple(m, n, k, ldy);
+    if (auto it = cache.find(key); it != cache.end()) return it->second.get();
+    std::unique_ptr<Shape> s;
+    const OneOmpThread one;
+    try {
+        const memory::desc src({m, k}, memory::data_type::bf16, memory::dims{k, 1});
+        const memory::desc wei({k, n}, memory::data_type::bf16, memory::dims{1, k});
+        const memory::desc dst({m, n}, memory::data_type::f32, memory::dims{ldy, 1});
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, engine());
+        s.reset(new Shape{pd, dnnl::matmul(pd)});
+    } catch (const dnnl::error&) {
+        // no implementation for bf16 on this CPU (AVX2 only, say): nullptr, remembered
+    }
+    return (cache[key] = std::move(s)).get();
+}
+
+} // namespace
+
+bool onednn_bf16_available() {
+    static const bool yes = shape(8, kPanel, 64, kPanel) != nullptr;
+    return yes;
+}
+
+bool matmul_bf16_onednn(const MatrixRef& w, const float* x, int n_tokens, float* y, int y_stride,
+                        int n_threads) {
+    if (!onednn_bf16_available()) return false;
+    const OneOmpThread one; // (this thread's setting; our team's size is explicit below)
+    const int k = w.cols, tail = w.rows % kPanel;
+    const Shape* full = w.rows >= kPanel ? shape(n_tokens, kPanel, k, y_stride) : nullptr;
+    const Shape* last = tail ? shape(n_tokens, tail, k, y_stride) : nullptr;
+    if ((w.rows >= kPanel && !full) || (tail && !last)) return false;
+    const int threads = std::max(1, n_threads); // the same team for every matmul (ops/matmul.cpp)
+    thread_local std::vector<uint16_t> xb;      // (this thread's: it splits the work)
+    xb.resize(size_t(n_tokens) * size_t(k));
+    uint16_t* xbd = xb.data();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++)
+        for (int i = 0; i < k; i++)
+            xbd[size_t(t) * size_t(k) + size_t(i)] =
+                f32_to_bf16(x[size_t(t) * size_t(k) + size_t(i)]);
+    const int n_panels = (w.rows + kPanel - 1) / kPanel;
+    const auto* wb = static_cast<const uint16_t*>(w.data);
+    // (inside our team oneDNN runs each call on the calling thread: it does not nest teams)
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        const int r0 = p * kPanel;
+        const Shape* s = w.rows - r0 >= kPanel ? full : last;
+        thread_local dnnl::stream stream(engine());
+        thread_local std::vector<uint8_t> scratch;
+        scratch.resize(std::max<size_t>(1, s->pd.scratchpad_desc().get_size()));
+        dnnl::memory src(s->pd.src_desc(), engine(), xbd);
+        dnnl::memory wei(s->pd.weights_desc(), engine(),
+                         const_cast<uint16_t*>(wb + size_t(r0) * size_t(k)));
+        dnnl::memory dst(s->pd.dst_desc(), engine(), y + r0);
+        dnnl::memory pad(s->pd.scratchpad_desc(), engine(), scratch.data());
+        s->prim.execute(stream, {{DNNL_ARG_SRC, src},
+                                 {DNNL_ARG_WEIGHTS, wei},
+                                 {DNNL_ARG_DST, dst},
+                                 {DNNL_ARG_SCRATCHPAD, pad}});
+        stream.wait();
+    }
+    return true;
+}
+
+} // namespace strata
+
+#endif // STRATA_HAVE_ONEDNN
