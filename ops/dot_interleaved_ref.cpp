@@ -41,11 +41,16 @@ void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, in
     }
 }
 
-void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    const int nb = n / QK4_0;
-    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_0); // 8 scales + 8 x 16 quant bytes
+namespace {
+
+// Q4_0 and Q8_0 rows (Q8_0 activations): group blocks of `Block`s, the 8 rows' f16 scales
+// first; isum(block, k, y) is row k's integer sum with activation block y.
+template <class Block, class IntSum>
+void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                   size_t act_stride, int n_tokens, float* out, size_t out_stride,
+                   const IntSum& isum) {
+    const int nb = n / QK8_0;
+    constexpr size_t kGroupBlock = 8 * sizeof(Block);
     each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
              [&](const uint8_t* group, int k, const uint8_t* a) {
                  const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
@@ -54,38 +59,41 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      const uint8_t* blk = group + size_t(b) * kGroupBlock;
                      uint16_t d;
                      std::memcpy(&d, blk + 2 * k, 2);
-                     int s = 0;
-                     for (int j = 0; j < QK4_0 / 2; j++) {
-                         const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
-                         s += ((q & 15) - 8) * y[b].qs[j];
-                         s += ((q >> 4) - 8) * y[b].qs[j + QK4_0 / 2];
-                     }
-                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
+                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(isum(blk, k, y[b]));
                  }
                  return sum;
              });
 }
 
+} // namespace
+
+void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // 8 scales + 8 x 16 quant bytes
+    x8_q8_act_ref<BlockQ4_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                 int s = 0;
+                                 for (int j = 0; j < QK4_0 / 2; j++) {
+                                     const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
+                                     s += ((q & 15) - 8) * y.qs[j];
+                                     s += ((q >> 4) - 8) * y.qs[j + QK4_0 / 2];
+                                 }
+                                 return s;
+                             });
+}
+
 void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                      size_t out_stride) {
-    const int nb = n / QK8_0;
-    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ8_0); // 8 scales + 8 x 32 quant bytes
-    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
-             [&](const uint8_t* group, int k, const uint8_t* a) {
-                 const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
-                 float sum = 0;
-                 for (int b = 0; b < nb; b++) {
-                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
-                     uint16_t d;
-                     std::memcpy(&d, blk + 2 * k, 2);
-                     int s = 0;
-                     for (int i = 0; i < QK8_0; i++)
-                         s += int8_t(blk[16 + (i / 4) * 32 + 4 * k + i % 4]) * y[b].qs[i];
-                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(s);
-                 }
-                 return sum;
-             });
+    // 8 scales + 8 x 32 quant bytes
+    x8_q8_act_ref<BlockQ8_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                 int s = 0;
+                                 for (int i = 0; i < QK8_0; i++)
+                                     s += int8_t(blk[16 + (i / 4) * 32 + 4 * k + i % 4]) * y.qs[i];
+                                 return s;
+                             });
 }
 
 void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
