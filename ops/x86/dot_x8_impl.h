@@ -43,20 +43,23 @@ inline __m256i bcast4(const int8_t* p) {
 }
 
 // Runs a kernel over n_tokens activation rows of `Block`s: passes of kT tokens, then single
-// tokens. pass.template operator()<T>(t, y, o) computes tokens t .. t+T-1, whose activation
-// rows are y[0..T) and outputs o[0..T).
+// tokens. pass.template operator()<T>(y, s, o) computes T tokens, whose activation rows are
+// y[0..T), their rows of n_blocks block sums s[0..T) (Q8_0: bsums as DotX8Fn takes them; null
+// without, as Q8_K rows carry their own) and their outputs o[0..T).
 template <class Block, int kT, class Pass>
-void by_tokens(const void* act, size_t act_stride, int n_tokens, float* out, size_t out_stride,
-               const Pass& pass) {
+void by_tokens(const void* act, size_t act_stride, const int32_t* bsums, int n_blocks, int n_tokens,
+               float* out, size_t out_stride, const Pass& pass) {
     const auto* ab = static_cast<const uint8_t*>(act);
     const Block* y[kT];
+    const int32_t* s[kT];
     float* o[kT];
     auto run = [&]<int T>(int t) {
         for (int u = 0; u < T; u++) {
             y[u] = reinterpret_cast<const Block*>(ab + size_t(t + u) * act_stride);
+            s[u] = bsums ? bsums + size_t(t + u) * size_t(n_blocks) : nullptr;
             o[u] = out + size_t(t + u) * out_stride;
         }
-        pass.template operator()<T>(t, y, o);
+        pass.template operator()<T>(y, s, o);
     };
     int t = 0;
     for (; t + kT <= n_tokens; t += kT) run.template operator()<kT>(t);
@@ -151,13 +154,11 @@ void dot_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void
     const auto* wb = static_cast<const uint8_t*>(w);
     // 8 tokens per pass: each prepared piece serves all 8 (226 GOP/s on 32000x2048 against 191
     // for 6, 188 for 4, 220 for 12)
-    by_tokens<BlockQ8_0, 8>(act, act_stride, n_tokens, out, out_stride,
-                            [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
-                                const int32_t* s[T];
-                                for (int u = 0; u < T; u++)
-                                    s[u] = bsums + size_t(t + u) * size_t(nb);
-                                groups_q8<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
-                            });
+    by_tokens<BlockQ8_0, 8>(
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
+            groups_q8<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
 }
 
 // ---- Q4_K x Q8_K ----------------------------------------------------------------------------
@@ -261,10 +262,11 @@ void dot_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
     // 2 tokens per pass in prefill: 2 x (lo, hi, sum) stay in registers
-    by_tokens<BlockQ8_K, 2>(act, act_stride, n_tokens, out, out_stride,
-                            [&]<int T>(int, const BlockQ8_K* const* y, float* const* o) {
-                                groups_k<P, T>(nb, wb, group_bytes, n_groups, y, o);
-                            });
+    by_tokens<BlockQ8_K, 2>(
+        act, act_stride, nullptr, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
+            groups_k<P, T>(nb, wb, group_bytes, n_groups, y, o);
+        });
 }
 
 // ---- Q6_K x Q8_K ----------------------------------------------------------------------------
@@ -380,10 +382,11 @@ void dot_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
     // 8 tokens per unpacked block
-    by_tokens<BlockQ8_K, 8>(act, act_stride, n_tokens, out, out_stride,
-                            [&]<int T>(int, const BlockQ8_K* const* y, float* const* o) {
-                                groups_q6<P, T>(nb, wb, group_bytes, n_groups, y, o);
-                            });
+    by_tokens<BlockQ8_K, 8>(
+        act, act_stride, nullptr, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
+            groups_q6<P, T>(nb, wb, group_bytes, n_groups, y, o);
+        });
 }
 
 template <class P>
@@ -393,13 +396,11 @@ void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void
     const int nb = n / QK4_0;
     const auto* wb = static_cast<const uint8_t*>(w);
     // 4 tokens per pass: each group's unpacked nibbles serve all 4
-    by_tokens<BlockQ8_0, 4>(act, act_stride, n_tokens, out, out_stride,
-                            [&]<int T>(int t, const BlockQ8_0* const* y, float* const* o) {
-                                const int32_t* s[T];
-                                for (int u = 0; u < T; u++)
-                                    s[u] = bsums + size_t(t + u) * size_t(nb);
-                                groups<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
-                            });
+    by_tokens<BlockQ8_0, 4>(
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
+            groups<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
 }
 
 } // namespace x8

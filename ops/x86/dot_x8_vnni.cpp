@@ -296,10 +296,8 @@ void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups,
     const int nb = n / block;
     const auto* wb = static_cast<const uint8_t*>(w);
     x8::by_tokens<Block, kT>(
-        act, act_stride, n_tokens, out, out_stride,
-        [&]<int T>(int t, const Block* const* y, float* const* o) {
-            const int32_t* s[T];
-            for (int u = 0; u < T; u++) s[u] = bsums ? bsums + size_t(t + u) * size_t(nb) : nullptr;
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const Block* const* y, const int32_t* const* s, float* const* o) {
             float* og[T];
             int g = 0;
             for (; g + 2 <= n_groups; g += 2) {
