@@ -3,7 +3,7 @@
 // past the end of their input.
 #pragma once
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <cstdint>
 #include <cstring>

@@ -1,9 +1,9 @@
 #include "formats/convert.h"
 
-#include "formats/error.h"
-#include "formats/interleave.h"
+#include "core/error.h"
+#include "core/interleave.h"
 #include "formats/strata_reader.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,7 +1,7 @@
 #include "formats/gguf_reader.h"
 
 #include "formats/byte_reader.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/strata_reader.h"
 #include "formats/strata_writer.h"
 

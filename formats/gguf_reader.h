@@ -2,7 +2,7 @@
 // tensor directory, with every count, length and offset checked against the file size.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "formats/mapped_file.h"
 
 #include <cstdint>

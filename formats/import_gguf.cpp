@@ -1,6 +1,6 @@
 // GGUF import: llama-family hyperparameters and tokenizer from the metadata; tensors of
 // supported types referenced in place, so the converter copies their blocks bit for bit.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // Hugging Face model directories: config.json (llama, mistral, qwen2, with the CLA sharing
 // fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or sharded *.safetensors,
 // tokenizer.json or tokenizer.model, tokenizer_config.json.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
 

@@ -2,7 +2,7 @@
 // (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size
 // means the classifier is stored separately), then float32 tensors in a fixed order.
 #include "formats/byte_reader.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 
 #include <cstring>

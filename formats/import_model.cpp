@@ -1,5 +1,5 @@
 // Chooses the importer for a conversion source.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 
 #include <cstring>

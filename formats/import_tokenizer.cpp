@@ -1,7 +1,7 @@
 // Tokenizer sources other than GGUF and llama2.c: Hugging Face tokenizer.json (+
 // tokenizer_config.json) and SentencePiece's tokenizer.model protobuf.
 #include "formats/byte_reader.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "formats/mapped_file.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <cerrno>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include "formats/metadata.h"
 
 #include "formats/byte_reader.h"
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <cstring>
 

@@ -3,7 +3,7 @@
 // (synthetic models).
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "formats/gguf_reader.h"
 #include "formats/mapped_file.h"
 #include "formats/model_config.h"

@@ -1,6 +1,6 @@
 #include "formats/safetensors.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <cstring>

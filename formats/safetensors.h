@@ -2,7 +2,7 @@
 // length, a JSON header naming each tensor's dtype, shape and byte range, then the data.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "formats/mapped_file.h"
 
 #include <map>

@@ -2,7 +2,8 @@
 // the reader. docs/format.md is the normative description.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
+#include "core/interleave.h"
 
 #include <cstdint>
 #include <string>
@@ -18,16 +19,6 @@ constexpr uint64_t kTensorAlignment = 64; // each tensor inside the data region
 constexpr uint32_t kMaxDims = 4;
 constexpr uint32_t kMaxNameBytes = 256;
 
-// How a tensor's rows are laid out (docs/format.md, "Tensor layouts"). RowMajor: each row's
-// blocks back to back. Interleave8: Q4_0/Q8_0/Q4_K/Q6_K matrices whose rows are stored in groups of
-// 8, the group's blocks of one column together (8 scales, then the 8 rows' quants 4 bytes at a
-// time), the layout the integer GEMV/GEMM kernels read without horizontal sums
-// (formats/interleave.h).
-enum class TensorLayout : uint32_t { RowMajor = 0, Interleave8 = 1 };
-
-inline const char* layout_name(TensorLayout l) {
-    return l == TensorLayout::Interleave8 ? "interleave8" : "row-major";
-}
 
 struct TensorEntry {
     std::string name;

@@ -2,8 +2,8 @@
 
 #include "formats/byte_reader.h"
 #include "formats/checksum.h"
-#include "formats/error.h"
-#include "formats/interleave.h"
+#include "core/error.h"
+#include "core/interleave.h"
 #include "formats/strata_writer.h"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 #include "formats/strata_writer.h"
 
 #include "formats/checksum.h"
-#include "formats/error.h"
-#include "formats/interleave.h"
+#include "core/error.h"
+#include "core/interleave.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,10 +1,10 @@
 // Random-weight models in the shapes of real ones, for benchmarks and tests. Weights are drawn
 // directly in the target type (random quant blocks with plausible scales), so a 1B model is
 // written in seconds. The metadata marks them synthetic.
-#include "formats/error.h"
-#include "formats/half.h"
+#include "core/error.h"
+#include "core/half.h"
 #include "formats/model_source.h"
-#include "formats/quant_blocks.h"
+#include "core/quant_blocks.h"
 
 #include <cmath>
 #include <cstring>

@@ -3,7 +3,7 @@
 // read once per group (GQA/MQA).
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 
 #include <cstddef>
 #include <cstdint>

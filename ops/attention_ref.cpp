@@ -1,6 +1,6 @@
-#include "formats/half.h"
+#include "core/half.h"
 #include "ops/attention.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,8 +1,8 @@
-// Scalar reference for Interleave8 matrices (formats/interleave.h): Q4_0 and Q8_0 against Q8_0,
+// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0 and Q8_0 against Q8_0,
 // Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order as the
 // row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
 
 #include <cstring>

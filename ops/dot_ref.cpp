@@ -1,8 +1,8 @@
 // Scalar reference dot products: each weight type against its activation type.
 #include "ops/dot_ref.h"
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
-#include "ops/quantize_ref.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 
 #include <cstring>
 

@@ -1,9 +1,9 @@
 #include "ops/kernels.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "ops/cpu_features.h"
 #include "ops/dot_ref.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <cstdio>
 #include <cstdlib>

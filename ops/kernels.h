@@ -6,7 +6,7 @@
 // activations; Q4_K and Q6_K weights take Q8_K activations.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "ops/attention.h"
 #include "ops/rope.h"
 
@@ -28,7 +28,7 @@ using DotRowsFn = void (*)(int n, const void* weights, size_t row_stride, int n_
 using DotTileFn = void (*)(int n, const void* weights, size_t row_stride, int n_rows,
                            const void* activations, size_t act_stride, int n_tokens, float* y,
                            size_t y_stride);
-// An Interleave8 matrix (formats/interleave.h: groups of 8 rows, `group_bytes` apart) against
+// An Interleave8 matrix (core/interleave.h: groups of 8 rows, `group_bytes` apart) against
 // n_tokens activation rows: out[t * out_stride + 8g + k] = dot(row k of group g, token t).
 // For Q4_0 and Q8_0 (Q8_0 activations) bsums[t * (n / 32) + b] is the sum of token t's block b
 // quants (block_sums_q8_0), computed once per matrix product by the caller rather than once per

@@ -1,6 +1,6 @@
 #include "ops/matmul.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "ops/dot_ref.h"
 #include "ops/matmul_onednn.h"
 

@@ -3,8 +3,8 @@
 // by exactly one thread, so results do not depend on the thread count.
 #pragma once
 
-#include "formats/dtype.h"
-#include "formats/strata_file.h"
+#include "core/dtype.h"
+#include "core/interleave.h"
 #include "ops/kernels.h"
 
 #include <cstddef>
@@ -16,7 +16,7 @@ struct MatrixRef {
     DType type;
     const void* data; // rows x cols, rows of row_bytes(type, cols) in `layout`
     int rows, cols;
-    TensorLayout layout = TensorLayout::RowMajor; // Interleave8: formats/interleave.h
+    TensorLayout layout = TensorLayout::RowMajor; // Interleave8: core/interleave.h
 };
 
 // Bytes of one activation row of `cols` values for weights of `weight_type`.

@@ -7,7 +7,7 @@ bool matmul_bf16_onednn(const MatrixRef&, const float*, int, float*, int, int) {
 } // namespace strata
 #else
 
-#include "formats/half.h"
+#include "core/half.h"
 
 #include <algorithm>
 #include <map>

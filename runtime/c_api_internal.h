@@ -4,7 +4,7 @@
 
 #include "strata.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_config.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"

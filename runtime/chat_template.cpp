@@ -1,6 +1,6 @@
 #include "runtime/chat_template.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 namespace strata {
 

@@ -1,8 +1,8 @@
 #include "runtime/graph.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "ops/attention.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 #include "runtime/kv_cache.h"
 
 #include <algorithm>

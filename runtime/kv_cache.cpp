@@ -1,8 +1,8 @@
 #include "runtime/kv_cache.h"
 
-#include "formats/error.h"
-#include "formats/half.h"
-#include "ops/quantize_ref.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/quantize_ref.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -12,7 +12,7 @@
 // the fork take private copies of those pages first.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "formats/model_config.h"
 
 #include <cstddef>

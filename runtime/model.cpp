@@ -1,6 +1,6 @@
 #include "runtime/model.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 namespace strata {
 

@@ -1,6 +1,6 @@
 #include "runtime/pre_tokenizer.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

@@ -1,6 +1,6 @@
 #include "runtime/sampler.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 #include "runtime/session.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "ops/attention.h"
 #include "runtime/forward.h"
 

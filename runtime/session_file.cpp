@@ -1,7 +1,7 @@
 #include "runtime/session_file.h"
 
 #include "formats/checksum.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "runtime/kv_cache.h"
 
 #include <atomic>

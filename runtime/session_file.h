@@ -5,7 +5,7 @@
 // refused with a message naming the mismatch.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "formats/model_config.h"
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // BPE. Byte-level BPE lives in tokenizer_bpe.cpp.
 #include "runtime/tokenizer.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 #include "runtime/pair_merge.h"
 #include "runtime/pre_tokenizer.h"
 

@@ -2,9 +2,9 @@
 // test_interleave.cpp), which also build alone for the NEON run under qemu.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 #include "ops/kernels.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <cmath>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Malformed GGUF and safetensors inputs: every truncation and crafted corruption gets a clear
 // error, never a crash (this suite also runs under ASan+UBSan).
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/gguf_reader.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"

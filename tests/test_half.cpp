@@ -1,4 +1,4 @@
-#include "formats/half.h"
+#include "core/half.h"
 
 #include <cmath>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Quantized GGUFs import with every block copied bit for bit.
 #include "formats/convert.h"
 #include "formats/gguf_reader.h"
-#include "formats/interleave.h"
+#include "core/interleave.h"
 #include "formats/strata_reader.h"
 #include "tests/fixtures.h"
 

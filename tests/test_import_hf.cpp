@@ -2,8 +2,8 @@
 // tokenizer.json must convert to the same tensors as the llama2.c original; the CLA sharing
 // fields of Hunyuan, Hymba and Gemma 3n configs map to kv_source.
 #include "formats/convert.h"
-#include "formats/error.h"
-#include "formats/half.h"
+#include "core/error.h"
+#include "core/half.h"
 #include "formats/strata_reader.h"
 #include "tests/fixtures.h"
 

@@ -1,6 +1,6 @@
 // stories260K from llama2.c's checkpoint and from its GGUF: the same model, two importers.
 #include "formats/convert.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/strata_reader.h"
 #include "tests/fixtures.h"
 

@@ -1,13 +1,13 @@
-// The interleave8 layout (formats/interleave.h) and the kernels that read it: the layout puts
+// The interleave8 layout (core/interleave.h) and the kernels that read it: the layout puts
 // each byte where docs/format.md says, round-trips losslessly, and every kernel row's
 // interleaved dot products equal the row-major reference (the reference row exactly).
-#include "formats/dtype.h"
-#include "formats/interleave.h"
-#include "formats/quant_blocks.h"
+#include "core/dtype.h"
+#include "core/interleave.h"
+#include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 #include "tests/kernel_test_data.h"
 
 #include <cmath>

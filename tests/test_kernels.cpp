@@ -2,15 +2,15 @@
 // sizes 1, tails and odd block counts. Tolerances: integer dot products are exact per block, so
 // quantized dots differ from the reference only by float summation order (relative 1e-5 of the
 // sum of |terms|); float dots likewise; activation quantizers must be bit-identical.
-#include "formats/dtype.h"
-#include "formats/half.h"
-#include "formats/interleave.h"
+#include "core/dtype.h"
+#include "core/half.h"
+#include "core/interleave.h"
 #include "ops/attention.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/matmul_onednn.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 #include "tests/kernel_test_data.h"
 
 #include <cmath>

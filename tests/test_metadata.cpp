@@ -1,4 +1,4 @@
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/metadata.h"
 
 #include <gtest/gtest.h>

@@ -2,11 +2,11 @@
 // (uniform rounding at the type's step), a naive baseline the K-quant search must beat, and
 // llama.cpp's published acceptance criterion. A quantizer that packs or scales wrongly lands far
 // above them.
-#include "formats/dtype.h"
-#include "formats/error.h"
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
-#include "ops/quantize_ref.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 
 #include <cmath>
 #include <gtest/gtest.h>

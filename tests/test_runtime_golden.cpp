@@ -2,7 +2,7 @@
 // trained stories260K (from its .bin and from its GGUF, in f32 / f16 / q8_0), and llama.cpp on
 // the quantized GQA/MQA GGUFs. Teacher-forced: the prompt as one batch, then one token at a time.
 #include "formats/convert.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "runtime/tokenizer.h"

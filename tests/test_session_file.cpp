@@ -2,7 +2,7 @@
 // belongs to something else, and consistent after its writer is killed at random points.
 #include "formats/checksum.h"
 #include "formats/convert.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/fixtures.h"

@@ -2,7 +2,7 @@
 // every branch continues exactly as a fresh run of its own token history, pages stay shared
 // until written, and a parent rewriting what a fork shares never changes the fork.
 #include "formats/convert.h"
-#include "formats/error.h"
+#include "core/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/fixtures.h"

@@ -1,8 +1,8 @@
 // The .strata writer and validating reader: round trip, every truncation, crafted corruption.
 #include "formats/checksum.h"
 #include "formats/convert.h"
-#include "formats/error.h"
-#include "formats/interleave.h"
+#include "core/error.h"
+#include "core/interleave.h"
 #include "formats/strata_reader.h"
 #include "runtime/model.h"
 #include "tests/fixtures.h"

@@ -1,7 +1,7 @@
 // Tokenizers against reference vectors: llama.cpp's test vectors for the llama-spm, gpt-2 and
 // deepseek-coder vocabularies (from their vocab-only GGUFs), and llama3-tokenizer-js's vectors
 // for Llama 3's tokenizer.json. 100% must match; decode(encode(text)) must give the text back.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/gguf_reader.h"
 #include "formats/model_source.h"
 #include "runtime/chat_template.h"

@@ -1,11 +1,11 @@
 // NEON kernels for aarch64. Compiled twice: with -march=armv8.2-a+dotprod (byte dot products
 // with SDOT) and with plain armv8-a (widening multiplies). The build passes STRATA_NEON_ROW to
 // name the row's getter.
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <arm_neon.h>
 #include <cmath>
@@ -484,7 +484,7 @@ struct NeonPrims {
 
 void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
 
-// Interleave8 Q4_0 and Q8_0 (formats/interleave.h) x Q8_0, T tokens per pass over a group's
+// Interleave8 Q4_0 and Q8_0 (core/interleave.h) x Q8_0, T tokens per pass over a group's
 // blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching activation
 // bytes copied to every lane, each int32 lane collects its own row: no horizontal sums. Q4_0's
 // piece c holds values 4c.. (low nibbles, made signed by -8 here) and 16 + 4c.. (high); Q8_0's
@@ -557,7 +557,7 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
     }
 }
 
-// Interleave8 Q4_K x Q8_K, one token at a time (formats/interleave.h): sub-block s of 4 rows is
+// Interleave8 Q4_K x Q8_K, one token at a time (core/interleave.h): sub-block s of 4 rows is
 // 8 pieces of 16 bytes (low nibbles for even s, high for odd), each dotted with the token's 4
 // matching bytes in every lane; the 8 rows' 6-bit scales and mins are unpacked 16 bytes at a
 // time from the byte-interleaved scale bytes (byte j of row k at 32 + 8j + k).
@@ -633,7 +633,7 @@ void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const v
     }
 }
 
-// Interleave8 Q6_K x Q8_K, one token at a time (formats/interleave.h, ops/x86/dot_x8_impl.h for
+// Interleave8 Q6_K x Q8_K, one token at a time (core/interleave.h, ops/x86/dot_x8_impl.h for
 // the value layout): the 6-bit values are made signed (-32) here and dotted 4 bytes per lane.
 void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,

@@ -1,4 +1,4 @@
-// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (formats/interleave.h) against Q8_0 / Q8_K
+// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 / Q8_K
 // activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled with
 // -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the kernel table use them.
 #include "ops/x86/dot_x8_impl.h"

@@ -1,4 +1,4 @@
-// The Interleave8 kernels (formats/interleave.h) written once over a byte-product policy P and
+// The Interleave8 kernels (core/interleave.h) written once over a byte-product policy P and
 // included by each x86 file that instantiates them with its own compiler flags: AVX2 (VPMADDUBSW
 // into int16 sums, widened by VPMADDWD) in dot_x8_avx2.cpp, AVX-512 VNNI (VPDPBUSD into int32) in
 // dot_x8_vnni.cpp. P provides:
@@ -21,7 +21,7 @@
 // (precomputed by the caller, see DotX8Fn).
 #pragma once
 
-#include "formats/quant_blocks.h"
+#include "core/quant_blocks.h"
 
 #include <cstring>
 #include <immintrin.h>

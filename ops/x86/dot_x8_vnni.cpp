@@ -1,4 +1,4 @@
-// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (formats/interleave.h) against Q8_0 / Q8_K
+// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 / Q8_K
 // activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of ops/x86/dot_x8_impl.h
 // with VPDPBUSD, which multiplies, sums each row's 4 byte products and accumulates in int32 in one
 // instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and VPMADDWD per block).

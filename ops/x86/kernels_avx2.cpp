@@ -1,10 +1,10 @@
 // AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c only; reached through the kernel
 // table when the CPU has those features.
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 #include "ops/x86/x86_shared.h"
 
 #include <cmath>

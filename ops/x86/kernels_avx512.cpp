@@ -1,11 +1,11 @@
 // AVX-512 (F/BW/VL) kernels. This file is compiled twice: once with -mavx512vnni, where the
 // byte dot products use VPDPBUSD, and once without, where they use VPMADDUBSW + VPMADDWD. The
 // build passes STRATA_AVX512_ROW (kernels_avx512 or kernels_avx512_vnni) to name the row.
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 #include "ops/x86/x86_shared.h"
 
 #include <immintrin.h>

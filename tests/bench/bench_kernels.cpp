@@ -3,13 +3,13 @@
 // (f32, bf16, u8*s8) on the same shapes. GEMV reports weight-read bandwidth (bytes/s); GEMM
 // reports operations (2 x M x N x K) per second. Threads: the benchmark's argument. Also the
 // decode attention kernel at depth (attention/...).
-#include "formats/dtype.h"
-#include "formats/half.h"
-#include "formats/interleave.h"
+#include "core/dtype.h"
+#include "core/half.h"
+#include "core/interleave.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
                 ->MinTime(0.5);
         }
         // Q4_0, Q8_0, Q4_K and Q6_K in the interleave8 layout the converter writes
-        // (formats/interleave.h)
+        // (core/interleave.h)
         for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
             const std::string name = std::string(dtype_name(t)) + "x8/" + shape_name(s);
             benchmark::RegisterBenchmark(

@@ -1,5 +1,5 @@
 // libFuzzer target: the GGUF reader and its tokenizer import on arbitrary bytes.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/gguf_reader.h"
 #include "formats/model_source.h"
 

@@ -1,5 +1,5 @@
 // libFuzzer target: the safetensors header parser and the shard index parser.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/safetensors.h"
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // libFuzzer target: the session-file (--kv-file) reader on arbitrary bytes. The input becomes a
 // memfd opened by path, as a user's file would be; an accepted file must yield committed tokens
 // inside the vocabulary and K/V rows inside the mapping, and take a commit.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_config.h"
 #include "runtime/kv_cache.h"
 #include "runtime/session_file.h"

@@ -1,5 +1,5 @@
 // libFuzzer target: the .strata reader on arbitrary bytes (then checksums and every tensor read).
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/strata_reader.h"
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // libFuzzer target: encoding arbitrary bytes (invalid UTF-8 included) with real vocabularies
 // (SentencePiece Llama 2, byte-level GPT-2 or Llama 3), then decoding. Byte-level BPE is
 // lossless, so decode(encode(x)) must give x back; a difference is a finding (abort).
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/gguf_reader.h"
 #include "formats/model_source.h"
 #include "runtime/tokenizer.h"

@@ -1,6 +1,6 @@
 // libFuzzer target: tokenizer.json (with tokenizer_config.json) and tokenizer.model parsing,
 // then encoding and decoding a fixed text with whatever tokenizer came out.
-#include "formats/error.h"
+#include "core/error.h"
 #include "formats/model_source.h"
 #include "runtime/tokenizer.h"
 

@@ -1,4 +1,4 @@
-// The Interleave8 tensor layout (formats/strata_file.h): Q4_0, Q8_0, Q4_K and Q6_K rows stored in
+// The Interleave8 tensor layout (TensorLayout below): Q4_0, Q8_0, Q4_K and Q6_K rows stored in
 // groups of 8 so that one 32-byte load holds 4 quant bytes (8 values; 4 for Q8_0) of each of 8
 // rows. A group of 8 rows keeps its byte size (8 x the row's bytes); within it, for each block
 // column b, the 8 rows' blocks are stored field by field, each field cut in pieces, piece c of row
@@ -13,12 +13,23 @@
 // The blocks' bytes are GGUF's, rearranged (no value changes): deinterleave8 gives the rows back.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 
 #include <cstddef>
 #include <cstdint>
 
 namespace strata {
+
+// How a tensor's rows are laid out (docs/format.md, "Tensor layouts"). RowMajor: each row's
+// blocks back to back. Interleave8: Q4_0/Q8_0/Q4_K/Q6_K matrices whose rows are stored in groups of
+// 8, the group's blocks of one column together (8 scales, then the 8 rows' quants 4 bytes at a
+// time), the layout the integer GEMV/GEMM kernels read without horizontal sums
+// (below).
+enum class TensorLayout : uint32_t { RowMajor = 0, Interleave8 = 1 };
+
+inline const char* layout_name(TensorLayout l) {
+    return l == TensorLayout::Interleave8 ? "interleave8" : "row-major";
+}
 
 constexpr int kInterleaveRows = 8;
 

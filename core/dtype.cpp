@@ -1,6 +1,6 @@
-#include "formats/dtype.h"
+#include "core/dtype.h"
 
-#include "formats/quant_blocks.h"
+#include "core/quant_blocks.h"
 
 #include <cctype>
 

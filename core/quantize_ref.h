@@ -2,7 +2,7 @@
 // what each type means; SIMD versions are tested against them.
 #pragma once
 
-#include "formats/dtype.h"
+#include "core/dtype.h"
 
 #include <cstdint>
 

@@ -1,6 +1,6 @@
-#include "formats/interleave.h"
+#include "core/interleave.h"
 
-#include "formats/error.h"
+#include "core/error.h"
 
 #include <cstring>
 

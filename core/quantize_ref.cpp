@@ -1,8 +1,8 @@
-#include "ops/quantize_ref.h"
+#include "core/quantize_ref.h"
 
-#include "formats/error.h"
-#include "formats/half.h"
-#include "formats/quant_blocks.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/quant_blocks.h"
 
 #include <algorithm>
 #include <cmath>
