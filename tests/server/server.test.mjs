@@ -297,3 +297,45 @@ test("SIGTERM lets a running stream finish, refuses new requests, and exits 0", 
   assert.equal(e.code, 0, s.log());
   assert.match(s.log(), /SIGTERM: finishing running requests/);
 });
+
+test("the prompt cache deletes the least recently used files past --cache-size-mb", async () => {
+  const dir = tempDir("lru");
+  const s = await startServer(["--cache-dir", dir, "--cache-size-mb", "1"]);
+  try {
+    const c = new OpenAI({ baseURL: s.url + "/v1", apiKey: "x", maxRetries: 0 });
+    const starts = ["Apples", "Bananas", "Cherries", "Dates", "Eggs", "Figs", "Grapes", "Honey", "Ice", "Jam"];
+    for (const w of starts)
+      await c.completions.create({ model: "stories260K", prompt: `${w} are good to eat, said Mom.`, max_tokens: 200 });
+    const m = curl(s.url + "/metrics").body;
+    const files = Number(/^strata_prompt_cache_files (\d+)/m.exec(m)[1]);
+    const bytes = Number(/^strata_prompt_cache_bytes (\d+)/m.exec(m)[1]);
+    assert.ok(files >= 1 && files < starts.length, `files ${files}`);
+    assert.ok(bytes <= 1 << 20, `bytes ${bytes}`);
+    // the newest conversation is still there, the oldest is gone
+    const last = await c.completions.create({ model: "stories260K", prompt: `Jam are good to eat, said Mom.`, max_tokens: 1 });
+    assert.ok(last.usage.prompt_tokens_details.cached_tokens > 0);
+    const first = await c.completions.create({ model: "stories260K", prompt: `Apples are good to eat, said Mom.`, max_tokens: 1 });
+    assert.ok(first.usage.prompt_tokens_details.cached_tokens < first.usage.prompt_tokens - 1, JSON.stringify(first.usage));
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+});
+
+test("a chat template's next turn resumes from the cached conversation", async () => {
+  const s = await startServer(["--chat-template", "chatml"]);
+  try {
+    const c = new OpenAI({ baseURL: s.url + "/v1", apiKey: "x", maxRetries: 0 });
+    const messages = [{ role: "system", content: "You tell stories." }, { role: "user", content: "Once upon a time" }];
+    const r1 = await c.chat.completions.create({ model: "stories260K", messages, max_tokens: 12, temperature: 0 });
+    assert.equal(r1.usage.prompt_tokens_details.cached_tokens, 0);
+    // chatml's markers make the prompt longer than the two contents alone
+    const plain = await c.completions.create({ model: "stories260K", prompt: "You tell stories.\nOnce upon a time", max_tokens: 1 });
+    assert.ok(r1.usage.prompt_tokens > plain.usage.prompt_tokens + 4);
+    messages.push({ role: "assistant", content: r1.choices[0].message.content }, { role: "user", content: "And then?" });
+    const r2 = await c.chat.completions.create({ model: "stories260K", messages, max_tokens: 12, temperature: 0 });
+    assert.ok(r2.usage.prompt_tokens_details.cached_tokens >= r1.usage.prompt_tokens,
+      JSON.stringify([r1.usage, r2.usage]));
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -138,6 +139,7 @@ strata_session* PromptCache::acquire(const std::string& path) {
     o.users++;
     auto it = entries_.find(path);
     if (it != entries_.end()) it->second.last_used_ns = now_ns();
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // (the order of use survives a restart)
     return o.session.get();
 }
 

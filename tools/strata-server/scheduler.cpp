@@ -190,20 +190,22 @@ void Scheduler::start(Slot& slot, std::shared_ptr<Job> job) {
                 const size_t c = common_prefix(prompt, history(other->session.get()));
                 if (c > common) common = c, running = other->session.get();
             }
-        const size_t resume = std::min(common, prompt.size() - 1);
         strata_session* fork = nullptr;
-        if (resume > 0 && running) {
+        if (common > 0 && running) {
             check(strata_session_fork(running, &fork));
+            slot.session.reset(fork);
             slot.save_to = cache_.new_path();
-        } else if (resume > 0) {
+        } else if (common > 0) {
             strata_session* root = cache_.acquire(path);
             slot.base = path;
             check(strata_session_fork(root, &fork));
+            slot.session.reset(fork);
             // a prompt that extends the whole conversation continues its file
             slot.save_to = common == cache_.entry(path)->tokens.size() ? path : cache_.new_path();
         }
-        if (fork) {
-            slot.session.reset(fork);
+        slot.fed = 0;
+        if (fork) { // resume from what the fork really holds (at least the last token is fed)
+            const size_t resume = std::min(common_prefix(prompt, history(fork)), prompt.size() - 1);
             check(strata_session_truncate(fork, int(resume)));
             slot.fed = resume;
         } else {
@@ -216,7 +218,6 @@ void Scheduler::start(Slot& slot, std::shared_ptr<Job> job) {
             check(strata_session_open(model_, &so, &s));
             slot.session.reset(s);
             slot.save_to = cache_.new_path();
-            slot.fed = 0;
         }
         j.prompt_tokens = int(prompt.size());
         j.cached_tokens = int(slot.fed);
@@ -242,7 +243,12 @@ void Scheduler::start(Slot& slot, std::shared_ptr<Job> job) {
 void Scheduler::step(Slot& slot) {
     Job& j = *slot.job;
     if (j.cancelled) return end(slot, "", 499, "the client went away");
-    if (Clock::now() >= j.deadline) return end(slot, "length"); // the time limit
+    if (Clock::now() >= j.deadline) { // the time limit: what was generated, and the end
+        Piece rest;
+        rest.text.swap(slot.held);
+        if (!rest.text.empty()) j.emit(std::move(rest));
+        return end(slot, "length");
+    }
     const std::vector<int32_t>& prompt = j.params.prompt;
     if (slot.fed < prompt.size()) { // the next chunk of the prompt
         const size_t n = std::min(prompt.size() - slot.fed, size_t(options_.prefill_chunk));
