@@ -103,6 +103,7 @@ ModelSource import_gguf(const std::string& path) {
     c.n_vocab = uint32_t(src.tokenizer.tokens.size());
     c.tied_output = g.find("output.weight") == nullptr;
     c.attn_bias = g.find("blk.0.attn_q.bias") != nullptr;
+    c.rope_freqs = g.find("rope_freqs.weight") != nullptr; // Llama 3: the tensor is the scaling
     try {
         c.validate();
     } catch (const Error& e) {

@@ -114,6 +114,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
         t.push_back({p + "ffn_down.weight", {c.n_embd, c.n_ff}, true});
     }
     t.push_back({"output_norm.weight", {c.n_embd}, false});
+    if (c.rope_freqs) t.push_back({"rope_freqs.weight", {c.rope_dim / 2}, false});
     if (!c.tied_output) t.push_back({"output.weight", {c.n_vocab, c.n_embd}, true});
     return t;
 }
@@ -158,6 +159,7 @@ void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t,
     m.set("rope.theta", c.rope_theta);
     m.set("rope.dim", c.rope_dim);
     m.set("rope.style", uint32_t(c.rope_style));
+    m.set("rope.freq_factors", uint32_t(c.rope_freqs));
     m.set("rope.scaling.type", c.rope_scaling.type);
     m.set("rope.scaling.factor", c.rope_scaling.factor);
     m.set("rope.scaling.original_ctx", c.rope_scaling.original_ctx);
@@ -200,6 +202,7 @@ ModelConfig config_from_metadata(const Metadata& m) {
     const uint32_t style = m.u32("rope.style");
     if (style > 1) fail("rope.style = " + std::to_string(style) + " is unknown");
     c.rope_style = RopeStyle(style);
+    c.rope_freqs = m.u32_or("rope.freq_factors", 0) != 0;
     c.rope_scaling.type = m.str_or("rope.scaling.type", "none");
     c.rope_scaling.factor = m.f32_or("rope.scaling.factor", 1.0f);
     c.rope_scaling.original_ctx = m.u32_or("rope.scaling.original_ctx", 0);

@@ -39,6 +39,9 @@ struct ModelConfig {
     uint32_t rope_dim = 0; // rotated dimensions per head (== head_dim unless partial RoPE)
     RopeStyle rope_style = RopeStyle::Normal;
     RopeScaling rope_scaling;
+    // rope_freqs.weight holds rope_dim/2 F32 frequency divisors (Llama 3 GGUFs: the tensor is
+    // the scaling): inv_freq[i] /= rope_freqs[i].
+    bool rope_freqs = false;
     bool tied_output = false; // output projection reuses token_embd.weight
     bool attn_bias = false;   // Q/K/V projections have biases (qwen2)
     // kv_source[l] is the layer whose K/V layer l attends to; == l for layers that own K/V.

@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 
+#include <cmath>
+
 namespace strata {
 
 std::shared_ptr<const Model> Model::load(const std::string& path) {
@@ -60,6 +62,15 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     m->rope.low_freq_factor = c.rope_scaling.low_freq_factor;
     m->rope.high_freq_factor = c.rope_scaling.high_freq_factor;
     m->rope_inv_freq = strata::rope_inv_freq(m->rope);
+    if (c.rope_freqs) { // Llama 3 frequency divisors (GGUF rope_freqs.weight)
+        const float* f = vec("rope_freqs.weight");
+        for (size_t i = 0; i < m->rope_inv_freq.size(); i++) {
+            if (!(f[i] > 0) || !std::isfinite(f[i]))
+                fail(path + ": rope_freqs.weight[" + std::to_string(i) + "] = " +
+                     std::to_string(f[i]) + " is not a positive frequency divisor");
+            m->rope_inv_freq[i] /= f[i];
+        }
+    }
     return m;
 }
 
