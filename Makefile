@@ -38,18 +38,12 @@ test-tsan:
 
 FIXTURES ?= ../shared/fixtures
 DEFAULT_MODEL = models/stories260K.strata
+DEFAULT_SOURCE = models/stories260K
 
-# The default model: stories260K, converted once from ../shared/fixtures when present,
-# otherwise pulled from Hugging Face (karpathy/tinyllamas) and converted.
-$(DEFAULT_MODEL): | build
-	@mkdir -p models
-	@if [ -f $(FIXTURES)/stories260K/stories260K.bin ]; then \
-	  $(BUILD)/strata-convert $(FIXTURES)/stories260K/stories260K.bin \
-	    --tokenizer $(FIXTURES)/stories260K/tok512.bin -o $@; \
-	else \
-	  $(BUILD)/strata pull karpathy/tinyllamas --file stories260K/stories260K.bin \
-	    --file stories260K/tok512.bin -o $@; \
-	fi
+# The default model: stories260K (MIT, Andrej Karpathy; models/stories260K/README.md), shipped in
+# the repository as its llama2.c files and converted once: no network and no ../shared needed.
+$(DEFAULT_MODEL): $(DEFAULT_SOURCE)/stories260K.bin $(DEFAULT_SOURCE)/tok512.bin | build
+	$(BUILD)/strata-convert $(DEFAULT_SOURCE)/stories260K.bin --tokenizer $(DEFAULT_SOURCE)/tok512.bin -o $@
 
 # Installs dependencies, builds, and starts the main job: chat on the default model.
 chat: deps build $(DEFAULT_MODEL)

@@ -50,16 +50,16 @@ void* map_aligned(int fd, size_t size) {
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot open " + path + ": " + std::strerror(errno));
+    if (fd < 0) fail(Status::error, "cannot open " + path + ": " + std::strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         ::close(fd);
-        fail("cannot stat " + path + ": " + std::strerror(e));
+        fail(Status::error, "cannot stat " + path + ": " + std::strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
-        fail(path + " is not a regular file");
+        fail(Status::error, path + " is not a regular file");
     }
     std::shared_ptr<MappedFile> f(new MappedFile());
     f->path_ = path;
@@ -69,7 +69,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
         if (p == MAP_FAILED) {
             int e = errno;
             ::close(fd);
-            fail("cannot map " + path + ": " + std::strerror(e));
+            fail(Status::error, "cannot map " + path + ": " + std::strerror(e));
         }
         f->data_ = static_cast<const uint8_t*>(p);
     }

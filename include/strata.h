@@ -40,6 +40,8 @@ typedef enum strata_status {
     STRATA_BUFFER_TOO_SMALL = 5, /* the output buffer is too small; *n says how much is needed */
     STRATA_NOT_SUPPORTED = 6,    /* not built (yet) */
     STRATA_NO_MEMORY = 7,
+    STRATA_BUSY = 8,    /* a session file is in use by another process (its pid is in the message) */
+    STRATA_ABORTED = 9, /* stopped by the session's abort callback (strata_session_set_abort) */
 } strata_status;
 
 typedef struct strata_model strata_model;
@@ -196,6 +198,21 @@ STRATA_API int strata_session_restore(strata_session* session, const char* path)
  * in any order; each by one thread at a time). A fork of a fork is a copy. */
 STRATA_API int strata_session_fork(strata_session* session, strata_session** out);
 
+/* ---- stopping work early --------------------------------------------------------------- */
+
+/* Asked between the steps of a long computation (the chunks a prompt is computed in); return
+ * non-zero to stop. Called on the thread running the session's call. */
+typedef int (*strata_abort_callback)(void* user);
+/* Installs (or, with NULL, removes) the session's abort callback. While one is installed, a
+ * prompt is computed in chunks sized to take about 50 ms each, so a stop takes effect within
+ * about that long (one token's forward pass at least). A stopped strata_decode,
+ * strata_decode_logits or strata_generate returns STRATA_ABORTED; the session then holds the
+ * tokens computed before the stop (a prefix of what was fed: strata_n_past says how many), its
+ * K/V rows and session file consistent with them, and strata_logits is NULL until the next
+ * decode. */
+STRATA_API int strata_session_set_abort(strata_session* session, strata_abort_callback callback,
+                                        void* user);
+
 /* ---- sampling and generation ----------------------------------------------------------- */
 
 typedef struct strata_sampler_options {
@@ -227,7 +244,9 @@ STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler,
 /* ---- this machine ---------------------------------------------------------------------- */
 
 /* The kernels in use: "ref", "avx2", "avx512", "avx512_vnni", "neon" or "neon_dotprod" (chosen once
- * from the CPU's features; STRATA_ISA=ref|avx2|avx512 forces one). */
+ * from the CPU's features; STRATA_ISA=ref|avx2|avx512|neon forces one). NULL when STRATA_ISA names
+ * kernels this CPU lacks: then strata_session_open fails with STRATA_NOT_SUPPORTED and
+ * strata_errmsg() says why. */
 STRATA_API const char* strata_kernels(void);
 /* Measures this machine's read bandwidth (GB/s, a sum over a buffer far larger than the caches)
  * and FP32 FMA peak (GFLOP/s) with threads[i] threads, into read_gbps[i] and fma_gflops[i].

@@ -140,11 +140,11 @@ const Kernels* kernels_named(const std::string& name) {
 static const Kernels* choose() {
     if (const char* env = std::getenv("STRATA_ISA"); env && *env) {
         if (const Kernels* k = kernels_named(env)) return k;
-        std::fprintf(stderr,
-                     "strata: STRATA_ISA=%s is not available on this CPU (or unknown); "
-                     "use ref, avx2, avx512 or neon\n",
-                     env);
-        std::exit(2);
+        // An error the caller sees (the C API's STRATA_NOT_SUPPORTED), never an exit: the library
+        // must not end its host process. kernels() retries, and fails again, on the next call.
+        fail(Status::not_supported, std::string("STRATA_ISA=") + env +
+                                        " names kernels this CPU lacks (or none strata knows); "
+                                        "use ref, avx2, avx512 or neon where the CPU has them");
     }
     return available_kernels().back();
 }

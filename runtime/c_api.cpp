@@ -21,7 +21,10 @@ int strata_model_open(const char* path, strata_model** out) {
     *out = nullptr;
     return guarded([&] {
         auto m = std::make_unique<strata_model>();
-        m->model = strata::Model::load(path);
+        // Failures to open or map the file are labelled where they happen; the rest mean the
+        // file is not a valid model.
+        m->model = strata::with_status(strata::Status::format,
+                                       [&] { return strata::Model::load(path); });
         m->data = &m->model->tokenizer();
         m->tokenizer = std::make_unique<strata::Tokenizer>(*m->data);
         *out = m.release();
@@ -171,6 +174,7 @@ int strata_decode(strata_session* session, const int32_t* tokens, int n_tokens) 
                          "context is full: " + std::to_string(session->session->n_past()) + " + " +
                              std::to_string(n_tokens) + " tokens exceed " +
                              std::to_string(session->session->n_ctx()));
+        session->logits = nullptr; // stale once decoding starts (an abort leaves none)
         session->logits = session->session->decode(tokens, n_tokens);
         return ok();
     });
@@ -188,6 +192,7 @@ int strata_decode_logits(strata_session* session, const int32_t* tokens, int n_t
                                                   " + " + std::to_string(n_tokens) +
                                                   " tokens exceed " + std::to_string(s.n_ctx()));
         const size_t V = session->model->model->config().n_vocab;
+        session->logits = nullptr;
         const float* all = s.decode(tokens, n_tokens, true);
         std::memcpy(logits, all, size_t(n_tokens) * V * sizeof(float));
         session->logits = s.last_logits();
@@ -275,6 +280,15 @@ int strata_session_fork(strata_session* session, strata_session** out) {
     });
 }
 
+int strata_session_set_abort(strata_session* session, strata_abort_callback callback, void* user) {
+    if (!session) return error(STRATA_INVALID_ARGUMENT, "strata_session_set_abort: NULL session");
+    if (callback)
+        session->session->set_abort_check([callback, user] { return callback(user) != 0; });
+    else
+        session->session->set_abort_check({});
+    return ok();
+}
+
 void strata_sampler_options_init(strata_sampler_options* o) {
     if (!o) return;
     o->temperature = 0, o->top_k = 40, o->top_p = 0.95f, o->min_p = 0.05f, o->repeat_penalty = 1.0f,
@@ -325,6 +339,7 @@ int strata_generate(strata_session* session, strata_sampler* sampler, const char
         if (!ids.empty()) {
             if (s.n_past() + int(ids.size()) > s.n_ctx())
                 return error(STRATA_CONTEXT_FULL, "the prompt does not fit the context");
+            session->logits = nullptr;
             session->logits = s.decode(ids.data(), int(ids.size()));
         }
         if (!session->logits)
@@ -342,6 +357,7 @@ int strata_generate(strata_session* session, strata_sampler* sampler, const char
             const std::string text = out.push(next);
             if (callback && callback(user, next, text.c_str(), int(text.size())) != 0) break;
             if (s.n_past() + 1 > s.n_ctx()) return error(STRATA_CONTEXT_FULL, "context is full");
+            session->logits = nullptr;
             session->logits = s.decode(&next, 1);
         }
         return ok();

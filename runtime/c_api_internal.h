@@ -46,18 +46,24 @@ inline int error(int code, const std::string& message) {
     return code;
 }
 
-// Runs `body`, turning every exception into a status and a message.
+// strata::Status mirrors strata_status (core/ cannot see the public header).
+static_assert(int(strata::Status::error) == STRATA_ERROR &&
+              int(strata::Status::invalid_argument) == STRATA_INVALID_ARGUMENT &&
+              int(strata::Status::format) == STRATA_FORMAT_ERROR &&
+              int(strata::Status::context_full) == STRATA_CONTEXT_FULL &&
+              int(strata::Status::not_supported) == STRATA_NOT_SUPPORTED &&
+              int(strata::Status::no_memory) == STRATA_NO_MEMORY &&
+              int(strata::Status::busy) == STRATA_BUSY &&
+              int(strata::Status::aborted) == STRATA_ABORTED,
+              "strata::Status and strata_status disagree");
+
+// Runs `body`, turning every exception into a status and a message: a strata::Error's own status
+// (the message is never read to classify it).
 template <typename F> int guarded(F&& body) {
     try {
         return body();
     } catch (const strata::Error& e) {
-        const std::string m = e.what();
-        const bool format =
-            m.find("truncated") != std::string::npos || m.find("magic") != std::string::npos ||
-            m.find("version") != std::string::npos || m.find("tensor") != std::string::npos ||
-            m.find("metadata") != std::string::npos;
-        if (m.find("context is full") != std::string::npos) return error(STRATA_CONTEXT_FULL, m);
-        return error(format ? STRATA_FORMAT_ERROR : STRATA_ERROR, m);
+        return error(int(e.status), e.what());
     } catch (const std::bad_alloc&) {
         return error(STRATA_NO_MEMORY, "out of memory");
     } catch (const std::exception& e) {

@@ -84,7 +84,14 @@ strata_convert_options options_or_defaults(const strata_convert_options* options
 
 extern "C" {
 
-const char* strata_kernels(void) { return strata::kernels().name; }
+const char* strata_kernels(void) {
+    try {
+        return strata::kernels().name;
+    } catch (const std::exception& e) { // STRATA_ISA names kernels this CPU lacks
+        error(STRATA_NOT_SUPPORTED, e.what());
+        return nullptr;
+    }
+}
 
 int strata_roofline(const int* threads, int n, double* read_gbps, double* fma_gflops) {
     if (!threads || n <= 0 || !read_gbps || !fma_gflops)
@@ -116,7 +123,9 @@ int strata_convert(const char* src, const char* out, const strata_convert_option
         return error(STRATA_INVALID_ARGUMENT, "strata_convert: src and out must not be NULL");
     const strata_convert_options o = options_or_defaults(options);
     return guarded([&] {
-        strata::ModelSource source = strata::import_model(src, o.tokenizer ? o.tokenizer : "");
+        strata::ModelSource source = strata::with_status(strata::Status::format, [&] {
+            return strata::import_model(src, o.tokenizer ? o.tokenizer : "");
+        });
         return convert_with(source, out, o, report);
     });
 }
@@ -142,7 +151,8 @@ int strata_file_describe(const char* path, const char** text) {
         return error(STRATA_INVALID_ARGUMENT, "strata_file_describe: NULL argument");
     *text = "";
     return guarded([&] {
-        t_text = strata::describe_strata_file(path);
+        t_text = strata::with_status(strata::Status::format,
+                                     [&] { return strata::describe_strata_file(path); });
         *text = t_text.c_str();
         return ok();
     });
@@ -151,7 +161,8 @@ int strata_file_describe(const char* path, const char** text) {
 int strata_file_verify(const char* path, int* n_tensors) {
     if (!path) return error(STRATA_INVALID_ARGUMENT, "strata_file_verify: NULL path");
     return guarded([&] {
-        strata::StrataFile f = strata::StrataFile::open(path);
+        strata::StrataFile f = strata::with_status(strata::Status::format,
+                                                   [&] { return strata::StrataFile::open(path); });
         if (n_tensors) *n_tensors = int(f.tensors().size());
         const auto problems = f.verify_checksums();
         if (problems.empty()) return ok();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -114,13 +115,27 @@ void Session::truncate(int n) {
 const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
     if (n <= 0) fail("decode needs at least one token");
     if (n_past() + n > n_ctx())
-        fail("context is full: " + std::to_string(n_past()) + " tokens held + " +
+        fail(Status::context_full, "context is full: " + std::to_string(n_past()) + " tokens held + " +
              std::to_string(n) + " new exceed the context size " + std::to_string(n_ctx()));
     const ModelConfig& c = model_->config();
     const size_t V = c.n_vocab;
     if (all_logits) all_logits_.resize(size_t(n) * V);
     for (int done = 0; done < n;) {
-        const int chunk = std::min(options_.n_batch, n - done);
+        int batch = options_.n_batch;
+        if (abort_) {
+            if (abort_()) {
+                last_logits_ = nullptr;
+                fail(Status::aborted, "stopped after computing " + std::to_string(done) + " of " +
+                                          std::to_string(n) + " tokens");
+            }
+            // Batches of about kAbortBatchSeconds (powers of two, so few graphs are built):
+            // a stop waits at most that long. The first, unmeasured, batch is one token.
+            for (batch = 1; batch * 2 <= options_.n_batch && seconds_per_token_ > 0 &&
+                            batch * 2 * seconds_per_token_ <= kAbortBatchSeconds;)
+                batch *= 2;
+        }
+        const int chunk = std::min(batch, n - done);
+        const auto t0 = std::chrono::steady_clock::now();
         auto key = std::make_pair(chunk, all_logits);
         auto it = graphs_.find(key);
         if (it == graphs_.end()) { // built and planned once per batch size
@@ -147,6 +162,8 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         if (all_logits)
             std::memcpy(all_logits_.data() + size_t(done) * V, last_logits_, size_t(chunk) * V * 4);
         done += chunk;
+        seconds_per_token_ =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / chunk;
     }
     if (all_logits) last_logits_ = all_logits_.data() + size_t(n - 1) * V; // the last token's
     return all_logits ? all_logits_.data() : last_logits_;

@@ -9,6 +9,7 @@
 #include "runtime/model.h"
 #include "runtime/session_file.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,8 +31,15 @@ class Session {
     Session(std::shared_ptr<const Model> model, const SessionOptions& options);
 
     // Feeds `tokens` at the next positions (prefill in batches of n_batch). Returns the logits
-    // of the last token, or of every fed token (n x n_vocab) when `all_logits`.
+    // of the last token, or of every fed token (n x n_vocab) when `all_logits`. With an abort
+    // check set, it is asked before each batch; when it says stop, decode throws an Error with
+    // Status::aborted, keeping the batches already computed (history, K/V rows and session file
+    // agree; last_logits() is nullptr).
     const float* decode(const int32_t* tokens, int n, bool all_logits = false);
+    // Installs (or, with an empty function, removes) the abort check. While one is set, prefill
+    // batches are sized from the measured time per token to take about kAbortBatchSeconds.
+    void set_abort_check(std::function<bool()> should_abort) { abort_ = std::move(should_abort); }
+    static constexpr double kAbortBatchSeconds = 0.05;
 
     int n_past() const { return int(history_.size()); }
     int n_ctx() const { return cache_->n_ctx(); }
@@ -72,6 +80,8 @@ class Session {
     const float* last_logits_ = nullptr;
     std::vector<float> forked_logits_; // a fork's logits until its first decode
     std::vector<int32_t> history_;
+    std::function<bool()> abort_;
+    double seconds_per_token_ = 0; // measured over the last batch (0: not yet)
 };
 
 } // namespace strata

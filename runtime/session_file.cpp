@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,21 @@ struct Header {
     uint64_t committed;       // 80: tokens whose K/V rows are stored; written last
 };
 static_assert(sizeof(Header) == 88, "session header layout");
+// 88: u32, the pid of the process that holds (or last held) the file open for writing, stored
+// once its lock is taken; outside the checksum, only ever read to name the holder in a refusal.
+constexpr off_t kWriterPidOffset = 88;
+
+// The pid of the process holding `fd`'s file locked (0 when it has not written it yet).
+uint32_t writer_pid(int fd) {
+    uint32_t pid = 0;
+    // A writer stores its pid right after creating or checking the header: wait a moment for it.
+    for (int i = 0; i < 100; i++) {
+        if (pread(fd, &pid, sizeof pid, kWriterPidOffset) == ssize_t(sizeof pid) && pid != 0)
+            break;
+        usleep(10 * 1000);
+    }
+    return pid;
+}
 
 size_t align_page(size_t v) { return (v + kPage - 1) / kPage * kPage; }
 
@@ -47,24 +63,50 @@ size_t align_page(size_t v) { return (v + kPage - 1) / kPage * kPage; }
 SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const ModelConfig& c,
                          int n_ctx, int default_ctx, DType kv_type)
     : path_(path), kv_type_(kv_type) {
+    try {
+        open(path, fingerprint, c, n_ctx, default_ctx, kv_type);
+    } catch (...) { // the destructor does not run for a constructor that throws
+        release();
+        throw;
+    }
+}
+
+void SessionFile::release() {
+    if (map_) munmap(map_, map_bytes_);
+    if (fd_ >= 0) ::close(fd_); // drops the lock
+    map_ = nullptr, fd_ = -1;
+}
+
+void SessionFile::open(const std::string& path, uint64_t fingerprint, const ModelConfig& c,
+                       int n_ctx, int default_ctx, DType kv_type) {
     auto error = [&](const std::string& m) { fail("session file " + path + ": " + m); };
+    auto bad = [&](const std::string& m) { fail(Status::format, "session file " + path + ": " + m); };
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) error(std::string("cannot open: ") + std::strerror(errno));
+    // One writer per file: an exclusive lock on this open file description, which the kernel
+    // drops when the descriptor closes or the process dies (a killed writer leaves no stale lock).
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        if (e != EWOULDBLOCK) error(std::string("cannot lock: ") + std::strerror(e));
+        const uint32_t pid = writer_pid(fd_);
+        fail(Status::busy, "session file " + path + " is in use by another strata process (pid " +
+                               (pid ? std::to_string(pid) : std::string("unknown")) + ")");
+    }
     struct stat st;
     if (fstat(fd_, &st) != 0) error(std::strerror(errno));
     const bool fresh = st.st_size == 0;
     Header h{};
     if (!fresh) {
-        if (size_t(st.st_size) < sizeof(Header)) error("truncated (shorter than its header)");
+        if (size_t(st.st_size) < sizeof(Header)) bad("truncated (shorter than its header)");
         if (pread(fd_, &h, sizeof h, 0) != ssize_t(sizeof h)) error("cannot read the header");
-        if (std::memcmp(h.magic, kMagic, 8) != 0) error("not a strata session file (bad magic)");
+        if (std::memcmp(h.magic, kMagic, 8) != 0) bad("not a strata session file (bad magic)");
         if (h.version != kVersion)
-            error("format version " + std::to_string(h.version) + " is not the supported " +
+            bad("format version " + std::to_string(h.version) + " is not the supported " +
                   std::to_string(kVersion) +
                   (h.version < kVersion ? " (written by an older strata: start the session anew)"
                                         : ""));
         if (h.layout_checksum != checksum64(&h, offsetof(Header, layout_checksum)))
-            error("header checksum mismatch (corrupt)");
+            bad("header checksum mismatch (corrupt)");
         if (h.fingerprint != fingerprint)
             error("was made with another model (fingerprints differ)");
         if (h.kv_type != uint32_t(kv_type))
@@ -78,12 +120,12 @@ SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const Mo
             h.head_dim != c.head_dim)
             error("K/V layout differs from this model's");
         n_ctx_ = int(h.n_ctx);
-        if (h.n_ctx == 0 || h.n_ctx > (1u << 24)) error("context size is invalid");
+        if (h.n_ctx == 0 || h.n_ctx > (1u << 24)) bad("context size is invalid");
         const size_t kv_bytes = KvCache::bytes_for(c, n_ctx_, kv_type);
         if (h.tokens_offset != kPage || h.kv_offset != align_page(kPage + size_t(h.n_ctx) * 4) ||
             h.kv_bytes != kv_bytes || uint64_t(st.st_size) != h.kv_offset + h.kv_bytes)
-            error("sections do not match the file size (truncated or corrupt)");
-        if (h.committed > h.n_ctx) error("committed count is larger than the context");
+            bad("sections do not match the file size (truncated or corrupt)");
+        if (h.committed > h.n_ctx) bad("committed count is larger than the context");
     } else {
         n_ctx_ = n_ctx ? n_ctx : default_ctx;
         std::memcpy(h.magic, kMagic, 8);
@@ -108,6 +150,9 @@ SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const Mo
         if (pwrite(fd_, &h, sizeof h, 0) != ssize_t(sizeof h) || fsync(fd_) != 0)
             error("cannot write the header");
     }
+    const uint32_t pid = uint32_t(::getpid());
+    if (pwrite(fd_, &pid, sizeof pid, kWriterPidOffset) != ssize_t(sizeof pid))
+        error("cannot write the header");
     map_bytes_ = size_t(h.kv_offset + h.kv_bytes);
     void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) error(std::string("cannot map: ") + std::strerror(errno));
@@ -118,13 +163,10 @@ SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const Mo
     committed_ = h.committed;
     for (uint64_t i = 0; i < committed_; i++)
         if (tokens_[i] < 0 || uint32_t(tokens_[i]) >= c.n_vocab)
-            error("holds a token id outside the vocabulary (corrupt)");
+            bad("holds a token id outside the vocabulary (corrupt)");
 }
 
-SessionFile::~SessionFile() {
-    if (map_) munmap(map_, map_bytes_);
-    if (fd_ >= 0) ::close(fd_);
-}
+SessionFile::~SessionFile() { release(); }
 
 std::vector<int32_t> SessionFile::committed_tokens() const {
     return {tokens_, tokens_ + committed_};

@@ -2,7 +2,8 @@
 // (docs/format.md, "Session files"). The committed token count is stored last, after the K/V
 // rows and the tokens it covers are synced, so a file whose writer was killed reopens to a
 // consistent prefix. A file made for another model, KV type, context or format version is
-// refused with a message naming the mismatch.
+// refused with a message naming the mismatch. One process writes a file at a time: opening one
+// that another process holds fails at once with Status::busy, naming that process.
 #pragma once
 
 #include "core/dtype.h"
@@ -36,6 +37,9 @@ class SessionFile {
     uint64_t kv_offset() const { return kv_offset_; } // page-aligned
 
   private:
+    void open(const std::string& path, uint64_t fingerprint, const ModelConfig& config, int n_ctx,
+              int default_ctx, DType kv_type);
+    void release();
     std::string path_;
     int fd_ = -1;
     uint8_t* map_ = nullptr;

@@ -19,7 +19,8 @@ namespace {
 
 class Pty {
   public:
-    explicit Pty(const std::vector<std::string>& args) {
+    // env: NAME=VALUE settings for the child, on top of ours.
+    explicit Pty(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
         winsize ws{};
         ws.ws_row = 40, ws.ws_col = 120;
         pid_ = forkpty(&fd_, nullptr, nullptr, &ws);
@@ -29,6 +30,7 @@ class Pty {
             argv.push_back(nullptr);
             setenv("HOME", "/tmp", 1);
             setenv("TERM", "xterm", 1);
+            for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
             sigset_t none;
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -143,8 +145,52 @@ TEST(ChatPty, CtrlCStopsAReplyAndASecondOneExits) {
     ASSERT_TRUE(chat.wait_for("hello")) << chat.screen(); // the echo; the reply is random tokens
     usleep(1000 * 1000);
     chat.type("\x03"); // Ctrl-C: stop this reply
-    EXPECT_TRUE(chat.wait_for("[stopped]", 30)) << chat.screen();
+    // "[stopped]" mid-reply, or "[stopped while reading the prompt ..." when the keypress lands
+    // before the first token (a slow machine, or STRATA_ISA=ref)
+    EXPECT_TRUE(chat.wait_for("[stopped", 30)) << chat.screen();
     EXPECT_TRUE(chat.wait_for("> ")) << chat.screen();
     chat.type("\x03"); // Ctrl-C at the prompt: leave
+    EXPECT_EQ(chat.wait_exit(), 130) << chat.screen();
+}
+
+// A Ctrl-C while the prompt is being computed (a long system prompt under the reference
+// kernels: tens of seconds) stops that turn within a fraction of a second, drops it whole (the
+// cache is back to what it held before), shows the prompt again, and the chat goes on.
+TEST(ChatPty, CtrlCDuringALongPromptStopsItAndTheChatGoesOn) {
+    TempDir dir;
+    const std::string model = dir.file("slow.strata");
+    SyntheticOptions syn;
+    syn.shape = "smollm-135m";
+    syn.layers = 6;
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, model, {DType::Q8_0, 0});
+    std::string system; // a few hundred tokens
+    while (system.size() < 400) system += "The quick brown fox jumps over the lazy dog. ";
+    Pty chat({kStrata, "-m", model, "--chat-template", "chatml", "--ctx", "2048", "--temp", "0",
+              "--threads", "1", "-n", "3", "--system", system},
+             {"STRATA_ISA=ref"});
+    ASSERT_TRUE(chat.wait_for("kernels ref")) << chat.screen();
+    ASSERT_TRUE(chat.wait_for("> "));
+    chat.type("hello\r");
+    ASSERT_TRUE(chat.wait_for("hello")) << chat.screen();
+    usleep(1500 * 1000); // well inside the prompt's computation
+    const auto t0 = std::chrono::steady_clock::now();
+    chat.type("\x03");
+    ASSERT_TRUE(chat.wait_for("[stopped while reading the prompt", 10)) << chat.screen();
+    const double stop_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("Ctrl-C to [stopped]: %.0f ms\n", stop_s * 1e3);
+    EXPECT_LT(stop_s, 1.0) << "the target is about 100 ms; this machine may be loaded";
+    ASSERT_TRUE(chat.wait_for("> ")) << chat.screen();
+    chat.type("/stats\r"); // the turn was dropped whole: nothing of it is in the cache
+    EXPECT_TRUE(chat.wait_for("context: 0 of 2048 tokens used")) << chat.screen();
+    chat.type("/system Be brief.\r");
+    EXPECT_TRUE(chat.wait_for("new conversation")) << chat.screen();
+    chat.type("hi\r"); // a short prompt: computed and answered
+    EXPECT_TRUE(chat.wait_for("tok/s", 120)) << chat.screen();
+    chat.type("/stats\r");
+    EXPECT_TRUE(chat.wait_for("last reply: 3 tokens")) << chat.screen();
+    ASSERT_TRUE(chat.wait_for("> ")) << chat.screen();
+    chat.type("\x03"); // Ctrl-C at the empty prompt: leave
     EXPECT_EQ(chat.wait_exit(), 130) << chat.screen();
 }

@@ -234,3 +234,125 @@ TEST(SessionFile, KilledWritersLeaveAConsistentPrefix) {
     EXPECT_EQ(prefixes + refusals, 50);
     EXPECT_GT(prefixes, 40);
 }
+
+// One writer per session file: a second session on a file a live session holds is refused at
+// once, naming the holder; closing (or the holder's death) frees it.
+TEST(SessionFile, ASecondWriterIsRefusedNamingTheFirstAndClosingFreesTheFile) {
+    TempDir dir;
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    const std::string model_path = dir.file("m.strata");
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, model_path, {});
+    auto model = Model::load(model_path);
+    SessionOptions o;
+    o.n_ctx = 64;
+    o.kv_file = dir.file("s.kv");
+    const std::vector<int32_t> t = {1, 5, 6};
+    {
+        Session first(model, o);
+        first.decode(t.data(), 3);
+        try {
+            Session second(model, o);
+            ADD_FAILURE() << "a second writer was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.status, Status::busy);
+            EXPECT_EQ(std::string(e.what()), "session file " + o.kv_file +
+                                                 " is in use by another strata process (pid " +
+                                                 std::to_string(getpid()) + ")");
+        }
+        // a refusal leaves the holder's file alone
+        first.decode(t.data(), 3);
+        EXPECT_EQ(first.n_past(), 6);
+    }
+    Session again(model, o); // closed: free, and it resumes
+    EXPECT_EQ(again.n_past(), 6);
+}
+
+namespace {
+
+// Runs `args` with stdout and stderr to files; returns the child's pid.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+int exit_status(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string file_text(const std::string& path) {
+    const auto b = read_file(path);
+    return std::string(b.begin(), b.end());
+}
+
+} // namespace
+
+// Two `strata --kv-file S -p ...` processes started together, many times: one writes, the other
+// is refused at once naming the writer's pid, and the file afterwards is byte for byte what the
+// writer alone makes (its conversation, never a mix), except the writer-pid field.
+TEST(SessionFile, TwoProcessesOnOneFileOneWritesTheOtherIsRefused) {
+    TempDir dir;
+    SyntheticOptions syn; // slow enough (a second or so per run) that the two always overlap
+    syn.shape = "smollm-135m";
+    syn.layers = 4;
+    const std::string model = dir.file("m.strata");
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, model, {DType::Q8_0, 0});
+    const std::string prompts[2] = {"the first conversation", "another one entirely"};
+    auto command = [&](int who, const std::string& kv) {
+        return std::vector<std::string>{STRATA_BIN, "-m",   model,       "--kv-file", kv,
+                                        "--ctx",    "128",  "--threads", "1",         "--temp",
+                                        "0",        "-n",   "40",        "-p",        prompts[who]};
+    };
+    std::vector<uint8_t> alone[2]; // each command's file when it runs alone
+    for (int who = 0; who < 2; who++) {
+        const std::string kv = dir.file("alone" + std::to_string(who) + ".kv");
+        ASSERT_EQ(exit_status(spawn(command(who, kv), dir.file("o"), dir.file("e"))), 0)
+            << file_text(dir.file("e"));
+        alone[who] = read_file(kv);
+    }
+    ASSERT_NE(alone[0], alone[1]);
+    auto without_pid = [](std::vector<uint8_t> b) { // bytes 88..91: the writer's pid
+        if (b.size() >= 92) std::fill(b.begin() + 88, b.begin() + 92, 0);
+        return b;
+    };
+    int wins[2] = {0, 0};
+    const int kTrials = 10;
+    for (int trial = 0; trial < kTrials; trial++) {
+        const std::string kv = dir.file("race" + std::to_string(trial) + ".kv");
+        pid_t pid[2];
+        std::string err[2];
+        for (int who = 0; who < 2; who++) {
+            err[who] = dir.file("err" + std::to_string(who));
+            pid[who] = spawn(command(who, kv), dir.file("out" + std::to_string(who)), err[who]);
+        }
+        const int status[2] = {exit_status(pid[0]), exit_status(pid[1])};
+        ASSERT_TRUE((status[0] == 0) != (status[1] == 0))
+            << "trial " << trial << ": exits " << status[0] << " and " << status[1] << "\n"
+            << file_text(err[0]) << file_text(err[1]);
+        const int winner = status[0] == 0 ? 0 : 1, loser = 1 - winner;
+        wins[winner]++;
+        EXPECT_EQ(status[loser], 1);
+        EXPECT_NE(file_text(err[loser]).find("strata: error: session file " + kv +
+                                             " is in use by another strata process (pid " +
+                                             std::to_string(pid[winner]) + ")"),
+                  std::string::npos)
+            << file_text(err[loser]);
+        EXPECT_TRUE(without_pid(read_file(kv)) == without_pid(alone[winner]))
+            << "trial " << trial << ": the file is not the writer's conversation alone";
+    }
+    std::printf("%d trials: the first command wrote %d times, the second %d; every loser was "
+                "refused\n",
+                kTrials, wins[0], wins[1]);
+}

@@ -208,8 +208,94 @@ static int text_and_file_calls(const char* model_path) {
     return 0;
 }
 
+/* Run with STRATA_ISA naming kernels this CPU lacks (run.sh: neon on x86, avx2 on ARM): the
+ * library reports it as a status, and the process lives on (it used to exit(2) inside). */
+static int missing_isa(const char* dir) {
+    const char* isa = getenv("STRATA_ISA");
+    CHECK(isa && *isa, "set STRATA_ISA");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tiny.strata", dir);
+    CHECK(strata_convert_synthetic("test-tiny", path, NULL, NULL) == STRATA_OK, "synthetic: %s",
+          strata_errmsg());
+    strata_model* m = NULL;
+    CHECK(strata_model_open(path, &m) == STRATA_OK, "open: %s", strata_errmsg());
+    strata_session* s = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) { /* the same answer every time */
+        CHECK(strata_session_open(m, NULL, &s) == STRATA_NOT_SUPPORTED && s == NULL,
+              "session_open with STRATA_ISA=%s: %s", isa, strata_errmsg());
+        CHECK(strstr(strata_errmsg(), "STRATA_ISA=") && strstr(strata_errmsg(), isa),
+              "message: %s", strata_errmsg());
+    }
+    CHECK(strata_kernels() == NULL && strstr(strata_errmsg(), isa), "kernels: %s",
+          strata_errmsg());
+    strata_model_close(m);
+    remove(path);
+    printf("STRATA_ISA=%s: STRATA_NOT_SUPPORTED (%s), and the program goes on\n", isa,
+           strata_errmsg());
+    return 0;
+}
+
+static int g_abort_calls, g_abort_after;
+static int abort_after(void* user) {
+    (void)user;
+    return ++g_abort_calls > g_abort_after;
+}
+
+/* Status codes: a malformed model, a second writer on one session file, an aborted decode. */
+static int statuses(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/strata_c_test_%d.strata", (int)getpid());
+    FILE* f = fopen(path, "wb");
+    CHECK(f != NULL, "cannot write %s", path);
+    for (int i = 0; i < 300; i++) fputc("STRATA\0\0"[i % 8], f);
+    fclose(f);
+    strata_model* bad = NULL;
+    CHECK(strata_model_open(path, &bad) == STRATA_FORMAT_ERROR && bad == NULL,
+          "a malformed model: %s", strata_errmsg());
+    remove(path);
+
+    snprintf(path, sizeof path, "/tmp/strata_c_test_%d.kv", (int)getpid());
+    remove(path);
+    strata_session_options o;
+    strata_session_options_init(&o);
+    o.n_ctx = 128;
+    o.kv_file = path;
+    strata_session *a = NULL, *b = NULL;
+    CHECK(strata_session_open(g_model, &o, &a) == STRATA_OK, "kv_file: %s", strata_errmsg());
+    CHECK(strata_session_open(g_model, &o, &b) == STRATA_BUSY && b == NULL, "second writer: %s",
+          strata_errmsg());
+    CHECK(strstr(strata_errmsg(), "is in use by another strata process (pid ") != NULL, "%s",
+          strata_errmsg());
+
+    /* a decode of 100 tokens stopped by the abort callback after its third batch */
+    int32_t many[100];
+    for (int i = 0; i < 100; i++) many[i] = 3 + i;
+    g_abort_calls = 0, g_abort_after = 3;
+    CHECK(strata_session_set_abort(a, abort_after, NULL) == STRATA_OK, "set_abort");
+    CHECK(strata_decode(a, many, 100) == STRATA_ABORTED, "decode not aborted: %s",
+          strata_errmsg());
+    const int kept = strata_n_past(a);
+    CHECK(kept > 0 && kept < 100 && strata_logits(a) == NULL, "aborted: kept %d", kept);
+    int32_t held[100];
+    int n_held = 0;
+    CHECK(strata_session_tokens(a, held, 100, &n_held) == STRATA_OK && n_held == kept &&
+              memcmp(held, many, sizeof(int32_t) * (size_t)kept) == 0,
+          "the kept tokens are not the prefix fed");
+    CHECK(strata_session_set_abort(a, NULL, NULL) == STRATA_OK, "unset");
+    CHECK(strata_decode(a, many + kept, 100 - kept) == STRATA_OK && strata_n_past(a) == 100 &&
+              strata_logits(a) != NULL,
+          "continue after abort: %s", strata_errmsg());
+    strata_session_close(a);
+    CHECK(strata_session_open(g_model, &o, &b) == STRATA_OK && strata_n_past(b) == 100,
+          "closed, the file is free and resumes: %s", strata_errmsg());
+    strata_session_close(b);
+    remove(path);
+    return 0;
+}
+
 int main(int argc, char** argv) {
-    CHECK(argc == 2, "usage: %s MODEL.strata", argv[0]);
+    if (argc == 3 && strcmp(argv[1], "--missing-isa") == 0) return missing_isa(argv[2]);
+    CHECK(argc == 2, "usage: %s MODEL.strata | --missing-isa DIR", argv[0]);
     CHECK(strcmp(strata_version(), STRATA_VERSION) == 0, "version %s", strata_version());
 
     strata_model* bad = NULL;
@@ -322,6 +408,7 @@ int main(int argc, char** argv) {
     strata_sampler_close(greedy);
     strata_session_close(s);
     if (text_and_file_calls(argv[1]) != 0) return 1;
+    if (statuses() != 0) return 1;
 
     /* one thread, then four at once on the shared model: identical outputs */
     run_result single;

@@ -22,6 +22,9 @@ namespace {
 std::atomic<bool> g_generating{false};
 std::atomic<int> g_interrupts{0};
 
+// The session's abort callback: a Ctrl-C during a reply stops its prompt's computation too.
+int interrupted(void*) { return g_interrupts.load() > 0 ? 1 : 0; }
+
 void on_sigint(int) {
     const int n = ++g_interrupts;
     if (!g_generating || n >= 2) {
@@ -152,22 +155,31 @@ struct Chat {
     }
 
     // Brings the cache to `tokens`: keeps the common prefix, computes only what is new.
-    // False when they don't fit the context.
-    bool sync(const std::vector<int32_t>& tokens) {
+    // too_long when they don't fit the context; stopped when Ctrl-C interrupted the computation
+    // (the cache is then back to the common prefix, as before this turn).
+    enum class Synced { ok, too_long, stopped };
+    Synced sync(const std::vector<int32_t>& tokens) {
         const std::vector<int32_t> have = history();
         size_t common = 0;
         while (common < have.size() && common < tokens.size() && have[common] == tokens[common])
             common++;
         if (common == tokens.size() && common > 0) common--; // nothing new: recompute the last
         check(strata_session_truncate(session.get(), int(common))); // drop what diverged
-        if (int(tokens.size()) >= kv().n_ctx) return false;
+        if (int(tokens.size()) >= kv().n_ctx) return Synced::too_long;
         const auto t0 = std::chrono::steady_clock::now();
-        check(strata_decode(session.get(), tokens.data() + common, int(tokens.size() - common)));
+        check(strata_session_set_abort(session.get(), interrupted, nullptr));
+        const int status =
+            strata_decode(session.get(), tokens.data() + common, int(tokens.size() - common));
+        if (status == STRATA_ABORTED) { // the turn is dropped whole: forget its computed part
+            check(strata_session_truncate(session.get(), int(common)));
+            return Synced::stopped;
+        }
+        check(status);
         const double s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         last_prompt_tokens = int(tokens.size() - common);
         last_prompt_tps = last_prompt_tokens / s;
-        return true;
+        return Synced::ok;
     }
 
     // Streams a reply; returns its text.
@@ -181,8 +193,6 @@ struct Chat {
         long n = 0;
         const long limit = o.n_predict < 0 ? long(1) << 30 : o.n_predict;
         const int n_ctx = kv().n_ctx;
-        g_interrupts = 0;
-        g_generating = true;
         const auto t0 = std::chrono::steady_clock::now();
         bool stopped = false, full = false;
         while (n < limit) {
@@ -202,7 +212,12 @@ struct Chat {
                 full = true;
                 break;
             }
-            check(strata_decode(session.get(), &next, 1));
+            const int status = strata_decode(session.get(), &next, 1);
+            if (status == STRATA_ABORTED) { // Ctrl-C after the check above
+                stopped = true;
+                break;
+            }
+            check(status);
         }
         g_generating = false;
         check(strata_detokenizer_flush(out.get(), &piece, &length));
@@ -444,8 +459,24 @@ int run_chat(const Options& o) {
                 chat.messages.push_back({"user", input});
             else
                 chat.transcript += (chat.transcript.empty() ? "" : "\n") + input;
-            if (!chat.sync(chat.prompt_tokens())) {
-                if (templated) chat.messages.pop_back();
+            const std::string transcript_before = chat.transcript;
+            g_interrupts = 0;
+            g_generating = true; // from here a Ctrl-C stops this turn instead of leaving
+            const Chat::Synced synced = chat.sync(chat.prompt_tokens());
+            if (synced != Chat::Synced::ok) {
+                g_generating = false;
+                if (templated)
+                    chat.messages.pop_back();
+                else
+                    chat.transcript = transcript_before;
+            }
+            if (synced == Chat::Synced::stopped) {
+                std::printf("[stopped while reading the prompt: the message was dropped (Up "
+                            "brings it back)]\n");
+                std::fflush(stdout);
+                continue;
+            }
+            if (synced == Chat::Synced::too_long) {
                 std::printf("[that does not fit the context of %d tokens: /reset, or run with a "
                             "larger --ctx]\n",
                             chat.kv().n_ctx);

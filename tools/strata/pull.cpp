@@ -87,7 +87,9 @@ CURL* make_handle(const Http& http, const std::string& url, curl_slist** headers
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "strata/" STRATA_VERSION_STRING);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    // Without a network, fail in seconds, not minutes: name resolution and the TCP handshake
+    // get 10 s (the hub answers in well under one), a stalled transfer 60 s.
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); // abort a stalled transfer after 60 s
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
     *headers = nullptr;
@@ -107,6 +109,19 @@ std::pair<CURLcode, long> perform(CURL* c, curl_slist* headers) {
     return {rc, status};
 }
 
+// A failure to reach the server at all (no network, no DNS, a dropped or refused connection),
+// as opposed to one during a transfer, which is worth resuming.
+bool unreachable(CURLcode rc, long status) {
+    return status == 0 && (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+                           rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT);
+}
+
+[[noreturn]] void fail_unreachable(const std::string& url, CURLcode rc) {
+    fail("cannot reach " + url + " (" + curl_easy_strerror(rc) +
+         "): is there a network? strata pull downloads from the Hugging Face hub (or HF_ENDPOINT); "
+         "the default model needs none (make chat converts models/stories260K)");
+}
+
 std::string http_error(long status) {
     return "HTTP " + std::to_string(status) +
            (status == 401 || status == 403 ? " (a gated or private repository needs HF_TOKEN)"
@@ -120,6 +135,7 @@ std::string get_text(const Http& http, const std::string& url) {
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_string_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     const auto [rc, status] = perform(c, headers);
+    if (unreachable(rc, status)) fail_unreachable(url, rc);
     if (rc != CURLE_OK)
         fail(url + ": " + (status ? http_error(status) : std::string(curl_easy_strerror(rc))));
     return body;
@@ -153,6 +169,8 @@ void download(const Http& http, const std::string& url, const RemoteFile& f, con
             if (prog.tty) std::fprintf(stderr, "\n");
             if (rc != CURLE_OK) {
                 if (status >= 400 && status != 416) fail(url + ": " + http_error(status));
+                if (unreachable(rc, status) && have == fs::file_size(part))
+                    fail_unreachable(url, rc); // nothing came: retrying will not help
                 std::fprintf(stderr, "%s: interrupted (%s), resuming\n", f.name.c_str(),
                              curl_easy_strerror(rc));
                 continue;
