@@ -3,7 +3,9 @@
 // splits as its regexes say, is named the same from GGUF and from tokenizer.json, and an unknown
 // name is refused.
 #include "core/error.h"
+#include "formats/convert.h"
 #include "formats/gguf_reader.h"
+#include "formats/strata_describe.h"
 #include "formats/model_source.h"
 #include "formats/pre_tokenizer_table.h"
 #include "runtime/pre_tokenizer.h"
@@ -294,4 +296,30 @@ TEST(PreTokenizerTable, GgufAndTokenizerJsonOfOneVocabTokenizeAlike) {
         pos = next + 21;
     }
     EXPECT_GT(n, 10u);
+}
+
+// strata-convert --info names the tokenizer kind and the pre-tokenizer.
+TEST(PreTokenizerTable, InfoNamesTheTokenizerKindAndPreTokenizer) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    ModelSource spm = import_gguf(fixture("stories260K/stories260K.gguf"));
+    convert_model(spm, dir.file("spm.strata"), {});
+    const std::string a = describe_strata_file(dir.file("spm.strata"));
+    EXPECT_NE(a.find("tokenizer:      SentencePiece-style BPE (spm), space prefix, 512 tokens"),
+              std::string::npos)
+        << a;
+    // The same model with a byte-level vocabulary of 512 tokens and StarCoder's pre-tokenizer.
+    ModelSource bpe = import_gguf(fixture("stories260K/stories260K.gguf"));
+    TokenizerData& t = bpe.tokenizer;
+    t = TokenizerData{};
+    t.model = "bpe";
+    t.pre = "starcoder";
+    t.add_bos = false;
+    for (int i = 0; i < 512; i++) t.tokens.push_back(std::to_string(i) + "t");
+    t.types.assign(512, kNormal);
+    convert_model(bpe, dir.file("bpe.strata"), {});
+    const std::string b = describe_strata_file(dir.file("bpe.strata"));
+    EXPECT_NE(b.find("tokenizer:      byte-level BPE (bpe), pre-tokenizer starcoder, 512 tokens"),
+              std::string::npos)
+        << b;
 }
