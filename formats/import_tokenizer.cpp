@@ -90,6 +90,30 @@ void pre_tokenizer_regexes(const json& p, std::vector<std::string>& out, bool* b
     }
 }
 
+// Whether a SentencePiece-style tokenizer.json puts "▁" before the text: a Metaspace
+// pre-tokenizer that prepends, or a Prepend("▁") normalizer (Llama 2); Gemma's normalizer only
+// replaces spaces. A file with neither section gets SentencePiece's default (prefix).
+bool spm_space_prefix(const json& j) {
+    const json pre = j.value("pre_tokenizer", json());
+    if (pre.is_object() && pre.value("type", "") == "Metaspace") {
+        if (pre.contains("prepend_scheme") && pre["prepend_scheme"].is_string())
+            return pre["prepend_scheme"].get<std::string>() != "never";
+        return pre.value("add_prefix_space", true);
+    }
+    const json norm = j.value("normalizer", json());
+    if (!norm.is_object()) return true;
+    auto prepends = [](const json& n) {
+        return n.is_object() && n.value("type", "") == "Prepend" &&
+               n.value("prepend", "") == "\xE2\x96\x81";
+    };
+    if (prepends(norm)) return true;
+    if (norm.value("type", "") == "Sequence" && norm.contains("normalizers") &&
+        norm["normalizers"].is_array())
+        for (const json& n : norm["normalizers"])
+            if (prepends(n)) return true;
+    return false;
+}
+
 } // namespace
 
 TokenizerData read_hf_tokenizer_json(const std::string& tokenizer_json,
@@ -203,6 +227,7 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
         t.ignore_merges = model.value("ignore_merges", false);
     }
 
+    if (byte_fallback) t.add_space_prefix = spm_space_prefix(j);
     std::unordered_map<std::string, int32_t> id_of;
     for (size_t i = 0; i < t.tokens.size(); i++) id_of.emplace(t.tokens[i], int32_t(i));
     auto find = [&](const std::string& s) {

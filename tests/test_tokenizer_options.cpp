@@ -5,9 +5,9 @@
 #include "core/error.h"
 #include "formats/convert.h"
 #include "formats/gguf_reader.h"
-#include "formats/strata_describe.h"
 #include "formats/model_source.h"
 #include "formats/pre_tokenizer_table.h"
+#include "formats/strata_describe.h"
 #include "runtime/pre_tokenizer.h"
 #include "runtime/tokenizer.h"
 #include "tests/fixtures.h"
@@ -322,4 +322,33 @@ TEST(PreTokenizerTable, InfoNamesTheTokenizerKindAndPreTokenizer) {
     EXPECT_NE(b.find("tokenizer:      byte-level BPE (bpe), pre-tokenizer starcoder, 512 tokens"),
               std::string::npos)
         << b;
+}
+
+// A SentencePiece-style tokenizer.json says whether "▁" goes before the text: Llama 2 prepends
+// in its normalizer, newer files in a Metaspace pre-tokenizer, Gemma's normalizer only replaces
+// spaces (no prefix), so its HF directory tokenizes as its GGUF (add_space_prefix false) does.
+TEST(TokenizerSpm, TokenizerJsonSaysWhetherToPrefixASpace) {
+    auto parse = [](const nlohmann::json& extra) {
+        nlohmann::json j = {{"model",
+                             {{"type", "BPE"},
+                              {"byte_fallback", true},
+                              {"vocab", {{"<unk>", 0}, {S + "a", 1}, {"a", 2}, {S, 3}}},
+                              {"merges", {S + " a"}}}}};
+        j.update(extra);
+        return parse_hf_tokenizer_json(j.dump(), "", "t/tokenizer.json");
+    };
+    const nlohmann::json replace = {
+        {"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", S}};
+    const nlohmann::json prepend = {{"type", "Prepend"}, {"prepend", S}};
+    const TokenizerData gemma = parse({{"normalizer", replace}});
+    EXPECT_FALSE(gemma.add_space_prefix);
+    EXPECT_EQ(Tokenizer(gemma).encode("a", false), (Ids{2}));
+    const TokenizerData llama2 =
+        parse({{"normalizer", {{"type", "Sequence"}, {"normalizers", {prepend, replace}}}}});
+    EXPECT_TRUE(llama2.add_space_prefix);
+    EXPECT_EQ(Tokenizer(llama2).encode("a", false), (Ids{1}));
+    EXPECT_TRUE(parse({{"pre_tokenizer", {{"type", "Metaspace"}, {"prepend_scheme", "first"}}}})
+                    .add_space_prefix);
+    EXPECT_FALSE(parse({{"pre_tokenizer", {{"type", "Metaspace"}, {"prepend_scheme", "never"}}}})
+                     .add_space_prefix);
 }
