@@ -102,6 +102,8 @@ const std::vector<PreTokenizerSpec> kTable = {
     {{"deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"},
      {R"(\p{N}{1,3})", kDeepseekV3Cjk, kDeepseekV3Words}},
     {{"gpt-4o", "llama4", "kanana2", "minimax-m2"}, {kGpt4o}},
+    // Cohere's Tiny Aya / Command A: numbers cut into groups of 3 from the right, then GPT-4o's.
+    {{"tiny_aya", "cohere2moe"}, {R"(\d{1,3}(?=(?:\d{3})*\b))", kGpt4o}},
     {{"tekken"}, {kTekken}, /*ignore_merges=*/true, /*add_bos=*/true},
     {{"seed-coder"}, {kSeedCoder}},
     {{"bailingmoe", "bailingmoe2", "llada-moe"}, {kBailing}},

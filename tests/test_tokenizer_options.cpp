@@ -211,6 +211,8 @@ TEST(PreTokenizerTable, SplitsAsEachFamilysRegexesSay) {
     // GPT-4o: case-aware words keep their contraction; tekken splits it off.
     EXPECT_EQ(split("gpt-4o", "HelloWorld's test"), (Pieces{"Hello", "World's", " test"}));
     EXPECT_EQ(split("tekken", "HelloWorld's test"), (Pieces{"Hello", "World", "'s", " test"}));
+    // Tiny Aya: digit groups of 3 counted from the right.
+    EXPECT_EQ(split("tiny_aya", "n 1234567"), (Pieces{"n", " ", "1", "234", "567"}));
     // DeepSeek V3: numbers of up to 3 digits first, CJK runs on their own.
     EXPECT_EQ(split("deepseek-v3", "ab1234日本"), (Pieces{"ab", "123", "4", "日本"}));
 }
