@@ -8,57 +8,6 @@
 
 namespace strata {
 
-TokenizerData tokenizer_from_gguf(const GgufFile& g) {
-    TokenizerData t;
-    const auto model = g.get_string("tokenizer.ggml.model");
-    if (!model) fail(g.name() + ": has no tokenizer (tokenizer.ggml.model missing)");
-    if (*model == "llama")
-        t.model = "spm";
-    else if (*model == "gpt2")
-        t.model = "bpe";
-    else
-        fail(g.name() + ": tokenizer model '" + *model + "' is not supported (llama and gpt2 are)");
-    t.pre = g.get_string("tokenizer.ggml.pre").value_or("default");
-    const GgufValue* tokens = g.get("tokenizer.ggml.tokens");
-    if (!tokens || tokens->kind != GgufValue::Array || tokens->elem_type != 8)
-        fail(g.name() + ": tokenizer.ggml.tokens is missing or not a string array");
-    t.tokens = tokens->strs;
-    if (const GgufValue* v = g.get("tokenizer.ggml.scores")) {
-        if (v->kind != GgufValue::Array || v->nums.size() != t.tokens.size())
-            fail(g.name() + ": tokenizer.ggml.scores does not match the token count");
-        t.scores.assign(v->nums.begin(), v->nums.end());
-    }
-    if (const GgufValue* v = g.get("tokenizer.ggml.token_type")) {
-        if (v->kind != GgufValue::Array || v->nums.size() != t.tokens.size())
-            fail(g.name() + ": tokenizer.ggml.token_type does not match the token count");
-        for (double x : v->nums) {
-            if (!(x >= 1 && x <= 6))
-                fail(g.name() + ": tokenizer.ggml.token_type holds invalid type " +
-                     std::to_string(x));
-            t.types.push_back(int32_t(x));
-        }
-    }
-    if (const GgufValue* v = g.get("tokenizer.ggml.merges")) {
-        if (v->kind != GgufValue::Array || v->elem_type != 8)
-            fail(g.name() + ": tokenizer.ggml.merges is not a string array");
-        t.merges = v->strs;
-    }
-    auto id = [&](const char* key, int32_t dflt) {
-        auto v = g.get_int(key);
-        if (!v) return dflt;
-        return *v >= 0 && *v < int64_t(t.tokens.size()) ? int32_t(*v) : -1; // 0xFFFFFFFF = none
-    };
-    t.bos_id = id("tokenizer.ggml.bos_token_id", -1);
-    t.eos_id = id("tokenizer.ggml.eos_token_id", -1);
-    t.unk_id = id("tokenizer.ggml.unknown_token_id", -1);
-    t.pad_id = id("tokenizer.ggml.padding_token_id", -1);
-    t.add_bos = g.get_bool("tokenizer.ggml.add_bos_token").value_or(t.model == "spm");
-    t.add_eos = g.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
-    t.chat_template = g.get_string("tokenizer.chat_template").value_or("");
-    t.validate(uint32_t(t.tokens.size()));
-    return t;
-}
-
 ModelSource import_gguf(const std::string& path) {
     GgufFile g = GgufFile::open(path);
     ModelSource src;

@@ -1,8 +1,11 @@
 // Tokenizer sources other than GGUF and llama2.c: Hugging Face tokenizer.json (+
 // tokenizer_config.json) and SentencePiece's tokenizer.model protobuf.
-#include "formats/byte_reader.h"
 #include "core/error.h"
+#include "formats/byte_reader.h"
 #include "formats/model_source.h"
+#include "formats/pre_tokenizer_table.h"
+
+#include <functional>
 
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -29,13 +32,86 @@ std::string token_text(const json& v) {
     return "";
 }
 
-// Names the pre-tokenizer regex family from the pre_tokenizer section's regex text.
-std::string pre_tokenizer_name(const json& pre) {
-    const std::string text = pre.dump();
-    if (text.find("\\\\p{N}{1,3}") != std::string::npos) return "llama3";
-    if (text.find("[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}|") != std::string::npos)
-        return "qwen2";
-    return "gpt2";
+// A literal string as a regex matching exactly it.
+std::string regex_quote(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (std::string_view("\\^$.|?*+()[]{}-/").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// The split regexes of a tokenizer.json `pre_tokenizer` section, in our table's form (see
+// formats/pre_tokenizer_table.h); sets *byte_level when a ByteLevel step maps bytes to
+// characters. Steps that do not split by a regex into kept pieces are refused.
+void pre_tokenizer_regexes(const json& p, std::vector<std::string>& out, bool* byte_level,
+                           const std::function<void(const std::string&)>& bad) {
+    if (p.is_null()) return;
+    if (!p.is_object()) bad("pre_tokenizer is not an object");
+    const std::string type = p.value("type", "");
+    if (type == "Sequence") {
+        if (!p.contains("pretokenizers") || !p["pretokenizers"].is_array())
+            bad("pre_tokenizer Sequence has no pretokenizers array");
+        for (const json& step : p["pretokenizers"])
+            pre_tokenizer_regexes(step, out, byte_level, bad);
+    } else if (type == "Split") {
+        const json& pat = p.value("pattern", json());
+        const std::string behavior = p.value("behavior", "");
+        if (behavior != "Isolated" || p.value("invert", false))
+            bad("pre_tokenizer Split with behavior '" + behavior +
+                "' (or invert) is not supported (Isolated is)");
+        if (pat.is_object() && pat.contains("Regex") && pat["Regex"].is_string())
+            out.push_back(pat["Regex"].get<std::string>());
+        else if (pat.is_object() && pat.contains("String") && pat["String"].is_string())
+            out.push_back(regex_quote(pat["String"].get<std::string>()));
+        else
+            bad("pre_tokenizer Split has no Regex or String pattern");
+    } else if (type == "Digits") {
+        out.emplace_back(p.value("individual_digits", false) ? pre_regex::kDigit
+                                                             : pre_regex::kDigits);
+    } else if (type == "Punctuation") {
+        const std::string behavior = p.value("behavior", "Isolated");
+        if (behavior == "Isolated")
+            out.emplace_back(pre_regex::kPunctuation);
+        else if (behavior == "Contiguous")
+            out.emplace_back(pre_regex::kPunctuationRun);
+        else
+            bad("pre_tokenizer Punctuation with behavior '" + behavior +
+                "' is not supported (Isolated and Contiguous are)");
+    } else if (type == "ByteLevel") {
+        if (p.value("add_prefix_space", false))
+            bad("pre_tokenizer ByteLevel with add_prefix_space is not supported");
+        if (p.value("use_regex", true)) out.emplace_back(pre_regex::kGpt2);
+        *byte_level = true;
+    } else {
+        bad("pre_tokenizer step '" + type +
+            "' is not supported (Sequence, Split, Digits, Punctuation, ByteLevel are)");
+    }
+}
+
+// Whether a SentencePiece-style tokenizer.json puts "▁" before the text: a Metaspace
+// pre-tokenizer that prepends, or a Prepend("▁") normalizer (Llama 2); Gemma's normalizer only
+// replaces spaces. A file with neither section gets SentencePiece's default (prefix).
+bool spm_space_prefix(const json& j) {
+    const json pre = j.value("pre_tokenizer", json());
+    if (pre.is_object() && pre.value("type", "") == "Metaspace") {
+        if (pre.contains("prepend_scheme") && pre["prepend_scheme"].is_string())
+            return pre["prepend_scheme"].get<std::string>() != "never";
+        return pre.value("add_prefix_space", true);
+    }
+    const json norm = j.value("normalizer", json());
+    if (!norm.is_object()) return true;
+    auto prepends = [](const json& n) {
+        return n.is_object() && n.value("type", "") == "Prepend" &&
+               n.value("prepend", "") == "\xE2\x96\x81";
+    };
+    if (prepends(norm)) return true;
+    if (norm.value("type", "") == "Sequence" && norm.contains("normalizers") &&
+        norm["normalizers"].is_array())
+        for (const json& n : norm["normalizers"])
+            if (prepends(n)) return true;
+    return false;
 }
 
 } // namespace
@@ -81,8 +157,6 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
     if (!model.contains("vocab") || !model["vocab"].is_object()) bad("model.vocab is missing");
     const bool byte_fallback = model.value("byte_fallback", false);
     t.model = byte_fallback ? "spm" : "bpe";
-    t.pre = byte_fallback ? "default" : pre_tokenizer_name(j.value("pre_tokenizer", json()));
-
     std::vector<std::pair<int64_t, std::string>> entries;
     for (auto& [piece, id] : model["vocab"].items()) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= (1 << 24))
@@ -100,6 +174,8 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
                 bad("added token id " + std::to_string(id) + " is invalid");
             entries.push_back({id, a["content"].get<std::string>()});
             special[id] = a.value("special", false);
+            if (a.value("lstrip", false)) t.lstrip_ids.push_back(int32_t(id));
+            if (a.value("rstrip", false)) t.rstrip_ids.push_back(int32_t(id));
         }
     }
     int64_t n = 0;
@@ -135,6 +211,23 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
                 bad("malformed merges entry");
         }
     }
+    const PreTokenizerSpec* spec = nullptr;
+    if (!byte_fallback) { // byte-level BPE: its split, named by our table when it has it
+        std::vector<std::string> regexes;
+        bool byte_level = false;
+        pre_tokenizer_regexes(j.value("pre_tokenizer", json()), regexes, &byte_level, bad);
+        if (!byte_level)
+            bad("BPE without byte_fallback and without a ByteLevel pre_tokenizer is not supported "
+                "(strata's BPE vocabularies are byte-level or SentencePiece-style)");
+        spec = find_pre_tokenizer(regexes);
+        if (spec)
+            t.pre = std::string(spec->names.front());
+        else
+            t.pre = "custom", t.pre_regexes = std::move(regexes);
+        t.ignore_merges = model.value("ignore_merges", false);
+    }
+
+    if (byte_fallback) t.add_space_prefix = spm_space_prefix(j);
     std::unordered_map<std::string, int32_t> id_of;
     for (size_t i = 0; i < t.tokens.size(); i++) id_of.emplace(t.tokens[i], int32_t(i));
     auto find = [&](const std::string& s) {
@@ -190,7 +283,7 @@ TokenizerData parse_hf_tokenizer_json_fields(const std::string& json_text,
         if (int32_t b = special_id(single.front()); b >= 0) t.bos_id = b, t.add_bos = true;
         if (single.size() > 1)
             if (int32_t e = special_id(single.back()); e >= 0) t.eos_id = e, t.add_eos = true;
-    } else if (t.pre == "llama3" && !add_bos_explicit && t.bos_id >= 0) {
+    } else if (spec && spec->add_bos && !add_bos_explicit && t.bos_id >= 0) {
         t.add_bos =
             true; // Llama 3 starts every sequence with <|begin_of_text|> (as llama.cpp does)
     }

@@ -1,4 +1,5 @@
 #include "formats/model_config.h"
+#include "formats/pre_tokenizer_table.h"
 
 #include "core/error.h"
 
@@ -85,6 +86,12 @@ void TokenizerData::validate(uint32_t n_vocab) const {
         if (id < -1 || id >= int32_t(tokens.size()))
             fail(std::string("tokenizer ") + name + " id " + std::to_string(id) +
                  " is out of range");
+    for (const auto* ids : {&lstrip_ids, &rstrip_ids})
+        for (int32_t id : *ids)
+            if (id < 0 || id >= int32_t(tokens.size()))
+                fail("tokenizer strip id " + std::to_string(id) + " is out of range");
+    if (model == "bpe" && pre == "custom" && pre_regexes.empty())
+        fail("tokenizer pre-tokenizer is 'custom' but no regexes are given");
 }
 
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
@@ -178,6 +185,12 @@ void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t,
     m.set("tokenizer.add_bos", uint32_t(t.add_bos));
     m.set("tokenizer.add_eos", uint32_t(t.add_eos));
     m.set("tokenizer.chat_template", t.chat_template);
+    if (!t.pre_regexes.empty()) m.set("tokenizer.pre_regexes", t.pre_regexes);
+    m.set("tokenizer.ignore_merges", uint32_t(t.ignore_merges));
+    m.set("tokenizer.add_space_prefix", uint32_t(t.add_space_prefix));
+    m.set("tokenizer.remove_extra_whitespaces", uint32_t(t.remove_extra_whitespaces));
+    if (!t.lstrip_ids.empty()) m.set("tokenizer.lstrip_ids", t.lstrip_ids);
+    if (!t.rstrip_ids.empty()) m.set("tokenizer.rstrip_ids", t.rstrip_ids);
 }
 
 ModelConfig config_from_metadata(const Metadata& m) {
@@ -227,6 +240,14 @@ TokenizerData tokenizer_from_metadata(const Metadata& m) {
     t.add_bos = m.u32("tokenizer.add_bos") != 0;
     t.add_eos = m.u32("tokenizer.add_eos") != 0;
     t.chat_template = m.str_or("tokenizer.chat_template", "");
+    // Files written before these keys existed: the table's default for the pre-tokenizer.
+    if (m.has("tokenizer.pre_regexes")) t.pre_regexes = m.strs("tokenizer.pre_regexes");
+    const PreTokenizerSpec* spec = find_pre_tokenizer(t.pre);
+    t.ignore_merges = m.u32_or("tokenizer.ignore_merges", spec && spec->ignore_merges) != 0;
+    t.add_space_prefix = m.u32_or("tokenizer.add_space_prefix", 1) != 0;
+    t.remove_extra_whitespaces = m.u32_or("tokenizer.remove_extra_whitespaces", 0) != 0;
+    if (m.has("tokenizer.lstrip_ids")) t.lstrip_ids = m.i32s("tokenizer.lstrip_ids");
+    if (m.has("tokenizer.rstrip_ids")) t.rstrip_ids = m.i32s("tokenizer.rstrip_ids");
     t.validate(uint32_t(t.tokens.size()));
     return t;
 }

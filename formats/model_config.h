@@ -68,7 +68,16 @@ enum class TokenType : int32_t {
 
 struct TokenizerData {
     std::string model = "spm"; // spm (SentencePiece-style, scores) | bpe (byte-level, merges)
+    // bpe: the pre-tokenizer, a name from formats/pre_tokenizer_table.h; "custom" when
+    // pre_regexes spell it out (a tokenizer.json whose split the table doesn't name).
     std::string pre = "default";
+    std::vector<std::string> pre_regexes;  // bpe: the split regexes when pre is "custom"
+    bool ignore_merges = false;            // bpe: a word that is a token is taken whole
+    bool add_space_prefix = true;          // spm: a space before the text and after specials
+    bool remove_extra_whitespaces = false; // spm: strip and collapse spaces (SentencePiece)
+    // Special/added tokens that swallow the whitespace before (lstrip) / after (rstrip) them
+    // when matched in text.
+    std::vector<int32_t> lstrip_ids, rstrip_ids;
     std::vector<std::string> tokens;
     std::vector<float> scores;       // spm: piece scores; may be empty for bpe
     std::vector<int32_t> types;      // TokenType per token

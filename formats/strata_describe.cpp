@@ -96,7 +96,10 @@ std::string describe_strata_file(const std::string& path) {
            human_bytes(double(f.file_bytes())).c_str(), f.version());
     append(out, "source:         %s\n", provenance_from_metadata(f.metadata()).source.c_str());
     describe_config(out, f.config());
-    append(out, "tokenizer:      %s, %zu tokens, %zu merges, bos %d eos %d%s\n", t.model.c_str(),
+    append(out, "tokenizer:      %s, %s, %zu tokens, %zu merges, bos %d eos %d%s\n",
+           t.model == "spm" ? "SentencePiece-style BPE (spm)" : "byte-level BPE (bpe)",
+           t.model == "spm" ? (t.add_space_prefix ? "space prefix" : "no space prefix")
+                            : ("pre-tokenizer " + t.pre).c_str(),
            t.tokens.size(), t.merges.size(), t.bos_id, t.eos_id,
            t.chat_template.empty() ? ", no chat template" : ", chat template");
     std::map<std::string, std::pair<int, uint64_t>> by_type;

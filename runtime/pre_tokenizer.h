@@ -1,8 +1,11 @@
-// Byte-level BPE pre-tokenization: the text is split by a model family's list of regexes, run
-// with PCRE2 in UTF + Unicode-property mode. Each regex splits every piece the previous one left
-// into its matches and the gaps between them (both kept), as llama.cpp and Hugging Face's
-// "Isolated" splits do.
+// Byte-level BPE pre-tokenization: the text is split by a list of regexes (from the table in
+// formats/pre_tokenizer_table.h, or spelled out by a tokenizer.json), run with PCRE2 in UTF +
+// Unicode-property mode, JIT-compiled where PCRE2 has a JIT. Each regex splits every piece the
+// previous one left into its matches and the gaps between them (both kept), as llama.cpp and
+// Hugging Face's "Isolated" splits do.
 #pragma once
+
+#include "formats/model_config.h"
 
 #include <memory>
 #include <string>
@@ -13,9 +16,8 @@ namespace strata {
 
 class PreTokenizer {
   public:
-    // `name`: gpt2 / gpt-2, llama3 / llama-bpe, qwen2, deepseek-coder (GGUF's tokenizer.ggml.pre
-    // names and ours). Throws strata::Error for others.
-    explicit PreTokenizer(const std::string& name);
+    // Throws strata::Error naming a regex that does not compile.
+    explicit PreTokenizer(const std::vector<std::string>& regexes);
     ~PreTokenizer();
     std::vector<std::string_view> split(std::string_view text) const;
 
@@ -23,5 +25,9 @@ class PreTokenizer {
     struct Regex;
     std::vector<std::unique_ptr<Regex>> regexes_;
 };
+
+// The split regexes of a byte-level BPE vocabulary: its pre_regexes, or the table's entry for
+// its pre name. Throws strata::Error naming an unknown pre-tokenizer.
+std::vector<std::string> pre_tokenizer_regexes(const TokenizerData& data);
 
 } // namespace strata

@@ -60,17 +60,22 @@ Tokenizer::Tokenizer(const TokenizerData& data) : data_(data), spm_(data.model =
         byte_token_[b] = it == id_of_.end() ? -1 : it->second;
     }
     // Special and added tokens, matched in text longest first.
+    std::vector<uint8_t> strip(data.tokens.size(), 0); // bit 0: lstrip, bit 1: rstrip
+    for (int32_t id : data.lstrip_ids) strip[size_t(id)] |= 1;
+    for (int32_t id : data.rstrip_ids) strip[size_t(id)] |= 2;
     for (size_t i = 0; i < data.types.size(); i++) {
         const int32_t t = data.types[i];
         if ((t == int32_t(TokenType::Control) || t == int32_t(TokenType::UserDefined) ||
              t == int32_t(TokenType::Unknown)) &&
             !data.tokens[i].empty())
-            specials_.push_back({data.tokens[i], int32_t(i)});
+            specials_.push_back({data.tokens[i], int32_t(i), t == int32_t(TokenType::UserDefined),
+                                 (strip[i] & 1) != 0, (strip[i] & 2) != 0});
     }
-    std::stable_sort(specials_.begin(), specials_.end(),
-                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-    for (const auto& sp : specials_)
-        special_first_byte_[static_cast<unsigned char>(sp.first[0])] = true;
+    std::stable_sort(specials_.begin(), specials_.end(), [](const Special& a, const Special& b) {
+        return a.text.size() > b.text.size();
+    });
+    for (const Special& sp : specials_)
+        special_first_byte_[static_cast<unsigned char>(sp.text[0])] = true;
     if (spm_) {
         scores_ = data.scores;
         if (scores_.empty() && !data.merges.empty()) { // HF tokenizer.json: merge rank as score
@@ -96,8 +101,8 @@ Tokenizer::Tokenizer(const TokenizerData& data) : data_(data), spm_(data.model =
         char_byte_[cp] = uint8_t(b);
     }
     for (size_t r = 0; r < data.merges.size(); r++) merge_rank_.emplace(data.merges[r], int32_t(r));
-    pre_ = std::make_unique<PreTokenizer>(data.pre);
-    ignore_merges_ = data.pre == "llama3" || data.pre == "llama-bpe";
+    pre_ = std::make_unique<PreTokenizer>(pre_tokenizer_regexes(data));
+    ignore_merges_ = data.ignore_merges;
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -117,28 +122,33 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     std::vector<int32_t> out;
     if (add_special && data_.add_bos && data_.bos_id >= 0) out.push_back(data_.bos_id);
     // Split the text at special tokens (longest match at each position).
+    auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
     size_t start = 0, i = 0;
     bool first = true;
-    while (parse_special && i < text.size()) {
+    while (i < text.size()) {
         if (!special_first_byte_[static_cast<unsigned char>(text[i])]) {
             i++;
             continue;
         }
-        int32_t hit = -1;
-        size_t len = 0;
-        for (const auto& [s, id] : specials_)
-            if (text.compare(i, s.size(), s) == 0) {
-                hit = id, len = s.size();
+        const Special* hit = nullptr;
+        for (const Special& sp : specials_)
+            if ((parse_special || sp.always) && text.compare(i, sp.text.size(), sp.text) == 0) {
+                hit = &sp;
                 break;
             }
-        if (hit < 0) {
+        if (!hit) {
             i++;
             continue;
         }
-        if (i > start) encode_text(text.substr(start, i - start), first, out);
-        out.push_back(hit);
+        size_t left_end = i;
+        if (hit->lstrip)
+            while (left_end > start && is_space(text[left_end - 1])) left_end--;
+        if (left_end > start) encode_text(text.substr(start, left_end - start), first, out);
+        out.push_back(hit->id);
         first = spm_; // SentencePiece adds the dummy prefix again after a special token
-        i += len;
+        i += hit->text.size();
+        if (hit->rstrip)
+            while (i < text.size() && is_space(text[i])) i++;
         start = i;
     }
     if (start < text.size()) encode_text(text.substr(start), first, out);
@@ -157,13 +167,20 @@ void Tokenizer::encode_text(std::string_view text, bool first_fragment,
 
 void Tokenizer::encode_spm(std::string_view text, bool add_prefix,
                            std::vector<int32_t>& out) const {
-    std::string norm = add_prefix ? kSpace : "";
+    if (data_.remove_extra_whitespaces) { // SentencePiece: no spaces at either end, runs as one
+        while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+        while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+        if (text.empty()) return; // all spaces: nothing, not even the dummy prefix
+    }
+    std::string norm = add_prefix && data_.add_space_prefix ? kSpace : "";
     norm.reserve(norm.size() + text.size() * 2);
-    for (char ch : text) {
-        if (ch == ' ')
-            norm += kSpace;
-        else
-            norm += ch;
+    for (size_t i = 0; i < text.size(); i++) {
+        if (text[i] != ' ') {
+            norm += text[i];
+            continue;
+        }
+        if (data_.remove_extra_whitespaces && i > 0 && text[i - 1] == ' ') continue;
+        norm += kSpace;
     }
     if (norm.empty()) return;
     // The best-scoring adjacent pair whose concatenation is a piece merges first.

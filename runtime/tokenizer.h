@@ -5,7 +5,8 @@
 //   Unicode properties), bytes mapped to printable characters as GPT-2 does, pairs merged by
 //   rank.
 // Special and added tokens written in the text are matched as those tokens (as Hugging Face
-// tokenizers do by default) unless parse_special is off (for untrusted input).
+// tokenizers do by default) unless parse_special is off (for untrusted input); user-defined
+// (added, non-control) tokens are matched either way, as llama.cpp and HF do.
 #pragma once
 
 #include "formats/model_config.h"
@@ -53,7 +54,13 @@ class Tokenizer {
     std::unordered_map<std::string_view, int32_t> id_of_;
     int32_t byte_token_[256];
     std::vector<float> scores_; // spm: piece scores (derived from merge ranks when absent)
-    std::vector<std::pair<std::string_view, int32_t>> specials_; // longest first
+    struct Special {
+        std::string_view text;
+        int32_t id;
+        bool always;         // user-defined (added) tokens: matched even without parse_special
+        bool lstrip, rstrip; // swallows the whitespace before / after it
+    };
+    std::vector<Special> specials_;     // longest first
     bool special_first_byte_[256] = {}; // bytes a special token starts with
     // bpe
     std::unordered_map<std::string, int32_t> merge_rank_; // "left right" -> rank

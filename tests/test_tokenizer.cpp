@@ -9,7 +9,9 @@
 #include "tests/fixtures.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -84,21 +86,40 @@ TokenizerData from_gguf(const std::string& name) {
 
 } // namespace
 
-TEST(TokenizerVectors, LlamaSpm) {
-    REQUIRE_FIXTURES();
-    check_vectors(from_gguf("ggml-vocab-llama-spm.gguf"), "ggml-vocab-llama-spm.gguf", true);
+// Every llama.cpp vocab file in the vectors folder with its .inp/.out pair: SentencePiece
+// (llama-spm) and byte-level BPE with each pre-tokenizer (gpt-2, deepseek-coder, deepseek-llm,
+// falcon, starcoder, ...).
+std::vector<std::string> vocab_vector_files() {
+    std::vector<std::string> names;
+    const std::string dir = fixtures_dir();
+    if (!dir.empty() && std::filesystem::is_directory(dir + "/tokenizers/vectors"))
+        for (const auto& e : std::filesystem::directory_iterator(dir + "/tokenizers/vectors")) {
+            const std::string n = e.path().filename().string();
+            if (n.rfind("ggml-vocab-", 0) == 0 && n.size() > 5 &&
+                n.compare(n.size() - 5, 5, ".gguf") == 0 &&
+                std::filesystem::exists(e.path().string() + ".inp"))
+                names.push_back(n);
+        }
+    std::sort(names.begin(), names.end());
+    if (names.empty()) names.push_back(""); // one instance that skips
+    return names;
 }
 
-TEST(TokenizerVectors, Gpt2) {
+class GgufVocabVectors : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufVocabVectors, AllMatchAndRoundTrip) {
     REQUIRE_FIXTURES();
-    check_vectors(from_gguf("ggml-vocab-gpt-2.gguf"), "ggml-vocab-gpt-2.gguf", true);
+    if (GetParam().empty()) GTEST_SKIP() << "no ggml-vocab-*.gguf in tokenizers/vectors";
+    check_vectors(from_gguf(GetParam()), GetParam(), true);
 }
 
-TEST(TokenizerVectors, DeepseekCoder) {
-    REQUIRE_FIXTURES();
-    check_vectors(from_gguf("ggml-vocab-deepseek-coder.gguf"), "ggml-vocab-deepseek-coder.gguf",
-                  true);
-}
+INSTANTIATE_TEST_SUITE_P(TokenizerVectors, GgufVocabVectors,
+                         ::testing::ValuesIn(vocab_vector_files()), [](const auto& info) {
+                             std::string n = info.param.empty() ? "none" : info.param;
+                             for (char& c : n)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             return n;
+                         });
 
 TEST(TokenizerVectors, Llama3TokenizerJson) {
     REQUIRE_FIXTURES();
@@ -171,11 +192,21 @@ TEST(StreamDecoder, NeverEmitsABrokenUtf8Sequence) {
 // std::invalid_argument (from std::stoi) instead of giving its text.
 TEST(Tokenizer, AByteTokenNotSpelledAsOneDecodesAsItsText) {
     TokenizerData d;
-    d.tokens = {"<unk>", "<s>", "</s>", "<0xZZ>", "<0x41>", "\xE2\x96\x81" "a"};
+    d.tokens = {"<unk>",
+                "<s>",
+                "</s>",
+                "<0xZZ>",
+                "<0x41>",
+                "\xE2\x96\x81"
+                "a"};
     d.scores = {0, 0, 0, 0, 0, -1};
     const int32_t byte = int32_t(TokenType::Byte);
-    d.types = {int32_t(TokenType::Unknown), int32_t(TokenType::Control),
-               int32_t(TokenType::Control), byte, byte, int32_t(TokenType::Normal)};
+    d.types = {int32_t(TokenType::Unknown),
+               int32_t(TokenType::Control),
+               int32_t(TokenType::Control),
+               byte,
+               byte,
+               int32_t(TokenType::Normal)};
     d.bos_id = 1, d.eos_id = 2, d.unk_id = 0;
     Tokenizer tok(d);
     EXPECT_EQ(tok.decode({5, 3, 4}), "a<0xZZ>A");
