@@ -38,9 +38,9 @@ typedef enum strata_status {
     STRATA_FORMAT_ERROR = 3,     /* a file that is not, or no longer, a valid model */
     STRATA_CONTEXT_FULL = 4,     /* the tokens do not fit the session's context */
     STRATA_BUFFER_TOO_SMALL = 5, /* the output buffer is too small; *n says how much is needed */
-    STRATA_NOT_SUPPORTED = 6,    /* not built (yet) */
+    STRATA_NOT_SUPPORTED = 6,    /* not built (yet), or not on this CPU (STRATA_ISA) */
     STRATA_NO_MEMORY = 7,
-    STRATA_BUSY = 8,    /* a session file is in use by another process (its pid is in the message) */
+    STRATA_BUSY = 8,    /* a session file is in use by another process (named in the message) */
     STRATA_ABORTED = 9, /* stopped by the session's abort callback (strata_session_set_abort) */
 } strata_status;
 
@@ -204,8 +204,9 @@ STRATA_API int strata_session_fork(strata_session* session, strata_session** out
  * non-zero to stop. Called on the thread running the session's call. */
 typedef int (*strata_abort_callback)(void* user);
 /* Installs (or, with NULL, removes) the session's abort callback. While one is installed, a
- * prompt is computed in chunks sized to take about 50 ms each, so a stop takes effect within
- * about that long (one token's forward pass at least). A stopped strata_decode,
+ * prompt is computed in chunks sized (from the measured time per token) to take at most about
+ * 100 ms each, so a stop takes effect within about that long (one token's forward pass at
+ * least). A stopped strata_decode,
  * strata_decode_logits or strata_generate returns STRATA_ABORTED; the session then holds the
  * tokens computed before the stop (a prefix of what was fed: strata_n_past says how many), its
  * K/V rows and session file consistent with them, and strata_logits is NULL until the next

@@ -23,8 +23,8 @@ int strata_model_open(const char* path, strata_model** out) {
         auto m = std::make_unique<strata_model>();
         // Failures to open or map the file are labelled where they happen; the rest mean the
         // file is not a valid model.
-        m->model = strata::with_status(strata::Status::format,
-                                       [&] { return strata::Model::load(path); });
+        m->model =
+            strata::with_status(strata::Status::format, [&] { return strata::Model::load(path); });
         m->data = &m->model->tokenizer();
         m->tokenizer = std::make_unique<strata::Tokenizer>(*m->data);
         *out = m.release();

@@ -48,13 +48,13 @@ inline int error(int code, const std::string& message) {
 
 // strata::Status mirrors strata_status (core/ cannot see the public header).
 static_assert(int(strata::Status::error) == STRATA_ERROR &&
-              int(strata::Status::invalid_argument) == STRATA_INVALID_ARGUMENT &&
-              int(strata::Status::format) == STRATA_FORMAT_ERROR &&
-              int(strata::Status::context_full) == STRATA_CONTEXT_FULL &&
-              int(strata::Status::not_supported) == STRATA_NOT_SUPPORTED &&
-              int(strata::Status::no_memory) == STRATA_NO_MEMORY &&
-              int(strata::Status::busy) == STRATA_BUSY &&
-              int(strata::Status::aborted) == STRATA_ABORTED,
+                  int(strata::Status::invalid_argument) == STRATA_INVALID_ARGUMENT &&
+                  int(strata::Status::format) == STRATA_FORMAT_ERROR &&
+                  int(strata::Status::context_full) == STRATA_CONTEXT_FULL &&
+                  int(strata::Status::not_supported) == STRATA_NOT_SUPPORTED &&
+                  int(strata::Status::no_memory) == STRATA_NO_MEMORY &&
+                  int(strata::Status::busy) == STRATA_BUSY &&
+                  int(strata::Status::aborted) == STRATA_ABORTED,
               "strata::Status and strata_status disagree");
 
 // Runs `body`, turning every exception into a status and a message: a strata::Error's own status

@@ -71,8 +71,8 @@ int strata_vocab_open(const char* path, strata_model** out) {
     *out = nullptr;
     return guarded([&] {
         auto m = std::make_unique<strata_model>();
-        m->vocab = std::make_unique<strata::TokenizerData>(strata::with_status(
-            strata::Status::format, [&] { return read_vocabulary(path); }));
+        m->vocab = std::make_unique<strata::TokenizerData>(
+            strata::with_status(strata::Status::format, [&] { return read_vocabulary(path); }));
         m->data = m->vocab.get();
         m->tokenizer = std::make_unique<strata::Tokenizer>(*m->data);
         *out = m.release();

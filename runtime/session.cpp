@@ -115,8 +115,9 @@ void Session::truncate(int n) {
 const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
     if (n <= 0) fail("decode needs at least one token");
     if (n_past() + n > n_ctx())
-        fail(Status::context_full, "context is full: " + std::to_string(n_past()) + " tokens held + " +
-             std::to_string(n) + " new exceed the context size " + std::to_string(n_ctx()));
+        fail(Status::context_full, "context is full: " + std::to_string(n_past()) +
+                                       " tokens held + " + std::to_string(n) +
+                                       " new exceed the context size " + std::to_string(n_ctx()));
     const ModelConfig& c = model_->config();
     const size_t V = c.n_vocab;
     if (all_logits) all_logits_.resize(size_t(n) * V);

@@ -39,7 +39,7 @@ class Session {
     // Installs (or, with an empty function, removes) the abort check. While one is set, prefill
     // batches are sized from the measured time per token to take about kAbortBatchSeconds.
     void set_abort_check(std::function<bool()> should_abort) { abort_ = std::move(should_abort); }
-    static constexpr double kAbortBatchSeconds = 0.05;
+    static constexpr double kAbortBatchSeconds = 0.1;
 
     int n_past() const { return int(history_.size()); }
     int n_ctx() const { return cache_->n_ctx(); }

@@ -1,7 +1,7 @@
 #include "runtime/session_file.h"
 
-#include "formats/checksum.h"
 #include "core/error.h"
+#include "formats/checksum.h"
 #include "runtime/kv_cache.h"
 
 #include <atomic>
@@ -49,8 +49,7 @@ uint32_t writer_pid(int fd) {
     uint32_t pid = 0;
     // A writer stores its pid right after creating or checking the header: wait a moment for it.
     for (int i = 0; i < 100; i++) {
-        if (pread(fd, &pid, sizeof pid, kWriterPidOffset) == ssize_t(sizeof pid) && pid != 0)
-            break;
+        if (pread(fd, &pid, sizeof pid, kWriterPidOffset) == ssize_t(sizeof pid) && pid != 0) break;
         usleep(10 * 1000);
     }
     return pid;
@@ -80,7 +79,9 @@ void SessionFile::release() {
 void SessionFile::open(const std::string& path, uint64_t fingerprint, const ModelConfig& c,
                        int n_ctx, int default_ctx, DType kv_type) {
     auto error = [&](const std::string& m) { fail("session file " + path + ": " + m); };
-    auto bad = [&](const std::string& m) { fail(Status::format, "session file " + path + ": " + m); };
+    auto bad = [&](const std::string& m) {
+        fail(Status::format, "session file " + path + ": " + m);
+    };
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) error(std::string("cannot open: ") + std::strerror(errno));
     // One writer per file: an exclusive lock on this open file description, which the kernel
@@ -102,9 +103,9 @@ void SessionFile::open(const std::string& path, uint64_t fingerprint, const Mode
         if (std::memcmp(h.magic, kMagic, 8) != 0) bad("not a strata session file (bad magic)");
         if (h.version != kVersion)
             bad("format version " + std::to_string(h.version) + " is not the supported " +
-                  std::to_string(kVersion) +
-                  (h.version < kVersion ? " (written by an older strata: start the session anew)"
-                                        : ""));
+                std::to_string(kVersion) +
+                (h.version < kVersion ? " (written by an older strata: start the session anew)"
+                                      : ""));
         if (h.layout_checksum != checksum64(&h, offsetof(Header, layout_checksum)))
             bad("header checksum mismatch (corrupt)");
         if (h.fingerprint != fingerprint)

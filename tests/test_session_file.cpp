@@ -1,8 +1,8 @@
 // Persistent sessions: the KV cache in a file, resumed without recomputing, refused when it
 // belongs to something else, and consistent after its writer is killed at random points.
+#include "core/error.h"
 #include "formats/checksum.h"
 #include "formats/convert.h"
-#include "core/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/fixtures.h"
@@ -311,9 +311,9 @@ TEST(SessionFile, TwoProcessesOnOneFileOneWritesTheOtherIsRefused) {
     convert_model(src, model, {DType::Q8_0, 0});
     const std::string prompts[2] = {"the first conversation", "another one entirely"};
     auto command = [&](int who, const std::string& kv) {
-        return std::vector<std::string>{STRATA_BIN, "-m",   model,       "--kv-file", kv,
-                                        "--ctx",    "128",  "--threads", "1",         "--temp",
-                                        "0",        "-n",   "40",        "-p",        prompts[who]};
+        return std::vector<std::string>{STRATA_BIN, "-m",  model,       "--kv-file", kv,
+                                        "--ctx",    "128", "--threads", "1",         "--temp",
+                                        "0",        "-n",  "40",        "-p",        prompts[who]};
     };
     std::vector<uint8_t> alone[2]; // each command's file when it runs alone
     for (int who = 0; who < 2; who++) {
@@ -344,9 +344,10 @@ TEST(SessionFile, TwoProcessesOnOneFileOneWritesTheOtherIsRefused) {
         const int winner = status[0] == 0 ? 0 : 1, loser = 1 - winner;
         wins[winner]++;
         EXPECT_EQ(status[loser], 1);
-        EXPECT_NE(file_text(err[loser]).find("strata: error: session file " + kv +
-                                             " is in use by another strata process (pid " +
-                                             std::to_string(pid[winner]) + ")"),
+        EXPECT_NE(file_text(err[loser])
+                      .find("strata: error: session file " + kv +
+                            " is in use by another strata process (pid " +
+                            std::to_string(pid[winner]) + ")"),
                   std::string::npos)
             << file_text(err[loser]);
         EXPECT_TRUE(without_pid(read_file(kv)) == without_pid(alone[winner]))

@@ -223,11 +223,10 @@ static int missing_isa(const char* dir) {
     for (int attempt = 0; attempt < 2; attempt++) { /* the same answer every time */
         CHECK(strata_session_open(m, NULL, &s) == STRATA_NOT_SUPPORTED && s == NULL,
               "session_open with STRATA_ISA=%s: %s", isa, strata_errmsg());
-        CHECK(strstr(strata_errmsg(), "STRATA_ISA=") && strstr(strata_errmsg(), isa),
-              "message: %s", strata_errmsg());
+        CHECK(strstr(strata_errmsg(), "STRATA_ISA=") && strstr(strata_errmsg(), isa), "message: %s",
+              strata_errmsg());
     }
-    CHECK(strata_kernels() == NULL && strstr(strata_errmsg(), isa), "kernels: %s",
-          strata_errmsg());
+    CHECK(strata_kernels() == NULL && strstr(strata_errmsg(), isa), "kernels: %s", strata_errmsg());
     strata_model_close(m);
     remove(path);
     printf("STRATA_ISA=%s: STRATA_NOT_SUPPORTED (%s), and the program goes on\n", isa,
@@ -272,8 +271,7 @@ static int statuses(void) {
     for (int i = 0; i < 100; i++) many[i] = 3 + i;
     g_abort_calls = 0, g_abort_after = 3;
     CHECK(strata_session_set_abort(a, abort_after, NULL) == STRATA_OK, "set_abort");
-    CHECK(strata_decode(a, many, 100) == STRATA_ABORTED, "decode not aborted: %s",
-          strata_errmsg());
+    CHECK(strata_decode(a, many, 100) == STRATA_ABORTED, "decode not aborted: %s", strata_errmsg());
     const int kept = strata_n_past(a);
     CHECK(kept > 0 && kept < 100 && strata_logits(a) == NULL, "aborted: kept %d", kept);
     int32_t held[100];

@@ -455,11 +455,11 @@ int run_chat(const Options& o) {
                 continue;
             }
             const bool templated = !chat.tmpl.empty();
+            const std::string transcript_before = chat.transcript;
             if (templated)
                 chat.messages.push_back({"user", input});
             else
                 chat.transcript += (chat.transcript.empty() ? "" : "\n") + input;
-            const std::string transcript_before = chat.transcript;
             g_interrupts = 0;
             g_generating = true; // from here a Ctrl-C stops this turn instead of leaving
             const Chat::Synced synced = chat.sync(chat.prompt_tokens());
