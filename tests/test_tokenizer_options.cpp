@@ -260,6 +260,23 @@ TEST(PreTokenizerTable, TokenizerJsonSectionsAreNamedFromTheTable) {
     const TokenizerData c = parse(custom);
     EXPECT_EQ(c.pre, "custom");
     EXPECT_EQ(c.pre_regexes, (std::vector<std::string>{"\\p{L}+"}));
+    // DeepSeek V3's sections as its tokenizer.json writes them (characters, not \x{} escapes).
+    auto split_step = [](const std::string& rx) {
+        return nlohmann::json{{"type", "Split"},
+                              {"pattern", {{"Regex", rx}}},
+                              {"behavior", "Isolated"},
+                              {"invert", false}};
+    };
+    const nlohmann::json v3 = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         {split_step("\\p{N}{1,3}"),
+          split_step("[一-龥぀-ゟ゠-ヿ]+"),
+          split_step(
+              "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}"
+              "\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"),
+          {{"type", "ByteLevel"}, {"use_regex", false}}}}};
+    EXPECT_EQ(parse(v3).pre, "deepseek-v3");
     EXPECT_THROW(parse({{"type", "Metaspace"}}), Error);
     EXPECT_THROW(parse(nullptr), Error); // not byte-level
 }
