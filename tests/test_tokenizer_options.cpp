@@ -83,6 +83,10 @@ TEST(TokenizerSpm, SpacePrefixIsAddedUnlessTheVocabSaysNo) {
     EXPECT_EQ(tok.encode("hi hi", false), (Ids{10, 11})); // hi ▁hi
     EXPECT_EQ(tok.encode("hi hi", true), (Ids{1, 10, 11}));
     EXPECT_EQ(tok.decode({1, 10, 11}), "hi hi");
+    // Without a dummy prefix a leading space is the text's own, and decoding keeps it.
+    EXPECT_EQ(tok.encode(" hi", true), (Ids{1, 11}));
+    EXPECT_EQ(tok.decode({1, 11}), " hi");
+    EXPECT_EQ(Tokenizer(with).decode({1, 11}), "hi");
 }
 
 TEST(TokenizerSpm, RemoveExtraWhitespacesStripsAndCollapsesSpaces) {
@@ -370,4 +374,25 @@ TEST(TokenizerSpm, TokenizerJsonSaysWhetherToPrefixASpace) {
                     .add_space_prefix);
     EXPECT_FALSE(parse({{"pre_tokenizer", {{"type", "Metaspace"}, {"prepend_scheme", "never"}}}})
                      .add_space_prefix);
+}
+
+// tokenizer.json's added tokens carry their own rstrip/lstrip (Phi-3's <|end|> has rstrip).
+TEST(TokenizerSpm, TokenizerJsonRstripTokensSwallowTheWhitespaceAfterThem) {
+    auto parse = [](bool rstrip) {
+        nlohmann::json j = {
+            {"model",
+             {{"type", "BPE"},
+              {"byte_fallback", true},
+              {"vocab", {{"<unk>", 0}, {S + "a", 1}, {"a", 2}, {S, 3}, {"<0x0A>", 4}}},
+              {"merges", {S + " a"}}}},
+            {"added_tokens",
+             {{{"id", 5}, {"content", "<|end|>"}, {"special", true}, {"rstrip", rstrip}}}}};
+        return parse_hf_tokenizer_json(j.dump(), "", "t/tokenizer.json");
+    };
+    const TokenizerData with = parse(true);
+    EXPECT_EQ(with.rstrip_ids, (std::vector<int32_t>{5}));
+    // "\n" swallowed; "a" starts a fragment after a special token, so it gets the "▁" prefix.
+    EXPECT_EQ(Tokenizer(with).encode("<|end|>\na", false), (Ids{5, 1}));
+    // Kept: "▁\na" -> ▁ <0x0A> a (no piece joins across the newline).
+    EXPECT_EQ(Tokenizer(parse(false)).encode("<|end|>\na", false), (Ids{5, 3, 4, 2}));
 }
