@@ -16,9 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 
 using namespace strata;
 using namespace strata::test;
@@ -395,4 +397,31 @@ TEST(TokenizerSpm, TokenizerJsonRstripTokensSwallowTheWhitespaceAfterThem) {
     EXPECT_EQ(Tokenizer(with).encode("<|end|>\na", false), (Ids{5, 1}));
     // Kept: "▁\na" -> ▁ <0x0A> a (no piece joins across the newline).
     EXPECT_EQ(Tokenizer(parse(false)).encode("<|end|>\na", false), (Ids{5, 3, 4, 2}));
+}
+
+// Every zoo GGUF (one per architecture the runtime knows, written by llama.cpp's converter with
+// its per-architecture tokenizer keys) tokenizes the zoo prompt as llama.cpp did: its
+// .prompt1.positions file starts with BOS and the prompt's 33 tokens.
+TEST(TokenizerZoo, PromptTokensEqualLlamaCpps) {
+    REQUIRE_FIXTURES();
+    const std::string dir = fixture("zoo");
+    if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no zoo fixtures";
+    size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string path = e.path().string();
+        if (e.path().extension() != ".gguf") continue;
+        const std::string positions = path.substr(0, path.size() - 5) + ".prompt1.positions";
+        if (!std::filesystem::exists(positions)) continue;
+        const auto bytes = read_file(positions);
+        std::istringstream in(std::string(bytes.begin(), bytes.end()));
+        Ids expected;
+        for (int32_t id; expected.size() < 34 && in >> id;) expected.push_back(id);
+        const TokenizerData d = tokenizer_from_gguf(GgufFile::open(path));
+        const Ids got =
+            Tokenizer(d).encode("The quick brown fox jumps over the lazy dog. Once upon a time",
+                                true, /*parse_special=*/false);
+        EXPECT_EQ(got, expected) << path;
+        files++;
+    }
+    EXPECT_GT(files, 10u);
 }
