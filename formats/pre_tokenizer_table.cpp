@@ -5,6 +5,8 @@
 // `\x{...}` so that no editor can turn one into a look-alike.
 #include "formats/pre_tokenizer_table.h"
 
+#include <cstdint>
+
 namespace strata {
 
 namespace {
@@ -111,6 +113,47 @@ const std::vector<PreTokenizerSpec> kTable = {
     {{"viking"}, {kBloom, kDigit}},
 };
 
+// A regex with \x{...}, \r, \n and \t escapes written as the characters they stand for, so that
+// a tokenizer.json spelling them literally compares equal to the table.
+std::string unescape(std::string_view r) {
+    std::string out;
+    for (size_t i = 0; i < r.size(); i++) {
+        if (r[i] != '\\' || i + 1 >= r.size()) {
+            out += r[i];
+            continue;
+        }
+        const char c = r[i + 1];
+        const size_t close = r.find('}', i);
+        if (c == 'x' && i + 2 < r.size() && r[i + 2] == '{' && close != std::string_view::npos &&
+            close - i <= 9) {
+            uint32_t cp = 0;
+            for (size_t k = i + 3; k < close; k++) {
+                const char h = r[k];
+                cp = cp * 16 + uint32_t(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+            }
+            if (cp < 0x80) {
+                out += char(cp);
+            } else if (cp < 0x800) {
+                out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F));
+                out += char(0x80 | (cp & 0x3F));
+            } else {
+                out += char(0xF0 | (cp >> 18)), out += char(0x80 | ((cp >> 12) & 0x3F));
+                out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+            }
+            i = close;
+        } else if (c == 'r' || c == 'n' || c == 't') {
+            out += c == 'r' ? '\r' : c == 'n' ? '\n' : '\t';
+            i++;
+        } else { // any other escape stays as written
+            out += r[i], out += c;
+            i++;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 const std::vector<PreTokenizerSpec>& pre_tokenizer_table() { return kTable; }
@@ -126,7 +169,8 @@ const PreTokenizerSpec* find_pre_tokenizer(const std::vector<std::string>& regex
     for (const PreTokenizerSpec& s : kTable) {
         if (s.regexes.size() != regexes.size()) continue;
         bool same = true;
-        for (size_t i = 0; i < regexes.size() && same; i++) same = s.regexes[i] == regexes[i];
+        for (size_t i = 0; i < regexes.size() && same; i++)
+            same = s.regexes[i] == regexes[i] || unescape(s.regexes[i]) == unescape(regexes[i]);
         if (same) return &s;
     }
     return nullptr;

@@ -245,7 +245,8 @@ std::string Tokenizer::piece(int32_t id, bool after_bos) const {
             s += p[i++];
         }
     }
-    if (after_bos && !s.empty() && s[0] == ' ') s.erase(0, 1);
+    // the dummy prefix, when the vocabulary adds one (Gemma's does not: a space is text)
+    if (after_bos && data_.add_space_prefix && !s.empty() && s[0] == ' ') s.erase(0, 1);
     return s;
 }
 

@@ -16,9 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 
 using namespace strata;
 using namespace strata::test;
@@ -83,6 +85,10 @@ TEST(TokenizerSpm, SpacePrefixIsAddedUnlessTheVocabSaysNo) {
     EXPECT_EQ(tok.encode("hi hi", false), (Ids{10, 11})); // hi ▁hi
     EXPECT_EQ(tok.encode("hi hi", true), (Ids{1, 10, 11}));
     EXPECT_EQ(tok.decode({1, 10, 11}), "hi hi");
+    // Without a dummy prefix a leading space is the text's own, and decoding keeps it.
+    EXPECT_EQ(tok.encode(" hi", true), (Ids{1, 11}));
+    EXPECT_EQ(tok.decode({1, 11}), " hi");
+    EXPECT_EQ(Tokenizer(with).decode({1, 11}), "hi");
 }
 
 TEST(TokenizerSpm, RemoveExtraWhitespacesStripsAndCollapsesSpaces) {
@@ -260,6 +266,23 @@ TEST(PreTokenizerTable, TokenizerJsonSectionsAreNamedFromTheTable) {
     const TokenizerData c = parse(custom);
     EXPECT_EQ(c.pre, "custom");
     EXPECT_EQ(c.pre_regexes, (std::vector<std::string>{"\\p{L}+"}));
+    // DeepSeek V3's sections as its tokenizer.json writes them (characters, not \x{} escapes).
+    auto split_step = [](const std::string& rx) {
+        return nlohmann::json{{"type", "Split"},
+                              {"pattern", {{"Regex", rx}}},
+                              {"behavior", "Isolated"},
+                              {"invert", false}};
+    };
+    const nlohmann::json v3 = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         {split_step("\\p{N}{1,3}"),
+          split_step("[一-龥぀-ゟ゠-ヿ]+"),
+          split_step(
+              "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}"
+              "\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"),
+          {{"type", "ByteLevel"}, {"use_regex", false}}}}};
+    EXPECT_EQ(parse(v3).pre, "deepseek-v3");
     EXPECT_THROW(parse({{"type", "Metaspace"}}), Error);
     EXPECT_THROW(parse(nullptr), Error); // not byte-level
 }
@@ -353,4 +376,52 @@ TEST(TokenizerSpm, TokenizerJsonSaysWhetherToPrefixASpace) {
                     .add_space_prefix);
     EXPECT_FALSE(parse({{"pre_tokenizer", {{"type", "Metaspace"}, {"prepend_scheme", "never"}}}})
                      .add_space_prefix);
+}
+
+// tokenizer.json's added tokens carry their own rstrip/lstrip (Phi-3's <|end|> has rstrip).
+TEST(TokenizerSpm, TokenizerJsonRstripTokensSwallowTheWhitespaceAfterThem) {
+    auto parse = [](bool rstrip) {
+        nlohmann::json j = {
+            {"model",
+             {{"type", "BPE"},
+              {"byte_fallback", true},
+              {"vocab", {{"<unk>", 0}, {S + "a", 1}, {"a", 2}, {S, 3}, {"<0x0A>", 4}}},
+              {"merges", {S + " a"}}}},
+            {"added_tokens",
+             {{{"id", 5}, {"content", "<|end|>"}, {"special", true}, {"rstrip", rstrip}}}}};
+        return parse_hf_tokenizer_json(j.dump(), "", "t/tokenizer.json");
+    };
+    const TokenizerData with = parse(true);
+    EXPECT_EQ(with.rstrip_ids, (std::vector<int32_t>{5}));
+    // "\n" swallowed; "a" starts a fragment after a special token, so it gets the "▁" prefix.
+    EXPECT_EQ(Tokenizer(with).encode("<|end|>\na", false), (Ids{5, 1}));
+    // Kept: "▁\na" -> ▁ <0x0A> a (no piece joins across the newline).
+    EXPECT_EQ(Tokenizer(parse(false)).encode("<|end|>\na", false), (Ids{5, 3, 4, 2}));
+}
+
+// Every zoo GGUF (one per architecture the runtime knows, written by llama.cpp's converter with
+// its per-architecture tokenizer keys) tokenizes the zoo prompt as llama.cpp did: its
+// .prompt1.positions file starts with BOS and the prompt's 33 tokens.
+TEST(TokenizerZoo, PromptTokensEqualLlamaCpps) {
+    REQUIRE_FIXTURES();
+    const std::string dir = fixture("zoo");
+    if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no zoo fixtures";
+    size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string path = e.path().string();
+        if (e.path().extension() != ".gguf") continue;
+        const std::string positions = path.substr(0, path.size() - 5) + ".prompt1.positions";
+        if (!std::filesystem::exists(positions)) continue;
+        const auto bytes = read_file(positions);
+        std::istringstream in(std::string(bytes.begin(), bytes.end()));
+        Ids expected;
+        for (int32_t id; expected.size() < 34 && in >> id;) expected.push_back(id);
+        const TokenizerData d = tokenizer_from_gguf(GgufFile::open(path));
+        const Ids got =
+            Tokenizer(d).encode("The quick brown fox jumps over the lazy dog. Once upon a time",
+                                true, /*parse_special=*/false);
+        EXPECT_EQ(got, expected) << path;
+        files++;
+    }
+    EXPECT_GT(files, 10u);
 }

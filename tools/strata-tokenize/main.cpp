@@ -19,7 +19,8 @@ llama2.c tokenizer .bin.
 
 options:
   --no-bos       add no BOS/EOS
-  --no-special   do not match special-token text (<|...|>, <s>) as special tokens
+  --no-special   do not match control-token text (<|...|>, <s>) as those tokens
+                 (added, user-defined tokens still are, as in llama.cpp and HF)
   --pieces       print id:'piece' pairs instead of bare ids
   -h, --help     this text
 )";
