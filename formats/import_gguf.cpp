@@ -72,6 +72,8 @@ ModelSource import_gguf(const std::string& path) {
     c.n_head_kv = keys.u32_or("attention.head_count_kv", c.n_head);
     c.n_ctx_train = keys.u32("context_length");
     c.head_dim = keys.u32_or("attention.key_length", c.n_embd / c.n_head);
+    if (keys.u32_or("attention.value_length", c.head_dim) != c.head_dim)
+        fail(path + ": " + arch + ": a value length other than the key length is not supported");
     c.rope_dim = keys.u32_or("rope.dimension_count", c.head_dim);
     c.rope_theta = keys.f32_or("rope.freq_base", 10000.0f);
     c.norm_eps = keys.f32_or("attention.layer_norm_rms_epsilon", 1e-5f);

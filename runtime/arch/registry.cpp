@@ -7,6 +7,11 @@ namespace strata {
 
 const Architecture& llama_architecture();
 const Architecture& qwen2_architecture();
+const Architecture& qwen3_architecture();
+const Architecture& granite_architecture();
+const Architecture& smollm3_architecture();
+const Architecture& hunyuan_dense_architecture();
+const Architecture& phi3_architecture();
 
 namespace {
 
@@ -15,6 +20,11 @@ const std::vector<const Architecture*>& all() {
         std::vector<const Architecture*> l = {
             &llama_architecture(),
             &qwen2_architecture(),
+            &qwen3_architecture(),
+            &granite_architecture(),
+            &smollm3_architecture(),
+            &hunyuan_dense_architecture(),
+            &phi3_architecture(),
         };
         for (const Architecture* a : l) register_arch(*a); // the formats side's registry
         return l;
