@@ -246,10 +246,60 @@ size_t op_head_norm(const Exec& e, size_t i) {
     return 1;
 }
 
+// Per token: softmax over the router logits, the n_used largest probabilities (ties to the
+// lower expert), optionally renormalized; the chosen experts' SwiGLU FFNs weighted and summed.
+// Only the chosen experts' weights are read.
+size_t op_moe(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const MoeWeights& w = *n.moe;
+    const Kernels& k = *e.c.kernels;
+    const int D = e.cols(n.src0), E = w.n_expert, FE = w.gate[0].rows;
+    float* probs = e.row(n.aux, 0);
+    float *gate = probs + E, *up = gate + FE, *h = up + FE, *down = h + FE;
+    for (int t = 0; t < e.rows(n.src0); t++) {
+        const float* x = e.row(n.src0, t);
+        std::copy(e.row(n.src1, t), e.row(n.src1, t) + E, probs);
+        k.softmax(E, probs);
+        int chosen[64];
+        float weight[64];
+        float sum = 0;
+        for (int j = 0; j < w.n_used; j++) {
+            int best = -1;
+            for (int x2 = 0; x2 < E; x2++) {
+                bool taken = false;
+                for (int p = 0; p < j; p++) taken |= chosen[p] == x2;
+                if (!taken && (best < 0 || probs[x2] > probs[best])) best = x2;
+            }
+            chosen[j] = best, weight[j] = probs[best], sum += probs[best];
+        }
+        float* y = e.row(n.dst, t);
+        std::fill(y, y + D, 0.0f);
+        for (int j = 0; j < w.n_used; j++) {
+            const int x2 = chosen[j];
+            const float wj = w.norm_topk ? weight[j] / sum : weight[j];
+            quantize_activations(k, w.gate[x2].type, x, D, D, 1, e.act, e.c.n_threads);
+            const MatmulOut gu[2] = {{&w.gate[x2], gate, FE}, {&w.up[x2], up, FE}};
+            if (activation_type(w.gate[x2].type) == activation_type(w.up[x2].type)) {
+                matmul_many(k, gu, 2, e.act, 1, e.c.n_threads);
+            } else {
+                matmul_many(k, gu, 1, e.act, 1, e.c.n_threads);
+                quantize_activations(k, w.up[x2].type, x, D, D, 1, e.act, e.c.n_threads);
+                matmul_many(k, gu + 1, 1, e.act, 1, e.c.n_threads);
+            }
+            k.swiglu(FE, gate, up, h);
+            quantize_activations(k, w.down[x2].type, h, FE, FE, 1, e.act, e.c.n_threads);
+            const MatmulOut d = {&w.down[x2], down, D};
+            matmul_many(k, &d, 1, e.act, 1, e.c.n_threads);
+            for (int c = 0; c < D; c++) y[c] += wj * down[c];
+        }
+    }
+    return 1;
+}
+
 // The dispatch table, in Op order.
 constexpr OpFn kOps[] = {op_get_rows, op_rms_norm, op_matmul, op_add_bias, op_add,
                          op_rope,     op_store_kv, op_attention, op_swiglu, op_scale,
-                         op_softcap,  op_head_norm, op_geglu};
+                         op_softcap,  op_head_norm, op_geglu, op_moe};
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Op::Count), "one function per Op");
 
 } // namespace
@@ -298,7 +348,8 @@ void Graph::plan() {
         return tensors_[size_t(t)].view_of >= 0 ? tensors_[size_t(t)].view_of : t;
     };
     for (int i = 0; i < int(nodes_.size()); i++)
-        for (int t : {nodes_[size_t(i)].dst, nodes_[size_t(i)].src0, nodes_[size_t(i)].src1})
+        for (int t : {nodes_[size_t(i)].dst, nodes_[size_t(i)].src0, nodes_[size_t(i)].src1,
+                      nodes_[size_t(i)].aux})
             if (t >= 0) {
                 const int b = base(t);
                 if (first[size_t(b)] < 0) first[size_t(b)] = i;
@@ -337,6 +388,9 @@ void Graph::plan() {
         if (n.op == Op::MatMul)
             act_bytes_ = std::max(act_bytes_, activation_row_bytes(n.w->type, n.w->cols) *
                                                   size_t(desc(n.src0).rows));
+        else if (n.op == Op::Moe) // one token's input or hidden row at a time
+            for (const MatrixRef* w : {&n.moe->gate[0], &n.moe->up[0], &n.moe->down[0]})
+                act_bytes_ = std::max(act_bytes_, activation_row_bytes(w->type, w->cols));
 }
 
 void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* attn_scratch) const {

@@ -40,8 +40,20 @@ enum class Op : uint8_t {
     SoftCap,   // src0 = f tanh(src0 / f) (in place)
     HeadNorm,  // each of n_heads heads of src0 = rmsnorm(head) * vec (in place; vec per head)
     GeGlu,     // dst = gelu_tanh(src0) * src1
+    Moe,       // dst = mixture of experts `moe` on src0, router logits src1, scratch row aux
     Count,
 };
+
+// One layer's experts (each array n_expert long) and how they are chosen.
+struct MoeWeights {
+    const MatrixRef *gate = nullptr, *up = nullptr, *down = nullptr;
+    int n_expert = 0, n_used = 0;
+    bool norm_topk = false; // the chosen weights renormalized to sum 1
+};
+// Floats of the Moe op's scratch row.
+inline int moe_scratch_floats(int n_expert, int n_ff_expert, int n_embd) {
+    return n_expert + 3 * n_ff_expert + n_embd;
+}
 
 struct TensorDesc {
     int rows = 0, cols = 0; // [n_tokens, width]
@@ -61,6 +73,8 @@ struct Node {
     int n_heads = 0;                  // Rope, HeadNorm
     const RopeTable* rope = nullptr;  // Rope
     float f = 0;                      // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
+    const MoeWeights* moe = nullptr;  // Moe
+    int aux = -1;                     // Moe: scratch tensor
 };
 
 struct GraphContext {

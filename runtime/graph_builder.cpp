@@ -69,6 +69,18 @@ int GraphBuilder::geglu(int gate, int up) {
     return y;
 }
 
+int GraphBuilder::moe(int xn, const MatrixRef& router, const MoeWeights& w) {
+    const int logits = matmul(xn, router);
+    const int D = g_.desc(xn).cols;
+    const int aux = g_.tensor(1, moe_scratch_floats(w.n_expert, w.gate[0].rows, D));
+    const int y = g_.tensor(g_.desc(xn).rows, D);
+    Node node{Op::Moe, y, xn, logits};
+    node.moe = &w;
+    node.aux = aux;
+    g_.add(node);
+    return y;
+}
+
 int GraphBuilder::logit_rows(int x) {
     const int rows = all_logits ? n : 1;
     return g_.view_rows(x, n - rows, rows);

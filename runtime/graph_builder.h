@@ -35,6 +35,9 @@ class GraphBuilder {
     int attention(int q, int slot, float scale);
     int swiglu(int gate, int up);
     int geglu(int gate, int up);
+    // Mixture of experts on normalized input xn: router logits (a matmul), then per token the
+    // chosen experts' SwiGLU FFNs, weighted and summed.
+    int moe(int xn, const MatrixRef& router, const MoeWeights& experts);
     // Columns [first, first + count) of x (a view, no copy).
     int cols(int x, int first, int count) { return g_.view_cols(x, first, count); }
     // The rows whose logits are wanted: the last token's, or all.

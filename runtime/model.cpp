@@ -68,6 +68,19 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     for (const MatrixRef* mr : {&m->token_embd, &m->output})
         if (activation_row_bytes(mr->type, mr->cols) == 0)
             fail(path + ": output/embedding rows do not fit their type's blocks");
+    if (c.n_expert > 0) {
+        if (c.n_expert_used > 64) fail(path + ": more than 64 experts per token");
+        for (uint32_t l = 0; l < c.n_layer; l++) {
+            MoeWeights w;
+            w.gate = &m->expert(layer_name(int(l), "ffn_gate_exps.weight"), 0);
+            w.up = &m->expert(layer_name(int(l), "ffn_up_exps.weight"), 0);
+            w.down = &m->expert(layer_name(int(l), "ffn_down_exps.weight"), 0);
+            w.n_expert = int(c.n_expert);
+            w.n_used = int(c.n_expert_used);
+            w.norm_topk = c.expert_norm_topk;
+            m->moe_.push_back(w);
+        }
+    }
     const float* factors = c.rope_freqs ? m->vec("rope_freqs.weight") : nullptr;
     m->rope = make_rope(c, c.rope_theta, factors, path);
     m->rope_swa = c.rope_theta_swa > 0 ? make_rope(c, c.rope_theta_swa, factors, path) : m->rope;
@@ -90,6 +103,11 @@ const MatrixRef& Model::expert(const std::string& name, int e) const {
     if (it == experts_.end() || e < 0 || size_t(e) >= it->second.size())
         fail(path_ + ": expert " + std::to_string(e) + " of " + name + " is missing");
     return it->second[size_t(e)];
+}
+
+const MoeWeights& Model::moe(int layer) const {
+    if (size_t(layer) >= moe_.size()) fail(path_ + ": layer " + std::to_string(layer) + " has no experts");
+    return moe_[size_t(layer)];
 }
 
 const float* Model::vec(const std::string& name) const {

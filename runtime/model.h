@@ -48,6 +48,8 @@ class Model {
     // Cache slot of layer l's K/V source.
     int kv_slot(int layer) const { return kv_slot_[size_t(layer)]; }
     int n_kv_slots() const { return n_kv_slots_; }
+    // Layer l's experts (mixture-of-experts models).
+    const MoeWeights& moe(int layer) const;
 
     MatrixRef token_embd; // (n_vocab, n_embd)
     MatrixRef output;     // (n_vocab, n_embd); token_embd when tied
@@ -60,6 +62,7 @@ class Model {
     std::map<std::string, MatrixRef> matrices_; // (a map: Nodes point at the values)
     std::map<std::string, std::vector<MatrixRef>> experts_;
     std::vector<int> kv_slot_;
+    std::vector<MoeWeights> moe_;
     int n_kv_slots_ = 0;
 };
 

@@ -63,6 +63,9 @@ int attention_branch(GraphBuilder& b, const BlockOptions& o, int l, int xn) {
     const Model& m = b.model;
     const int HD = int(c.head_dim), QD = int(c.n_head) * HD, KVD = int(c.n_head_kv) * HD;
     const bool kv = c.owns_kv(uint32_t(l));
+    // (features the attention kernel does not have yet: refused, never ignored)
+    if (c.attn_softcap > 0) fail(c.arch + ": attention soft-capping is not supported");
+    if (c.sliding(uint32_t(l))) fail(c.arch + ": sliding-window attention is not supported");
     int q, k = -1, v = -1;
     if (o.fused_qkv) {
         const int qkv = b.matmul(xn, m.matrix(l, "attn_qkv.weight"));
@@ -107,7 +110,7 @@ int attention_branch(GraphBuilder& b, const BlockOptions& o, int l, int xn) {
 int ffn_branch(GraphBuilder& b, const BlockOptions& o, int l, int xn) {
     const ModelConfig& c = b.config;
     const Model& m = b.model;
-    if (o.moe) fail(c.arch + ": mixture-of-experts FFN is not supported yet");
+    if (o.moe) return b.moe(xn, m.matrix(l, "ffn_gate_inp.weight"), m.moe(l));
     int gate, up;
     if (o.fused_gate_up) {
         const int gu = b.matmul(xn, m.matrix(l, "ffn_up.weight"));

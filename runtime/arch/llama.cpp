@@ -13,15 +13,20 @@ class Llama : public Architecture {
     std::vector<std::string> hf_types() const override { return {"llama", "mistral"}; }
     void read_gguf(const HparamSource& k, const GgufFile&, ModelConfig& c) const override {
         c.rope_style = RopeStyle::Normal;
-        if (k.u32_or("expert_count", 0) > 0)
-            fail(k.where() + ": llama: mixture-of-experts FFNs (expert_count " +
-                 std::to_string(k.u32("expert_count")) + ") are not supported yet");
+        if (k.u32_or("expert_count", 0) > 0) { // Mixtral-style: renormalized top-k
+            c.n_expert = k.u32("expert_count");
+            c.n_expert_used = k.u32("expert_used_count");
+            c.n_ff_expert = k.u32_or("expert_feed_forward_length", c.n_ff);
+            c.expert_norm_topk = true;
+        }
     }
     void read_hf(const HparamSource&, ModelConfig&) const override {}
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, {}, s);
+        block_tensors(c, {.moe = c.n_expert > 0}, s);
     }
-    int build(GraphBuilder& b) const override { return block_graph(b, {}); }
+    int build(GraphBuilder& b) const override {
+        return block_graph(b, {.moe = b.config.n_expert > 0});
+    }
 };
 } // namespace
 

@@ -12,6 +12,8 @@ const Architecture& granite_architecture();
 const Architecture& smollm3_architecture();
 const Architecture& hunyuan_dense_architecture();
 const Architecture& phi3_architecture();
+const Architecture& qwen3moe_architecture();
+const Architecture& olmoe_architecture();
 
 namespace {
 
@@ -25,6 +27,8 @@ const std::vector<const Architecture*>& all() {
             &smollm3_architecture(),
             &hunyuan_dense_architecture(),
             &phi3_architecture(),
+            &qwen3moe_architecture(),
+            &olmoe_architecture(),
         };
         for (const Architecture* a : l) register_arch(*a); // the formats side's registry
         return l;
