@@ -1,7 +1,8 @@
-// Hugging Face model directories: config.json (llama, mistral, qwen2, with the CLA sharing
+// Hugging Face model directories: config.json (the architectures whose files take HF import, with the CLA sharing
 // fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or sharded *.safetensors,
 // tokenizer.json or tokenizer.model, tokenizer_config.json.
 #include "core/error.h"
+#include "formats/arch.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
 
@@ -115,6 +116,41 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
 
 namespace {
 ModelSource import_hf_fields(const std::string& dir);
+
+// config.json's top-level fields.
+class HfHparams : public HparamSource {
+  public:
+    HfHparams(const json& cfg, std::string path) : cfg_(cfg), path_(std::move(path)) {}
+    bool has(const std::string& key) const override {
+        return cfg_.contains(key) && !cfg_[key].is_null();
+    }
+    uint32_t u32(const std::string& key) const override {
+        return get_u32(cfg_, key.c_str(), path_);
+    }
+    double number(const std::string& key) const override {
+        if (!has(key) || !cfg_[key].is_number()) fail(path_ + ": " + key + " is not a number");
+        return cfg_[key].get<double>();
+    }
+    bool flag(const std::string& key) const override {
+        if (!has(key) || !cfg_[key].is_boolean()) fail(path_ + ": " + key + " is not a boolean");
+        return cfg_[key].get<bool>();
+    }
+    std::vector<int64_t> ints(const std::string& key) const override {
+        std::vector<int64_t> out;
+        if (!has(key)) return out;
+        if (!cfg_[key].is_array()) fail(path_ + ": " + key + " is not a list");
+        for (const json& v : cfg_[key]) {
+            if (!v.is_number_integer()) fail(path_ + ": " + key + " holds a non-integer");
+            out.push_back(v.get<int64_t>());
+        }
+        return out;
+    }
+    std::string where() const override { return path_; }
+
+  private:
+    const json& cfg_;
+    std::string path_;
+};
 } // namespace
 
 // A config field of the wrong JSON type makes nlohmann throw its own exception; it becomes an
@@ -138,13 +174,11 @@ ModelSource import_hf_fields(const std::string& dir) {
     if (!cfg.is_object()) fail(config_path + ": not valid JSON");
     const std::string type = cfg.value("model_type", "");
     ModelConfig& c = src.config;
-    if (type == "llama" || type == "mistral")
-        c.arch = "llama";
-    else if (type == "qwen2")
-        c.arch = "qwen2";
-    else
-        fail(config_path + ": model_type '" + type +
-             "' is not supported (llama, mistral, qwen2 are)");
+    const ArchFormat* arch = arch_for_hf(type);
+    if (!arch)
+        fail(config_path + ": model_type '" + type + "' is not supported (supported: " +
+             arch_names() + ")");
+    c.arch = arch->name();
     c.name = cfg.value("_name_or_path", type);
     c.n_embd = get_u32(cfg, "hidden_size", config_path);
     c.n_ff = get_u32(cfg, "intermediate_size", config_path);
@@ -159,7 +193,6 @@ ModelSource import_hf_fields(const std::string& dir) {
     c.rope_dim = uint32_t(c.head_dim * cfg.value("partial_rotary_factor", 1.0));
     c.rope_style = RopeStyle::NeoX; // HF checkpoints rotate halves (rotate_half)
     c.tied_output = cfg.value("tie_word_embeddings", false);
-    c.attn_bias = c.arch == "qwen2";
     if (cfg.contains("rope_scaling") && cfg["rope_scaling"].is_object()) {
         const json& rs = cfg["rope_scaling"];
         const std::string kind = rs.value("rope_type", rs.value("type", "none"));
@@ -175,6 +208,7 @@ ModelSource import_hf_fields(const std::string& dir) {
         }
     }
     c.kv_source = kv_source_from_hf_config(cfg, c.n_layer);
+    arch->read_hf(HfHparams(cfg, config_path), c);
     try {
         c.validate();
     } catch (const Error& e) {

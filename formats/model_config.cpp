@@ -2,6 +2,7 @@
 #include "formats/pre_tokenizer_table.h"
 
 #include "core/error.h"
+#include "formats/arch.h"
 
 #include <cmath>
 #include <set>
@@ -33,8 +34,7 @@ uint64_t ModelConfig::kv_bytes_per_token(double elem_bytes) const {
 }
 
 void ModelConfig::validate() const {
-    if (arch != "llama" && arch != "qwen2")
-        fail("unsupported architecture '" + arch + "' (supported: llama, qwen2)");
+    const ArchFormat& a = arch_format(arch); // fails naming an unknown architecture
     check_range("n_vocab", n_vocab, 1, kMaxVocab);
     check_range("n_embd", n_embd, 1, kMaxDim);
     check_range("n_layer", n_layer, 1, kMaxLayers);
@@ -66,6 +66,23 @@ void ModelConfig::validate() const {
             fail("kv_source[" + std::to_string(l) + "] = " + std::to_string(s) +
                  " names a layer that does not own K/V itself");
     }
+    for (const auto* v : {&layer_sliding, &layer_rope})
+        if (!v->empty() && v->size() != n_layer)
+            fail("a per-layer list has " + std::to_string(v->size()) + " entries for " +
+                 std::to_string(n_layer) + " layers");
+    if (!layer_sliding.empty() && sliding_window == 0)
+        fail("sliding layers are set but sliding_window is 0");
+    for (float v : {embd_scale, residual_scale, logit_scale})
+        if (!(v > 0 && std::isfinite(v))) fail("a scale hyperparameter is out of range");
+    if (!(attn_scale >= 0 && std::isfinite(attn_scale))) fail("attn_scale is out of range");
+    if (!(attn_softcap >= 0 && final_softcap >= 0 && rope_theta_swa >= 0))
+        fail("soft-cap and rope_theta_swa must not be negative");
+    if (n_expert > 0) {
+        check_range("n_expert", n_expert, 1, 4096);
+        check_range("n_expert_used", n_expert_used, 1, n_expert);
+        check_range("n_ff_expert", n_ff_expert, 1, kMaxDim);
+    }
+    a.validate(*this);
 }
 
 void TokenizerData::validate(uint32_t n_vocab) const {
@@ -95,35 +112,9 @@ void TokenizerData::validate(uint32_t n_vocab) const {
 }
 
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
-    const uint64_t q_dim = uint64_t(c.n_head) * c.head_dim;
-    const uint64_t kv_dim = uint64_t(c.n_head_kv) * c.head_dim;
-    std::vector<TensorSpec> t;
-    t.push_back({"token_embd.weight", {c.n_vocab, c.n_embd}, true});
-    for (uint32_t l = 0; l < c.n_layer; l++) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        t.push_back({p + "attn_norm.weight", {c.n_embd}, false});
-        t.push_back({p + "attn_q.weight", {q_dim, c.n_embd}, true});
-        if (c.owns_kv(l)) {
-            t.push_back({p + "attn_k.weight", {kv_dim, c.n_embd}, true});
-            t.push_back({p + "attn_v.weight", {kv_dim, c.n_embd}, true});
-        }
-        if (c.attn_bias) {
-            t.push_back({p + "attn_q.bias", {q_dim}, false});
-            if (c.owns_kv(l)) {
-                t.push_back({p + "attn_k.bias", {kv_dim}, false});
-                t.push_back({p + "attn_v.bias", {kv_dim}, false});
-            }
-        }
-        t.push_back({p + "attn_output.weight", {c.n_embd, q_dim}, true});
-        t.push_back({p + "ffn_norm.weight", {c.n_embd}, false});
-        t.push_back({p + "ffn_gate.weight", {c.n_ff, c.n_embd}, true});
-        t.push_back({p + "ffn_up.weight", {c.n_ff, c.n_embd}, true});
-        t.push_back({p + "ffn_down.weight", {c.n_embd, c.n_ff}, true});
-    }
-    t.push_back({"output_norm.weight", {c.n_embd}, false});
-    if (c.rope_freqs) t.push_back({"rope_freqs.weight", {c.rope_dim / 2}, false});
-    if (!c.tied_output) t.push_back({"output.weight", {c.n_vocab, c.n_embd}, true});
-    return t;
+    TensorSchema s; // the architecture's schema, written once in its file
+    arch_format(c.arch).tensors(c, s);
+    return std::move(s.specs);
 }
 
 uint64_t parameter_count(const ModelConfig& c) {
@@ -163,6 +154,20 @@ void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t,
     m.set("model.tied_output", uint32_t(c.tied_output));
     m.set("model.attn_bias", uint32_t(c.attn_bias));
     m.set("model.kv_source", c.kv_source);
+    m.set("model.embd_scale", c.embd_scale);
+    m.set("model.residual_scale", c.residual_scale);
+    m.set("model.attn_scale", c.attn_scale);
+    m.set("model.logit_scale", c.logit_scale);
+    m.set("model.attn_softcap", c.attn_softcap);
+    m.set("model.final_softcap", c.final_softcap);
+    m.set("model.sliding_window", c.sliding_window);
+    m.set("model.layer_sliding", c.layer_sliding);
+    m.set("model.layer_rope", c.layer_rope);
+    m.set("rope.theta_swa", c.rope_theta_swa);
+    m.set("moe.n_expert", c.n_expert);
+    m.set("moe.n_expert_used", c.n_expert_used);
+    m.set("moe.n_ff_expert", c.n_ff_expert);
+    m.set("moe.norm_topk", uint32_t(c.expert_norm_topk));
     m.set("rope.theta", c.rope_theta);
     m.set("rope.dim", c.rope_dim);
     m.set("rope.style", uint32_t(c.rope_style));
@@ -210,6 +215,20 @@ ModelConfig config_from_metadata(const Metadata& m) {
     c.tied_output = m.u32("model.tied_output") != 0;
     c.attn_bias = m.u32_or("model.attn_bias", 0) != 0;
     c.kv_source = m.i32s("model.kv_source");
+    c.embd_scale = m.f32_or("model.embd_scale", 1.0f);
+    c.residual_scale = m.f32_or("model.residual_scale", 1.0f);
+    c.attn_scale = m.f32_or("model.attn_scale", 0.0f);
+    c.logit_scale = m.f32_or("model.logit_scale", 1.0f);
+    c.attn_softcap = m.f32_or("model.attn_softcap", 0.0f);
+    c.final_softcap = m.f32_or("model.final_softcap", 0.0f);
+    c.sliding_window = m.u32_or("model.sliding_window", 0);
+    if (m.has("model.layer_sliding")) c.layer_sliding = m.i32s("model.layer_sliding");
+    if (m.has("model.layer_rope")) c.layer_rope = m.i32s("model.layer_rope");
+    c.rope_theta_swa = m.f32_or("rope.theta_swa", 0.0f);
+    c.n_expert = m.u32_or("moe.n_expert", 0);
+    c.n_expert_used = m.u32_or("moe.n_expert_used", 0);
+    c.n_ff_expert = m.u32_or("moe.n_ff_expert", 0);
+    c.expert_norm_topk = m.u32_or("moe.norm_topk", 0) != 0;
     c.rope_theta = m.f32("rope.theta");
     c.rope_dim = m.u32("rope.dim");
     const uint32_t style = m.u32("rope.style");

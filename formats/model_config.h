@@ -24,7 +24,7 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-    std::string arch = "llama"; // llama | qwen2 (mistral maps to llama)
+    std::string arch = "llama"; // a registered architecture (formats/arch.h, runtime/arch/)
     std::string name;
     uint32_t n_vocab = 0;
     uint32_t n_embd = 0;
@@ -44,11 +44,31 @@ struct ModelConfig {
     bool rope_freqs = false;
     bool tied_output = false; // output projection reuses token_embd.weight
     bool attn_bias = false;   // Q/K/V projections have biases (qwen2)
+    // Architecture-specific hyperparameters: each architecture file reads and uses those it
+    // has; the defaults mean "absent" (docs/format.md lists the keys).
+    float embd_scale = 1.0f;     // token embeddings multiplied by this (gemma, granite)
+    float residual_scale = 1.0f; // each branch's output x this before its residual add (granite)
+    float attn_scale = 0.0f;     // attention score scale; 0 = 1/sqrt(head_dim)
+    float logit_scale = 1.0f;    // logits divided by this (granite)
+    float attn_softcap = 0.0f;   // when > 0: scores = cap tanh(scores / cap) (gemma2)
+    float final_softcap = 0.0f;  // when > 0: logits likewise (gemma2)
+    uint32_t sliding_window = 0; // positions a sliding layer attends to (itself included)
+    std::vector<int32_t> layer_sliding; // per layer, 1: sliding-window attention; empty: none
+    std::vector<int32_t> layer_rope;    // per layer, 0: no RoPE; empty: RoPE everywhere
+    float rope_theta_swa = 0.0f;        // RoPE base of the sliding layers; 0: rope_theta
+    uint32_t n_expert = 0;              // mixture of experts: experts per layer (0: dense)
+    uint32_t n_expert_used = 0;         // experts chosen per token
+    uint32_t n_ff_expert = 0;           // one expert's FFN width
+    bool expert_norm_topk = false;      // chosen experts' weights renormalized to sum 1
     // kv_source[l] is the layer whose K/V layer l attends to; == l for layers that own K/V.
     std::vector<int32_t> kv_source;
     bool synthetic = false;
 
     bool owns_kv(uint32_t layer) const { return kv_source[layer] == int32_t(layer); }
+    bool sliding(uint32_t layer) const {
+        return layer < layer_sliding.size() && layer_sliding[layer] != 0;
+    }
+    bool has_rope(uint32_t layer) const { return layer >= layer_rope.size() || layer_rope[layer]; }
     uint32_t n_kv_layers() const;
     // K and V bytes stored per token for a cache with `elem_bytes` per value.
     uint64_t kv_bytes_per_token(double elem_bytes) const;

@@ -76,6 +76,31 @@ void describe_config(std::string& out, const ModelConfig& c) {
            c.rope_style == RopeStyle::NeoX ? "neox (halves)" : "normal (adjacent pairs)",
            c.rope_scaling.type == "none" ? "" : (", scaling " + c.rope_scaling.type).c_str());
     append(out, "norm_eps:       %g\n", double(c.norm_eps));
+    std::string f; // the architecture-specific hyperparameters that are set
+    auto add = [&](const std::string& s) { f += (f.empty() ? "" : ", ") + s; };
+    auto num = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", v);
+        return std::string(b);
+    };
+    if (c.rope_freqs) add("rope frequency factors");
+    if (c.embd_scale != 1.0f) add("embedding x " + num(c.embd_scale));
+    if (c.residual_scale != 1.0f) add("residual x " + num(c.residual_scale));
+    if (c.attn_scale > 0) add("attention scale " + num(c.attn_scale));
+    if (c.logit_scale != 1.0f) add("logits / " + num(c.logit_scale));
+    if (c.attn_softcap > 0) add("attention soft-cap " + num(c.attn_softcap));
+    if (c.final_softcap > 0) add("final soft-cap " + num(c.final_softcap));
+    uint32_t sliding = 0, no_rope = 0;
+    for (uint32_t l = 0; l < c.n_layer; l++) sliding += c.sliding(l), no_rope += !c.has_rope(l);
+    if (sliding)
+        add("sliding window " + std::to_string(c.sliding_window) + " on " +
+            std::to_string(sliding) + " layers" +
+            (c.rope_theta_swa > 0 ? " (rope theta " + num(c.rope_theta_swa) + ")" : ""));
+    if (no_rope) add(std::to_string(no_rope) + " layers without RoPE");
+    if (c.n_expert)
+        add(std::to_string(c.n_expert) + " experts, " + std::to_string(c.n_expert_used) +
+            " per token (width " + std::to_string(c.n_ff_expert) + (c.expert_norm_topk ? ", renormalized)" : ")"));
+    if (!f.empty()) append(out, "features:       %s\n", f.c_str());
     append(out, "output:         %s%s\n",
            c.tied_output ? "tied to token_embd" : "own output.weight",
            c.attn_bias ? "; Q/K/V biases" : "");

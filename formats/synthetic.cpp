@@ -3,6 +3,7 @@
 // written in seconds. The metadata marks them synthetic.
 #include "core/error.h"
 #include "core/half.h"
+#include "formats/arch.h"
 #include "formats/model_source.h"
 #include "core/quant_blocks.h"
 
@@ -165,8 +166,7 @@ ModelSource make_synthetic(const SyntheticOptions& o) {
     c.rope_dim = c.head_dim;
     c.norm_eps = shape->norm_eps;
     c.tied_output = shape->tied;
-    c.attn_bias = c.arch == "qwen2";
-    c.rope_style = c.arch == "qwen2" ? RopeStyle::NeoX : RopeStyle::Normal;
+    arch_format(c.arch).defaults(c); // RoPE style, biases: the architecture's own facts
     if (o.shape == "llama-3.2-1b") {
         c.rope_scaling.type = "llama3";
         c.rope_scaling.factor = 32.0f;

@@ -1,8 +1,8 @@
 #include "runtime/graph.h"
 
 #include "core/error.h"
-#include "ops/attention.h"
 #include "core/quantize_ref.h"
+#include "ops/attention.h"
 #include "runtime/kv_cache.h"
 
 #include <algorithm>
@@ -24,6 +24,284 @@ template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
     for (int t = 0; t < n_tokens; t++) f(t);
 }
 
+// What an op function sees: the graph, the context and the memory of this run.
+struct Exec {
+    const Graph& g;
+    const GraphContext& c;
+    float* arena;
+    uint8_t* act;
+    float* attn_scratch;
+    float* data(int t) const { return t >= 0 ? g.data(arena, t) : nullptr; }
+    // Row r of tensor t.
+    float* row(int t, int r) const {
+        return g.data(arena, t) + size_t(r) * size_t(g.desc(t).stride);
+    }
+    int rows(int t) const { return g.desc(t).rows; }
+    int cols(int t) const { return g.desc(t).cols; }
+};
+
+// An op function runs node i and returns how many nodes it consumed (a MatMul takes the
+// following MatMuls on the same input with it).
+using OpFn = size_t (*)(const Exec&, size_t i);
+
+size_t op_get_rows(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const size_t rb = row_bytes(n.w->type, uint64_t(n.w->cols));
+    for (int t = 0; t < e.rows(n.dst); t++) {
+        const int32_t tok = e.c.tokens[t];
+        if (tok < 0 || tok >= n.w->rows) fail("token id " + std::to_string(tok) + " is out of range");
+        dequantize_row_ref(n.w->type, static_cast<const uint8_t*>(n.w->data) + size_t(tok) * rb,
+                           e.row(n.dst, t), n.w->cols);
+    }
+    return 1;
+}
+
+size_t op_rms_norm(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        e.c.kernels->rmsnorm(e.cols(n.src0), e.row(n.src0, t), n.vec, e.c.norm_eps,
+                             e.row(n.dst, t));
+    });
+    return 1;
+}
+
+size_t op_matmul(const Exec& e, size_t i) {
+    // the MatMuls that follow on the same input (Q, K, V; gate, up) run with this one: the
+    // input is quantized once and the threads meet once
+    const Node& n = e.g.node(i);
+    MatmulOut outs[4] = {{n.w, e.data(n.dst), e.g.desc(n.dst).stride}};
+    int n_outs = 1;
+    size_t j = i + 1;
+    while (n_outs < 4 && j < e.g.nodes() && e.g.node(j).op == Op::MatMul &&
+           e.g.node(j).src0 == n.src0 &&
+           activation_type(e.g.node(j).w->type) == activation_type(n.w->type)) {
+        const Node& m = e.g.node(j++);
+        outs[n_outs++] = {m.w, e.data(m.dst), e.g.desc(m.dst).stride};
+    }
+    const TensorDesc& d0 = e.g.desc(n.src0);
+    quantize_activations(*e.c.kernels, n.w->type, e.data(n.src0), d0.stride, n.w->cols, d0.rows,
+                         e.act, e.c.n_threads);
+    matmul_many(*e.c.kernels, outs, n_outs, e.act, d0.rows, e.c.n_threads);
+    return j - i;
+}
+
+size_t op_add_bias(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    for (int t = 0; t < e.rows(n.src0); t++) {
+        float* x = e.row(n.src0, t);
+        for (int k = 0; k < e.cols(n.src0); k++) x[k] += n.vec[k];
+    }
+    return 1;
+}
+
+size_t op_add(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* a = e.row(n.src0, t);
+        const float* b = e.row(n.src1, t);
+        for (int k = 0; k < e.cols(n.src0); k++) a[k] += b[k];
+    });
+    return 1;
+}
+
+size_t op_rope(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        e.c.kernels->rope(n.rope->params, n.rope->inv_freq.data(), e.c.pos(t), e.row(n.src0, t),
+                          n.n_heads);
+    });
+    return 1;
+}
+
+size_t op_store_kv(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        e.c.cache->store(n.slot, e.c.pos(t), e.row(n.src0, t), e.row(n.src1, t));
+    });
+    return 1;
+}
+
+size_t op_attention(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const GraphContext& c = e.c;
+    const Kernels& k = *c.kernels;
+    const TensorDesc& d0 = e.g.desc(n.src0);
+    float* s0 = e.data(n.src0);
+    float* dst = e.data(n.dst);
+    const float scale = n.f > 0 ? n.f : 1.0f / std::sqrt(float(c.head_dim));
+    // Each work item reads its KV head's rows once for all query heads of the group.
+    const int G = c.n_head_kv;
+    const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
+    const int items = (d0.rows + kAttentionTokens - 1) / kAttentionTokens * G;
+    const int dst_stride = e.g.desc(n.dst).stride;
+    const int n_pos = c.pos(d0.rows);
+    if (d0.rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
+        // One token over a long context: (KV head, chunk of positions) items, so every thread
+        // has work even with fewer KV heads than threads; then merged per head.
+        const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
+        const int group = c.n_head / G, hd = c.head_dim;
+        float* outs = c.attn_partials;
+        float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
+        // With a chunk per thread or more, an item is a chunk of every KV head (fewer, larger
+        // items; each head's chunk is one sequential run in the cache).
+        const int per_item = chunks >= c.n_threads ? G : 1;
+#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
+        for (int item = 0; item < G / per_item * chunks; item++) {
+            const int g = item / chunks * per_item, ch = item % chunks;
+            AttentionArgs a;
+            a.q = s0;
+            a.kv_type = c.cache->type();
+            a.k = c.cache->heads(n.slot, 0);
+            a.v = c.cache->heads(n.slot, 1);
+            a.kv_row_bytes = c.cache->head_bytes();
+            a.kv_head_stride = c.cache->head_stride();
+            a.pos_begin = ch * kAttentionChunk;
+            a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
+            a.n_head = c.n_head;
+            a.n_head_kv = G;
+            a.head_dim = hd;
+            a.scale = scale;
+            // chunk ch of group g: outputs where the kernel writes group g's heads
+            a.out = outs + size_t(ch) * size_t(c.n_head) * size_t(hd);
+            a.partial_stats = stats + (size_t(ch) * size_t(G) + size_t(g)) * 2 * group;
+            a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+            k.attention(a, g, g + per_item);
+        }
+        for (int g = 0; g < G; g++) // chunk ch of group g: ch * n_head * hd + g * group * hd
+            attention_merge(chunks, group, hd, outs + size_t(g) * group * hd,
+                            size_t(c.n_head) * hd, stats + size_t(g) * 2 * group,
+                            size_t(G) * 2 * group, dst + size_t(g) * size_t(group) * size_t(hd));
+        return 1;
+    }
+    // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is converted
+    // once for the block's tokens
+#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
+    for (int item = 0; item < items; item++) {
+        const int t = item / G * kAttentionTokens, g = item % G;
+        AttentionArgs a;
+        a.n_tok = std::min(kAttentionTokens, d0.rows - t);
+        a.q_stride = size_t(d0.stride);
+        a.out_stride = size_t(dst_stride);
+        a.q = s0 + size_t(t) * size_t(d0.stride);
+        a.kv_type = c.cache->type();
+        a.k = c.cache->heads(n.slot, 0);
+        a.v = c.cache->heads(n.slot, 1);
+        a.kv_row_bytes = c.cache->head_bytes();
+        a.kv_head_stride = c.cache->head_stride();
+        a.n_pos = c.pos(t) + 1;
+        a.n_head = c.n_head;
+        a.n_head_kv = G;
+        a.head_dim = c.head_dim;
+        a.scale = scale;
+        a.out = dst + size_t(t) * size_t(dst_stride);
+        a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+        k.attention(a, g, g + 1);
+    }
+    return 1;
+}
+
+size_t op_swiglu(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        e.c.kernels->swiglu(e.cols(n.src0), e.row(n.src0, t), e.row(n.src1, t), e.row(n.dst, t));
+    });
+    return 1;
+}
+
+size_t op_geglu(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        e.c.kernels->geglu(e.cols(n.src0), e.row(n.src0, t), e.row(n.src1, t), e.row(n.dst, t));
+    });
+    return 1;
+}
+
+size_t op_scale(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* x = e.row(n.src0, t);
+        for (int k = 0; k < e.cols(n.src0); k++) x[k] *= n.f;
+    });
+    return 1;
+}
+
+size_t op_softcap(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* x = e.row(n.src0, t);
+        for (int k = 0; k < e.cols(n.src0); k++) x[k] = n.f * std::tanh(x[k] / n.f);
+    });
+    return 1;
+}
+
+size_t op_head_norm(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const int hd = e.cols(n.src0) / n.n_heads;
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* x = e.row(n.src0, t);
+        for (int h = 0; h < n.n_heads; h++)
+            e.c.kernels->rmsnorm(hd, x + size_t(h) * size_t(hd), n.vec, e.c.norm_eps,
+                                 x + size_t(h) * size_t(hd));
+    });
+    return 1;
+}
+
+// Per token: softmax over the router logits, the n_used largest probabilities (ties to the
+// lower expert), optionally renormalized; the chosen experts' SwiGLU FFNs weighted and summed.
+// Only the chosen experts' weights are read.
+size_t op_moe(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const MoeWeights& w = *n.moe;
+    const Kernels& k = *e.c.kernels;
+    const int D = e.cols(n.src0), E = w.n_expert, FE = w.gate[0].rows;
+    float* probs = e.row(n.aux, 0);
+    float *gate = probs + E, *up = gate + FE, *h = up + FE, *down = h + FE;
+    for (int t = 0; t < e.rows(n.src0); t++) {
+        const float* x = e.row(n.src0, t);
+        std::copy(e.row(n.src1, t), e.row(n.src1, t) + E, probs);
+        k.softmax(E, probs);
+        int chosen[64];
+        float weight[64];
+        float sum = 0;
+        for (int j = 0; j < w.n_used; j++) {
+            int best = -1;
+            for (int x2 = 0; x2 < E; x2++) {
+                bool taken = false;
+                for (int p = 0; p < j; p++) taken |= chosen[p] == x2;
+                if (!taken && (best < 0 || probs[x2] > probs[best])) best = x2;
+            }
+            chosen[j] = best, weight[j] = probs[best], sum += probs[best];
+        }
+        float* y = e.row(n.dst, t);
+        std::fill(y, y + D, 0.0f);
+        for (int j = 0; j < w.n_used; j++) {
+            const int x2 = chosen[j];
+            const float wj = w.norm_topk ? weight[j] / sum : weight[j];
+            quantize_activations(k, w.gate[x2].type, x, D, D, 1, e.act, e.c.n_threads);
+            const MatmulOut gu[2] = {{&w.gate[x2], gate, FE}, {&w.up[x2], up, FE}};
+            if (activation_type(w.gate[x2].type) == activation_type(w.up[x2].type)) {
+                matmul_many(k, gu, 2, e.act, 1, e.c.n_threads);
+            } else {
+                matmul_many(k, gu, 1, e.act, 1, e.c.n_threads);
+                quantize_activations(k, w.up[x2].type, x, D, D, 1, e.act, e.c.n_threads);
+                matmul_many(k, gu + 1, 1, e.act, 1, e.c.n_threads);
+            }
+            k.swiglu(FE, gate, up, h);
+            quantize_activations(k, w.down[x2].type, h, FE, FE, 1, e.act, e.c.n_threads);
+            const MatmulOut d = {&w.down[x2], down, D};
+            matmul_many(k, &d, 1, e.act, 1, e.c.n_threads);
+            for (int c = 0; c < D; c++) y[c] += wj * down[c];
+        }
+    }
+    return 1;
+}
+
+// The dispatch table, in Op order.
+constexpr OpFn kOps[] = {op_get_rows, op_rms_norm, op_matmul, op_add_bias, op_add,
+                         op_rope,     op_store_kv, op_attention, op_swiglu, op_scale,
+                         op_softcap,  op_head_norm, op_geglu, op_moe};
+static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Op::Count), "one function per Op");
+
 } // namespace
 
 int Graph::tensor(int rows, int cols) {
@@ -43,10 +321,22 @@ int Graph::view_rows(int base, int first, int count) {
     return int(tensors_.size()) - 1;
 }
 
+int Graph::view_cols(int base, int first, int count) {
+    TensorDesc d = tensors_[size_t(base)];
+    const int root = d.view_of >= 0 ? d.view_of : base;
+    d.view_row = d.view_of >= 0 ? d.view_row : 0;
+    d.view_col = (d.view_of >= 0 ? d.view_col : 0) + first;
+    d.cols = count;
+    d.view_of = root;
+    tensors_.push_back(d);
+    return int(tensors_.size()) - 1;
+}
+
 float* Graph::data(float* arena, int t) const {
     const TensorDesc& d = desc(t);
     if (d.view_of >= 0)
-        return arena + desc(d.view_of).offset + size_t(d.view_row) * size_t(d.stride);
+        return arena + desc(d.view_of).offset + size_t(d.view_row) * size_t(d.stride) +
+               size_t(d.view_col);
     return arena + d.offset;
 }
 
@@ -58,7 +348,8 @@ void Graph::plan() {
         return tensors_[size_t(t)].view_of >= 0 ? tensors_[size_t(t)].view_of : t;
     };
     for (int i = 0; i < int(nodes_.size()); i++)
-        for (int t : {nodes_[size_t(i)].dst, nodes_[size_t(i)].src0, nodes_[size_t(i)].src1})
+        for (int t : {nodes_[size_t(i)].dst, nodes_[size_t(i)].src0, nodes_[size_t(i)].src1,
+                      nodes_[size_t(i)].aux})
             if (t >= 0) {
                 const int b = base(t);
                 if (first[size_t(b)] < 0) first[size_t(b)] = i;
@@ -97,156 +388,14 @@ void Graph::plan() {
         if (n.op == Op::MatMul)
             act_bytes_ = std::max(act_bytes_, activation_row_bytes(n.w->type, n.w->cols) *
                                                   size_t(desc(n.src0).rows));
+        else if (n.op == Op::Moe) // one token's input or hidden row at a time
+            for (const MatrixRef* w : {&n.moe->gate[0], &n.moe->up[0], &n.moe->down[0]})
+                act_bytes_ = std::max(act_bytes_, activation_row_bytes(w->type, w->cols));
 }
 
 void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* attn_scratch) const {
-    const Kernels& k = *c.kernels;
-    for (size_t i = 0; i < nodes_.size(); i++) {
-        const Node& n = nodes_[i];
-        const TensorDesc& d0 = n.src0 >= 0 ? desc(n.src0) : desc(n.dst);
-        float* s0 = n.src0 >= 0 ? data(arena, n.src0) : nullptr;
-        float* s1 = n.src1 >= 0 ? data(arena, n.src1) : nullptr;
-        float* dst = n.dst >= 0 ? data(arena, n.dst) : nullptr;
-        switch (n.op) {
-        case Op::GetRows: {
-            const TensorDesc& d = desc(n.dst);
-            const size_t rb = row_bytes(n.w->type, uint64_t(n.w->cols));
-            for (int t = 0; t < d.rows; t++) {
-                if (c.tokens[t] < 0 || c.tokens[t] >= n.w->rows)
-                    fail("token id " + std::to_string(c.tokens[t]) + " is out of range");
-                dequantize_row_ref(
-                    n.w->type, static_cast<const uint8_t*>(n.w->data) + size_t(c.tokens[t]) * rb,
-                    dst + size_t(t) * size_t(d.stride), n.w->cols);
-            }
-            break;
-        }
-        case Op::RmsNorm:
-            each_token(d0.rows, c.n_threads, [&](int t) {
-                k.rmsnorm(d0.cols, s0 + size_t(t) * size_t(d0.stride), n.vec, c.norm_eps,
-                          dst + size_t(t) * size_t(desc(n.dst).stride));
-            });
-            break;
-        case Op::MatMul: {
-            // the MatMuls that follow on the same input (Q, K, V; gate, up) run with this one:
-            // the input is quantized once and the threads meet once
-            MatmulOut outs[4] = {{n.w, dst, desc(n.dst).stride}};
-            int n_outs = 1;
-            while (n_outs < 4 && i + 1 < nodes_.size() && nodes_[i + 1].op == Op::MatMul &&
-                   nodes_[i + 1].src0 == n.src0 &&
-                   activation_type(nodes_[i + 1].w->type) == activation_type(n.w->type)) {
-                const Node& m = nodes_[++i];
-                outs[n_outs++] = {m.w, data(arena, m.dst), desc(m.dst).stride};
-            }
-            quantize_activations(k, n.w->type, s0, d0.stride, n.w->cols, d0.rows, act, c.n_threads);
-            matmul_many(k, outs, n_outs, act, d0.rows, c.n_threads);
-            break;
-        }
-        case Op::AddBias:
-            for (int t = 0; t < d0.rows; t++)
-                for (int i = 0; i < d0.cols; i++)
-                    s0[size_t(t) * size_t(d0.stride) + size_t(i)] += n.vec[i];
-            break;
-        case Op::Add:
-            each_token(d0.rows, c.n_threads, [&](int t) {
-                float* a = s0 + size_t(t) * size_t(d0.stride);
-                const float* b = s1 + size_t(t) * size_t(desc(n.src1).stride);
-                for (int i = 0; i < d0.cols; i++) a[i] += b[i];
-            });
-            break;
-        case Op::Rope:
-            each_token(d0.rows, c.n_threads, [&](int t) {
-                k.rope(*c.rope, c.rope_inv_freq, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
-                       n.n_heads);
-            });
-            break;
-        case Op::StoreKv:
-            each_token(d0.rows, c.n_threads, [&](int t) {
-                c.cache->store(n.slot, c.pos0 + t, s0 + size_t(t) * size_t(d0.stride),
-                               s1 + size_t(t) * size_t(desc(n.src1).stride));
-            });
-            break;
-        case Op::Attention: {
-            // Each work item reads its KV head's rows once for all query heads of the group.
-            const int G = c.n_head_kv;
-            const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
-            const int items = (d0.rows + kAttentionTokens - 1) / kAttentionTokens * G;
-            const int dst_stride = desc(n.dst).stride;
-            const int n_pos = c.pos0 + d0.rows;
-            if (d0.rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
-                // One token over a long context: (KV head, chunk of positions) items, so every
-                // thread has work even with fewer KV heads than threads; then merged per head.
-                const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
-                const int group = c.n_head / G, hd = c.head_dim;
-                float* outs = c.attn_partials;
-                float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
-                // With a chunk per thread or more, an item is a chunk of every KV head (fewer,
-                // larger items; each head's chunk is one sequential run in the cache).
-                const int per_item = chunks >= c.n_threads ? G : 1;
-#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
-                for (int item = 0; item < G / per_item * chunks; item++) {
-                    const int g = item / chunks * per_item, ch = item % chunks;
-                    AttentionArgs a;
-                    a.q = s0;
-                    a.kv_type = c.cache->type();
-                    a.k = c.cache->heads(n.slot, 0);
-                    a.v = c.cache->heads(n.slot, 1);
-                    a.kv_row_bytes = c.cache->head_bytes();
-                    a.kv_head_stride = c.cache->head_stride();
-                    a.pos_begin = ch * kAttentionChunk;
-                    a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
-                    a.n_head = c.n_head;
-                    a.n_head_kv = G;
-                    a.head_dim = hd;
-                    a.scale = 1.0f / std::sqrt(float(hd));
-                    // chunk ch of group g: outputs where the kernel writes group g's heads
-                    a.out = outs + size_t(ch) * size_t(c.n_head) * size_t(hd);
-                    a.partial_stats = stats + (size_t(ch) * size_t(G) + size_t(g)) * 2 * group;
-                    a.scratch = attn_scratch + size_t(omp_get_thread_num()) * scratch;
-                    k.attention(a, g, g + per_item);
-                }
-                for (int g = 0; g < G;
-                     g++) // chunk ch of group g: ch * n_head * hd + g * group * hd
-                    attention_merge(chunks, group, hd, outs + size_t(g) * group * hd,
-                                    size_t(c.n_head) * hd, stats + size_t(g) * 2 * group,
-                                    size_t(G) * 2 * group,
-                                    dst + size_t(g) * size_t(group) * size_t(hd));
-                break;
-            }
-            // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is
-            // converted once for the block's tokens
-#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
-            for (int item = 0; item < items; item++) {
-                const int t = item / G * kAttentionTokens, g = item % G;
-                AttentionArgs a;
-                a.n_tok = std::min(kAttentionTokens, d0.rows - t);
-                a.q_stride = size_t(d0.stride);
-                a.out_stride = size_t(dst_stride);
-                a.q = s0 + size_t(t) * size_t(d0.stride);
-                a.kv_type = c.cache->type();
-                a.k = c.cache->heads(n.slot, 0);
-                a.v = c.cache->heads(n.slot, 1);
-                a.kv_row_bytes = c.cache->head_bytes();
-                a.kv_head_stride = c.cache->head_stride();
-                a.n_pos = c.pos0 + t + 1;
-                a.n_head = c.n_head;
-                a.n_head_kv = G;
-                a.head_dim = c.head_dim;
-                a.scale = 1.0f / std::sqrt(float(c.head_dim));
-                a.out = dst + size_t(t) * size_t(dst_stride);
-                a.scratch = attn_scratch + size_t(omp_get_thread_num()) * scratch;
-                k.attention(a, g, g + 1);
-            }
-            break;
-        }
-        case Op::SwiGlu:
-            each_token(d0.rows, c.n_threads, [&](int t) {
-                k.swiglu(d0.cols, s0 + size_t(t) * size_t(d0.stride),
-                         s1 + size_t(t) * size_t(desc(n.src1).stride),
-                         dst + size_t(t) * size_t(desc(n.dst).stride));
-            });
-            break;
-        }
-    }
+    const Exec e{*this, c, arena, act, attn_scratch};
+    for (size_t i = 0; i < nodes_.size();) i += kOps[size_t(nodes_[i].op)](e, i);
 }
 
 size_t attention_partial_floats(int n_ctx, int n_head, int head_dim) {

@@ -1,9 +1,10 @@
 // A compact compute graph, ggml-style: nodes record an op, its sources and a few parameters;
 // computing is a separate step. Activations are 2-D float tensors [n_tokens, width] (row
-// stride in floats, so a view of the last row costs nothing). Memory is planned once per graph:
-// every tensor gets an offset in one arena, reusing the space of tensors no longer needed, so
-// running a graph allocates nothing. Graphs are built per batch size by an architecture file
-// (forward_llama.cpp) and run by the generic executor (graph.cpp).
+// stride in floats, so a view of the last row or of a column range costs nothing). Memory is
+// planned once per graph: every tensor gets an offset in one arena, reusing the space of
+// tensors no longer needed, so running a graph allocates nothing. Graphs are built per batch
+// size by an architecture file (runtime/arch/) through GraphBuilder (graph_builder.h) and run by
+// the generic executor (graph.cpp), which dispatches each node through a table of op functions.
 #pragma once
 
 #include "ops/kernels.h"
@@ -18,17 +19,41 @@ namespace strata {
 
 class KvCache;
 
+// RoPE parameters and their per-pair inverse frequencies (scaling and frequency factors
+// applied); a model has one per distinct base (gemma3's sliding layers have their own).
+struct RopeTable {
+    RopeParams params;
+    std::vector<float> inv_freq;
+};
+
 enum class Op : uint8_t {
     GetRows,   // dst[t] = dequantized row tokens[t] of matrix w
     RmsNorm,   // dst = rmsnorm(src0) * vec
     MatMul,    // dst = src0 x w^T
     AddBias,   // src0 += vec (in place)
     Add,       // src0 += src1 (in place)
-    Rope,      // RoPE on src0 in place, heads of rope.head_dim, position pos0 + row
-    StoreKv,   // K rows src0 and V rows src1 into cache slot `slot` at pos0 + row
+    Rope,      // RoPE on src0 in place with table `rope`, n_heads heads, at each row's position
+    StoreKv,   // K rows src0 and V rows src1 into cache slot `slot` at each row's position
     Attention, // dst = attention of queries src0 over cache slot `slot`, causal
     SwiGlu,    // dst = silu(src0) * src1
+    Scale,     // src0 *= f (in place)
+    SoftCap,   // src0 = f tanh(src0 / f) (in place)
+    HeadNorm,  // each of n_heads heads of src0 = rmsnorm(head) * vec (in place; vec per head)
+    GeGlu,     // dst = gelu_tanh(src0) * src1
+    Moe,       // dst = mixture of experts `moe` on src0, router logits src1, scratch row aux
+    Count,
 };
+
+// One layer's experts (each array n_expert long) and how they are chosen.
+struct MoeWeights {
+    const MatrixRef *gate = nullptr, *up = nullptr, *down = nullptr;
+    int n_expert = 0, n_used = 0;
+    bool norm_topk = false; // the chosen weights renormalized to sum 1
+};
+// Floats of the Moe op's scratch row.
+inline int moe_scratch_floats(int n_expert, int n_ff_expert, int n_embd) {
+    return n_expert + 3 * n_ff_expert + n_embd;
+}
 
 struct TensorDesc {
     int rows = 0, cols = 0; // [n_tokens, width]
@@ -36,15 +61,20 @@ struct TensorDesc {
     size_t offset = 0;      // in the arena (floats); planned
     int view_of = -1;       // views share their base tensor's memory
     int view_row = 0;       // first row of the base (views)
+    int view_col = 0;       // first column of the base (views)
 };
 
 struct Node {
     Op op;
     int dst = -1, src0 = -1, src1 = -1;
-    const MatrixRef* w = nullptr; // MatMul, GetRows
-    const float* vec = nullptr;   // RmsNorm weight, AddBias bias
-    int slot = -1;                // StoreKv, Attention
-    int n_heads = 0;              // Rope
+    const MatrixRef* w = nullptr;     // MatMul, GetRows
+    const float* vec = nullptr;       // RmsNorm/HeadNorm weight, AddBias bias
+    int slot = -1;                    // StoreKv, Attention
+    int n_heads = 0;                  // Rope, HeadNorm
+    const RopeTable* rope = nullptr;  // Rope
+    float f = 0;                      // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
+    const MoeWeights* moe = nullptr;  // Moe
+    int aux = -1;                     // Moe: scratch tensor
 };
 
 struct GraphContext {
@@ -52,14 +82,13 @@ struct GraphContext {
     int n_threads;
     KvCache* cache;
     const int32_t* tokens;
-    int pos0; // position of row 0
+    int pos0; // position of row 0 (row t is at pos0 + t)
     float norm_eps;
-    const RopeParams* rope;
-    const float* rope_inv_freq;
     int n_head, n_head_kv, head_dim;
     // Partial results when one token's attention is split into chunks of kAttentionChunk
     // positions: attention_partial_floats(...) floats.
     float* attn_partials = nullptr;
+    int pos(int row) const { return pos0 + row; }
 };
 
 size_t attention_partial_floats(int n_ctx, int n_head, int head_dim);
@@ -69,6 +98,8 @@ class Graph {
     int tensor(int rows, int cols);
     // A view of `count` rows of `base` from row `first` (no copy).
     int view_rows(int base, int first, int count);
+    // A view of columns [first, first + count) of every row of `base` (no copy).
+    int view_cols(int base, int first, int count);
     void add(const Node& n) { nodes_.push_back(n); }
     void set_output(int t) { output_ = t; }
 
@@ -94,9 +125,12 @@ class Graph {
     void compute(const GraphContext& ctx, float* arena, uint8_t* act, float* attn_scratch) const;
     const float* output(const float* arena) const { return arena + desc(output_).offset; }
 
-  private:
+    // (for the op functions of graph.cpp)
     const TensorDesc& desc(int t) const { return tensors_[size_t(t)]; }
     float* data(float* arena, int t) const;
+    const Node& node(size_t i) const { return nodes_[i]; }
+
+  private:
     std::vector<TensorDesc> tensors_;
     std::vector<Node> nodes_;
     int output_ = -1;

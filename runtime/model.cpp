@@ -6,83 +6,125 @@
 
 namespace strata {
 
+namespace {
+RopeTable make_rope(const ModelConfig& c, float theta, const float* factors,
+                    const std::string& path) {
+    RopeTable r;
+    RopeParams& p = r.params;
+    p.head_dim = int(c.head_dim);
+    p.rope_dim = int(c.rope_dim);
+    p.neox = c.rope_style == RopeStyle::NeoX;
+    p.theta = theta;
+    p.scaling = c.rope_scaling.type;
+    p.factor = c.rope_scaling.factor;
+    p.original_ctx = int(c.rope_scaling.original_ctx);
+    p.low_freq_factor = c.rope_scaling.low_freq_factor;
+    p.high_freq_factor = c.rope_scaling.high_freq_factor;
+    r.inv_freq = rope_inv_freq(p);
+    if (factors) { // Llama 3 frequency divisors (GGUF rope_freqs.weight)
+        for (size_t i = 0; i < r.inv_freq.size(); i++) {
+            if (!(factors[i] > 0) || !std::isfinite(factors[i]))
+                fail(path + ": rope_freqs.weight[" + std::to_string(i) + "] = " +
+                     std::to_string(factors[i]) + " is not a positive frequency divisor");
+            r.inv_freq[i] /= factors[i];
+        }
+    }
+    return r;
+}
+} // namespace
+
 std::shared_ptr<const Model> Model::load(const std::string& path) {
     auto m = std::make_shared<Model>();
-    m->file_ = StrataFile::open(path);
+    m->path_ = path;
+    m->file_ = StrataFile::open(path); // validated against the architecture's schema
     const ModelConfig& c = m->file_.config();
     const StrataFile& f = m->file_;
-    auto matrix = [&](const std::string& name) {
-        const TensorEntry* t = f.find(name);
-        if (!t) fail(path + ": tensor " + name + " is missing");
-        return MatrixRef{t->type, f.data(*t), int(t->shape[0]), int(t->shape[1]), t->layout};
-    };
-    auto vec = [&](const std::string& name) -> const float* {
-        const TensorEntry* t = f.find(name);
-        return t ? reinterpret_cast<const float*>(f.data(*t)) : nullptr;
-    };
-    m->token_embd = matrix("token_embd.weight");
+    for (const TensorEntry& t : f.tensors()) {
+        if (t.shape.size() == 2) {
+            m->matrices_[t.name] =
+                MatrixRef{t.type, f.data(t), int(t.shape[0]), int(t.shape[1]), t.layout};
+        } else if (t.shape.size() == 3) { // experts: [n_expert, rows, cols]
+            if (t.layout != TensorLayout::RowMajor)
+                fail(path + ": expert tensor " + t.name + " must be row-major");
+            const size_t per = size_t(t.bytes / t.shape[0]);
+            auto& list = m->experts_[t.name];
+            for (uint64_t e = 0; e < t.shape[0]; e++)
+                list.push_back(MatrixRef{t.type, f.data(t) + e * per, int(t.shape[1]),
+                                         int(t.shape[2]), t.layout});
+        }
+    }
+    m->token_embd = m->matrix("token_embd.weight");
     if (m->token_embd.layout != TensorLayout::RowMajor) // rows are looked up one at a time
         fail(path + ": token_embd.weight must be row-major, not " +
              layout_name(m->token_embd.layout));
-    m->output = c.tied_output ? m->token_embd : matrix("output.weight");
-    m->output_norm = vec("output_norm.weight");
+    m->output = c.tied_output ? m->token_embd : m->matrix("output.weight");
+    m->kv_slot_.assign(c.n_layer, -1);
     std::vector<int> slot_of(c.n_layer, -1);
     for (uint32_t l = 0; l < c.n_layer; l++) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        LayerWeights w{};
-        w.attn_norm = vec(p + "attn_norm.weight");
-        w.wq = matrix(p + "attn_q.weight");
-        w.bq = vec(p + "attn_q.bias");
-        if (c.owns_kv(l)) {
-            w.wk = matrix(p + "attn_k.weight");
-            w.wv = matrix(p + "attn_v.weight");
-            w.bk = vec(p + "attn_k.bias");
-            w.bv = vec(p + "attn_v.bias");
-            slot_of[l] = m->n_kv_slots++;
-        }
-        w.kv_slot = slot_of[size_t(c.kv_source[l])];
-        w.wo = matrix(p + "attn_output.weight");
-        w.ffn_norm = vec(p + "ffn_norm.weight");
-        w.w_gate = matrix(p + "ffn_gate.weight");
-        w.w_up = matrix(p + "ffn_up.weight");
-        w.w_down = matrix(p + "ffn_down.weight");
-        m->layers.push_back(w);
+        if (c.owns_kv(l)) slot_of[l] = m->n_kv_slots_++;
+        m->kv_slot_[l] = slot_of[size_t(c.kv_source[l])];
     }
     // Activation rows must fill the blocks of each matrix's activation type.
     for (const MatrixRef* mr : {&m->token_embd, &m->output})
         if (activation_row_bytes(mr->type, mr->cols) == 0)
             fail(path + ": output/embedding rows do not fit their type's blocks");
-    m->rope.head_dim = int(c.head_dim);
-    m->rope.rope_dim = int(c.rope_dim);
-    m->rope.neox = c.rope_style == RopeStyle::NeoX;
-    m->rope.theta = c.rope_theta;
-    m->rope.scaling = c.rope_scaling.type;
-    m->rope.factor = c.rope_scaling.factor;
-    m->rope.original_ctx = int(c.rope_scaling.original_ctx);
-    m->rope.low_freq_factor = c.rope_scaling.low_freq_factor;
-    m->rope.high_freq_factor = c.rope_scaling.high_freq_factor;
-    m->rope_inv_freq = strata::rope_inv_freq(m->rope);
-    if (c.rope_freqs) { // Llama 3 frequency divisors (GGUF rope_freqs.weight)
-        const float* f = vec("rope_freqs.weight");
-        for (size_t i = 0; i < m->rope_inv_freq.size(); i++) {
-            if (!(f[i] > 0) || !std::isfinite(f[i]))
-                fail(path + ": rope_freqs.weight[" + std::to_string(i) + "] = " +
-                     std::to_string(f[i]) + " is not a positive frequency divisor");
-            m->rope_inv_freq[i] /= f[i];
+    if (c.n_expert > 0) {
+        if (c.n_expert_used > 64) fail(path + ": more than 64 experts per token");
+        for (uint32_t l = 0; l < c.n_layer; l++) {
+            MoeWeights w;
+            w.gate = &m->expert(layer_name(int(l), "ffn_gate_exps.weight"), 0);
+            w.up = &m->expert(layer_name(int(l), "ffn_up_exps.weight"), 0);
+            w.down = &m->expert(layer_name(int(l), "ffn_down_exps.weight"), 0);
+            w.n_expert = int(c.n_expert);
+            w.n_used = int(c.n_expert_used);
+            w.norm_topk = c.expert_norm_topk;
+            m->moe_.push_back(w);
         }
     }
+    const float* factors = c.rope_freqs ? m->vec("rope_freqs.weight") : nullptr;
+    m->rope = make_rope(c, c.rope_theta, factors, path);
+    m->rope_swa = c.rope_theta_swa > 0 ? make_rope(c, c.rope_theta_swa, factors, path) : m->rope;
     return m;
 }
 
+const MatrixRef* Model::find_matrix(const std::string& name) const {
+    auto it = matrices_.find(name);
+    return it == matrices_.end() ? nullptr : &it->second;
+}
+
+const MatrixRef& Model::matrix(const std::string& name) const {
+    const MatrixRef* m = find_matrix(name);
+    if (!m) fail(path_ + ": tensor " + name + " is missing");
+    return *m;
+}
+
+const MatrixRef& Model::expert(const std::string& name, int e) const {
+    auto it = experts_.find(name);
+    if (it == experts_.end() || e < 0 || size_t(e) >= it->second.size())
+        fail(path_ + ": expert " + std::to_string(e) + " of " + name + " is missing");
+    return it->second[size_t(e)];
+}
+
+const MoeWeights& Model::moe(int layer) const {
+    if (size_t(layer) >= moe_.size()) fail(path_ + ": layer " + std::to_string(layer) + " has no experts");
+    return moe_[size_t(layer)];
+}
+
+const float* Model::vec(const std::string& name) const {
+    const TensorEntry* t = file_.find(name);
+    return t && t->shape.size() == 1 ? reinterpret_cast<const float*>(file_.data(*t)) : nullptr;
+}
+
 uint64_t weight_bytes_per_token(const Model& m) {
+    const ModelConfig& c = m.config();
     uint64_t b = 0;
-    auto add = [&](const MatrixRef& w) {
-        if (w.data) b += uint64_t(row_bytes(w.type, uint64_t(w.cols))) * uint64_t(w.rows);
-    };
-    for (const auto& l : m.layers)
-        for (const MatrixRef* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-            add(*w);
-    add(m.output);
+    for (const TensorEntry& t : m.file().tensors()) {
+        if (t.shape.size() < 2 || t.name == "token_embd.weight") continue;
+        uint64_t bytes = t.bytes;
+        if (t.shape.size() == 3 && c.n_expert > 0) bytes = bytes / c.n_expert * c.n_expert_used;
+        b += bytes;
+    }
+    if (c.tied_output) b += row_bytes(m.output.type, uint64_t(m.output.cols)) * uint64_t(m.output.rows);
     return b;
 }
 

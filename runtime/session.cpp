@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "ops/attention.h"
-#include "runtime/forward.h"
+#include "runtime/arch/arch.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -140,7 +140,7 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         auto key = std::make_pair(chunk, all_logits);
         auto it = graphs_.find(key);
         if (it == graphs_.end()) { // built and planned once per batch size
-            it = graphs_.emplace(key, build_llama_graph(*model_, chunk, all_logits)).first;
+            it = graphs_.emplace(key, build_graph(*model_, chunk, all_logits)).first;
             arena_.resize(std::max(arena_.size(), it->second.arena_floats()));
             act_.resize(std::max(act_.size(), it->second.activation_bytes()));
             attn_scratch_.resize(
@@ -151,10 +151,10 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         }
         const Graph& g = it->second;
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-        const GraphContext ctx{
-            kernels_,      options_.n_threads, cache_.get(),    tokens + done,
-            n_past(),      c.norm_eps,         &model_->rope,   model_->rope_inv_freq.data(),
-            int(c.n_head), int(c.n_head_kv),   int(c.head_dim), attn_partials_.data()};
+        const GraphContext ctx{kernels_,         options_.n_threads, cache_.get(),
+                               tokens + done,    n_past(),           c.norm_eps,
+                               int(c.n_head),    int(c.n_head_kv),   int(c.head_dim),
+                               attn_partials_.data()};
         g.compute(ctx, arena_.data(), act_.data(), attn_scratch_.data());
         history_.insert(history_.end(), tokens + done, tokens + done + chunk);
         if (file_)

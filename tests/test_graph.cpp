@@ -1,7 +1,7 @@
 // The compute graph: built from kv_source alone (no architecture special cases), planned so
 // tensors share one arena.
 #include "formats/convert.h"
-#include "runtime/forward.h"
+#include "runtime/arch/arch.h"
 #include "runtime/session.h"
 
 #include "tests/fixtures.h"
@@ -20,7 +20,7 @@ TEST(Graph, ConsumerLayersStoreNoKvAndTheArenaIsShared) {
         convert_model(src, dir.file("m.strata"), {DType::Q8_0, uint32_t(cla)});
         auto m = Model::load(dir.file("m.strata"));
         for (int n : {1, 7}) {
-            const Graph g = build_llama_graph(*m, n, false);
+            const Graph g = build_graph(*m, n, false);
             const size_t sources = cla == 0 ? 6 : 6 / size_t(cla);
             EXPECT_EQ(g.count(Op::StoreKv), sources) << "cla " << cla;
             EXPECT_EQ(g.count(Op::Attention), 6u);

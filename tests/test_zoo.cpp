@@ -99,10 +99,35 @@ TEST_P(Zoo, TeacherForcedLogitsAgreeWithLlamaCpp) {
     EXPECT_GT(r.top1_checked, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, Zoo, ::testing::Values("llama-q8_0"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, Zoo,
+                         ::testing::Values("llama-q8_0", "qwen2-q8_0", "qwen3-q8_0", "granite-q8_0",
+                                           "smollm3-q8_0", "hunyuan-dense-q8_0", "phi3-q8_0",
+                                           "qwen3moe-q8_0", "olmoe-q8_0", "llama-moe-q8_0"),
                          [](const auto& info) { return test_name(info.param); });
 
 } // namespace
+
+// Files of architectures (or features) not supported yet are refused at import with a message
+// naming the architecture, never converted into something that computes wrong numbers.
+class ZooRefused : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(ZooRefused, ImportNamesTheMissingArchitectureOrFeature) {
+    REQUIRE_FIXTURES();
+    const auto& [name, expect] = GetParam();
+    try {
+        import_gguf(fixture("zoo/" + name + ".gguf"));
+        FAIL() << name << " was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, ZooRefused,
+    ::testing::Values(std::pair<std::string, std::string>{"gemma2-q8_0", "'gemma2'"},
+                      std::pair<std::string, std::string>{"gemma3-q8_0", "'gemma3'"},
+                      std::pair<std::string, std::string>{"gemma3n-q8_0", "'gemma3n'"}),
+    [](const auto& info) { return test_name(info.param.first); });
 
 // Llama 3's RoPE scaling two ways: HF's rope_scaling {type llama3} computed by rope_inv_freq,
 // and the GGUF's rope_freqs.weight divisors llama.cpp's converter wrote for the same

@@ -1,0 +1,82 @@
+// The formats side of the architecture registry: what an importer, the converter and the
+// `.strata` reader need to know of an architecture — its hyperparameters (GGUF metadata keys,
+// HF config.json fields) and its tensor schema, written once. Each architecture is one file
+// under runtime/arch/ that implements this (and its graph builder) and registers itself;
+// nothing in formats/ names an architecture.
+#pragma once
+
+#include "formats/model_config.h"
+
+#include <string>
+#include <vector>
+
+namespace strata {
+
+class GgufFile;
+
+// Hyperparameters as an importer sees them: a GGUF file's `<arch>.<key>` metadata, or an HF
+// config.json's top-level fields. Missing or malformed required values fail naming the key.
+class HparamSource {
+  public:
+    virtual ~HparamSource() = default;
+    virtual bool has(const std::string& key) const = 0;
+    virtual uint32_t u32(const std::string& key) const = 0; // positive integer
+    virtual double number(const std::string& key) const = 0;
+    virtual bool flag(const std::string& key) const = 0;
+    // Integer array (GGUF array, JSON list); empty when absent.
+    virtual std::vector<int64_t> ints(const std::string& key) const = 0;
+    virtual std::string where() const = 0; // file name for messages
+    uint32_t u32_or(const std::string& key, uint32_t d) const { return has(key) ? u32(key) : d; }
+    float f32_or(const std::string& key, float d) const {
+        return has(key) ? float(number(key)) : d;
+    }
+    bool flag_or(const std::string& key, bool d) const { return has(key) ? flag(key) : d; }
+};
+
+// The tensors of a model, in file order (see expected_tensors).
+class TensorSchema {
+  public:
+    void matrix(const std::string& name, uint64_t rows, uint64_t cols) {
+        specs.push_back({name, {rows, cols}, true});
+    }
+    // Experts stored as one 3-D tensor [n_expert, rows, cols] (GGUF *_exps), quantizable.
+    void experts(const std::string& name, uint64_t n, uint64_t rows, uint64_t cols) {
+        specs.push_back({name, {n, rows, cols}, true});
+    }
+    // A 1-D f32 tensor (norm weight, bias, frequency factors).
+    void vec(const std::string& name, uint64_t n) { specs.push_back({name, {n}, false}); }
+    std::vector<TensorSpec> specs;
+};
+
+class ArchFormat {
+  public:
+    virtual ~ArchFormat() = default;
+    // `general.architecture` in a .strata file.
+    virtual const char* name() const = 0;
+    // GGUF `general.architecture` values and HF `model_type`s this architecture imports.
+    virtual std::vector<std::string> gguf_names() const { return {name()}; }
+    virtual std::vector<std::string> hf_types() const { return {}; }
+    // After the common fields are read (widths, heads, eps, rope base/dim, tied output,
+    // context): the architecture's own. `g` is the whole file (tensor presence, e.g. biases).
+    virtual void read_gguf(const HparamSource& keys, const GgufFile& g, ModelConfig& c) const = 0;
+    virtual void read_hf(const HparamSource& cfg, ModelConfig& c) const;
+    // The facts of this architecture a configuration built from scratch (a synthetic model)
+    // takes: RoPE style, biases, norms' placement... (importers get them in read_*).
+    virtual void defaults(ModelConfig&) const {}
+    // Every tensor a model of this configuration has, names and shapes.
+    virtual void tensors(const ModelConfig& c, TensorSchema& s) const = 0;
+    // Checks what this architecture requires of a configuration (throws naming the field).
+    virtual void validate(const ModelConfig&) const {}
+};
+
+// Architecture files register themselves (runtime/arch/registry.cpp lists them).
+void register_arch(const ArchFormat& a);
+// By `.strata` name; fails naming the architecture and listing the supported ones.
+const ArchFormat& arch_format(const std::string& name);
+// By GGUF general.architecture / HF model_type, nullptr when none imports it.
+const ArchFormat* arch_for_gguf(const std::string& gguf_arch);
+const ArchFormat* arch_for_hf(const std::string& model_type);
+// "llama, qwen2, ..." for messages.
+std::string arch_names();
+
+} // namespace strata

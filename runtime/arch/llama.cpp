@@ -1,0 +1,38 @@
+// llama: Llama 2/3 (Llama 3's RoPE frequency factors: GGUF rope_freqs.weight, HF rope_scaling
+// llama3), TinyLlama, SmolLM, Mistral. GGUF llama Q/K rows are permuted for adjacent-pair RoPE;
+// HF checkpoints rotate halves (NeoX), set by the HF importer.
+#include "core/error.h"
+#include "runtime/arch/block.h"
+
+namespace strata {
+
+namespace {
+class Llama : public Architecture {
+  public:
+    const char* name() const override { return "llama"; }
+    std::vector<std::string> hf_types() const override { return {"llama", "mistral"}; }
+    void read_gguf(const HparamSource& k, const GgufFile&, ModelConfig& c) const override {
+        c.rope_style = RopeStyle::Normal;
+        if (k.u32_or("expert_count", 0) > 0) { // Mixtral-style: renormalized top-k
+            c.n_expert = k.u32("expert_count");
+            c.n_expert_used = k.u32("expert_used_count");
+            c.n_ff_expert = k.u32_or("expert_feed_forward_length", c.n_ff);
+            c.expert_norm_topk = true;
+        }
+    }
+    void read_hf(const HparamSource&, ModelConfig&) const override {}
+    void tensors(const ModelConfig& c, TensorSchema& s) const override {
+        block_tensors(c, {.moe = c.n_expert > 0}, s);
+    }
+    int build(GraphBuilder& b) const override {
+        return block_graph(b, {.moe = b.config.n_expert > 0});
+    }
+};
+} // namespace
+
+const Architecture& llama_architecture() {
+    static const Llama a;
+    return a;
+}
+
+} // namespace strata
