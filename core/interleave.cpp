@@ -55,9 +55,7 @@ template <bool ToGroup> void move_block(Fields fs, const uint8_t* src, uint8_t* 
 } // namespace
 
 bool can_interleave8(DType type, uint64_t rows) {
-    return (type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K ||
-            type == DType::Q6_K) &&
-           rows > 0 && rows % kInterleaveRows == 0;
+    return dtype_info(type).interleave8 && rows > 0 && rows % kInterleaveRows == 0;
 }
 
 void interleaved_row(DType type, const uint8_t* matrix, uint64_t r, uint64_t cols, uint8_t* row) {

@@ -3,14 +3,13 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_fit.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace strata {
-
-static inline int nearest_int(float v) { return int(std::lrintf(v)); }
 
 static inline uint16_t load_u16(const void* p, int64_t i) {
     uint16_t v;
@@ -83,10 +82,21 @@ void dequantize_row_q4_0_ref(const void* vx, float* y, int64_t n) {
 
 // ---- Q4_K --------------------------------------------------------------------------------
 
-// Fit x ~= scale * q - min with q in [0, qmax] for one sub-block, minimizing squared error:
-// start from the min/max range, then alternate rounding and a least-squares solve of
-// (scale, min) over a few trial step sizes. Returns scale; `*min_out` gets min (>= 0).
-static float fit_scale_min(const float* x, int n, int qmax, float* min_out) {
+void pack_k_scales_mins(const uint8_t ls[8], const uint8_t lm[8], uint8_t out[K_SCALE_BYTES]) {
+    std::memset(out, 0, K_SCALE_BYTES);
+    for (int j = 0; j < 8; j++) {
+        if (j < 4) {
+            out[j] = ls[j];
+            out[j + 4] = lm[j];
+        } else {
+            out[j + 4] = uint8_t((ls[j] & 0xf) | ((lm[j] & 0xf) << 4));
+            out[j - 4] |= uint8_t((ls[j] >> 4) << 6);
+            out[j] |= uint8_t((lm[j] >> 4) << 6);
+        }
+    }
+}
+
+float fit_scale_min(const float* x, int n, int qmax, float* min_out) {
     float lo = x[0], hi = x[0];
     for (int i = 1; i < n; i++) {
         lo = std::min(lo, x[i]);
@@ -152,17 +162,7 @@ void quantize_row_q4_k_ref(const float* x, void* vy, int64_t n) {
             lm[j] = uint8_t(std::min(63, nearest_int(inv_min * mins[j])));
         }
         BlockQ4_K& blk = y[b];
-        std::memset(blk.scales, 0, sizeof blk.scales);
-        for (int j = 0; j < 8; j++) {
-            if (j < 4) {
-                blk.scales[j] = ls[j];
-                blk.scales[j + 4] = lm[j];
-            } else {
-                blk.scales[j + 4] = uint8_t((ls[j] & 0xf) | ((lm[j] & 0xf) << 4));
-                blk.scales[j - 4] |= uint8_t((ls[j] >> 4) << 6);
-                blk.scales[j] |= uint8_t((lm[j] >> 4) << 6);
-            }
-        }
+        pack_k_scales_mins(ls, lm, blk.scales);
         blk.d = f32_to_f16(max_scale / 63.0f);
         blk.dmin = f32_to_f16(max_min / 63.0f);
         // Re-quantize against the scales as they will be decoded.
@@ -202,9 +202,7 @@ void dequantize_row_q4_k_ref(const void* vx, float* y, int64_t n) {
 
 // ---- Q6_K --------------------------------------------------------------------------------
 
-// Symmetric fit x ~= scale * q, q in [-32, 31]: try step sizes around the one that maps the
-// largest-magnitude value to -32, refit each by least squares, keep the best.
-static float fit_scale_q6(const float* x, int n) {
+float fit_scale_sym(const float* x, int n, int nmax) {
     float amax = 0, max = 0;
     for (int i = 0; i < n; i++) {
         if (std::fabs(x[i]) > amax) {
@@ -213,12 +211,12 @@ static float fit_scale_q6(const float* x, int n) {
         }
     }
     if (amax == 0) return 0;
-    float best_scale = max / -32.0f, best_err = INFINITY;
+    float best_scale = max / -float(nmax), best_err = INFINITY;
     for (int step = -9; step <= 9; step++) {
-        const float iscale = -(32.0f + 0.1f * step) / max;
+        const float iscale = -(float(nmax) + 0.1f * step) / max;
         double sqx = 0, sqq = 0;
         for (int i = 0; i < n; i++) {
-            const int q = std::clamp(nearest_int(iscale * x[i]), -32, 31);
+            const int q = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
             sqx += double(q) * x[i];
             sqq += double(q) * q;
         }
@@ -226,7 +224,7 @@ static float fit_scale_q6(const float* x, int n) {
         const float scale = float(sqx / sqq);
         double err = 0;
         for (int i = 0; i < n; i++) {
-            const int q = std::clamp(nearest_int(x[i] / scale), -32, 31);
+            const int q = std::clamp(nearest_int(x[i] / scale), -nmax, nmax - 1);
             const double e = double(scale) * q - x[i];
             err += e * e;
         }
@@ -244,7 +242,7 @@ void quantize_row_q6_k_ref(const float* x, void* vy, int64_t n) {
         float scales[16];
         float amax = 0, max = 0;
         for (int s = 0; s < 16; s++) {
-            scales[s] = fit_scale_q6(x + 16 * s, 16);
+            scales[s] = fit_scale_sym(x + 16 * s, 16, 32);
             if (std::fabs(scales[s]) > amax) {
                 amax = std::fabs(scales[s]);
                 max = scales[s];
@@ -326,67 +324,33 @@ void dequantize_row_q8_k_ref(const void* vx, float* y, int64_t n) {
         for (int i = 0; i < QK_K; i++) y[i] = x[b].d * x[b].qs[i];
 }
 
+// ---- floats ------------------------------------------------------------------------------
+
+void quantize_row_f32_ref(const float* x, void* y, int64_t n) { std::memcpy(y, x, size_t(n) * 4); }
+void quantize_row_f16_ref(const float* x, void* y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) store_u16(y, i, f32_to_f16(x[i]));
+}
+void quantize_row_bf16_ref(const float* x, void* y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) store_u16(y, i, f32_to_bf16(x[i]));
+}
+void dequantize_row_f32_ref(const void* x, float* y, int64_t n) {
+    std::memcpy(y, x, size_t(n) * 4);
+}
+void dequantize_row_f16_ref(const void* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = f16_to_f32(load_u16(x, i));
+}
+void dequantize_row_bf16_ref(const void* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = bf16_to_f32(load_u16(x, i));
+}
+
 // ---- dispatch by type --------------------------------------------------------------------
 
 void quantize_row_ref(DType type, const float* src, void* dst, int64_t n) {
-    switch (type) {
-    case DType::F32:
-        std::memcpy(dst, src, size_t(n) * 4);
-        return;
-    case DType::F16:
-        for (int64_t i = 0; i < n; i++) store_u16(dst, i, f32_to_f16(src[i]));
-        return;
-    case DType::BF16:
-        for (int64_t i = 0; i < n; i++) store_u16(dst, i, f32_to_bf16(src[i]));
-        return;
-    case DType::Q8_0:
-        quantize_row_q8_0_ref(src, dst, n);
-        return;
-    case DType::Q4_0:
-        quantize_row_q4_0_ref(src, dst, n);
-        return;
-    case DType::Q4_K:
-        quantize_row_q4_k_ref(src, dst, n);
-        return;
-    case DType::Q6_K:
-        quantize_row_q6_k_ref(src, dst, n);
-        return;
-    case DType::Q8_K:
-        quantize_row_q8_k_ref(src, dst, n);
-        return;
-    }
-    fail("quantize: unknown type");
+    dtype_info(type).quantize(src, dst, n);
 }
 
 void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
-    switch (type) {
-    case DType::F32:
-        std::memcpy(dst, src, size_t(n) * 4);
-        return;
-    // Float rows may sit at any byte offset (safetensors data is unaligned): load via memcpy.
-    case DType::F16:
-        for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(load_u16(src, i));
-        return;
-    case DType::BF16:
-        for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(load_u16(src, i));
-        return;
-    case DType::Q8_0:
-        dequantize_row_q8_0_ref(src, dst, n);
-        return;
-    case DType::Q4_0:
-        dequantize_row_q4_0_ref(src, dst, n);
-        return;
-    case DType::Q4_K:
-        dequantize_row_q4_k_ref(src, dst, n);
-        return;
-    case DType::Q6_K:
-        dequantize_row_q6_k_ref(src, dst, n);
-        return;
-    case DType::Q8_K:
-        dequantize_row_q8_k_ref(src, dst, n);
-        return;
-    }
-    fail("dequantize: unknown type");
+    dtype_info(type).dequantize(src, dst, n);
 }
 
 } // namespace strata

@@ -2,9 +2,11 @@
 
 #include "core/error.h"
 #include "core/interleave.h"
-#include "formats/strata_reader.h"
 #include "core/quantize_ref.h"
+#include "formats/quant_mix.h"
+#include "formats/strata_reader.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -37,21 +39,21 @@ void convert_rows(DType from, const uint8_t* src, DType to, uint8_t* dst, uint64
 } // namespace
 
 bool q4_k_m_wants_q6_k(const std::string& name, uint32_t n_layer) {
-    if (name == "output.weight") return true;
-    const bool v = name.find(".attn_v.") != std::string::npos,
-               down = name.find(".ffn_down.") != std::string::npos;
-    if ((!v && !down) || name.compare(0, 4, "blk.") != 0) return false;
-    char* end = nullptr;
-    const unsigned long layer = std::strtoul(name.c_str() + 4, &end, 10);
-    if (end == name.c_str() + 4 || *end != '.') return false; // not blk.N.*
-    const uint32_t i = uint32_t(layer), n = n_layer;
-    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+    return quant_mix_type("q4_k_m", name, {n_layer, 1}) == DType::Q6_K;
 }
+
+std::string convert_type_names() { return weight_type_names() + " " + quant_mix_names(); }
 
 ConvertReport convert_model(ModelSource& src, const std::string& out, const ConvertOptions& opt,
                             const StrataWriter::Progress& progress) {
-    if (opt.type == DType::Q8_K) fail("q8_k is an activation type; it cannot be a weight type");
-    if (opt.q4_k_m && opt.type != DType::Q4_K) fail("the q4_k_m mix is built on q4_k");
+    if (opt.type && !dtype_info(*opt.type).weight)
+        fail(std::string(dtype_name(*opt.type)) +
+             " is an activation type; it cannot be a weight type");
+    if (!opt.mix.empty()) {
+        const auto base = quant_mix_base(opt.mix);
+        if (!base) fail("unknown quantization mix '" + opt.mix + "' (" + quant_mix_names() + ")");
+        if (opt.type != base) fail("the " + opt.mix + " mix is built on " + dtype_name(*base));
+    }
     ConvertReport report;
     ModelConfig config = src.config;
     if (opt.cla > 1) {
@@ -91,23 +93,23 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
 
     Metadata meta;
     write_metadata(meta, config, src.tokenizer, {src.description, strata_version()});
-    meta.set("general.requested_type", opt.q4_k_m ? std::string("q4_k_m")
-                                       : opt.type ? std::string(dtype_name(*opt.type))
-                                                  : std::string("source"));
+    meta.set("general.requested_type", !opt.mix.empty() ? opt.mix
+                                       : opt.type       ? std::string(dtype_name(*opt.type))
+                                                        : std::string("source"));
     StrataWriter writer(std::move(meta));
     for (auto& [spec, t] : plan) {
         const SourceTensor* st = t;
         DType want =
             spec.is_matrix ? opt.type.value_or(st->generate ? DType::F16 : st->type) : DType::F32;
-        if (spec.is_matrix && opt.q4_k_m && q4_k_m_wants_q6_k(spec.name, config.n_layer))
-            want = DType::Q6_K;
+        if (spec.is_matrix && !opt.mix.empty())
+            want = quant_mix_type(opt.mix, spec.name,
+                                  {config.n_layer, config.n_head / std::max(1u, config.n_head_kv)});
         ConvertedTensor ct{spec.name, st->type, want, spec.shape, false};
         if (row_bytes(want, spec.shape.back()) == 0) {
-            // A K-quant row that is not whole 256-value blocks: the 32-value type of about its
-            // size (Q4_K -> Q4_0, Q6_K -> Q8_0) where the row fills those, else a float type.
-            const DType near = want == DType::Q4_K ? DType::Q4_0 : DType::Q8_0;
-            if ((want == DType::Q4_K || want == DType::Q6_K) &&
-                row_bytes(near, spec.shape.back()) != 0)
+            // A super-block row that is not whole 256-value blocks: the type's 32-value fallback
+            // of about its size (core/dtype.h) where the row fills those, else a float type.
+            const DType near = dtype_info(want).fallback32;
+            if (near != want && row_bytes(near, spec.shape.back()) != 0)
                 ct.to = near;
             else
                 ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;

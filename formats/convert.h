@@ -14,10 +14,9 @@ namespace strata {
 struct ConvertOptions {
     std::optional<DType> type; // matrices; nullopt keeps each source type (synthetic: f16)
     uint32_t cla = 0;          // >1: make the CLA-N layout, dropping consumers' K/V projections
-    // Q4_K_M-style mix (type must be Q4_K): Q6_K for the output matrix and for attn_v and
-    // ffn_down of the first and last eighth of the layers and every third layer between,
-    // the layers llama.cpp's Q4_K_M gives more bits.
-    bool q4_k_m = false;
+    // A K-quant mix (formats/quant_mix.h: q3_k_s ... q5_k_m; `type` must be its base type):
+    // larger types for the tensors llama.cpp's mix of that name gives more bits. Empty: none.
+    std::string mix = {};
     // Q4_0, Q8_0, Q4_K and Q6_K matrices with a multiple of 8 rows (all but token_embd, whose rows
     // are looked up one by one) are stored in the interleave8 layout the kernels read fastest;
     // false keeps every tensor row-major (byte for byte the GGUF blocks).
@@ -27,12 +26,16 @@ struct ConvertOptions {
 // The Q4_K_M mix: whether matrix `name` of an n_layer model is Q6_K (else Q4_K).
 bool q4_k_m_wants_q6_k(const std::string& name, uint32_t n_layer);
 
+// The weight types and mixes strata-convert's --type takes ("f32 ... iq4_xs q3_k_s ... q5_k_m").
+std::string convert_type_names();
+
 struct ConvertedTensor {
     std::string name;
     DType from, to;
     std::vector<uint64_t> shape;
     bool fallback = false; // wanted the target type but rows don't fill its blocks (`to` says
-                           // what it got: Q4_0/Q8_0 for K-quants where rows fill 32, else float)
+                           // what it got: the type's 32-value fallback where rows fill 32, else
+                           // a float type)
     TensorLayout layout = TensorLayout::RowMajor;
 };
 

@@ -122,16 +122,6 @@ void read_scalar(ByteReader& r, uint32_t t, GgufValue& v, const std::string& key
 
 } // namespace
 
-std::string ggml_type_name(uint32_t id) {
-    static const char* names[] = {
-        "f32",     "f16",    "q4_0",    "q4_1",  "q4_2",   "q4_3",  "q5_0",  "q5_1",
-        "q8_0",    "q8_1",   "q2_k",    "q3_k",  "q4_k",   "q5_k",  "q6_k",  "q8_k",
-        "iq2_xxs", "iq2_xs", "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s", "iq2_s", "iq4_xs",
-        "i8",      "i16",    "i32",     "i64",   "f64",    "iq1_m", "bf16"};
-    if (id < sizeof(names) / sizeof(names[0])) return names[id];
-    return "type " + std::to_string(id);
-}
-
 GgufFile GgufFile::open(const std::string& path) {
     GgufFile f;
     f.mapping_ = MappedFile::open(path);
@@ -271,7 +261,7 @@ void GgufFile::parse() {
             }
             t.ggml_type = r.read<uint32_t>("tensor type");
             t.offset = r.read<uint64_t>("tensor offset");
-            if (auto dt = dtype_from_id(t.ggml_type); dt && *dt != DType::Q8_K) {
+            if (auto dt = dtype_from_id(t.ggml_type); dt && dtype_info(*dt).weight) {
                 t.type = *dt;
                 t.supported = true;
                 t.bytes = tensor_bytes(t.type, t.shape);

@@ -66,7 +66,5 @@ class GgufFile {
     std::vector<GgufTensor> tensors_;
 };
 
-// GGUF's name for a ggml type id ("q5_k", ...) for messages; "type N" when unknown.
-std::string ggml_type_name(uint32_t id);
 
 } // namespace strata

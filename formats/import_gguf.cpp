@@ -103,8 +103,8 @@ ModelSource import_gguf(const std::string& path) {
             fail(path + ": tensor " + t.name + " is not part of a " + arch +
                  " model strata understands");
         if (!t.supported)
-            fail(path + ": tensor " + t.name + " has GGUF type " + ggml_type_name(t.ggml_type) +
-                 ", which strata does not support (f32 f16 bf16 q8_0 q4_0 q4_k q6_k are)");
+            fail(path + ": tensor " + t.name + " has GGUF type " + gguf_type_name(t.ggml_type) +
+                 ", which strata does not support (" + weight_type_names() + " are)");
         src.tensors.push_back({t.name, t.type, t.shape, g.data(t), t.bytes, {}});
     }
     src.description = "GGUF v" + std::to_string(g.version()) + " " + path;

@@ -106,7 +106,7 @@ void StrataFile::parse(const std::string& name) {
             t.name = std::string(d.string(name_len, "tensor name"));
             const uint32_t type_id = d.read<uint32_t>("tensor type");
             auto type = dtype_from_id(type_id);
-            if (!type || *type == DType::Q8_K)
+            if (!type || !dtype_info(*type).weight)
                 fail("tensor " + t.name + " has unknown type id " + std::to_string(type_id));
             t.type = *type;
             const uint32_t layout = d.read<uint32_t>("tensor layout");

@@ -6,9 +6,11 @@
 #include "formats/arch.h"
 #include "formats/model_source.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace strata {
 
@@ -77,10 +79,21 @@ void generate(DType t, uint8_t* dst, uint64_t bytes, uint64_t seed, float sigma)
             std::memcpy(dst + 2 * i, &h, 2);
         }
         return;
-    default:
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q6_K:
         break;
+    default: { // the other quantized types: normal values through the reference quantizer
+        const DTypeInfo& info = dtype_info(t);
+        const uint64_t n = bytes / uint64_t(info.block_bytes) * uint64_t(info.block_size);
+        std::vector<float> v(n);
+        for (auto& x : v) x = sigma * rng.normalish();
+        quantize_row_ref(t, v.data(), dst, int64_t(n));
+        return;
     }
-    // Quantized: random payload bits, then each block's scales set so values have ~sigma.
+    }
+    // Quantized (Q8_0, Q4_0, Q4_K, Q6_K): random payload bits, then each block's scales set so values have ~sigma.
     fill_random_bytes(rng, dst, bytes);
     const int bb = dtype_info(t).block_bytes;
     for (uint64_t off = 0; off + bb <= bytes; off += bb) {

@@ -260,8 +260,8 @@ typedef void (*strata_progress_callback)(void* user, int tensors_done, int tenso
                                          int64_t bytes_done, int64_t bytes_total);
 
 typedef struct strata_convert_options {
-    const char* type;      /* f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m; NULL: keep the source's
-                              types (synthetic models: f16) */
+    const char* type;      /* one of strata_convert_types() (f32 ... q4_k_m ...); NULL: keep
+                              the source's types (synthetic models: f16) */
     int32_t cla;           /* cross-layer attention groups (0 or 1: off) */
     const char* tokenizer; /* llama2.c checkpoints: their tokenizer .bin */
     int32_t layers;        /* synthetic: override the layer count (0: the shape's) */

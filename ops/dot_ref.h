@@ -13,6 +13,16 @@ float dot_q8_0_ref(int n, const void* w, const void* a);
 float dot_q4_0_ref(int n, const void* w, const void* a);
 float dot_q4_k_ref(int n, const void* w, const void* a);
 float dot_q6_k_ref(int n, const void* w, const void* a);
+// ops/dot_ref_types.cpp: x Q8_0 activations
+float dot_q4_1_ref(int n, const void* w, const void* a);
+float dot_q5_0_ref(int n, const void* w, const void* a);
+float dot_q5_1_ref(int n, const void* w, const void* a);
+float dot_iq4_nl_ref(int n, const void* w, const void* a);
+// x Q8_K activations
+float dot_q2_k_ref(int n, const void* w, const void* a);
+float dot_q3_k_ref(int n, const void* w, const void* a);
+float dot_q5_k_ref(int n, const void* w, const void* a);
+float dot_iq4_xs_ref(int n, const void* w, const void* a);
 // Interleave8 Q4_0 / Q8_0 / Q4_K / Q6_K matrices (ops/kernels.h, DotX8Fn) and the Q8_0 activation
 // block sums that the Q4_0 and Q8_0 kernels take.
 void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

@@ -1,38 +1,51 @@
 #include "ops/kernels.h"
 
 #include "core/error.h"
+#include "core/quantize_ref.h"
 #include "ops/cpu_features.h"
 #include "ops/dot_ref.h"
-#include "core/quantize_ref.h"
 
 #include <cstdio>
 #include <cstdlib>
 
 namespace strata {
 
-const Kernels kKernelsRef = {
-    .name = "ref",
-    .dot_f32 = dot_f32_ref,
-    .dot_f16 = dot_f16_ref,
-    .dot_bf16 = dot_bf16_ref,
-    .dot_q8_0 = dot_q8_0_ref,
-    .dot_q4_0 = dot_q4_0_ref,
-    .dot_q4_k = dot_q4_k_ref,
-    .dot_q6_k = dot_q6_k_ref,
-    .quantize_q8_0 = quantize_q8_0_ref,
-    .quantize_q8_k = quantize_q8_k_ref,
-    .rmsnorm = rmsnorm_ref,
-    .softmax = softmax_ref,
-    .swiglu = swiglu_ref,
-    .geglu = geglu_ref,
-    .rope = rope_apply_ref,
-    .attention = attention_ref,
-    .dequantize = [](DType t, const void* x, float* y, int n) { dequantize_row_ref(t, x, y, n); },
-    .dot_x8_q4_0 = dot_x8_q4_0_ref,
-    .dot_x8_q4_k = dot_x8_q4_k_ref,
-    .dot_x8_q6_k = dot_x8_q6_k_ref,
-    .dot_x8_q8_0 = dot_x8_q8_0_ref,
-};
+namespace {
+
+// The reference row: every type's scalar dot product (ops/dot_ref*.cpp), the activation
+// quantizers, and the Interleave8 references. Built at compile time (constinit): other rows and
+// start-up code may read it before any dynamic initializer runs.
+constexpr Kernels make_reference_row() {
+    Kernels k{.name = "ref"};
+    k[DType::F32].dot = dot_f32_ref;
+    k[DType::F16].dot = dot_f16_ref;
+    k[DType::BF16].dot = dot_bf16_ref;
+    k[DType::Q8_0] = {.dot = dot_q8_0_ref, .x8 = dot_x8_q8_0_ref, .quantize = quantize_q8_0_ref};
+    k[DType::Q4_0] = {.dot = dot_q4_0_ref, .x8 = dot_x8_q4_0_ref};
+    k[DType::Q4_1].dot = dot_q4_1_ref;
+    k[DType::Q5_0].dot = dot_q5_0_ref;
+    k[DType::Q5_1].dot = dot_q5_1_ref;
+    k[DType::IQ4_NL].dot = dot_iq4_nl_ref;
+    k[DType::Q2_K].dot = dot_q2_k_ref;
+    k[DType::Q3_K].dot = dot_q3_k_ref;
+    k[DType::Q4_K] = {.dot = dot_q4_k_ref, .x8 = dot_x8_q4_k_ref};
+    k[DType::Q5_K].dot = dot_q5_k_ref;
+    k[DType::Q6_K] = {.dot = dot_q6_k_ref, .x8 = dot_x8_q6_k_ref};
+    k[DType::IQ4_XS].dot = dot_iq4_xs_ref;
+    k[DType::Q8_K].quantize = quantize_q8_k_ref;
+    k.rmsnorm = rmsnorm_ref;
+    k.softmax = softmax_ref;
+    k.swiglu = swiglu_ref;
+    k.geglu = geglu_ref;
+    k.rope = rope_apply_ref;
+    k.attention = attention_ref;
+    k.dequantize = [](DType t, const void* x, float* y, int n) { dequantize_row_ref(t, x, y, n); };
+    return k;
+}
+
+} // namespace
+
+constinit const Kernels kKernelsRef = make_reference_row();
 
 #if !defined(__x86_64__)
 const Kernels* kernels_avx2() { return nullptr; }
@@ -44,70 +57,31 @@ const Kernels* kernels_neon() { return nullptr; }
 const Kernels* kernels_neon_dotprod() { return nullptr; }
 #endif
 
-DotRowsFn Kernels::dot_rows(DType t) const {
-    switch (t) {
-    case DType::Q8_0:
-        return dot_rows_q8_0;
-    case DType::Q4_0:
-        return dot_rows_q4_0;
-    case DType::F16:
-        return dot_rows_f16;
-    case DType::BF16:
-        return dot_rows_bf16;
-    default:
-        return nullptr;
-    }
-}
+DotRowsFn Kernels::dot_rows(DType t) const { return (*this)[t].rows; }
 
-DotTileFn Kernels::dot_tile(DType t) const {
-    return t == DType::Q8_0 ? dot_tile_q8_0 : t == DType::Q4_0 ? dot_tile_q4_0 : nullptr;
-}
+DotTileFn Kernels::dot_tile(DType t) const { return (*this)[t].tile; }
 
 DotX8Fn Kernels::dot_x8(DType t) const {
-    const DotX8Fn f = t == DType::Q4_0   ? dot_x8_q4_0
-                      : t == DType::Q8_0 ? dot_x8_q8_0
-                      : t == DType::Q4_K ? dot_x8_q4_k
-                      : t == DType::Q6_K ? dot_x8_q6_k
-                                         : nullptr;
-    if (!f)
-        fail(std::string("no kernel for interleaved ") + dtype_name(t) + " rows in the " + name +
-             " kernels");
-    return f;
+    if (dtype_info(t).interleave8) {
+        if (DotX8Fn f = (*this)[t].x8) return f;
+        if (DotX8Fn f = kKernelsRef[t].x8) return f;
+    }
+    fail(std::string("no kernel for interleaved ") + dtype_name(t) + " rows in the " + name +
+         " kernels");
 }
 
 DotFn Kernels::dot(DType t) const {
-    switch (t) {
-    case DType::F32:
-        return dot_f32;
-    case DType::F16:
-        return dot_f16;
-    case DType::BF16:
-        return dot_bf16;
-    case DType::Q8_0:
-        return dot_q8_0;
-    case DType::Q4_0:
-        return dot_q4_0;
-    case DType::Q4_K:
-        return dot_q4_k;
-    case DType::Q6_K:
-        return dot_q6_k;
-    case DType::Q8_K:
-        break;
+    if (dtype_info(t).weight) {
+        if (DotFn f = (*this)[t].dot) return f;
+        if (DotFn f = kKernelsRef[t].dot) return f;
     }
     fail(std::string("no dot product for weight type ") + dtype_name(t));
 }
 
-DType activation_type(DType t) {
-    switch (t) {
-    case DType::Q8_0:
-    case DType::Q4_0:
-        return DType::Q8_0;
-    case DType::Q4_K:
-    case DType::Q6_K:
-        return DType::Q8_K;
-    default:
-        return DType::F32;
-    }
+QuantizeFn Kernels::quantize(DType t) const {
+    if (QuantizeFn f = (*this)[t].quantize) return f;
+    if (QuantizeFn f = kKernelsRef[t].quantize) return f;
+    fail(std::string("no activation quantizer for ") + dtype_name(t));
 }
 
 std::vector<const Kernels*> available_kernels() {

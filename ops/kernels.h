@@ -2,8 +2,9 @@
 // the CPU's features. Every kernel has a scalar reference (ops/*_ref.cpp); SIMD versions live in
 // ops/x86/ and ops/arm/, one file per ISA, each compiled with its own flags.
 //
-// Activation types: F32/F16/BF16 weights take F32 activations; Q8_0 and Q4_0 weights take Q8_0
-// activations; Q4_K and Q6_K weights take Q8_K activations.
+// Each row holds kernels per numeric type (TypeKernels, indexed by DType) where that ISA has
+// them; the reference row has every type's dot product, and the others fall back to it. The
+// activation type each weight type reads is a column of the type table (core/dtype.h).
 #pragma once
 
 #include "core/dtype.h"
@@ -39,42 +40,48 @@ using DotX8Fn = void (*)(int n, const void* weights, size_t group_bytes, int n_g
 // Quantize n floats into an activation row.
 using QuantizeFn = void (*)(const float* x, void* y, int n);
 
+// One weight type's kernels in one ISA's row (ops/kernels.h, Kernels::types). Any may be
+// nullptr: dot() falls back to the reference row's, rows/tile mean "call dot per row" when
+// absent, x8 falls back to the reference (types with the Interleave8 layout only). `quantize`
+// is set for activation types (Q8_0, Q8_K): floats -> an activation row.
+struct TypeKernels {
+    DotFn dot = nullptr;
+    DotRowsFn rows = nullptr;
+    DotTileFn tile = nullptr;
+    DotX8Fn x8 = nullptr;
+    QuantizeFn quantize = nullptr;
+};
+
 struct Kernels {
     const char* name; // ref | avx2 | avx512 | avx512_vnni | neon | neon_dotprod
 
-    DotFn dot_f32, dot_f16, dot_bf16;
-    DotFn dot_q8_0, dot_q4_0; // x Q8_0 activations
-    DotFn dot_q4_k, dot_q6_k; // x Q8_K activations
-    QuantizeFn quantize_q8_0, quantize_q8_k;
-    DotRowsFn dot_rows_q8_0 = nullptr, dot_rows_q4_0 = nullptr;
-    DotRowsFn dot_rows_f16 = nullptr, dot_rows_bf16 = nullptr; // x F32 activations
-    DotTileFn dot_tile_q4_0 = nullptr, dot_tile_q8_0 = nullptr;
+    // Per numeric type, indexed by its id (core/dtype.h).
+    TypeKernels types[kDTypeSlots] = {};
 
     // y = x / rms(x) * w
-    void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y);
+    void (*rmsnorm)(int n, const float* x, const float* w, float eps, float* y) = nullptr;
     // x = softmax(x)
-    void (*softmax)(int n, float* x);
+    void (*softmax)(int n, float* x) = nullptr;
     // out = silu(gate) * up   |   out = gelu_tanh(gate) * up
-    void (*swiglu)(int n, const float* gate, const float* up, float* out);
-    void (*geglu)(int n, const float* gate, const float* up, float* out);
+    void (*swiglu)(int n, const float* gate, const float* up, float* out) = nullptr;
+    void (*geglu)(int n, const float* gate, const float* up, float* out) = nullptr;
     // RoPE on n_heads heads of one token at `pos` (ops/rope.h)
-    void (*rope)(const RopeParams& p, const float* inv_freq, int pos, float* x, int n_heads);
+    void (*rope)(const RopeParams& p, const float* inv_freq, int pos, float* x,
+                 int n_heads) = nullptr;
     // fused attention for KV heads [g0, g1) of one token (ops/attention.h)
-    void (*attention)(const AttentionArgs& a, int g0, int g1);
+    void (*attention)(const AttentionArgs& a, int g0, int g1) = nullptr;
     // a row of n values of any type to floats (embedding lookups, KV rows)
-    void (*dequantize)(DType type, const void* x, float* y, int n);
-    // Interleave8 Q4_0 and Q8_0 x Q8_0, Q4_K and Q6_K x Q8_K matrices (every row has them)
-    DotX8Fn dot_x8_q4_0 = nullptr, dot_x8_q4_k = nullptr, dot_x8_q6_k = nullptr;
-    DotX8Fn dot_x8_q8_0 = nullptr;
+    void (*dequantize)(DType type, const void* x, float* y, int n) = nullptr;
 
-    DotFn dot(DType weight_type) const;
+    constexpr TypeKernels& operator[](DType t) { return types[size_t(t)]; }
+    constexpr const TypeKernels& operator[](DType t) const { return types[size_t(t)]; }
+
+    DotFn dot(DType weight_type) const;          // this row's, else the reference; fails if none
     DotRowsFn dot_rows(DType weight_type) const; // nullptr: none for this type
     DotTileFn dot_tile(DType weight_type) const; // nullptr: none for this type
-    DotX8Fn dot_x8(DType weight_type) const; // Interleave8 q4_0/q8_0/q4_k/q6_k; fails for others
+    DotX8Fn dot_x8(DType weight_type) const;     // Interleave8 types; fails for others
+    QuantizeFn quantize(DType activation_type) const; // Q8_0 / Q8_K; fails for others
 };
-
-// The activation type a weight type's dot product reads.
-DType activation_type(DType weight_type);
 
 // The kernels in use: the best this CPU supports, or the one STRATA_ISA names
 // (ref | avx2 | avx512). Chosen once.

@@ -30,6 +30,7 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
         fail("activation rows of " + std::to_string(cols) + " values do not fill " +
              dtype_name(at) + " blocks");
     auto* dst = static_cast<uint8_t*>(out);
+    const QuantizeFn quantize = at == DType::F32 ? nullptr : k.quantize(at);
     // (tokens split over the threads in prefill; one token inline)
 #pragma omp parallel for num_threads(std::max(1, n_threads))                                       \
     schedule(static) if (n_tokens > 1 && n_threads > 1)
@@ -37,10 +38,8 @@ void quantize_activations(const Kernels& k, DType weight_type, const float* x, i
         const float* src = x + size_t(t) * size_t(x_stride);
         if (at == DType::F32)
             std::memcpy(dst + t * rb, src, rb);
-        else if (at == DType::Q8_0)
-            k.quantize_q8_0(src, dst + t * rb, cols);
         else
-            k.quantize_q8_k(src, dst + t * rb, cols);
+            quantize(src, dst + t * rb, cols);
     }
 }
 

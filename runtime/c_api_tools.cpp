@@ -4,6 +4,7 @@
 
 #include "formats/convert.h"
 #include "formats/model_source.h"
+#include "formats/quant_mix.h"
 #include "formats/strata_describe.h"
 #include "formats/strata_reader.h"
 #include "ops/kernels.h"
@@ -27,12 +28,12 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
     opt.cla = o.cla > 1 ? uint32_t(o.cla) : 0;
     opt.interleave = o.row_major == 0;
     const std::string type = o.type ? o.type : "";
-    if (type == "q4_k_m") {
-        opt.type = strata::DType::Q4_K;
-        opt.q4_k_m = true;
+    if (auto base = strata::quant_mix_base(type)) {
+        opt.type = *base;
+        opt.mix = type;
     } else if (!type.empty()) {
         auto t = strata::dtype_from_name(type);
-        if (!t || *t == strata::DType::Q8_K)
+        if (!t || !strata::dtype_info(*t).weight)
             return error(STRATA_INVALID_ARGUMENT,
                          "type '" + type + "' is not one of " + strata_convert_types());
         opt.type = *t;
@@ -109,7 +110,10 @@ int strata_roofline(const int* threads, int n, double* read_gbps, double* fma_gf
     });
 }
 
-const char* strata_convert_types(void) { return "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m"; }
+const char* strata_convert_types(void) {
+    static const std::string names = strata::convert_type_names(); // (from the type table)
+    return names.c_str();
+}
 
 void strata_convert_options_init(strata_convert_options* o) {
     if (!o) return;

@@ -51,10 +51,15 @@ std::vector<uint8_t> q8_0_rows(int n_tok, int cols, uint32_t seed) {
 }
 
 float ref_dot(DType type, int n, const uint8_t* w, const uint8_t* a) {
-    return type == DType::Q4_0   ? dot_q4_0_ref(n, w, a)
-           : type == DType::Q8_0 ? dot_q8_0_ref(n, w, a)
-           : type == DType::Q4_K ? dot_q4_k_ref(n, w, a)
-                                 : dot_q6_k_ref(n, w, a);
+    return kKernelsRef.dot(type)(n, w, a);
+}
+
+// The types of the type table with the Interleave8 layout.
+std::vector<DType> interleaved_types() {
+    std::vector<DType> out;
+    for (const DTypeInfo& info : dtype_table())
+        if (info.interleave8) out.push_back(info.type);
+    return out;
 }
 
 } // namespace
@@ -170,7 +175,7 @@ TEST(Interleave8, OnlyQ4_0Q8_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
 TEST(Interleave8, DotsMatchTheRowMajorReference) {
     int checked = 0;
     for (const Kernels* k : available_kernels())
-        for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+        for (DType type : interleaved_types()) {
             const DotX8Fn dot = k->dot_x8(type);
             ASSERT_NE(dot, nullptr) << k->name;
             const int block = dtype_info(type).block_size;
@@ -221,7 +226,7 @@ TEST(Interleave8, DotsMatchTheRowMajorReference) {
 TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
     const int n_groups = 3, rows = 8 * n_groups, n_tok = 19;
     for (const Kernels* k : available_kernels())
-        for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+        for (DType type : interleaved_types()) {
             const int n = 2 * QK_K;
             const size_t rb = row_bytes(type, uint64_t(n));
             const size_t ab = row_bytes(activation_type(type), uint64_t(n));
@@ -251,7 +256,7 @@ TEST(Interleave8, ATokensResultIsTheSameAloneOrInABatch) {
 // matmul of the same rows within summation order, for one token (decode) and several.
 TEST(Interleave8, MatmulEqualsRowMajorForAnyThreadCount) {
     const int rows = 136, cols = 512; // 17 groups: uneven chunks
-    for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+    for (DType type : interleaved_types()) {
         const auto w = matrix(type, rows, cols, 99);
         std::vector<uint8_t> x(w.size());
         interleave8(type, w.data(), x.data(), rows, cols);

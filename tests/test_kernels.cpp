@@ -5,12 +5,12 @@
 #include "core/dtype.h"
 #include "core/half.h"
 #include "core/interleave.h"
+#include "core/quantize_ref.h"
 #include "ops/attention.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
 #include "ops/matmul_onednn.h"
-#include "core/quantize_ref.h"
 #include "tests/kernel_test_data.h"
 
 #include <cmath>
@@ -55,10 +55,23 @@ TEST(Kernels, DispatchPicksARowAndHonoursNames) {
 #endif
 }
 
+// Every weight type of the type table (core/dtype.h), in every row this CPU runs: the row's own
+// kernel where it has one, the reference's where it falls back.
+std::vector<DType> weight_types() {
+    std::vector<DType> out;
+    for (const DTypeInfo& info : dtype_table())
+        if (info.weight) out.push_back(info.type);
+    return out;
+}
+
 TEST(Kernels, DotProductsMatchTheReference) {
-    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                           DType::Q4_0, DType::Q4_K, DType::Q6_K};
+    const std::vector<DType> types = weight_types();
+    EXPECT_GE(types.size(), 15u) << "every SPEC §4 type";
     for (const Kernels* k : simd_rows()) {
+        std::printf("%s: own dot products for", k->name);
+        for (DType wt : types)
+            if ((*k)[wt].dot) std::printf(" %s", dtype_name(wt));
+        std::printf("; the reference's for the rest\n");
         for (DType wt : types) {
             const int block =
                 dtype_info(wt).block_size == 1 ? 1 : dtype_info(activation_type(wt)).block_size;
@@ -87,13 +100,14 @@ TEST(Kernels, DotProductsMatchTheReference) {
 TEST(Kernels, DotRowsMatchTheReferencePerRow) {
     int checked = 0;
     for (const Kernels* k : simd_rows()) {
-        for (DType wt : {DType::Q8_0, DType::Q4_0, DType::F16, DType::BF16}) {
+        for (DType wt : weight_types()) {
             const DotRowsFn rows_fn = k->dot_rows(wt);
             if (!rows_fn) continue;
             const bool floats = dtype_info(wt).block_size == 1;
+            const int block = floats ? 32 : dtype_info(activation_type(wt)).block_size;
             for (int n_rows : {1, 3, 4, 7, 8, 9, 16, 19}) {
                 for (int blocks : {1, 2, 3, 7, 33}) {
-                    const int n = blocks * 32 + (floats && blocks == 3 ? 5 : 0); // a float tail
+                    const int n = blocks * block + (floats && blocks == 3 ? 5 : 0); // a float tail
                     const size_t rb = row_bytes(wt, uint64_t(n));
                     std::vector<uint8_t> w(rb * size_t(n_rows));
                     for (int r = 0; r < n_rows; r++) {
@@ -129,15 +143,16 @@ TEST(Kernels, DotRowsMatchTheReferencePerRow) {
 TEST(Kernels, DotTilesMatchTheReferencePerRowAndToken) {
     int checked = 0;
     for (const Kernels* k : simd_rows())
-        for (DType wt : {DType::Q4_0, DType::Q8_0}) {
+        for (DType wt : weight_types()) {
             const DotTileFn tile = k->dot_tile(wt);
             if (!tile) continue;
+            const DType at = activation_type(wt);
             for (int n_rows : {1, 8, 9, 17})
                 for (int n_tok : {1, 3, 4, 5, 9})
                     for (int blocks : {1, 3, 33}) {
-                        const int n = blocks * 32;
+                        const int n = blocks * dtype_info(at).block_size;
                         const size_t rb = row_bytes(wt, uint64_t(n));
-                        const size_t ab = row_bytes(DType::Q8_0, uint64_t(n));
+                        const size_t ab = row_bytes(at, uint64_t(n));
                         std::vector<uint8_t> w(rb * size_t(n_rows)), act(ab * size_t(n_tok));
                         for (int r = 0; r < n_rows; r++) {
                             const auto row =
@@ -145,8 +160,8 @@ TEST(Kernels, DotTilesMatchTheReferencePerRowAndToken) {
                             std::memcpy(w.data() + rb * size_t(r), row.data(), rb);
                         }
                         for (int t = 0; t < n_tok; t++) {
-                            const auto row = encode(
-                                DType::Q8_0, random_floats(size_t(n), uint32_t(t * 11 + n), 2.0f));
+                            const auto row =
+                                encode(at, random_floats(size_t(n), uint32_t(t * 11 + n), 2.0f));
                             std::memcpy(act.data() + ab * size_t(t), row.data(), ab);
                         }
                         const size_t ys = size_t(n_rows) + 3; // a y stride wider than the tile
@@ -174,20 +189,22 @@ TEST(Kernels, DotTilesMatchTheReferencePerRowAndToken) {
 TEST(Kernels, ActivationQuantizersAreBitIdenticalToTheReference) {
     for (const Kernels* k : simd_rows()) {
         for (int blocks : {1, 3, 8}) {
-            for (DType t : {DType::Q8_0, DType::Q8_K}) {
+            for (const DTypeInfo& info : dtype_table()) {
+                const DType t = info.type;
+                if (!info.quantized || info.activation != t) continue; // activation types only
                 const int n = blocks * dtype_info(t).block_size;
                 auto x = random_floats(size_t(n), uint32_t(blocks) * 5, 3.0f);
                 x[3] = 0.0f;
                 std::vector<uint8_t> ref(row_bytes(t, uint64_t(n))), got(ref.size());
                 quantize_row_ref(t, x.data(), ref.data(), n);
-                (t == DType::Q8_0 ? k->quantize_q8_0 : k->quantize_q8_k)(x.data(), got.data(), n);
+                k->quantize(t)(x.data(), got.data(), n);
                 EXPECT_EQ(ref, got) << k->name << " " << dtype_name(t) << " blocks=" << blocks;
             }
         }
         std::vector<uint8_t> zero_ref(row_bytes(DType::Q8_0, 32)), zero_got(zero_ref.size());
         std::vector<float> zeros(32, 0.0f);
         quantize_row_ref(DType::Q8_0, zeros.data(), zero_ref.data(), 32);
-        k->quantize_q8_0(zeros.data(), zero_got.data(), 32);
+        k->quantize(DType::Q8_0)(zeros.data(), zero_got.data(), 32);
         EXPECT_EQ(zero_ref, zero_got) << k->name << " all-zero block";
     }
 }
@@ -241,8 +258,7 @@ TEST(Kernels, ReferenceOpsComputeWhatTheyClaim) {
 TEST(Kernels, MatmulIsIdenticalForOneTwoAndThreeThreads) {
     const int rows = 67, cols = 512, tokens = 5;
     for (const Kernels* k : available_kernels()) {
-        for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16,
-                         DType::BF16, DType::F32}) {
+        for (DType wt : weight_types()) {
             const auto wf = random_floats(size_t(rows) * cols, 11);
             std::vector<uint8_t> w(row_bytes(wt, cols) * rows);
             for (int r = 0; r < rows; r++)
@@ -597,8 +613,8 @@ TEST(Kernels, Bf16PrefillThroughOneDnnEqualsTheDotProductsOfBf16Activations) {
 
 TEST(Kernels, RowDequantizationMatchesTheReferenceExactly) {
     for (const Kernels* k : simd_rows()) {
-        for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
-                        DType::Q6_K}) {
+        for (const DTypeInfo& info : dtype_table()) {
+            const DType t = info.type;
             const int block = dtype_info(t).block_size == 1 ? 1 : dtype_info(t).block_size;
             for (int count : {1, 3, 9}) {
                 const int n = count * (block == 1 ? 7 : block);

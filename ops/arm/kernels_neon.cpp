@@ -3,9 +3,9 @@
 // name the row's getter.
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "core/quantize_ref.h"
 
 #include <arm_neon.h>
 #include <cmath>
@@ -755,31 +755,32 @@ void dot_x8_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const v
 #define STRATA_ROW_NAME "neon"
 #endif
 
-static const Kernels kRow = {
-    .name = STRATA_ROW_NAME,
-    .dot_f32 = dot_f32,
-    .dot_f16 = dot_f16,
-    .dot_bf16 = dot_bf16,
-    .dot_q8_0 = dot_q8_0,
-    .dot_q4_0 = dot_q4_0,
-    .dot_q4_k = dot_q4_k,
-    .dot_q6_k = dot_q6_k,
-    .quantize_q8_0 = quantize_q8_0_ref,
-    .quantize_q8_k = quantize_q8_k_ref,
-    .dot_rows_f16 = dot_rows_half<HalfF16>,
-    .dot_rows_bf16 = dot_rows_half<HalfBF16>,
-    .rmsnorm = rmsnorm,
-    .softmax = softmax,
-    .swiglu = swiglu,
-    .geglu = geglu,
-    .rope = rope,
-    .attention = attention,
-    .dequantize = dequantize,
-    .dot_x8_q4_0 = dot_x8_q4_0,
-    .dot_x8_q4_k = dot_x8_q4_k,
-    .dot_x8_q6_k = dot_x8_q6_k,
-    .dot_x8_q8_0 = dot_x8_q8_0,
-};
+namespace {
+
+// Types without an entry here use the reference row's dot product (ops/kernels.cpp).
+constexpr Kernels make_neon_row() {
+    Kernels k{.name = STRATA_ROW_NAME};
+    k[DType::F32].dot = dot_f32;
+    k[DType::F16] = {.dot = dot_f16, .rows = dot_rows_half<HalfF16>};
+    k[DType::BF16] = {.dot = dot_bf16, .rows = dot_rows_half<HalfBF16>};
+    k[DType::Q8_0] = {.dot = dot_q8_0, .x8 = dot_x8_q8_0, .quantize = quantize_q8_0_ref};
+    k[DType::Q4_0] = {.dot = dot_q4_0, .x8 = dot_x8_q4_0};
+    k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k};
+    k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k};
+    k[DType::Q8_K].quantize = quantize_q8_k_ref;
+    k.rmsnorm = rmsnorm;
+    k.softmax = softmax;
+    k.swiglu = swiglu;
+    k.geglu = geglu;
+    k.rope = rope;
+    k.attention = attention;
+    k.dequantize = dequantize;
+    return k;
+}
+
+constinit const Kernels kRow = make_neon_row();
+
+} // namespace
 
 const Kernels* STRATA_NEON_ROW() { return &kRow; }
 

@@ -2,9 +2,9 @@
 // table when the CPU has those features.
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "core/quantize_ref.h"
 #include "ops/x86/x86_shared.h"
 
 #include <cmath>
@@ -883,35 +883,37 @@ void attention_avx2(const AttentionArgs& a, int g0, int g1) {
     attention_impl<Avx2Prims>(a, g0, g1);
 }
 
-extern const Kernels kKernelsAvx2 = {
-    .name = "avx2",
-    .dot_f32 = dot_f32,
-    .dot_f16 = dot_f16,
-    .dot_bf16 = dot_bf16,
-    .dot_q8_0 = dot_q8_0,
-    .dot_q4_0 = dot_q4_0,
-    .dot_q4_k = dot_q4_k,
-    .dot_q6_k = dot_q6_k,
-    .quantize_q8_0 = quantize_q8_0_avx2,
-    .quantize_q8_k = quantize_q8_k_avx2,
-    .dot_rows_q8_0 = dot_rows_q8_0,
-    .dot_rows_q4_0 = dot_rows_q4_0,
-    .dot_rows_f16 = dot_rows_half<HalfF16>,
-    .dot_rows_bf16 = dot_rows_half<HalfBF16>,
-    .dot_tile_q4_0 = dot_tile_q4_0,
-    .dot_tile_q8_0 = dot_tile_q8_0,
-    .rmsnorm = rmsnorm_avx2,
-    .softmax = softmax_avx2,
-    .swiglu = swiglu_avx2,
-    .geglu = geglu_avx2,
-    .rope = rope_avx2,
-    .attention = attention_avx2,
-    .dequantize = dequantize_avx2,
-    .dot_x8_q4_0 = dot_x8_q4_0_avx2,
-    .dot_x8_q4_k = dot_x8_q4_k_avx2,
-    .dot_x8_q6_k = dot_x8_q6_k_avx2,
-    .dot_x8_q8_0 = dot_x8_q8_0_avx2,
-};
+namespace {
+
+// Types without an entry here use the reference row's dot product (ops/kernels.cpp).
+constexpr Kernels make_avx2_row() {
+    Kernels k{.name = "avx2"};
+    k[DType::F32].dot = dot_f32;
+    k[DType::F16] = {.dot = dot_f16, .rows = dot_rows_half<HalfF16>};
+    k[DType::BF16] = {.dot = dot_bf16, .rows = dot_rows_half<HalfBF16>};
+    k[DType::Q8_0] = {.dot = dot_q8_0,
+                      .rows = dot_rows_q8_0,
+                      .tile = dot_tile_q8_0,
+                      .x8 = dot_x8_q8_0_avx2,
+                      .quantize = quantize_q8_0_avx2};
+    k[DType::Q4_0] = {
+        .dot = dot_q4_0, .rows = dot_rows_q4_0, .tile = dot_tile_q4_0, .x8 = dot_x8_q4_0_avx2};
+    k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k_avx2};
+    k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k_avx2};
+    k[DType::Q8_K].quantize = quantize_q8_k_avx2;
+    k.rmsnorm = rmsnorm_avx2;
+    k.softmax = softmax_avx2;
+    k.swiglu = swiglu_avx2;
+    k.geglu = geglu_avx2;
+    k.rope = rope_avx2;
+    k.attention = attention_avx2;
+    k.dequantize = dequantize_avx2;
+    return k;
+}
+
+constinit const Kernels kKernelsAvx2 = make_avx2_row();
+
+} // namespace
 
 const Kernels* kernels_avx2() { return &kKernelsAvx2; }
 

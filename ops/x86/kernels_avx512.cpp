@@ -3,9 +3,9 @@
 // build passes STRATA_AVX512_ROW (kernels_avx512 or kernels_avx512_vnni) to name the row.
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
-#include "core/quantize_ref.h"
 #include "ops/x86/x86_shared.h"
 
 #include <immintrin.h>
@@ -118,45 +118,48 @@ float dot_q4_0(int n, const void* w, const void* a) {
 #define STRATA_ROW_NAME "avx512"
 #endif
 
-static const Kernels kRow = {
-    .name = STRATA_ROW_NAME,
-    .dot_f32 = dot_f32,
+namespace {
+
+// Types without an entry here use the reference row's dot product (ops/kernels.cpp).
+constexpr Kernels make_avx512_row() {
+    Kernels k{.name = STRATA_ROW_NAME};
+    k[DType::F32].dot = dot_f32;
     // F16/BF16: the AVX2 rows; their 4-row GEMV slices beat one 512-bit row at a time on the
     // lent AVX-512 Xeon (1.1B F16 generation, 1 thread: 4.8-5.4 against 3.7-3.9 t/s; 8 threads:
     // 29.5 against 22.9; BF16 1 thread 4.7-5.1 against 3.5)
-    .dot_f16 = dot_f16_avx2,
-    .dot_bf16 = dot_bf16_avx2,
-    .dot_q8_0 = dot_q8_0,
-    .dot_q4_0 = dot_q4_0,
-    .dot_q4_k = dot_q4_k_avx2, // beats the 512-bit version it replaced (docs/performance.md)
-    .dot_q6_k = dot_q6_k_avx2, // likewise
-    .quantize_q8_0 = quantize_q8_0_avx2,
-    .quantize_q8_k = quantize_q8_k_avx2,
-    .dot_rows_q8_0 = dot_rows_q8_0_avx2,
-    .dot_rows_q4_0 = dot_rows_q4_0_avx2,
-    .dot_rows_f16 = dot_rows_f16_avx2,
-    .dot_rows_bf16 = dot_rows_bf16_avx2,
-    .dot_tile_q4_0 = dot_tile_q4_0_avx2,
-    .dot_tile_q8_0 = dot_tile_q8_0_avx2,
-    .rmsnorm = rmsnorm_avx2,
-    .softmax = softmax_avx2,
-    .swiglu = swiglu_avx2,
-    .geglu = geglu_avx2,
-    .rope = rope_avx2,
-    .attention = attention_avx2,
-    .dequantize = dequantize_avx2,
+    k[DType::F16] = {.dot = dot_f16_avx2, .rows = dot_rows_f16_avx2};
+    k[DType::BF16] = {.dot = dot_bf16_avx2, .rows = dot_rows_bf16_avx2};
 #ifdef __AVX512VNNI__
-    .dot_x8_q4_0 = dot_x8_q4_0_vnni,
-    .dot_x8_q4_k = dot_x8_q4_k_vnni,
-    .dot_x8_q6_k = dot_x8_q6_k_vnni,
-    .dot_x8_q8_0 = dot_x8_q8_0_vnni,
+    constexpr DotX8Fn x8_q4_0 = dot_x8_q4_0_vnni, x8_q8_0 = dot_x8_q8_0_vnni,
+                      x8_q4_k = dot_x8_q4_k_vnni, x8_q6_k = dot_x8_q6_k_vnni;
 #else
-    .dot_x8_q4_0 = dot_x8_q4_0_avx2,
-    .dot_x8_q4_k = dot_x8_q4_k_avx2,
-    .dot_x8_q6_k = dot_x8_q6_k_avx2,
-    .dot_x8_q8_0 = dot_x8_q8_0_avx2,
+    constexpr DotX8Fn x8_q4_0 = dot_x8_q4_0_avx2, x8_q8_0 = dot_x8_q8_0_avx2,
+                      x8_q4_k = dot_x8_q4_k_avx2, x8_q6_k = dot_x8_q6_k_avx2;
 #endif
-};
+    k[DType::Q8_0] = {.dot = dot_q8_0,
+                      .rows = dot_rows_q8_0_avx2,
+                      .tile = dot_tile_q8_0_avx2,
+                      .x8 = x8_q8_0,
+                      .quantize = quantize_q8_0_avx2};
+    k[DType::Q4_0] = {
+        .dot = dot_q4_0, .rows = dot_rows_q4_0_avx2, .tile = dot_tile_q4_0_avx2, .x8 = x8_q4_0};
+    // Q4_K/Q6_K: the AVX2 dots beat the 512-bit versions they replaced (docs/performance.md)
+    k[DType::Q4_K] = {.dot = dot_q4_k_avx2, .x8 = x8_q4_k};
+    k[DType::Q6_K] = {.dot = dot_q6_k_avx2, .x8 = x8_q6_k};
+    k[DType::Q8_K].quantize = quantize_q8_k_avx2;
+    k.rmsnorm = rmsnorm_avx2;
+    k.softmax = softmax_avx2;
+    k.swiglu = swiglu_avx2;
+    k.geglu = geglu_avx2;
+    k.rope = rope_avx2;
+    k.attention = attention_avx2;
+    k.dequantize = dequantize_avx2;
+    return k;
+}
+
+constinit const Kernels kRow = make_avx512_row();
+
+} // namespace
 
 const Kernels* STRATA_AVX512_ROW() { return &kRow; }
 

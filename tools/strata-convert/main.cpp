@@ -22,12 +22,15 @@ SRC is a Hugging Face model directory (config.json + *.safetensors + tokenizer),
 
 options:
   -o, --output PATH   file to write (written to a temporary file, then renamed)
-  --type TYPE         weight type for the matrices: f32 f16 bf16 q8_0 q4_0 q4_k q6_k, or q4_k_m
-                      (q4_k with q6_k for the output and for attn_v/ffn_down of about a third
-                      of the layers, as llama.cpp's Q4_K_M)
-                      (default: keep the source's types; synthetic models: f16). Matrices whose
-                      rows don't fill the type's blocks get q4_0 (for q4_k) or q8_0 (for q6_k) where
-                      rows are whole 32-value blocks, else a float type; the summary says which.
+  --type TYPE         weight type for the matrices: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1
+                      iq4_nl q2_k q3_k q4_k q5_k q6_k iq4_xs, or a K-quant mix q3_k_s q3_k_m
+                      q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m (its base type, with larger types for
+                      the output and for attn_v/ffn_down/attn_output where llama.cpp's mix of
+                      that name puts them) (default: keep the source's types; synthetic models:
+                      f16). Matrices whose rows don't fill 256-value blocks get the type's
+                      32-value fallback (q4_k: q4_0, q5_k: q5_1, q6_k: q8_0, q2_k/q3_k/iq4_xs:
+                      iq4_nl) where rows are whole 32-value blocks, else a float type; the
+                      summary says which.
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.

@@ -37,7 +37,7 @@ Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as a b
 options:
   --file NAME        fetch this file of the repository (repeatable)
   -o, --output PATH  the converted model (default: REPO/model.strata in the cache)
-  --type TYPE        convert to f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m (default: the source's)
+  --type TYPE        convert to a type or mix strata-convert --type takes (default: the source's)
   --tokenizer NAME   which fetched .bin is the llama2.c tokenizer (default: the one named tok*)
   -h, --help         this text
 )";
