@@ -901,6 +901,10 @@ constexpr Kernels make_avx2_row() {
     k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k_avx2};
     k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k_avx2};
     k[DType::Q8_K].quantize = quantize_q8_k_avx2;
+    k[DType::Q4_1].dot = dot_q4_1_avx2;
+    k[DType::Q5_0].dot = dot_q5_0_avx2;
+    k[DType::Q5_1].dot = dot_q5_1_avx2;
+    k[DType::IQ4_NL].dot = dot_iq4_nl_avx2;
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;
