@@ -1,5 +1,6 @@
-// GGUF import: llama-family hyperparameters and tokenizer from the metadata; tensors of
-// supported types referenced in place, so the converter copies their blocks bit for bit.
+// GGUF import: the common hyperparameters here, the architecture's own from its registry file
+// (formats/arch.h); tensors of supported types referenced in place, so the converter copies
+// their blocks bit for bit. (The tokenizer: import_gguf_tokenizer.cpp.)
 #include "core/error.h"
 #include "formats/arch.h"
 #include "formats/model_source.h"

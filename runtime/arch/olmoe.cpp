@@ -12,7 +12,8 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::FullWidth, .moe = true};
 class Olmoe : public Architecture {
   public:
     const char* name() const override { return "olmoe"; }
-    std::vector<std::string> hf_types() const override { return {"olmoe"}; }
+    // (HF import not enabled until a test writes this family back as an HF directory:
+    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
     void defaults(ModelConfig& c) const override {
         c.rope_style = RopeStyle::NeoX;
         c.expert_norm_topk = false;

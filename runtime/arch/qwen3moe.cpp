@@ -12,7 +12,8 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::BeforeRope, .moe = true};
 class Qwen3Moe : public Architecture {
   public:
     const char* name() const override { return "qwen3moe"; }
-    std::vector<std::string> hf_types() const override { return {"qwen3_moe"}; }
+    // (HF import not enabled until a test writes this family back as an HF directory:
+    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
     void defaults(ModelConfig& c) const override {
         c.rope_style = RopeStyle::NeoX;
         c.expert_norm_topk = true;
