@@ -193,14 +193,16 @@ void Session::decode_batch(Session* const* sessions, const int32_t* tokens, int 
     if (n <= 0) fail("a batched decode needs at least one session");
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
-            if (sessions[j] == sessions[i]) fail("a batched decode's sessions must be distinct");
+            if (sessions[j] == sessions[i])
+                fail(Status::invalid_argument, "a batched decode's sessions must be distinct");
     const int pass = batch_rows(sessions[0]->model());
     if (n > pass) {
         for (int i = 0; i < n; i++)
             if (sessions[i]->n_past() + 1 > sessions[i]->n_ctx())
-                fail("context is full: session " + std::to_string(i) + " holds " +
-                     std::to_string(sessions[i]->n_past()) + " tokens of " +
-                     std::to_string(sessions[i]->n_ctx()));
+                fail(Status::context_full, "context is full: session " + std::to_string(i) +
+                                               " holds " + std::to_string(sessions[i]->n_past()) +
+                                               " tokens of " +
+                                               std::to_string(sessions[i]->n_ctx()));
         for (int first = 0; first < n; first += pass)
             decode_batch(sessions + first, tokens + first, std::min(pass, n - first));
         return;
@@ -217,10 +219,12 @@ void Session::decode_batch(Session* const* sessions, const int32_t* tokens, int 
     int max_ctx = 0;
     for (int i = 0; i < n; i++) {
         Session& s = *sessions[i];
-        if (s.model_.get() != model) fail("a batched decode's sessions must share one model");
+        if (s.model_.get() != model)
+            fail(Status::invalid_argument, "a batched decode's sessions must share one model");
         if (s.n_past() + 1 > s.n_ctx())
-            fail("context is full: session " + std::to_string(i) + " holds " +
-                 std::to_string(s.n_past()) + " tokens of " + std::to_string(s.n_ctx()));
+            fail(Status::context_full, "context is full: session " + std::to_string(i) + " holds " +
+                                           std::to_string(s.n_past()) + " tokens of " +
+                                           std::to_string(s.n_ctx()));
         pos[size_t(i)] = s.n_past();
         caches[size_t(i)] = s.cache_.get();
         max_ctx = std::max(max_ctx, s.n_ctx());
