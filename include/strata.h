@@ -162,6 +162,13 @@ STRATA_API int strata_decode(strata_session* session, const int32_t* tokens, int
  * token-major) to `logits` (perplexity, scoring). */
 STRATA_API int strata_decode_logits(strata_session* session, const int32_t* tokens, int n_tokens,
                                     float* logits);
+/* Batched decoding (a server's continuous batching): one token for each of n distinct sessions
+ * of the same model, computed in one forward pass, so the weights are read once for all of them;
+ * each row runs at its own session's next position in its own KV cache, with the same result as
+ * strata_decode of that token alone. tokens[i] goes to sessions[i]; afterwards
+ * strata_logits(sessions[i]) is its row's. STRATA_CONTEXT_FULL when a session is full (then
+ * nothing is decoded). Each session must be used by the calling thread only, as always. */
+STRATA_API int strata_decode_batch(strata_session* const* sessions, const int32_t* tokens, int n);
 /* Forgets the tokens from position n_tokens on; the next decode continues from there. */
 STRATA_API int strata_session_truncate(strata_session* session, int n_tokens);
 /* The tokens the session holds, in order (*n_tokens gets the count; STRATA_BUFFER_TOO_SMALL

@@ -49,7 +49,8 @@ size_t op_get_rows(const Exec& e, size_t i) {
     const size_t rb = row_bytes(n.w->type, uint64_t(n.w->cols));
     for (int t = 0; t < e.rows(n.dst); t++) {
         const int32_t tok = e.c.tokens[t];
-        if (tok < 0 || tok >= n.w->rows) fail("token id " + std::to_string(tok) + " is out of range");
+        if (tok < 0 || tok >= n.w->rows)
+            fail("token id " + std::to_string(tok) + " is out of range");
         dequantize_row_ref(n.w->type, static_cast<const uint8_t*>(n.w->data) + size_t(tok) * rb,
                            e.row(n.dst, t), n.w->cols);
     }
@@ -116,26 +117,22 @@ size_t op_rope(const Exec& e, size_t i) {
 size_t op_store_kv(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
     each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
-        e.c.cache->store(n.slot, e.c.pos(t), e.row(n.src0, t), e.row(n.src1, t));
+        e.c.cache_of(t)->store(n.slot, e.c.pos(t), e.row(n.src0, t), e.row(n.src1, t));
     });
     return 1;
 }
 
-size_t op_attention(const Exec& e, size_t i) {
-    const Node& n = e.g.node(i);
-    const GraphContext& c = e.c;
+// Attention of `rows` query rows at positions c.pos(0).. over c.cache (causal).
+void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q, int rows,
+            int q_stride, float* dst, int dst_stride) {
     const Kernels& k = *c.kernels;
-    const TensorDesc& d0 = e.g.desc(n.src0);
-    float* s0 = e.data(n.src0);
-    float* dst = e.data(n.dst);
     const float scale = n.f > 0 ? n.f : 1.0f / std::sqrt(float(c.head_dim));
     // Each work item reads its KV head's rows once for all query heads of the group.
     const int G = c.n_head_kv;
     const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
-    const int items = (d0.rows + kAttentionTokens - 1) / kAttentionTokens * G;
-    const int dst_stride = e.g.desc(n.dst).stride;
-    const int n_pos = c.pos(d0.rows);
-    if (d0.rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
+    const int items = (rows + kAttentionTokens - 1) / kAttentionTokens * G;
+    const int n_pos = c.pos(rows);
+    if (rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
         // One token over a long context: (KV head, chunk of positions) items, so every thread
         // has work even with fewer KV heads than threads; then merged per head.
         const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
@@ -149,7 +146,7 @@ size_t op_attention(const Exec& e, size_t i) {
         for (int item = 0; item < G / per_item * chunks; item++) {
             const int g = item / chunks * per_item, ch = item % chunks;
             AttentionArgs a;
-            a.q = s0;
+            a.q = q;
             a.kv_type = c.cache->type();
             a.k = c.cache->heads(n.slot, 0);
             a.v = c.cache->heads(n.slot, 1);
@@ -168,10 +165,10 @@ size_t op_attention(const Exec& e, size_t i) {
             k.attention(a, g, g + per_item);
         }
         for (int g = 0; g < G; g++) // chunk ch of group g: ch * n_head * hd + g * group * hd
-            attention_merge(chunks, group, hd, outs + size_t(g) * group * hd,
-                            size_t(c.n_head) * hd, stats + size_t(g) * 2 * group,
-                            size_t(G) * 2 * group, dst + size_t(g) * size_t(group) * size_t(hd));
-        return 1;
+            attention_merge(chunks, group, hd, outs + size_t(g) * group * hd, size_t(c.n_head) * hd,
+                            stats + size_t(g) * 2 * group, size_t(G) * 2 * group,
+                            dst + size_t(g) * size_t(group) * size_t(hd));
+        return;
     }
     // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is converted
     // once for the block's tokens
@@ -179,10 +176,10 @@ size_t op_attention(const Exec& e, size_t i) {
     for (int item = 0; item < items; item++) {
         const int t = item / G * kAttentionTokens, g = item % G;
         AttentionArgs a;
-        a.n_tok = std::min(kAttentionTokens, d0.rows - t);
-        a.q_stride = size_t(d0.stride);
+        a.n_tok = std::min(kAttentionTokens, rows - t);
+        a.q_stride = size_t(q_stride);
         a.out_stride = size_t(dst_stride);
-        a.q = s0 + size_t(t) * size_t(d0.stride);
+        a.q = q + size_t(t) * size_t(q_stride);
         a.kv_type = c.cache->type();
         a.k = c.cache->heads(n.slot, 0);
         a.v = c.cache->heads(n.slot, 1);
@@ -196,6 +193,22 @@ size_t op_attention(const Exec& e, size_t i) {
         a.out = dst + size_t(t) * size_t(dst_stride);
         a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
         k.attention(a, g, g + 1);
+    }
+}
+
+size_t op_attention(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const TensorDesc& d0 = e.g.desc(n.src0);
+    const int dst_stride = e.g.desc(n.dst).stride;
+    if (e.c.row_cache) { // batched decode: each row one token of its own sequence
+        for (int t = 0; t < d0.rows; t++) {
+            GraphContext one = e.c;
+            one.cache = e.c.row_cache[t], one.pos0 = e.c.row_pos[t];
+            one.row_cache = nullptr, one.row_pos = nullptr;
+            attend(e, one, n, e.row(n.src0, t), 1, d0.stride, e.row(n.dst, t), dst_stride);
+        }
+    } else {
+        attend(e, e.c, n, e.data(n.src0), d0.rows, d0.stride, e.data(n.dst), dst_stride);
     }
     return 1;
 }
@@ -297,9 +310,9 @@ size_t op_moe(const Exec& e, size_t i) {
 }
 
 // The dispatch table, in Op order.
-constexpr OpFn kOps[] = {op_get_rows, op_rms_norm, op_matmul, op_add_bias, op_add,
-                         op_rope,     op_store_kv, op_attention, op_swiglu, op_scale,
-                         op_softcap,  op_head_norm, op_geglu, op_moe};
+constexpr OpFn kOps[] = {op_get_rows, op_rms_norm,  op_matmul,    op_add_bias, op_add,
+                         op_rope,     op_store_kv,  op_attention, op_swiglu,   op_scale,
+                         op_softcap,  op_head_norm, op_geglu,     op_moe};
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Op::Count), "one function per Op");
 
 } // namespace

@@ -88,7 +88,12 @@ struct GraphContext {
     // Partial results when one token's attention is split into chunks of kAttentionChunk
     // positions: attention_partial_floats(...) floats.
     float* attn_partials = nullptr;
-    int pos(int row) const { return pos0 + row; }
+    // Batched decode of several sequences, one token each (Session::decode_batch): row t is at
+    // position row_pos[t] of cache row_cache[t]. nullptr: rows are positions pos0.. of `cache`.
+    const int* row_pos = nullptr;
+    KvCache* const* row_cache = nullptr;
+    int pos(int row) const { return row_pos ? row_pos[row] : pos0 + row; }
+    KvCache* cache_of(int row) const { return row_cache ? row_cache[row] : cache; }
 };
 
 size_t attention_partial_floats(int n_ctx, int n_head, int head_dim);

@@ -151,10 +151,10 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         }
         const Graph& g = it->second;
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-        const GraphContext ctx{kernels_,         options_.n_threads, cache_.get(),
-                               tokens + done,    n_past(),           c.norm_eps,
-                               int(c.n_head),    int(c.n_head_kv),   int(c.head_dim),
-                               attn_partials_.data()};
+        const GraphContext ctx{
+            kernels_,        options_.n_threads,   cache_.get(),  tokens + done,
+            n_past(),        c.norm_eps,           int(c.n_head), int(c.n_head_kv),
+            int(c.head_dim), attn_partials_.data()};
         g.compute(ctx, arena_.data(), act_.data(), attn_scratch_.data());
         history_.insert(history_.end(), tokens + done, tokens + done + chunk);
         if (file_)
@@ -168,6 +168,110 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
     }
     if (all_logits) last_logits_ = all_logits_.data() + size_t(n - 1) * V; // the last token's
     return all_logits ? all_logits_.data() : last_logits_;
+}
+
+namespace {
+
+// Rows a batched decode computes together. Float matrices go to the BLAS GEMM from 8 rows on
+// (ops/matmul.cpp), whose sums are ordered differently from the one-token products: a batch of
+// a model with any float matrix runs in passes of 7 rows, so that every row's logits equal
+// decoding it alone, bit for bit (tests/test_decode_batch.cpp).
+int batch_rows(const Model& m) {
+    auto is_float = [](const MatrixRef& w) {
+        return w.data && (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16);
+    };
+    bool any = is_float(m.output);
+    for (const LayerWeights& L : m.layers)
+        for (const MatrixRef* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+            any |= is_float(*w);
+    return any ? 7 : 1 << 20;
+}
+
+} // namespace
+
+void Session::decode_batch(Session* const* sessions, const int32_t* tokens, int n) {
+    if (n <= 0) fail("a batched decode needs at least one session");
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (sessions[j] == sessions[i])
+                fail(Status::invalid_argument, "a batched decode's sessions must be distinct");
+    const int pass = batch_rows(sessions[0]->model());
+    if (n > pass) {
+        for (int i = 0; i < n; i++)
+            if (sessions[i]->n_past() + 1 > sessions[i]->n_ctx())
+                fail(Status::context_full, "context is full: session " + std::to_string(i) +
+                                               " holds " + std::to_string(sessions[i]->n_past()) +
+                                               " tokens of " +
+                                               std::to_string(sessions[i]->n_ctx()));
+        for (int first = 0; first < n; first += pass)
+            decode_batch(sessions + first, tokens + first, std::min(pass, n - first));
+        return;
+    }
+    if (n == 1) {
+        sessions[0]->decode(tokens, 1);
+        return;
+    }
+    Session& lead = *sessions[0]; // whose graphs and buffers the batch runs in
+    const Model* model = lead.model_.get();
+    const ModelConfig& c = model->config();
+    std::vector<int> pos(size_t(n), 0);
+    std::vector<KvCache*> caches(size_t(n), nullptr);
+    int max_ctx = 0;
+    for (int i = 0; i < n; i++) {
+        Session& s = *sessions[i];
+        if (s.model_.get() != model)
+            fail(Status::invalid_argument, "a batched decode's sessions must share one model");
+        if (s.n_past() + 1 > s.n_ctx())
+            fail(Status::context_full, "context is full: session " + std::to_string(i) + " holds " +
+                                           std::to_string(s.n_past()) + " tokens of " +
+                                           std::to_string(s.n_ctx()));
+        pos[size_t(i)] = s.n_past();
+        caches[size_t(i)] = s.cache_.get();
+        max_ctx = std::max(max_ctx, s.n_ctx());
+    }
+    const auto key = std::make_pair(n, true); // the n-token graph with every row's logits
+    auto it = lead.graphs_.find(key);
+    if (it == lead.graphs_.end()) {
+        it = lead.graphs_.emplace(key, build_graph(*model, n, true)).first;
+        lead.arena_.resize(std::max(lead.arena_.size(), it->second.arena_floats()));
+        lead.act_.resize(std::max(lead.act_.size(), it->second.activation_bytes()));
+    }
+    lead.attn_scratch_.resize(
+        std::max(lead.attn_scratch_.size(),
+                 size_t(lead.options_.n_threads) *
+                     attention_scratch_floats(int(c.n_head), int(c.n_head_kv), int(c.head_dim))));
+    lead.attn_partials_.resize(
+        std::max(lead.attn_partials_.size(),
+                 attention_partial_floats(max_ctx, int(c.n_head), int(c.head_dim))));
+    const Graph& g = it->second;
+    {
+        std::vector<KvCache*> order = caches; // locked in one order: no deadlock between batches
+        std::sort(order.begin(), order.end());
+        std::vector<std::unique_lock<std::mutex>> in_use;
+        for (KvCache* cache : order) in_use.emplace_back(cache->use_mutex());
+        GraphContext ctx{lead.kernels_,
+                         lead.options_.n_threads,
+                         caches[0],
+                         tokens,
+                         0,
+                         c.norm_eps,
+                         int(c.n_head),
+                         int(c.n_head_kv),
+                         int(c.head_dim),
+                         lead.attn_partials_.data()};
+        ctx.row_pos = pos.data();
+        ctx.row_cache = caches.data();
+        g.compute(ctx, lead.arena_.data(), lead.act_.data(), lead.attn_scratch_.data());
+    }
+    const float* logits = g.output(lead.arena_.data());
+    const size_t V = c.n_vocab;
+    for (int i = 0; i < n; i++) {
+        Session& s = *sessions[i];
+        s.history_.push_back(tokens[i]);
+        if (s.file_) s.file_->commit(s.history_, int(s.cache_->bytes_per_token()));
+        s.batch_logits_.assign(logits + size_t(i) * V, logits + size_t(i + 1) * V);
+        s.last_logits_ = s.batch_logits_.data();
+    }
 }
 
 } // namespace strata

@@ -41,6 +41,12 @@ class Session {
     void set_abort_check(std::function<bool()> should_abort) { abort_ = std::move(should_abort); }
     static constexpr double kAbortBatchSeconds = 0.1;
 
+    // One token for each of n sessions on one model, computed in one forward pass (the weights
+    // are read once for all rows; each row at its own session's next position, in its own KV
+    // cache): tokens[i] goes to sessions[i]. Each session's last_logits() is then its row's.
+    // The sessions must be distinct. n == 1 is decode().
+    static void decode_batch(Session* const* sessions, const int32_t* tokens, int n);
+
     int n_past() const { return int(history_.size()); }
     int n_ctx() const { return cache_->n_ctx(); }
     const std::vector<int32_t>& history() const { return history_; }
@@ -79,6 +85,7 @@ class Session {
     std::vector<float> all_logits_;
     const float* last_logits_ = nullptr;
     std::vector<float> forked_logits_; // a fork's logits until its first decode
+    std::vector<float> batch_logits_;  // this session's row of the last decode_batch
     std::vector<int32_t> history_;
     std::function<bool()> abort_;
     double seconds_per_token_ = 0; // measured over the last batch (0: not yet)

@@ -107,10 +107,16 @@ test("concurrent streams each equal their solo output", async () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     return text;
   };
+  const counter = (name) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(curl(server.url + "/metrics").body)[1]);
+  const passes0 = counter("strata_batched_decodes_total"), rows0 = counter("strata_batched_decode_rows_total");
   for (let round = 0; round < 2; round++) {
     const outs = await Promise.all(prompts.map(run));
     prompts.forEach((p, i) => assert.equal(outs[i], solo.get(p), `stream ${i}: ${p}`));
   }
+  // the streams' tokens were decoded together: more rows than forward passes
+  const passes = counter("strata_batched_decodes_total") - passes0;
+  const rows = counter("strata_batched_decode_rows_total") - rows0;
+  assert.ok(rows > passes * 1.5, `${rows} rows in ${passes} passes`);
 });
 
 test("/v1/models, /health and /metrics", async () => {

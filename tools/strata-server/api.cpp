@@ -224,8 +224,10 @@ ParsedRequest parse_request(const std::string& body, bool chat, const ModelText&
                            " tokens. However, your " + (chat ? "messages" : "prompt") +
                            " resulted in " + std::to_string(p.prompt.size()) + " tokens.",
                        chat ? "messages" : "prompt", "context_length_exceeded");
-    if (m.eos >= 0) p.end_tokens.push_back(m.eos);
-    if (chat && m.turn_end >= 0) p.end_tokens.push_back(m.turn_end);
+    if (!get_bool(j, "ignore_eos", false)) { // (llama.cpp's extension, for benchmarks)
+        if (m.eos >= 0) p.end_tokens.push_back(m.eos);
+        if (chat && m.turn_end >= 0) p.end_tokens.push_back(m.turn_end);
+    }
     return r;
 }
 

@@ -27,7 +27,14 @@ std::string Metrics::render(const SchedulerGauges& g) const {
     metric("strata_steps_total", "counter", "Scheduler steps (forward passes of the batch).",
            steps.load());
     metric("strata_queue_length", "gauge", "Requests waiting for a slot.", g.queue_length);
-    metric("strata_batch_size", "gauge", "Sequences being generated now.", g.active);
+    metric("strata_requests_active", "gauge", "Requests in slots (prefilling or generating).",
+           g.active);
+    metric("strata_batch_size", "gauge",
+           "Sequences whose next tokens the last step decoded in one forward pass.", g.batch);
+    metric("strata_batched_decodes_total", "counter",
+           "Forward passes decoding the generating sequences' tokens together.", batches.load());
+    metric("strata_batched_decode_rows_total", "counter",
+           "Tokens those passes decoded (rows / passes = the mean batch size).", batch_rows.load());
     metric("strata_slots", "gauge", "Sequences that may be generated at once (--parallel).",
            g.slots);
     metric("strata_generation_tokens_per_second", "gauge",

@@ -10,7 +10,8 @@
 
 struct SchedulerGauges {
     int queue_length = 0;        // requests waiting for a slot
-    int active = 0;              // sequences being generated (the batch size of a step)
+    int active = 0;              // requests in slots (prefilling or generating)
+    int batch = 0;               // sequences in the last step's batched decode
     int slots = 0;               // --parallel
     int64_t kv_pages = 0;        // KV cache pages the active sequences' tokens occupy
     double gen_tokens_per_s = 0; // generation rate over the last few seconds, all sequences
@@ -26,6 +27,7 @@ class Metrics {
     }
     std::atomic<int64_t> prompt_tokens{0}, cached_tokens{0}, generated_tokens{0};
     std::atomic<int64_t> steps{0}, cancelled{0};
+    std::atomic<int64_t> batches{0}, batch_rows{0}; // batched decodes, and their rows in all
     // The exposition text, with the scheduler's gauges.
     std::string render(const SchedulerGauges& g) const;
 

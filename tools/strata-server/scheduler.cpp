@@ -59,6 +59,7 @@ struct Scheduler::Slot {
     DetokenizerPtr detok;
     std::string held; // generated text not sent yet: it may begin a stop string
     int generated = 0;
+    int32_t pending = -1; // the token sampled this step, to decode in the step's batch
 };
 
 Scheduler::Scheduler(strata_model* model, const ServerOptions& options, PromptCache& cache,
@@ -107,6 +108,7 @@ SchedulerGauges Scheduler::gauges() const {
     SchedulerGauges g;
     g.queue_length = int(queue_.size());
     g.active = active_;
+    g.batch = last_batch_;
     g.slots = options_.parallel;
     g.kv_pages = kv_pages_;
     const auto now = Clock::now();
@@ -148,7 +150,6 @@ void Scheduler::run() {
             return stopping_ && Clock::now() >= drain_deadline_;
         }();
         const int before = int(metrics_.generated_tokens.load());
-        int64_t pages = 0;
         for (auto& slot : slots_) {
             if (!slot->job) continue;
             if (give_up) {
@@ -156,15 +157,39 @@ void Scheduler::run() {
                 continue;
             }
             try {
+                slot->pending = -1;
                 step(*slot);
             } catch (const std::exception& e) {
                 end(*slot, "", 500, e.what());
             }
-            if (slot->session) {
+        }
+        // Continuous batching: every sequence's sampled token in one forward pass.
+        std::vector<Slot*> rows;
+        std::vector<strata_session*> sessions;
+        std::vector<int32_t> tokens;
+        for (auto& slot : slots_)
+            if (slot->job && slot->pending >= 0) {
+                rows.push_back(slot.get());
+                sessions.push_back(slot->session.get());
+                tokens.push_back(slot->pending);
+            }
+        if (!rows.empty() &&
+            strata_decode_batch(sessions.data(), tokens.data(), int(rows.size())) != STRATA_OK) {
+            const std::string error = strata_errmsg();
+            for (Slot* slot : rows) end(*slot, "", 500, error);
+        }
+        int64_t pages = 0;
+        for (auto& slot : slots_)
+            if (slot->job && slot->session) {
                 strata_kv_stats kv;
                 if (strata_kv_stats_get(slot->session.get(), &kv) == STRATA_OK)
                     pages += (int64_t(kv.n_tokens) * kv.bytes_per_token + 4095) / 4096;
             }
+        metrics_.batch_rows += int64_t(rows.size());
+        if (!rows.empty()) metrics_.batches++;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            last_batch_ = int(rows.size());
         }
         metrics_.steps++;
         std::lock_guard<std::mutex> lock(mu_);
@@ -317,7 +342,7 @@ void Scheduler::sample(Slot& slot) {
     slot.held.erase(0, out.text.size());
     if (!out.text.empty() || !out.probs.empty()) j.emit(std::move(out));
     if (last) return end(slot, end_token ? "stop" : "length");
-    check(strata_decode(slot.session.get(), &token, 1));
+    slot.pending = token; // decoded with the other sequences' tokens at the end of the step
 }
 
 void Scheduler::end(Slot& slot, const std::string& reason, int status, const std::string& error) {

@@ -54,6 +54,7 @@ class Scheduler {
     bool stopping_ = false, quit_ = false;
     std::chrono::steady_clock::time_point drain_deadline_;
     int active_ = 0;
+    int last_batch_ = 0; // sequences in the last step's batched decode
     int64_t kv_pages_ = 0;
     std::deque<std::pair<std::chrono::steady_clock::time_point, int>> recent_; // (when, tokens)
     std::thread thread_;
