@@ -128,4 +128,15 @@ uint64_t weight_bytes_per_token(const Model& m) {
     return b;
 }
 
+bool Model::has_float_matrix() const {
+    auto is_float = [](const MatrixRef& w) {
+        return w.data && (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16);
+    };
+    bool any = is_float(output);
+    for (const auto& [name, w] : matrices_) any |= is_float(w);
+    for (const auto& [name, ws] : experts_)
+        for (const MatrixRef& w : ws) any |= is_float(w);
+    return any;
+}
+
 } // namespace strata

@@ -48,6 +48,9 @@ class Model {
     // Cache slot of layer l's K/V source.
     int kv_slot(int layer) const { return kv_slot_[size_t(layer)]; }
     int n_kv_slots() const { return n_kv_slots_; }
+    // Whether any matrix the graph multiplies by is F32/F16/BF16 (those go to a BLAS GEMM from
+    // a few rows on, whose sums are ordered differently from one-row products).
+    bool has_float_matrix() const;
     // Layer l's experts (mixture-of-experts models).
     const MoeWeights& moe(int layer) const;
 

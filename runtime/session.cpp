@@ -176,16 +176,7 @@ namespace {
 // (ops/matmul.cpp), whose sums are ordered differently from the one-token products: a batch of
 // a model with any float matrix runs in passes of 7 rows, so that every row's logits equal
 // decoding it alone, bit for bit (tests/test_decode_batch.cpp).
-int batch_rows(const Model& m) {
-    auto is_float = [](const MatrixRef& w) {
-        return w.data && (w.type == DType::F32 || w.type == DType::F16 || w.type == DType::BF16);
-    };
-    bool any = is_float(m.output);
-    for (const LayerWeights& L : m.layers)
-        for (const MatrixRef* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            any |= is_float(*w);
-    return any ? 7 : 1 << 20;
-}
+int batch_rows(const Model& m) { return m.has_float_matrix() ? 7 : 1 << 20; }
 
 } // namespace
 

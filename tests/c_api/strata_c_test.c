@@ -266,10 +266,11 @@ static int statuses(void) {
     CHECK(strstr(strata_errmsg(), "is in use by another strata process (pid ") != NULL, "%s",
           strata_errmsg());
 
-    /* a decode of 100 tokens stopped by the abort callback after its third batch */
+    /* a decode of 100 tokens stopped by the abort callback after its first batch (one token; the
+       later batches grow with the measured speed, so how many there are depends on the machine) */
     int32_t many[100];
     for (int i = 0; i < 100; i++) many[i] = 3 + i;
-    g_abort_calls = 0, g_abort_after = 3;
+    g_abort_calls = 0, g_abort_after = 1;
     CHECK(strata_session_set_abort(a, abort_after, NULL) == STRATA_OK, "set_abort");
     CHECK(strata_decode(a, many, 100) == STRATA_ABORTED, "decode not aborted: %s", strata_errmsg());
     const int kept = strata_n_past(a);
