@@ -450,7 +450,7 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         std::function<uint64_t(uint64_t)> perm;
         const bool q = t.name.find(".attn_q.") != std::string::npos,
                    k = t.name.find(".attn_k.") != std::string::npos;
-        if (normal_rope(fam) && (q || k)) {
+        if (normal_rope(fam) && (q || k) && !opt.keep_gguf_qk_order) {
             if (t.shape.size() != 2)
                 fail(gguf_path + ": " + t.name + ": permuting a normal-RoPE bias is not written");
             const uint64_t d = uint64_t(head_dim);

@@ -23,6 +23,9 @@ struct Llama3RopeParams {
 struct HfWriteOptions {
     DType dequantize_to = DType::F32; // F32 or F16: what quantized GGUF tensors become
     Llama3RopeParams llama3;
+    // Negative control: Q/K rows left in GGUF's normal-RoPE pair order (a test shows the round
+    // trip catches it).
+    bool keep_gguf_qk_order = false;
 };
 
 struct HfWriteResult {

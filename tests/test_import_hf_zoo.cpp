@@ -258,6 +258,33 @@ TEST(HfWriter, LlamaQkRowsAreInRotateHalfOrderAndRopeScalingIsLlama3) {
     EXPECT_EQ(cfg["rope_scaling"]["original_max_position_embeddings"], 8192);
 }
 
+// The round trip has teeth where llama.cpp's criterion has none: with Llama's Q/K rows left in
+// GGUF's order the HF import stays within 10% of a standard deviation of llama.cpp's logits
+// (random weights make attention nearly position-blind), but moves far beyond the round trip's
+// tolerance from the correctly laid-out import.
+TEST(HfWriter, LlamaQkRowsInGgufOrderAreCaughtByTheRoundTripTolerance) {
+    REQUIRE_FIXTURES();
+    const std::string name = "llama-q8_0";
+    const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
+    const auto golden = read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin"));
+    auto logits = [&](bool wrong) {
+        TempDir dir;
+        HfWriteOptions o;
+        o.keep_gguf_qk_order = wrong;
+        write_hf_from_gguf(fixture("zoo/" + name + ".gguf"), dir.path, o);
+        ModelSource src = import_hf(dir.path);
+        convert_model(src, dir.file("m.strata"), {DType::F32, 0});
+        return teacher_force(dir.file("m.strata"), positions);
+    };
+    const auto right = logits(false), wrong = logits(true);
+    double max_abs = 0;
+    for (size_t p = 0; p < golden.size(); p++)
+        for (size_t i = 0; i < golden[p].logits.size(); i++)
+            max_abs = std::max(max_abs, double(std::fabs(right[p][i] - wrong[p][i])));
+    RecordProperty("wrong_qk_order_max_abs_over_std", std::to_string(max_abs / golden_std(golden)));
+    EXPECT_GT(max_abs, 10 * 1e-3 * golden_std(golden));
+}
+
 TEST(HfWriter, GemmaNormsAreStoredMinusOneAndMoeExpertsSplit) {
     REQUIRE_FIXTURES();
     TempDir a, b;
