@@ -219,7 +219,12 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
     }
     c.kv_source = kv_source_from_hf_config(cfg, c.n_layer);
     if (arch) {
-        arch->read_hf(HfHparams(cfg, config_path), c);
+        try {
+            arch->read_hf(HfHparams(cfg, config_path), c);
+        } catch (const Error& e) {
+            if (!missing) throw;
+            missing->push_back(e.what()); // the registry refuses HF import of this family yet
+        }
         if (!missing) try {
                 c.validate();
             } catch (const Error& e) {
