@@ -99,8 +99,9 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
     StrataWriter writer(std::move(meta));
     for (auto& [spec, t] : plan) {
         const SourceTensor* st = t;
-        DType want =
-            spec.is_matrix ? opt.type.value_or(st->generate ? DType::F16 : st->type) : DType::F32;
+        DType want = spec.is_matrix
+                         ? opt.type.value_or(st->generate && !st->keep_type ? DType::F16 : st->type)
+                         : DType::F32;
         if (spec.is_matrix && !opt.mix.empty())
             want = quant_mix_type(opt.mix, spec.name,
                                   {config.n_layer, config.n_head / std::max(1u, config.n_head_kv)});
@@ -112,7 +113,8 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
             if (near != want && row_bytes(near, spec.shape.back()) != 0)
                 ct.to = near;
             else
-                ct.to = is_float(st->type) && !st->generate ? st->type : DType::F16;
+                ct.to =
+                    is_float(st->type) && (!st->generate || st->keep_type) ? st->type : DType::F16;
             ct.fallback = true;
         }
         if (opt.interleave && spec.is_matrix && spec.shape.size() == 2 &&

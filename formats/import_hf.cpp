@@ -1,13 +1,18 @@
-// Hugging Face model directories: config.json (the architectures whose files take HF import, with the CLA sharing
-// fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or sharded *.safetensors,
+// Hugging Face model directories: config.json (the architectures whose registry files take HF
+// import, with the CLA sharing fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or
+// sharded *.safetensors (tensor names and layouts per family: import_hf_families.cpp),
 // tokenizer.json or tokenizer.model, tokenizer_config.json.
 #include "core/error.h"
+#include "core/quantize_ref.h"
 #include "formats/arch.h"
+#include "formats/import_hf_families.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -34,35 +39,36 @@ uint32_t get_u32(const json& cfg, const char* key, const std::string& where,
     return v.get<uint32_t>();
 }
 
-// HF parameter names -> strata tensor names.
-std::string strata_name(const std::string& hf) {
-    static const std::pair<const char*, const char*> top[] = {
-        {"model.embed_tokens.weight", "token_embd.weight"},
-        {"model.norm.weight", "output_norm.weight"},
-        {"lm_head.weight", "output.weight"},
-    };
-    for (auto [from, to] : top)
-        if (hf == from) return to;
-    static const std::regex layer(R"(model\.layers\.(\d+)\.(.+))");
-    std::smatch m;
-    if (!std::regex_match(hf, m, layer)) return "";
-    static const std::pair<const char*, const char*> parts[] = {
-        {"input_layernorm.weight", "attn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight"},
-        {"self_attn.k_proj.weight", "attn_k.weight"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},
-        {"self_attn.q_proj.bias", "attn_q.bias"},
-        {"self_attn.k_proj.bias", "attn_k.bias"},
-        {"self_attn.v_proj.bias", "attn_v.bias"},
-        {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},
-        {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"},
-    };
-    for (auto [from, to] : parts)
-        if (m[2] == from) return "blk." + m[1].str() + "." + to;
-    return "";
+DType safetensors_type(const std::string& dtype, const std::string& what) {
+    if (dtype == "F32") return DType::F32;
+    if (dtype == "F16") return DType::F16;
+    if (dtype == "BF16") return DType::BF16;
+    fail(what + " has dtype " + dtype + " (F32, F16 and BF16 are supported)");
+}
+
+// A tensor the importer re-lays: values computed from source rows when the converter asks.
+SourceTensor relaid(const std::string& name, DType type, std::vector<uint64_t> shape) {
+    SourceTensor t;
+    t.name = name;
+    t.type = type;
+    t.shape = std::move(shape);
+    t.keep_type = true;
+    return t;
+}
+
+// Converts `rows` rows of `cols` values of `from` at `src` into `to` at `dst`, adding `add`.
+void copy_rows(DType from, const uint8_t* src, DType to, uint8_t* dst, uint64_t rows, uint64_t cols,
+               float add) {
+    if (from == to && add == 0) {
+        std::memcpy(dst, src, rows * row_bytes(from, cols));
+        return;
+    }
+    std::vector<float> buf(cols);
+    for (uint64_t r = 0; r < rows; r++) {
+        dequantize_row_ref(from, src + r * row_bytes(from, cols), buf.data(), int64_t(cols));
+        for (float& v : buf) v += add;
+        quantize_row_ref(to, buf.data(), dst + r * row_bytes(to, cols), int64_t(cols));
+    }
 }
 
 } // namespace
@@ -115,7 +121,7 @@ std::vector<int32_t> kv_source_from_hf_config(const json& cfg, uint32_t n_layer)
 }
 
 namespace {
-ModelSource import_hf_fields(const std::string& dir);
+ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* missing);
 
 // config.json's top-level fields.
 class HfHparams : public HparamSource {
@@ -155,17 +161,19 @@ class HfHparams : public HparamSource {
 
 // A config field of the wrong JSON type makes nlohmann throw its own exception; it becomes an
 // Error naming the directory, as every other malformed input does.
-ModelSource import_hf(const std::string& dir) {
+ModelSource import_hf_source(const std::string& dir, std::vector<std::string>* missing) {
     try {
-        return import_hf_fields(dir);
+        return import_hf_fields(dir, missing);
     } catch (const json::exception& e) {
         fail(dir + ": a field of config.json or tokenizer_config.json has the wrong JSON type (" +
              e.what() + ")");
     }
 }
 
+ModelSource import_hf(const std::string& dir) { return import_hf_source(dir, nullptr); }
+
 namespace {
-ModelSource import_hf_fields(const std::string& dir) {
+ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* missing) {
     ModelSource src;
     const std::string config_path = (fs::path(dir) / "config.json").string();
     if (!fs::exists(config_path))
@@ -175,10 +183,9 @@ ModelSource import_hf_fields(const std::string& dir) {
     const std::string type = cfg.value("model_type", "");
     ModelConfig& c = src.config;
     const ArchFormat* arch = arch_for_hf(type);
-    if (!arch)
-        fail(config_path + ": model_type '" + type + "' is not supported (supported: " +
-             arch_names() + ")");
-    c.arch = arch->name();
+    if (!arch && !missing)
+        fail(config_path + ": model_type '" + type +
+             "' is not supported (supported: " + arch_names() + ")");
     c.name = cfg.value("_name_or_path", type);
     c.n_embd = get_u32(cfg, "hidden_size", config_path);
     c.n_ff = get_u32(cfg, "intermediate_size", config_path);
@@ -193,6 +200,9 @@ ModelSource import_hf_fields(const std::string& dir) {
     c.rope_dim = uint32_t(c.head_dim * cfg.value("partial_rotary_factor", 1.0));
     c.rope_style = RopeStyle::NeoX; // HF checkpoints rotate halves (rotate_half)
     c.tied_output = cfg.value("tie_word_embeddings", false);
+    // The family's tensor names and layouts (and, with `missing`, its architecture name).
+    const HfHyper hyper = hf_family_hyper(cfg, type, c.n_layer, c.n_embd, config_path);
+    c.arch = arch ? arch->name() : hyper.arch;
     if (cfg.contains("rope_scaling") && cfg["rope_scaling"].is_object()) {
         const json& rs = cfg["rope_scaling"];
         const std::string kind = rs.value("rope_type", rs.value("type", "none"));
@@ -208,11 +218,20 @@ ModelSource import_hf_fields(const std::string& dir) {
         }
     }
     c.kv_source = kv_source_from_hf_config(cfg, c.n_layer);
-    arch->read_hf(HfHparams(cfg, config_path), c);
-    try {
-        c.validate();
-    } catch (const Error& e) {
-        throw Error(config_path + ": " + e.what());
+    if (arch) {
+        try {
+            arch->read_hf(HfHparams(cfg, config_path), c);
+        } catch (const Error& e) {
+            if (!missing) throw;
+            missing->push_back(e.what()); // the registry refuses HF import of this family yet
+        }
+        if (!missing) try {
+                c.validate();
+            } catch (const Error& e) {
+                throw Error(config_path + ": " + e.what());
+            }
+    } else {
+        *missing = {"model_type " + type + ": no registered architecture (" + hyper.arch + ")"};
     }
 
     // Weights: the index names the shards; without one, every *.safetensors in the directory.
@@ -230,38 +249,81 @@ ModelSource import_hf_fields(const std::string& dir) {
         std::sort(files.begin(), files.end());
     }
     if (files.empty()) fail(dir + ": no *.safetensors weights");
-    std::set<std::string> wanted;
-    for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
     bool have_lm_head = false;
+    // One expert's 2-D slice of a 3-D expert tensor, gathered across shards.
+    struct Piece {
+        const uint8_t* data = nullptr;
+        DType type = DType::F32;
+        std::vector<uint64_t> shape;
+    };
+    std::map<std::string, std::vector<Piece>> expert_pieces;
     for (const auto& path : files) {
         SafetensorsFile st = SafetensorsFile::open(path);
         src.mappings.push_back(st.mapping());
         for (const auto& [hf_name, t] : st.tensors()) {
             if (hf_name.find("rotary_emb.inv_freq") != std::string::npos) continue; // recomputed
-            std::string name = strata_name(hf_name);
+            const HfTensorName mapped = hf_tensor_name(hyper, hf_name);
+            const std::string& name = mapped.name;
             if (name.empty())
-                fail(path + ": tensor " + hf_name + " is not part of a model strata understands");
+                fail(path + ": tensor " + hf_name + " is not part of a " + type +
+                     " model strata understands");
             if (name == "output.weight") {
                 have_lm_head = true;
                 if (c.tied_output) continue; // tie_word_embeddings: the embedding serves
             }
-            if (!wanted.count(name) && name != "output.weight")
-                fail(path + ": tensor " + hf_name +
-                     " is not expected for this config (kv_source or shape mismatch?)");
-            DType dt;
-            if (t.dtype == "F32")
-                dt = DType::F32;
-            else if (t.dtype == "F16")
-                dt = DType::F16;
-            else if (t.dtype == "BF16")
-                dt = DType::BF16;
-            else
-                fail(path + ": tensor " + hf_name + " has dtype " + t.dtype +
-                     " (F32, F16 and BF16 are supported)");
+            const DType dt = safetensors_type(t.dtype, path + ": tensor " + hf_name);
+            if (mapped.expert >= 0) {
+                auto& pieces = expert_pieces[name];
+                pieces.resize(hyper.n_expert);
+                if (t.shape.size() != 2) fail(path + ": expert tensor " + hf_name + " is not 2-D");
+                if (pieces[size_t(mapped.expert)].data)
+                    fail(dir + ": tensor " + hf_name + " appears more than once");
+                pieces[size_t(mapped.expert)] = {t.data, dt, t.shape};
+                continue;
+            }
             if (src.find(name))
                 fail(dir + ": tensor " + hf_name + " appears in more than one shard");
+            const bool shift = hyper.norm_plus_one && name.size() > 11 &&
+                               name.compare(name.size() - 11, 11, "norm.weight") == 0;
+            if (shift) { // Gemma's RMSNorm multiplies by (1 + weight): store what multiplies
+                SourceTensor s = relaid(name, DType::F32, t.shape);
+                const uint8_t* data = t.data;
+                const uint64_t n = t.shape.empty() ? 1 : t.shape.back(),
+                               rows = t.bytes / row_bytes(dt, n);
+                s.generate = [data, dt, n, rows](DType to, uint8_t* dst, uint64_t) {
+                    copy_rows(dt, data, to, dst, rows, n, 1.0f);
+                };
+                src.tensors.push_back(std::move(s));
+                continue;
+            }
             src.tensors.push_back({name, dt, t.shape, t.data, t.bytes, {}});
         }
+    }
+    for (auto& [name, pieces] : expert_pieces) { // experts stacked into one 3-D tensor
+        for (size_t x = 0; x < pieces.size(); x++)
+            if (!pieces[x].data)
+                fail(dir + ": " + name + " has no weights for expert " + std::to_string(x));
+        for (const auto& p : pieces)
+            if (p.shape != pieces[0].shape || p.type != pieces[0].type)
+                fail(dir + ": the experts of " + name + " differ in shape or dtype");
+        const std::vector<uint64_t> shape = {pieces.size(), pieces[0].shape[0], pieces[0].shape[1]};
+        SourceTensor s = relaid(name, pieces[0].type, shape);
+        s.generate = [pieces](DType to, uint8_t* dst, uint64_t) {
+            const uint64_t rows = pieces[0].shape[0], cols = pieces[0].shape[1];
+            for (const auto& p : pieces) {
+                copy_rows(p.type, p.data, to, dst, rows, cols, 0);
+                dst += rows * row_bytes(to, cols);
+            }
+        };
+        src.tensors.push_back(std::move(s));
+    }
+    if (!missing) {
+        std::set<std::string> wanted;
+        for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
+        for (const auto& t : src.tensors)
+            if (!wanted.count(t.name) && t.name != "output.weight")
+                fail(dir + ": tensor " + t.name +
+                     " is not expected for this config (kv_source or shape mismatch?)");
     }
     if (!have_lm_head && !c.tied_output) {
         c.tied_output = true; // no lm_head: the embedding is the output projection

@@ -23,6 +23,10 @@ struct SourceTensor {
     uint64_t bytes = 0;
     // Synthetic tensors: fill `bytes` bytes of `target` type at `dst` directly.
     std::function<void(DType target, uint8_t* dst, uint64_t bytes)> generate;
+    // A generated tensor an importer re-laid from source values of `type` (stacked experts,
+    // shifted norms): kept in `type` when no target type is asked, not made F16 as synthetic
+    // weights are.
+    bool keep_type = false;
 };
 
 struct ModelSource {
