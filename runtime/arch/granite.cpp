@@ -9,8 +9,7 @@ namespace {
 class Granite : public Architecture {
   public:
     const char* name() const override { return "granite"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"granite"}; }
     void read_gguf(const HparamSource& k, const GgufFile&, ModelConfig& c) const override {
         c.rope_style = RopeStyle::Normal; // (llama.cpp's converter permutes Q/K as for llama)
         c.embd_scale = k.f32_or("embedding_scale", 1.0f);

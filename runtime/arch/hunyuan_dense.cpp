@@ -10,8 +10,7 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::AfterRope};
 class HunyuanDense : public Architecture {
   public:
     const char* name() const override { return "hunyuan-dense"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"hunyuan_v1_dense"}; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
     void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
         defaults(c);

@@ -9,8 +9,7 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::BeforeRope};
 class Qwen3 : public Architecture {
   public:
     const char* name() const override { return "qwen3"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"qwen3"}; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
     void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
         defaults(c);

@@ -12,8 +12,7 @@ constexpr uint32_t kNoRopeInterval = 4;
 class SmolLM3 : public Architecture {
   public:
     const char* name() const override { return "smollm3"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"smollm3"}; }
     void defaults(ModelConfig& c) const override {
         c.layer_rope.assign(c.n_layer, 1);
         for (uint32_t l = 0; l < c.n_layer; l++) c.layer_rope[l] = (l + 1) % kNoRopeInterval != 0;
