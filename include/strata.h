@@ -144,7 +144,7 @@ STRATA_API int strata_chat_turn_end(const strata_model* model, const char* name,
 typedef struct strata_session_options {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     int32_t n_threads;   /* 0: 1 */
-    const char* kv_type; /* "f16" (default), "q8_0", or "f32" (for measurements) */
+    const char* kv_type; /* one of strata_kv_types(): "f16" (default), "q8_0", "f32" ... */
     const char*
         kv_file; /* persistent session file: created if absent, resumed if present (NULL: memory) */
     int32_t n_batch; /* tokens per forward pass when decoding many; 0: 256 */
@@ -295,6 +295,11 @@ typedef struct strata_convert_report {
 STRATA_API void strata_convert_options_init(strata_convert_options* options);
 /* The types strata_convert_options.type accepts, space-separated. */
 STRATA_API const char* strata_convert_types(void);
+/* The types strata_session_options.kv_type accepts, space-separated (from the type table). */
+STRATA_API const char* strata_kv_types(void);
+/* Bytes per value of a numeric type ("f16": 2, "q8_0": 34/32 ...), from the type table;
+ * 0 for a name strata does not know. */
+STRATA_API double strata_type_bytes_per_value(const char* type);
 /* Converts an HF model directory, a .gguf or a llama2.c .bin into a .strata file at `out`
  * (written to a temporary file, renamed when complete; nothing is replaced on failure).
  * report may be NULL. */

@@ -134,17 +134,17 @@ int strata_session_open(strata_model* model, const strata_session_options* optio
         return error(STRATA_INVALID_ARGUMENT,
                      "strata_session_open: negative n_ctx, n_threads or n_batch");
     const std::string kv = o.kv_type ? o.kv_type : "f16";
-    if (kv != "f16" && kv != "q8_0" && kv != "f32")
-        return error(STRATA_INVALID_ARGUMENT, "kv_type '" + kv + "' is not f16, q8_0 or f32");
+    const std::optional<strata::DType> kv_dtype = strata::dtype_from_name(kv);
+    if (!kv_dtype || !strata::dtype_info(*kv_dtype).kv_cache)
+        return error(STRATA_INVALID_ARGUMENT,
+                     "kv_type '" + kv + "' is not one of " + strata_kv_types());
     return guarded([&] {
         strata::SessionOptions so;
         so.n_ctx =
             o.n_ctx ? o.n_ctx : int(std::min<uint32_t>(model->model->config().n_ctx_train, 4096));
         so.n_threads = o.n_threads ? o.n_threads : 1;
         if (o.n_batch) so.n_batch = o.n_batch;
-        so.kv_type = kv == "q8_0"  ? strata::DType::Q8_0
-                     : kv == "f32" ? strata::DType::F32
-                                   : strata::DType::F16;
+        so.kv_type = *kv_dtype;
         if (o.kv_file)
             so.kv_file = o.kv_file, so.n_ctx = o.n_ctx; // 0 keeps an existing file's context
         auto s = std::make_unique<strata_session>();

@@ -115,6 +115,18 @@ const char* strata_convert_types(void) {
     return names.c_str();
 }
 
+const char* strata_kv_types(void) {
+    static const std::string names = strata::kv_type_names();
+    return names.c_str();
+}
+
+double strata_type_bytes_per_value(const char* type) {
+    const std::optional<strata::DType> t = strata::dtype_from_name(type ? type : "");
+    if (!t) return 0.0;
+    const strata::DTypeInfo& info = strata::dtype_info(*t);
+    return double(info.block_bytes) / info.block_size;
+}
+
 void strata_convert_options_init(strata_convert_options* o) {
     if (!o) return;
     *o = strata_convert_options{};

@@ -28,9 +28,15 @@ inline std::vector<int32_t> tokenize(const strata_model* model, const std::strin
     return ids;
 }
 
+// Whether `name` is one word of the space-separated `list`.
+inline bool in_type_list(const std::string& name, const char* list) {
+    const std::string all = std::string(" ") + list + " ";
+    return !name.empty() && name.find(' ') == std::string::npos &&
+           all.find(" " + name + " ") != std::string::npos;
+}
 // Whether `type` is one strata_convert accepts (strata_convert_types()).
 inline bool is_convert_type(const std::string& type) {
-    const std::string all = std::string(" ") + strata_convert_types() + " ";
-    return !type.empty() && type.find(' ') == std::string::npos &&
-           all.find(" " + type + " ") != std::string::npos;
+    return in_type_list(type, strata_convert_types());
 }
+// Whether `type` is one a session's KV cache may hold (strata_kv_types()).
+inline bool is_kv_type(const std::string& type) { return in_type_list(type, strata_kv_types()); }

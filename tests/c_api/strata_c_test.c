@@ -260,6 +260,18 @@ static int statuses(void) {
     o.n_ctx = 128;
     o.kv_file = path;
     strata_session *a = NULL, *b = NULL;
+    /* KV types come from the type table: a weight-only type is refused, naming the valid ones */
+    CHECK(strstr(strata_kv_types(), "q8_0") != NULL && strstr(strata_kv_types(), "q4_k") == NULL,
+          "kv types: %s", strata_kv_types());
+    CHECK(strata_type_bytes_per_value("q8_0") == 34.0 / 32 &&
+              strata_type_bytes_per_value("f16") == 2.0 &&
+              strata_type_bytes_per_value("nope") == 0.0,
+          "bytes per value");
+    o.kv_type = "q4_k";
+    CHECK(strata_session_open(g_model, &o, &a) == STRATA_INVALID_ARGUMENT && a == NULL &&
+              strstr(strata_errmsg(), "q4_k") && strstr(strata_errmsg(), strata_kv_types()),
+          "kv_type q4_k: %s", strata_errmsg());
+    o.kv_type = "f16";
     CHECK(strata_session_open(g_model, &o, &a) == STRATA_OK, "kv_file: %s", strata_errmsg());
     CHECK(strata_session_open(g_model, &o, &b) == STRATA_BUSY && b == NULL, "second writer: %s",
           strata_errmsg());

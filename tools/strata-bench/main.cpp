@@ -29,7 +29,7 @@ options:
   -r, --repetitions R  runs per test (default 3)
   -d, --depth D        tokens already in the context before each test (prefilled, not timed), as
                        llama-bench's -d: generation at depth reads D tokens of K/V per token
-  --kv-type TYPE       KV cache type: f16 (default), q8_0 or f32
+  --kv-type TYPE       KV cache type: f16 (default), q8_0 or f32 (strata_kv_types())
   --json               print a JSON array (llama-bench field names) instead of the table
   --roofline           measure read bandwidth and FMA peak here and print each result as % of its bound
   --resume LIST        instead: for each prefix length in LIST (e.g. 16,2048), fill a session file
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
             resume = parse_list(value(), "prefix length", 1 << 20);
         else if (a == "--kv-type") {
             kv_type = value();
-            if (kv_type != "f16" && kv_type != "f32" && kv_type != "q8_0")
-                usage_error("--kv-type " + kv_type + ": f16, q8_0 or f32");
+            if (!is_kv_type(kv_type))
+                usage_error("--kv-type " + kv_type + " is not one of " + strata_kv_types());
         } else
             usage_error("unknown argument " + a);
     }
@@ -146,7 +146,9 @@ int main(int argc, char** argv) {
             strata_model_info c;
             check(strata_model_info_get(model, &c));
             const double wbytes = double(c.weight_bytes_per_token);
-            const double kv_scale = kv_type == "f32" ? 2.0 : kv_type == "q8_0" ? 34.0 / 64 : 1.0;
+            // (kv_bytes_per_token is for an F16 cache)
+            const double kv_scale =
+                strata_type_bytes_per_value(kv_type.c_str()) / strata_type_bytes_per_value("f16");
             std::mt19937 rng(1);
             auto random_tokens = [&](int n) {
                 std::vector<int32_t> toks(static_cast<size_t>(std::max(n, 1)));

@@ -34,7 +34,7 @@ options:
   --cache-size-mb N       disk the prompt cache may take; least recently used files go past it
                           (default 4096)
   --chat-template NAME    override the model's chat template (llama-2 llama-3 chatml ...)
-  --kv-type f16|q8_0      KV cache type (default f16)
+  --kv-type TYPE          KV cache type: f16 (default), q8_0, f32
   --max-body-kb N         largest request body (default 4096)
   --timeout S             a request's generation stops after S seconds (default 600)
   --drain S               on SIGTERM/SIGINT, running requests may finish for S seconds (default 30)
@@ -113,8 +113,8 @@ static ServerOptions parse_args(int argc, char** argv) {
             usage_error("unknown argument " + a);
     }
     if (o.model.empty()) usage_error("no model given (-m MODEL.strata)");
-    if (o.kv_type != "f16" && o.kv_type != "q8_0")
-        usage_error("--kv-type " + o.kv_type + ": f16 or q8_0");
+    if (!is_kv_type(o.kv_type))
+        usage_error("--kv-type " + o.kv_type + " is not one of " + strata_kv_types());
     if (o.queue == 0) o.queue = 4 * o.parallel;
     if (o.model_id.empty()) o.model_id = std::filesystem::path(o.model).stem().string();
     return o;

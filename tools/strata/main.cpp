@@ -1,4 +1,5 @@
 // strata: chat with a model in the terminal, or one-shot generation with -p.
+#include "tools/capi_helpers.h"
 #include "tools/strata/options.h"
 
 #include <chrono>
@@ -31,7 +32,7 @@ options:
   --system TEXT          chat: system prompt
   --kv-file PATH         persistent session: the KV cache lives in PATH (created if absent);
                          reopening resumes without recomputing (one-shot appends -p to it)
-  --kv-type f16|q8_0     KV cache type (default f16; q8_0 halves it, needs head_dim % 32 == 0)
+  --kv-type TYPE         KV cache: f16 (default), q8_0 (half; head_dim % 32 == 0), f32
   -h, --help             this text
 )";
 
@@ -99,8 +100,8 @@ int main(int argc, char** argv) {
             usage_error("unknown argument " + a);
     }
     if (o.model.empty()) usage_error("no model given (-m MODEL.strata)");
-    if (o.kv_type != "f16" && o.kv_type != "q8_0")
-        usage_error("--kv-type " + o.kv_type + ": f16 or q8_0");
+    if (!is_kv_type(o.kv_type))
+        usage_error("--kv-type " + o.kv_type + " is not one of " + strata_kv_types());
     try {
         return o.have_prompt ? run_oneshot(o) : run_chat(o);
     } catch (const std::exception& e) {
