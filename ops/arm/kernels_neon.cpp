@@ -55,11 +55,17 @@ float dot_f32(int n, const void* w, const void* a) {
     return sum;
 }
 
-// F16 and BF16 rows against F32 activations, 8 values per step into two accumulators per row.
-// GEMV slices take 4 rows at a time (each activation load serves 4 rows, 4 weight streams in
-// flight; see the AVX2 version); dot_f16/dot_bf16 are the one-row case, so a row's result is the
-// same from either.
-struct HalfF16 {
+// F16 and BF16 rows against F32 activations: the skeleton of ops/dot_half_impl.h, 8 values per
+// step.
+struct HalfNeon {
+    using Vec = float32x4_t;
+    static constexpr int kStep = 8;
+    static Vec zero() { return vdupq_n_f32(0); }
+    static void act(const float* y, Vec& a0, Vec& a1) { a0 = vld1q_f32(y), a1 = vld1q_f32(y + 4); }
+    static Vec fma(Vec w, Vec a, Vec acc) { return vfmaq_f32(acc, w, a); }
+    static float hsum(Vec a, Vec b) { return vaddvq_f32(vaddq_f32(a, b)); }
+};
+struct HalfF16 : HalfNeon {
     static void weights(const uint16_t* x, float32x4_t& w0, float32x4_t& w1) {
         const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(x));
         w0 = vcvt_f32_f16(vget_low_f16(h));
@@ -67,7 +73,7 @@ struct HalfF16 {
     }
     static float widen(uint16_t v) { return f16_to_f32(v); }
 };
-struct HalfBF16 {
+struct HalfBF16 : HalfNeon {
     static void weights(const uint16_t* x, float32x4_t& w0, float32x4_t& w1) {
         const uint16x8_t h = vld1q_u16(x);
         w0 = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
@@ -76,45 +82,7 @@ struct HalfBF16 {
     static float widen(uint16_t v) { return bf16_to_f32(v); }
 };
 
-template <typename H, int R>
-void dot_half(int n, const uint8_t* w, size_t stride, const float* y, float* out) {
-    const uint16_t* x[R];
-    float32x4_t acc[R][2];
-    for (int k = 0; k < R; k++) {
-        x[k] = reinterpret_cast<const uint16_t*>(w + size_t(k) * stride);
-        acc[k][0] = acc[k][1] = vdupq_n_f32(0);
-    }
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const float32x4_t a0 = vld1q_f32(y + i), a1 = vld1q_f32(y + i + 4);
-        for (int k = 0; k < R; k++) {
-            float32x4_t w0, w1;
-            H::weights(x[k] + i, w0, w1);
-            acc[k][0] = vfmaq_f32(acc[k][0], w0, a0);
-            acc[k][1] = vfmaq_f32(acc[k][1], w1, a1);
-        }
-    }
-    for (int k = 0; k < R; k++) {
-        float sum = vaddvq_f32(vaddq_f32(acc[k][0], acc[k][1]));
-        for (int j = i; j < n; j++) sum += H::widen(x[k][j]) * y[j];
-        out[k] = sum;
-    }
-}
-
-template <typename H> float dot_half_row(int n, const void* w, const void* a) {
-    float out;
-    dot_half<H, 1>(n, static_cast<const uint8_t*>(w), 0, static_cast<const float*>(a), &out);
-    return out;
-}
-
-template <typename H>
-void dot_rows_half(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
-    const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* y = static_cast<const float*>(a);
-    int r = 0;
-    for (; r + 4 <= n_rows; r += 4) dot_half<H, 4>(n, wb + size_t(r) * stride, stride, y, out + r);
-    for (; r < n_rows; r++) dot_half<H, 1>(n, wb + size_t(r) * stride, stride, y, out + r);
-}
+#include "ops/dot_half_impl.h"
 
 float dot_f16(int n, const void* w, const void* a) { return dot_half_row<HalfF16>(n, w, a); }
 float dot_bf16(int n, const void* w, const void* a) { return dot_half_row<HalfBF16>(n, w, a); }

@@ -61,12 +61,16 @@ float dot_f32(int n, const void* w, const void* a) {
     return sum;
 }
 
-// F16 and BF16 rows against F32 activations, 16 values per step into two accumulators per row.
-// GEMV slices take 4 rows at a time: each activation load (and BF16's shuffle of it) serves 4
-// rows and 4 weight streams are in flight (one row at a time left a 1.1B F16/BF16 model's
-// generation at ~16 GB/s of a 19-21 GB/s core). dot_f16/dot_bf16 are the one-row case, so a
-// row's result is the same from either.
-struct HalfF16 {
+// F16 and BF16 rows against F32 activations: the skeleton of ops/dot_half_impl.h, 16 values per
+// step.
+struct HalfAvx2 {
+    using Vec = __m256;
+    static constexpr int kStep = 16;
+    static Vec zero() { return _mm256_setzero_ps(); }
+    static Vec fma(Vec w, Vec a, Vec acc) { return _mm256_fmadd_ps(w, a, acc); }
+    static float hsum(Vec a, Vec b) { return strata::hsum(_mm256_add_ps(a, b)); }
+};
+struct HalfF16 : HalfAvx2 {
     static void act(const float* y, __m256& a0, __m256& a1) {
         a0 = _mm256_loadu_ps(y), a1 = _mm256_loadu_ps(y + 8);
     }
@@ -79,7 +83,7 @@ struct HalfF16 {
 // One 32-byte load holds 16 BF16 values; interleaving them with zeros (VPUNPCKLWD/HWD) makes
 // floats of values 0-3 and 8-11, then 4-7 and 12-15. The activations are arranged to match,
 // once per step for all rows.
-struct HalfBF16 {
+struct HalfBF16 : HalfAvx2 {
     static void act(const float* y, __m256& a0, __m256& a1) {
         const __m256 y0 = _mm256_loadu_ps(y), y1 = _mm256_loadu_ps(y + 8);
         a0 = _mm256_permute2f128_ps(y0, y1, 0x20); // y 0-3, 8-11
@@ -93,45 +97,7 @@ struct HalfBF16 {
     static float widen(uint16_t v) { return bf16_to_f32(v); }
 };
 
-template <typename H, int R>
-void dot_half(int n, const uint8_t* w, size_t stride, const float* y, float* out) {
-    const uint16_t* x[R];
-    __m256 acc[R][2];
-    for (int k = 0; k < R; k++) {
-        x[k] = reinterpret_cast<const uint16_t*>(w + size_t(k) * stride);
-        acc[k][0] = acc[k][1] = _mm256_setzero_ps();
-    }
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 a0, a1, w0, w1;
-        H::act(y + i, a0, a1);
-        for (int k = 0; k < R; k++) {
-            H::weights(x[k] + i, w0, w1);
-            acc[k][0] = _mm256_fmadd_ps(w0, a0, acc[k][0]);
-            acc[k][1] = _mm256_fmadd_ps(w1, a1, acc[k][1]);
-        }
-    }
-    for (int k = 0; k < R; k++) {
-        float sum = hsum(_mm256_add_ps(acc[k][0], acc[k][1]));
-        for (int j = i; j < n; j++) sum += H::widen(x[k][j]) * y[j];
-        out[k] = sum;
-    }
-}
-
-template <typename H> float dot_half_row(int n, const void* w, const void* a) {
-    float out;
-    dot_half<H, 1>(n, static_cast<const uint8_t*>(w), 0, static_cast<const float*>(a), &out);
-    return out;
-}
-
-template <typename H>
-void dot_rows_half(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {
-    const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* y = static_cast<const float*>(a);
-    int r = 0;
-    for (; r + 4 <= n_rows; r += 4) dot_half<H, 4>(n, wb + size_t(r) * stride, stride, y, out + r);
-    for (; r < n_rows; r++) dot_half<H, 1>(n, wb + size_t(r) * stride, stride, y, out + r);
-}
+#include "ops/dot_half_impl.h"
 
 float dot_f16(int n, const void* w, const void* a) { return dot_half_row<HalfF16>(n, w, a); }
 float dot_bf16(int n, const void* w, const void* a) { return dot_half_row<HalfBF16>(n, w, a); }
