@@ -146,6 +146,14 @@ class HfHparams : public HparamSource {
         if (!has(key)) return out;
         if (!cfg_[key].is_array()) fail(path_ + ": " + key + " is not a list");
         for (const json& v : cfg_[key]) {
+            if (key == "layer_types" && v.is_string()) { // each layer's attention, as 1 / 0
+                const std::string t = v.get<std::string>();
+                if (t != "sliding_attention" && t != "full_attention")
+                    fail(path_ + ": layer_types holds '" + t +
+                         "' (sliding_attention and full_attention are supported)");
+                out.push_back(t == "sliding_attention");
+                continue;
+            }
             if (!v.is_number_integer()) fail(path_ + ": " + key + " holds a non-integer");
             out.push_back(v.get<int64_t>());
         }

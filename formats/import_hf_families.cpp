@@ -120,10 +120,9 @@ HfHyper hf_family_hyper(const json& cfg, const std::string& type, uint32_t n_lay
         h.qk_norm = true;
         gemma_common(cfg, h, n_layer, n_embd, head_dim,
                      uint32_t(num(cfg, "sliding_window_pattern", 6)), where);
+        // (rope_scaling, linear x8 in the 4B+ models, is the global layers' only: the sliding
+        // layers' RoPE table, with a base of its own, takes none; runtime/model.cpp)
         h.rope_theta_swa = float(num(cfg, "rope_local_base_freq", 10000.0));
-        if (cfg.contains("rope_scaling") && cfg["rope_scaling"].is_object())
-            fail(where + ": gemma3 rope_scaling (it applies to the global layers only) is not "
-                         "supported");
     } else if (type == "phi3") {
         h.arch = "phi3";
         h.fused_qkv = h.fused_gate_up = true;

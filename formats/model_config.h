@@ -55,7 +55,9 @@ struct ModelConfig {
     uint32_t sliding_window = 0; // positions a sliding layer attends to (itself included)
     std::vector<int32_t> layer_sliding; // per layer, 1: sliding-window attention; empty: none
     std::vector<int32_t> layer_rope;    // per layer, 0: no RoPE; empty: RoPE everywhere
-    float rope_theta_swa = 0.0f;        // RoPE base of the sliding layers; 0: rope_theta
+    // RoPE base of the sliding layers, which then get no rope_scaling (gemma3); 0: rope_theta
+    // and the global layers' scaling
+    float rope_theta_swa = 0.0f;
     uint32_t n_expert = 0;              // mixture of experts: experts per layer (0: dense)
     uint32_t n_expert_used = 0;         // experts chosen per token
     uint32_t n_ff_expert = 0;           // one expert's FFN width

@@ -29,6 +29,8 @@ const Shape kShapes[] = {
     {"llama-3.2-1b", "llama", 128256, 2048, 16, 32, 8, 8192, 131072, 500000.0f, 1e-5f, true},
     {"smollm-135m", "llama", 49152, 576, 30, 9, 3, 1536, 2048, 10000.0f, 1e-5f, true},
     {"qwen2.5-0.5b", "qwen2", 151936, 896, 24, 14, 2, 4864, 32768, 1000000.0f, 1e-6f, true},
+    // (head_dim 256, not n_embd / n_head: set below; window 512 and period 6: gemma3's defaults)
+    {"gemma-3-1b", "gemma3", 262144, 1152, 26, 4, 1, 6912, 32768, 1000000.0f, 1e-6f, true},
     {"test-tiny", "llama", 320, 64, 4, 4, 2, 96, 256, 10000.0f, 1e-5f, false}, // for tests
 };
 
@@ -172,7 +174,7 @@ ModelSource make_synthetic(const SyntheticOptions& o) {
     c.n_layer = o.layers > 0 ? uint32_t(o.layers) : shape->n_layer;
     c.n_head = shape->n_head;
     c.n_head_kv = o.kv_heads > 0 ? uint32_t(o.kv_heads) : shape->n_head_kv;
-    c.head_dim = c.n_embd / c.n_head;
+    c.head_dim = o.shape == "gemma-3-1b" ? 256 : c.n_embd / c.n_head;
     c.n_ff = shape->n_ff;
     c.n_ctx_train = shape->n_ctx;
     c.rope_theta = shape->rope_theta;

@@ -35,6 +35,13 @@ struct AttentionArgs {
     // Bytes between KV heads; 0: the heads of a position side by side in one row (head g at
     // value g * head_dim). The KV cache keeps each head's positions together (KvCache).
     size_t kv_head_stride = 0;
+    // > 0: sliding-window attention. A query at position p sees positions p - window + 1 .. p
+    // (exactly `window` positions, llama.cpp's standard SWA mask), intersected with
+    // [pos_begin, p].
+    int window = 0;
+    // > 0: scores soft-capped before the softmax, s = softcap tanh(s / softcap), s being the
+    // scaled score (gemma2's attn_logit_softcapping).
+    float softcap = 0;
 };
 
 // Query tokens per call at most (the scratch holds their scores).

@@ -15,6 +15,7 @@
 //   static void axpys(const float* s, const float* rows, int n_rows, int n, float* y)
 //                                                                     // y += sum_j s[j] row j
 //   static float max(const float* x, int n, float m)                  // max(m, x[0..n))
+//   static void softcap(float* x, int n, float cap)                   // x = cap tanh(x / cap)
 
 // One KV head of one position is a short piece (e.g. 128 bytes) of a row that holds every head,
 // so walking the positions is a strided stream the hardware prefetcher loses at each page: ask
@@ -46,6 +47,13 @@ template <typename Prims> float block_max(const float* x, int n, float m) {
         for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
         return m;
     }
+}
+
+template <typename Prims> void block_softcap(float* x, int n, float cap) {
+    if constexpr (requires { Prims::softcap(x, n, cap); })
+        Prims::softcap(x, n, cap);
+    else
+        for (int j = 0; j < n; j++) x[j] = cap * std::tanh(x[j] / cap);
 }
 
 template <typename Prims> void attention_impl(const strata::AttentionArgs& a, int g0, int g1) {
@@ -91,25 +99,40 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                             rows + size_t(j) * size_t(hd), hd);
             }
         };
-        for (int j0 = a.pos_begin; j0 < end; j0 += kBlock) {
+        // (with a window, the first token's first position: nothing before it is read)
+        int first = a.pos_begin;
+        if (a.window > 0 && a.n_pos - a.window > first) first = a.n_pos - a.window;
+        for (int j0 = first; j0 < end; j0 += kBlock) {
             const int nb = end - j0 < kBlock ? end - j0 : kBlock;
-            // token u sees the block's first nb_u positions (causal)
-            auto seen = [&](int u) {
+            // token u (at position n_pos - 1 + u) sees the block's rows [lo(u), hi(u)): causal,
+            // and with a window none before its position - window + 1
+            auto hi = [&](int u) {
                 const int n = a.n_pos + u - j0;
                 return n < 0 ? 0 : n < nb ? n : nb;
             };
+            auto lo = [&](int u) {
+                if (a.window <= 0) return 0;
+                const int n = a.n_pos + u - a.window - j0;
+                return n < 0 ? 0 : n < nb ? n : nb;
+            };
             load_block(a.k, j0, nb);
-            for (int u = 0; u < n_tok; u++)
-                for (int h = 0; h < group; h++)
-                    block_dots<Prims>(q_of(u, h), rows, seen(u), hd, a.scale,
-                                      scores + (u * group + h) * kBlock);
+            for (int u = 0; u < n_tok; u++) {
+                const int l = lo(u), nu = hi(u) - l;
+                if (nu <= 0) continue;
+                for (int h = 0; h < group; h++) {
+                    float* sc = scores + (u * group + h) * kBlock + l;
+                    block_dots<Prims>(q_of(u, h), rows + size_t(l) * size_t(hd), nu, hd, a.scale,
+                                      sc);
+                    if (a.softcap > 0) block_softcap<Prims>(sc, nu, a.softcap);
+                }
+            }
             // online softmax: rescale what was accumulated when the running max grows
             for (int u = 0; u < n_tok; u++) {
-                const int nu = seen(u);
-                if (nu == 0) continue;
+                const int l = lo(u), nu = hi(u) - l;
+                if (nu <= 0) continue;
                 for (int h = 0; h < group; h++) {
                     const int i = u * group + h;
-                    float* sc = scores + i * kBlock;
+                    float* sc = scores + i * kBlock + l;
                     const float m = block_max<Prims>(sc, nu, max[i]);
                     const float correction = Prims::exp(max[i] - m);
                     const float s = sum[i] * correction + Prims::exp_sum(sc, nu, m);
@@ -119,10 +142,13 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
                 }
             }
             load_block(a.v, j0, nb);
-            for (int u = 0; u < n_tok; u++)
+            for (int u = 0; u < n_tok; u++) {
+                const int l = lo(u), nu = hi(u) - l;
+                if (nu <= 0) continue;
                 for (int h = 0; h < group; h++)
-                    block_axpys<Prims>(scores + (u * group + h) * kBlock, rows, seen(u), hd,
-                                       out_of(u, h));
+                    block_axpys<Prims>(scores + (u * group + h) * kBlock + l,
+                                       rows + size_t(l) * size_t(hd), nu, hd, out_of(u, h));
+            }
         }
         if (a.partial_stats) { // KV head g's stats after those of g0 .. g-1 (one token)
             float* st = a.partial_stats + size_t(g - g0) * 2 * size_t(group);

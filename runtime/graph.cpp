@@ -132,10 +132,12 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
     const size_t scratch = attention_scratch_floats(c.n_head, G, c.head_dim);
     const int items = (rows + kAttentionTokens - 1) / kAttentionTokens * G;
     const int n_pos = c.pos(rows);
-    if (rows == 1 && n_pos > kAttentionChunk && c.attn_partials) {
+    // the positions one token reads: all before it, or its window
+    const int first = n.window > 0 ? std::max(0, n_pos - n.window) : 0;
+    if (rows == 1 && n_pos - first > kAttentionChunk && c.attn_partials) {
         // One token over a long context: (KV head, chunk of positions) items, so every thread
         // has work even with fewer KV heads than threads; then merged per head.
-        const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
+        const int chunks = (n_pos - first + kAttentionChunk - 1) / kAttentionChunk;
         const int group = c.n_head / G, hd = c.head_dim;
         float* outs = c.attn_partials;
         float* stats = outs + size_t(chunks) * size_t(c.n_head) * size_t(hd);
@@ -152,8 +154,9 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
             a.v = c.cache->heads(n.slot, 1);
             a.kv_row_bytes = c.cache->head_bytes();
             a.kv_head_stride = c.cache->head_stride();
-            a.pos_begin = ch * kAttentionChunk;
+            a.pos_begin = first + ch * kAttentionChunk;
             a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
+            a.softcap = n.softcap; // (the chunks cover only the window: no window needed)
             a.n_head = c.n_head;
             a.n_head_kv = G;
             a.head_dim = hd;
@@ -186,6 +189,8 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
         a.kv_row_bytes = c.cache->head_bytes();
         a.kv_head_stride = c.cache->head_stride();
         a.n_pos = c.pos(t) + 1;
+        a.window = n.window;
+        a.softcap = n.softcap;
         a.n_head = c.n_head;
         a.n_head_kv = G;
         a.head_dim = c.head_dim;

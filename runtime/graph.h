@@ -75,6 +75,8 @@ struct Node {
     float f = 0;                      // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
     const MoeWeights* moe = nullptr;  // Moe
     int aux = -1;                     // Moe: scratch tensor
+    int window = 0;                   // Attention: sliding window (0: the whole context)
+    float softcap = 0;                // Attention: score soft-cap (0: none)
 };
 
 struct GraphContext {

@@ -48,10 +48,13 @@ void GraphBuilder::store_kv(int k, int v, int slot) {
     g_.add({Op::StoreKv, -1, k, v, nullptr, nullptr, slot});
 }
 
-int GraphBuilder::attention(int q, int slot, float scale) {
+int GraphBuilder::attention(int q, int slot, float scale, int window, float softcap) {
     const TensorDesc& d = g_.desc(q);
     const int y = g_.tensor(d.rows, d.cols);
-    g_.add({Op::Attention, y, q, -1, nullptr, nullptr, slot, 0, nullptr, scale});
+    Node n{Op::Attention, y, q, -1, nullptr, nullptr, slot, 0, nullptr, scale};
+    n.window = window;
+    n.softcap = softcap;
+    g_.add(n);
     return y;
 }
 

@@ -31,8 +31,9 @@ class GraphBuilder {
     void head_norm(int x, const float* w, int n_heads);
     void rope(int x, int n_heads, const RopeTable& r);
     void store_kv(int k, int v, int slot);
-    // Causal attention of queries q over cache slot `slot`; scale 0: 1/sqrt(head_dim).
-    int attention(int q, int slot, float scale);
+    // Causal attention of queries q over cache slot `slot`; scale 0: 1/sqrt(head_dim); window
+    // > 0: each query sees only its last `window` positions; softcap > 0: scores soft-capped.
+    int attention(int q, int slot, float scale, int window = 0, float softcap = 0);
     int swiglu(int gate, int up);
     int geglu(int gate, int up);
     // Mixture of experts on normalized input xn: router logits (a matmul), then per token the

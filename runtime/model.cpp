@@ -8,18 +8,20 @@ namespace strata {
 
 namespace {
 RopeTable make_rope(const ModelConfig& c, float theta, const float* factors,
-                    const std::string& path) {
+                    const std::string& path, bool scaled = true) {
     RopeTable r;
     RopeParams& p = r.params;
     p.head_dim = int(c.head_dim);
     p.rope_dim = int(c.rope_dim);
     p.neox = c.rope_style == RopeStyle::NeoX;
     p.theta = theta;
-    p.scaling = c.rope_scaling.type;
-    p.factor = c.rope_scaling.factor;
-    p.original_ctx = int(c.rope_scaling.original_ctx);
-    p.low_freq_factor = c.rope_scaling.low_freq_factor;
-    p.high_freq_factor = c.rope_scaling.high_freq_factor;
+    if (scaled) {
+        p.scaling = c.rope_scaling.type;
+        p.factor = c.rope_scaling.factor;
+        p.original_ctx = int(c.rope_scaling.original_ctx);
+        p.low_freq_factor = c.rope_scaling.low_freq_factor;
+        p.high_freq_factor = c.rope_scaling.high_freq_factor;
+    }
     r.inv_freq = rope_inv_freq(p);
     if (factors) { // Llama 3 frequency divisors (GGUF rope_freqs.weight)
         for (size_t i = 0; i < r.inv_freq.size(); i++) {
@@ -83,7 +85,10 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     }
     const float* factors = c.rope_freqs ? m->vec("rope_freqs.weight") : nullptr;
     m->rope = make_rope(c, c.rope_theta, factors, path);
-    m->rope_swa = c.rope_theta_swa > 0 ? make_rope(c, c.rope_theta_swa, factors, path) : m->rope;
+    // Sliding layers with a base of their own are not scaled (gemma3: rope_scaling is the
+    // global layers', llama.cpp's rope_freq_scale_train_swa 1); without one they are the same.
+    m->rope_swa =
+        c.rope_theta_swa > 0 ? make_rope(c, c.rope_theta_swa, factors, path, false) : m->rope;
     return m;
 }
 

@@ -1,6 +1,7 @@
 // The compute graph: built from kv_source alone (no architecture special cases), planned so
 // tensors share one arena.
 #include "formats/convert.h"
+#include "formats/model_source.h"
 #include "runtime/arch/arch.h"
 #include "runtime/session.h"
 
@@ -31,18 +32,15 @@ TEST(Graph, ConsumerLayersStoreNoKvAndTheArenaIsShared) {
     }
 }
 
-// A single token over more than kAttentionChunk positions takes the chunked attention path
-// (split over positions, merged); a prompt batch takes the whole-context path. Both must give
-// the same logits for the same position.
-TEST(Graph, ChunkedDecodeAttentionMatchesThePromptPath) {
-    TempDir dir;
-    SyntheticOptions syn;
-    syn.shape = "test-tiny";
-    ModelSource src = make_synthetic(syn);
-    convert_model(src, dir.file("t.strata"), {DType::F32, 0});
-    auto m = Model::load(dir.file("t.strata"));
+namespace {
+
+// Logits at a few positions past kAttentionChunk, each computed by the chunked path (a single
+// token) and by the prompt path (one batch of every position): they must agree.
+void expect_chunked_decode_matches_prompt(const std::string& path, const std::string& what) {
+    auto m = Model::load(path);
     std::vector<int32_t> tokens;
-    for (int i = 0; i < 600; i++) tokens.push_back(int32_t(1 + (i * 13) % 300));
+    const int n_vocab = int(m->config().n_vocab);
+    for (int i = 0; i < 600; i++) tokens.push_back(int32_t(1 + (i * 13) % (n_vocab - 1)));
     SessionOptions o;
     o.n_ctx = 1024;
     o.kv_type = DType::F32;
@@ -59,6 +57,52 @@ TEST(Graph, ChunkedDecodeAttentionMatchesThePromptPath) {
             worst = std::max(worst, double(std::fabs(l[v] - all[size_t(last) * V + v])));
             scale = std::max(scale, double(std::fabs(all[size_t(last) * V + v])));
         }
-        EXPECT_LT(worst, 1e-4 * scale + 1e-5) << "position " << last;
+        EXPECT_LT(worst, 1e-4 * scale + 1e-5) << what << " position " << last;
     }
+}
+
+} // namespace
+
+// A single token over more than kAttentionChunk positions takes the chunked attention path
+// (split over positions, merged); a prompt batch takes the whole-context path. Both must give
+// the same logits for the same position.
+TEST(Graph, ChunkedDecodeAttentionMatchesThePromptPath) {
+    TempDir dir;
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, dir.file("t.strata"), {DType::F32, 0});
+    expect_chunked_decode_matches_prompt(dir.file("t.strata"), "test-tiny");
+}
+
+// The same with sliding windows wider than a chunk (the chunks then cover only the window) and
+// attention soft-capping: the zoo's gemma2 (cap 50) and gemma3 with their window set to 300.
+TEST(Graph, ChunkedDecodeOfSlidingLayersMatchesThePromptPath) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    for (const char* name : {"gemma2-q8_0", "gemma3-q8_0"}) {
+        ModelSource src = import_gguf(fixture(std::string("zoo/") + name + ".gguf"));
+        ASSERT_FALSE(src.config.layer_sliding.empty());
+        src.config.sliding_window = 300;
+        convert_model(src, dir.file("g.strata"), {DType::F32, 0});
+        expect_chunked_decode_matches_prompt(dir.file("g.strata"), name);
+    }
+}
+
+// `--synthetic gemma-3-1b`: Gemma 3 1B's shape (head_dim 256 though n_embd / n_head is 288;
+// window 512 on five of every six layers; tied) and its parameter count, 999,885,952.
+TEST(Graph, SyntheticGemma3OneBHasTheRealShape) {
+    SyntheticOptions syn;
+    syn.shape = "gemma-3-1b";
+    const ModelSource src = make_synthetic(syn);
+    const ModelConfig& c = src.config;
+    EXPECT_EQ(c.arch, "gemma3");
+    EXPECT_EQ(c.head_dim, 256u);
+    EXPECT_EQ(c.n_layer, 26u);
+    EXPECT_EQ(c.sliding_window, 512u);
+    ASSERT_EQ(c.layer_sliding.size(), 26u);
+    for (uint32_t l = 0; l < 26; l++) EXPECT_EQ(c.sliding(l), l % 6 != 5) << l;
+    EXPECT_EQ(c.rope_theta_swa, 10000.0f);
+    EXPECT_TRUE(c.tied_output);
+    EXPECT_EQ(parameter_count(c), 999885952u);
 }

@@ -532,6 +532,117 @@ TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     EXPECT_NEAR(out[1], o1, 1e-6);
 }
 
+// Sliding windows and score soft-capping against the textbook formula in double precision:
+// token u (at position p = n_pos - 1 + u) sees positions max(0, p - window + 1) .. p (llama.cpp's
+// mask: exactly `window` positions), scores cap tanh(s / cap) before the softmax. Every kernel
+// row, prefill and single tokens, windows smaller than, across and wider than the 64-position
+// blocks, one KV head (the contiguous load) and several, odd head widths.
+TEST(Kernels, WindowedSoftCappedAttentionIsTheTextbookFormula) {
+    for (auto [heads, kv_heads, hd] :
+         {std::tuple{4, 1, 32}, std::tuple{6, 3, 20}, std::tuple{8, 2, 64}}) {
+        const int max_pos = 203;
+        const size_t row_vals = size_t(kv_heads) * hd;
+        const auto kf = random_floats(row_vals * max_pos, 41, 1.0f),
+                   vf = random_floats(row_vals * max_pos, 42);
+        const auto K = encode(DType::F32, kf), V = encode(DType::F32, vf);
+        const size_t qs = size_t(heads) * hd;
+        const auto q = random_floats(qs * kAttentionTokens, 43, 2.0f);
+        std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+        for (int window : {1, 7, 64, 100, 1000})
+            for (float cap : {0.0f, 1.5f})
+                for (auto [n_pos, n_tok] : {std::pair{1, 1}, std::pair{70, 1}, std::pair{130, 3},
+                                            std::pair{196, kAttentionTokens}}) {
+                    // the formula
+                    std::vector<double> want(qs * size_t(n_tok));
+                    const int group = heads / kv_heads;
+                    const double sc = 1.0 / std::sqrt(double(hd));
+                    for (int u = 0; u < n_tok; u++)
+                        for (int h = 0; h < heads; h++) {
+                            const int p = n_pos - 1 + u, g = h / group;
+                            const int j0 = std::max(0, p - window + 1);
+                            std::vector<double> w;
+                            double z = 0, m = -1e300;
+                            for (int j = j0; j <= p; j++) {
+                                double d = 0;
+                                for (int i = 0; i < hd; i++)
+                                    d += double(q[size_t(u) * qs + size_t(h) * hd + size_t(i)]) *
+                                         kf[size_t(j) * row_vals + size_t(g) * hd + size_t(i)];
+                                d *= sc;
+                                if (cap > 0) d = cap * std::tanh(d / cap);
+                                w.push_back(d), m = std::max(m, d);
+                            }
+                            for (double& x : w) z += x = std::exp(x - m);
+                            for (int i = 0; i < hd; i++) {
+                                double o = 0;
+                                for (int j = j0; j <= p; j++)
+                                    o += w[size_t(j - j0)] *
+                                         vf[size_t(j) * row_vals + size_t(g) * hd + size_t(i)];
+                                want[size_t(u) * qs + size_t(h) * hd + size_t(i)] = o / z;
+                            }
+                        }
+                    for (const Kernels* k : available_kernels()) {
+                        std::vector<float> got(qs * size_t(n_tok));
+                        AttentionArgs a{q.data(),     DType::F32, K.data(),   V.data(),
+                                        row_vals * 4, n_pos,      heads,      kv_heads,
+                                        hd,           float(sc),  got.data(), scratch.data()};
+                        a.n_tok = n_tok;
+                        a.q_stride = a.out_stride = qs;
+                        a.window = window;
+                        a.softcap = cap;
+                        k->attention(a, 0, kv_heads);
+                        for (size_t i = 0; i < got.size(); i++)
+                            ASSERT_NEAR(got[i], want[i], 2e-5)
+                                << k->name << " " << heads << "/" << kv_heads << "x" << hd
+                                << " window " << window << " cap " << cap << " n_pos " << n_pos
+                                << " tokens " << n_tok;
+                    }
+                }
+    }
+}
+
+// One token's windowed attention split into chunks (the graph's long-context path, and chunks
+// that lie partly or wholly before the window) merges to the windowed attention in one call.
+TEST(Kernels, ChunkedWindowedAttentionMergesToTheWholeAttention) {
+    const int heads = 6, kv_heads = 2, hd = 32, group = heads / kv_heads, n_pos = 700;
+    const size_t row_vals = size_t(kv_heads) * hd;
+    const auto K = encode(DType::F16, random_floats(row_vals * n_pos, 44)),
+               V = encode(DType::F16, random_floats(row_vals * n_pos, 45));
+    const auto q = random_floats(size_t(heads) * hd, 46, 2.0f);
+    std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+    for (const Kernels* k : available_kernels())
+        for (int window : {5, 300, 520}) {
+            std::vector<float> whole(size_t(heads) * hd), merged(whole.size());
+            AttentionArgs a{q.data(), DType::F16, K.data(), V.data(), row_vals * 2, n_pos,
+                            heads,    kv_heads,   hd,       0.2f,     whole.data(), scratch.data()};
+            a.window = window;
+            a.softcap = 2.0f;
+            k->attention(a, 0, kv_heads);
+            const int chunks = (n_pos + kAttentionChunk - 1) / kAttentionChunk;
+            std::vector<float> outs(size_t(chunks) * heads * hd),
+                stats(size_t(chunks) * kv_heads * 2 * group);
+            for (int c = 0; c < chunks; c++) {
+                AttentionArgs p = a;
+                p.pos_begin = c * kAttentionChunk;
+                p.n_pos = std::min(n_pos, p.pos_begin + kAttentionChunk);
+                // the window is the last token's: as a chunk it ends before the token, so the
+                // window becomes the chunk range (what the graph passes)
+                p.pos_begin = std::max(p.pos_begin, n_pos - window);
+                p.window = 0;
+                if (p.pos_begin > p.n_pos) p.pos_begin = p.n_pos; // wholly before the window
+                p.out = outs.data() + size_t(c) * heads * hd;
+                p.partial_stats = stats.data() + size_t(c) * kv_heads * 2 * group;
+                k->attention(p, 0, kv_heads);
+            }
+            for (int g = 0; g < kv_heads; g++)
+                attention_merge(chunks, group, hd, outs.data() + size_t(g) * group * hd,
+                                size_t(heads) * hd, stats.data() + size_t(g) * 2 * group,
+                                size_t(kv_heads) * 2 * group,
+                                merged.data() + size_t(g) * group * hd);
+            for (size_t i = 0; i < whole.size(); i++)
+                ASSERT_NEAR(merged[i], whole[i], 1e-5f) << k->name << " window " << window;
+        }
+}
+
 // Float weights with >= 8 tokens go to OpenBLAS's sgemm in 128-row panels (F16/BF16 widened
 // first; BF16 to oneDNN's bf16 matmul where the CPU has one, its activations rounded to bf16):
 // each output must be its row's dot product, and the same for 1, 2 and 3 threads.

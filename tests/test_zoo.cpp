@@ -102,7 +102,8 @@ TEST_P(Zoo, TeacherForcedLogitsAgreeWithLlamaCpp) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, Zoo,
                          ::testing::Values("llama-q8_0", "qwen2-q8_0", "qwen3-q8_0", "granite-q8_0",
                                            "smollm3-q8_0", "hunyuan-dense-q8_0", "phi3-q8_0",
-                                           "qwen3moe-q8_0", "olmoe-q8_0", "llama-moe-q8_0"),
+                                           "qwen3moe-q8_0", "olmoe-q8_0", "llama-moe-q8_0",
+                                           "gemma2-q8_0", "gemma3-q8_0"),
                          [](const auto& info) { return test_name(info.param); });
 
 } // namespace
@@ -122,12 +123,10 @@ TEST_P(ZooRefused, ImportNamesTheMissingArchitectureOrFeature) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Fixtures, ZooRefused,
-    ::testing::Values(std::pair<std::string, std::string>{"gemma2-q8_0", "'gemma2'"},
-                      std::pair<std::string, std::string>{"gemma3-q8_0", "'gemma3'"},
-                      std::pair<std::string, std::string>{"gemma3n-q8_0", "'gemma3n'"}),
-    [](const auto& info) { return test_name(info.param.first); });
+INSTANTIATE_TEST_SUITE_P(Fixtures, ZooRefused,
+                         ::testing::Values(std::pair<std::string, std::string>{"gemma3n-q8_0",
+                                                                               "'gemma3n'"}),
+                         [](const auto& info) { return test_name(info.param.first); });
 
 // Llama 3's RoPE scaling two ways: HF's rope_scaling {type llama3} computed by rope_inv_freq,
 // and the GGUF's rope_freqs.weight divisors llama.cpp's converter wrote for the same
@@ -156,4 +155,30 @@ TEST(ZooRopeFreqs, Llama3ScalingEqualsTheGgufDivisors) {
         scaled_pairs += divisors[i] != 1.0f;
     }
     EXPECT_GT(scaled_pairs, 0); // the fixture does scale some pairs
+}
+
+// Gemma 3 4B and larger scale RoPE linearly (x8) on the global layers only: llama.cpp's sliding
+// layers keep rope_freq_scale_train_swa 1 and their own base (1e4). The zoo's gemma3 with a
+// linear x8 scaling added: the global table is base 1e6 / 8, the sliding one base 1e4 unscaled.
+TEST(ZooRopeFreqs, Gemma3LinearScalingLeavesTheSlidingLayersUnscaled) {
+    REQUIRE_FIXTURES();
+    ModelSource src = import_gguf(fixture("zoo/gemma3-q8_0.gguf"));
+    src.config.rope_scaling.type = "linear";
+    src.config.rope_scaling.factor = 8.0f;
+    TempDir dir;
+    convert_model(src, dir.file("g.strata"), {});
+    auto m = Model::load(dir.file("g.strata"));
+    RopeParams p;
+    p.head_dim = p.rope_dim = 128;
+    p.neox = true;
+    p.theta = 1e6f;
+    const std::vector<float> global = rope_inv_freq(p);
+    p.theta = 1e4f;
+    const std::vector<float> local = rope_inv_freq(p);
+    ASSERT_EQ(m->rope.inv_freq.size(), global.size());
+    ASSERT_EQ(m->rope_swa.inv_freq.size(), local.size());
+    for (size_t i = 0; i < global.size(); i++) {
+        EXPECT_NEAR(m->rope.inv_freq[i], global[i] / 8, 1e-6 * global[i]) << "pair " << i;
+        EXPECT_NEAR(m->rope_swa.inv_freq[i], local[i], 1e-6 * local[i]) << "pair " << i;
+    }
 }

@@ -63,9 +63,6 @@ int attention_branch(GraphBuilder& b, const BlockOptions& o, int l, int xn) {
     const Model& m = b.model;
     const int HD = int(c.head_dim), QD = int(c.n_head) * HD, KVD = int(c.n_head_kv) * HD;
     const bool kv = c.owns_kv(uint32_t(l));
-    // (features the attention kernel does not have yet: refused, never ignored)
-    if (c.attn_softcap > 0) fail(c.arch + ": attention soft-capping is not supported");
-    if (c.sliding(uint32_t(l))) fail(c.arch + ": sliding-window attention is not supported");
     int q, k = -1, v = -1;
     if (o.fused_qkv) {
         const int qkv = b.matmul(xn, m.matrix(l, "attn_qkv.weight"));
@@ -101,7 +98,8 @@ int attention_branch(GraphBuilder& b, const BlockOptions& o, int l, int xn) {
         if (o.qk_norm == QkNorm::AfterRope) b.head_norm(k, kn, k_norm_heads);
         b.store_kv(k, v, m.kv_slot(l));
     }
-    const int att = b.attention(q, m.kv_slot(l), c.attn_scale);
+    const int window = c.sliding(uint32_t(l)) ? int(c.sliding_window) : 0;
+    const int att = b.attention(q, m.kv_slot(l), c.attn_scale, window, c.attn_softcap);
     int out = b.matmul(att, m.matrix(l, "attn_output.weight"));
     if (o.post_norms) out = b.rms_norm(out, m.vec(l, "post_attention_norm.weight"));
     return out;

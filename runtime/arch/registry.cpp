@@ -14,6 +14,8 @@ const Architecture& hunyuan_dense_architecture();
 const Architecture& phi3_architecture();
 const Architecture& qwen3moe_architecture();
 const Architecture& olmoe_architecture();
+const Architecture& gemma2_architecture();
+const Architecture& gemma3_architecture();
 
 namespace {
 
@@ -29,6 +31,8 @@ const std::vector<const Architecture*>& all() {
             &phi3_architecture(),
             &qwen3moe_architecture(),
             &olmoe_architecture(),
+            &gemma2_architecture(),
+            &gemma3_architecture(),
         };
         for (const Architecture* a : l) register_arch(*a); // the formats side's registry
         return l;
