@@ -28,6 +28,7 @@
 #include "core/quant_blocks.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <immintrin.h>
 #include <utility>
@@ -72,6 +73,19 @@ template <int... I, class F> inline void unrolled(std::integer_sequence<int, I..
 
 // ---- the per-type unpackers -----------------------------------------------------------------
 
+// The 8 6-bit scales (bytes 0..7) and mins (8..15) of a Q5_K block, as q4_k_unpack_scales_mins
+// gives them, in a register: 16 bytes read (qh follows the 12 in the block), words w0, w1, w2. Scales 0..3 = w0 & 63, 4..7 = (w2 & 15) | (w0 >> 6) << 4; mins 0..3 =
+// w1 & 63, 4..7 = (w2 >> 4) | (w1 >> 6) << 4.
+inline __m128i q4_k_scales_mins(const uint8_t* q) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const __m128i lo = _mm_and_si128(
+        _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4)),
+        _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 0, 0)), 2),
+                                     _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(lo, hi);
+}
+
 // Q5_K: as Q4_K (qs[32p + l]: low nibble value 64p + l, high nibble 64p + 32 + l), bit i of
 // qh[l] the fifth bit of value 32i + l. Scales and mins as Q4_K's, each for 32 values.
 struct Q5K {
@@ -79,9 +93,7 @@ struct Q5K {
     static constexpr bool kSigned = false;
     static constexpr Mins kMins = Mins::Own;
     static void unpack(const Block& b, Unpacked& u) {
-        alignas(16) uint8_t sm[16];
-        q4_k_unpack_scales_mins(b.scales, sm);
-        const __m128i smv = _mm_load_si128(reinterpret_cast<const __m128i*>(sm));
+        const __m128i smv = q4_k_scales_mins(b.scales);
         u.scales = _mm256_cvtepu8_epi16(
             _mm_shuffle_epi8(smv, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
         u.mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
@@ -132,15 +144,18 @@ struct Q3K {
     static constexpr bool kSigned = false;
     static constexpr Mins kMins = Mins::SameScale;
     static void unpack(const Block& b, Unpacked& u) {
-        uint32_t w[3], o[4];
-        std::memcpy(w, b.scales, 12);
-        const uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
-        o[0] = (w[0] & low4) | ((w[2] & low2) << 4);               // scales 0..3
-        o[1] = (w[1] & low4) | (((w[2] >> 2) & low2) << 4);        // 4..7
-        o[2] = ((w[0] >> 4) & low4) | (((w[2] >> 4) & low2) << 4); // 8..11
-        o[3] = ((w[1] >> 4) & low4) | (((w[2] >> 6) & low2) << 4); // 12..15
-        __m128i sc;
-        std::memcpy(&sc, o, 16);
+        // words 1..3 of a 16-byte load ending with the 12 bytes (the block's d follows them, so
+        // the load starts 4 bytes early, in qs): w0, w1, w2. Scale s: nibble s / 8 of byte s % 8,
+        // 2 bits at 2 (s / 4) of byte 8 + s % 4. Output word k: scales 4k..4k+3.
+        static_assert(offsetof(BlockQ3_K, scales) >= 4);
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales - 4));
+        const __m128i lo = _mm_and_si128(
+            _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 1)), _mm_setr_epi32(0, 0, 4, 4)),
+            _mm_set1_epi8(15)); // w0, w1, w0 >> 4, w1 >> 4
+        const __m128i hi = _mm_and_si128(
+            _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(3, 3, 3, 3)), _mm_setr_epi32(0, 2, 4, 6)),
+            _mm_set1_epi8(3)); // w2 >> 2k
+        const __m128i sc = _mm_or_si128(lo, _mm_slli_epi32(hi, 4));
         u.scales = _mm256_cvtepi8_epi16(_mm_sub_epi8(sc, _mm_set1_epi8(32)));
         u.mins = _mm256_slli_epi16(u.scales, 2);
         const __m256i hm = load256(b.hmask), m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
