@@ -5,6 +5,7 @@
 #include "core/quantize_ref.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
+#include "ops/x86/dot_k.h"
 #include "ops/x86/x86_shared.h"
 
 #include <cmath>
@@ -871,6 +872,7 @@ constexpr Kernels make_avx2_row() {
     k[DType::Q5_0].dot = dot_q5_0_avx2;
     k[DType::Q5_1].dot = dot_q5_1_avx2;
     k[DType::IQ4_NL].dot = dot_iq4_nl_avx2;
+    add_k_kernels_avx2(k); // Q2_K, Q3_K, Q5_K, IQ4_XS (ops/x86/dot_k_avx2.cpp)
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;

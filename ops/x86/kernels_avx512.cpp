@@ -6,6 +6,7 @@
 #include "core/quantize_ref.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
+#include "ops/x86/dot_k.h"
 #include "ops/x86/x86_shared.h"
 
 #include <immintrin.h>
@@ -151,6 +152,11 @@ constexpr Kernels make_avx512_row() {
     k[DType::Q5_0].dot = dot_q5_0_avx2;
     k[DType::Q5_1].dot = dot_q5_1_avx2;
     k[DType::IQ4_NL].dot = dot_iq4_nl_avx2;
+#ifdef __AVX512VNNI__ // Q2_K, Q3_K, Q5_K, IQ4_XS (ops/x86/dot_k_*.cpp)
+    add_k_kernels_vnni(k);
+#else
+    add_k_kernels_avx2(k);
+#endif
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;

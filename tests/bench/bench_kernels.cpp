@@ -180,8 +180,9 @@ std::string shape_name(Shape s) { return std::to_string(s.rows) + "x" + std::to_
 
 int main(int argc, char** argv) {
     using dt = dnnl::memory::data_type;
-    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                           DType::Q4_0, DType::Q4_K, DType::Q6_K};
+    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,   DType::Q4_0,
+                           DType::Q4_K, DType::Q6_K, DType::Q2_K, DType::Q3_K,   DType::Q5_K,
+                           DType::IQ4_XS};
     for (Shape s : kShapes) {
         for (DType t : types) {
             benchmark::RegisterBenchmark(
