@@ -6,7 +6,8 @@
 //   rows_q32  GEMV slices of 8 rows sharing each activation load, the 8 rows' scales converted
 //             together and their products reduced across rows (lane r = row r);
 //   tile_q32  prefill tiles of 8 rows x 4 tokens: each weight block unpacked once for 4 tokens.
-// Compiled with -mavx2 -mfma -mf16c; the AVX-512 rows use these kernels as they are.
+// Compiled with -mavx2 -mfma -mf16c for the AVX2 and avx512 rows, and once more with AVX-512
+// VNNI (and 32 vector registers) for the avx512_vnni row, where the byte products are VPDPBUSD.
 #include "ops/x86/dot_q32_avx2.h"
 
 #include "core/half.h"
@@ -99,20 +100,27 @@ struct Q5_1 {
 
 // ---- the block product, shared by every shape ----------------------------------------------
 
+// Unsigned x signed bytes, summed in fours into 8 int32 lanes: VPDPBUSD in the avx512_vnni
+// row's build of this file, VPMADDUBSW + VPMADDWD in the AVX2 one (exact in both: the callers'
+// pairs stay within int16).
+__m256i dot_u8s8(__m256i u, __m256i s) {
+#ifdef __AVX512VNNI__
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
 // 32 weight bytes (T::values) x 32 activation bytes, as 8 int32 partial sums.
 template <class T> __m256i block_dot(__m256i q, __m256i y) {
-    __m256i p;
     if constexpr (T::kSigned) // pairs of |w| x +-y fit int16: 2 x 127 x 127
-        p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        return dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
     else
-        p = _mm256_maddubs_epi16(q, y); // 2 x 31 x 128
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+        return dot_u8s8(q, y); // 2 x 31 x 127
 }
 
 // The sum of an activation block's 32 bytes as 8 int32 partial sums (for the minimum's term).
-__m256i block_sum(__m256i y) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), y), _mm256_set1_epi16(1));
-}
+__m256i block_sum(__m256i y) { return dot_u8s8(_mm256_set1_epi8(1), y); }
 
 __m256i load_act(const BlockQ8_0& y) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
@@ -245,14 +253,26 @@ void tile_q32(int n, const void* w, size_t stride, int n_rows, const void* a, si
 
 } // namespace
 
+// Exported as dot_q4_1_avx2 etc., or dot_q4_1_vnni etc. from the avx512_vnni row's build.
+#ifdef __AVX512VNNI__
+#define STRATA_Q32_ISA _vnni
+#else
+#define STRATA_Q32_ISA _avx2
+#endif
+#define STRATA_Q32_CAT(a, b, c) a##b##c
+#define STRATA_Q32_XCAT(a, b, c) STRATA_Q32_CAT(a, b, c) // (expands STRATA_Q32_ISA first)
+#define STRATA_Q32_FN(kind, name) STRATA_Q32_XCAT(kind, name, STRATA_Q32_ISA)
 #define STRATA_Q32_KERNELS(name, T)                                                                \
-    float dot_##name##_avx2(int n, const void* w, const void* a) { return dot_q32<T>(n, w, a); }   \
-    void dot_rows_##name##_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,    \
-                                float* out) {                                                      \
+    float STRATA_Q32_FN(dot_, name)(int n, const void* w, const void* a) {                         \
+        return dot_q32<T>(n, w, a);                                                                \
+    }                                                                                              \
+    void STRATA_Q32_FN(dot_rows_, name)(int n, const void* w, size_t stride, int n_rows,           \
+                                        const void* a, float* out) {                               \
         rows_q32<T>(n, w, stride, n_rows, a, out);                                                 \
     }                                                                                              \
-    void dot_tile_##name##_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,    \
-                                size_t act_stride, int n_tok, float* y, size_t y_stride) {         \
+    void STRATA_Q32_FN(dot_tile_, name)(int n, const void* w, size_t stride, int n_rows,           \
+                                        const void* a, size_t act_stride, int n_tok, float* y,     \
+                                        size_t y_stride) {                                         \
         tile_q32<T>(n, w, stride, n_rows, a, act_stride, n_tok, y, y_stride);                      \
     }
 

@@ -148,7 +148,11 @@ constexpr Kernels make_avx512_row() {
     k[DType::Q4_K] = {.dot = dot_q4_k_avx2, .x8 = x8_q4_k};
     k[DType::Q6_K] = {.dot = dot_q6_k_avx2, .x8 = x8_q6_k};
     k[DType::Q8_K].quantize = quantize_q8_k_avx2;
-    set_q32_kernels_avx2(k); // Q4_1, Q5_0, Q5_1, IQ4_NL: dot, rows, tile (dot_q32_avx2.cpp)
+#ifdef __AVX512VNNI__ // Q4_1, Q5_0, Q5_1, IQ4_NL: dot, rows, tile (dot_q32_avx2.cpp)
+    set_q32_kernels_vnni(k);
+#else
+    set_q32_kernels_avx2(k);
+#endif
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;
