@@ -6,11 +6,14 @@
 #include "core/dtype.h"
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_ref.h"
 #include "ops/kernels.h"
 #include "tests/kernel_test_data.h"
 
+#include <cstddef>
 #include <cstring>
 #include <gtest/gtest.h>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,22 +26,30 @@ constexpr DType kQ32Types[] = {DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4
 
 bool is_x86_row(const Kernels& k) { return std::string(k.name).rfind("avx", 0) == 0; }
 
-// n_rows rows of `blocks` blocks of type t, every byte random except the f16 scale and minimum
-// fields (random in [0.5, 2) so results stay finite): every bit pattern of the levels occurs,
-// the extremes included.
-std::vector<uint8_t> random_blocks(DType t, int n_rows, int blocks, uint32_t seed) {
-    const size_t bb = dtype_info(t).block_bytes;
+// n_rows rows of `blocks` blocks of type t, every byte random except the f16 scale fields at
+// the offsets given (random magnitudes in [0.5, 2), so results stay finite; a second field, a
+// minimum, negative): every bit pattern of the levels and sub-block scales occurs.
+std::vector<uint8_t> random_blocks(DType t, int n_rows, int blocks, uint32_t seed,
+                                   std::initializer_list<size_t> f16_fields) {
+    const size_t bb = size_t(dtype_info(t).block_bytes);
     std::vector<uint8_t> w(bb * size_t(blocks) * size_t(n_rows));
     std::mt19937 rng(seed);
     for (auto& b : w) b = uint8_t(rng());
-    const bool has_min = t == DType::Q4_1 || t == DType::Q5_1;
     std::uniform_real_distribution<float> scale(0.5f, 2.0f);
     for (size_t o = 0; o < w.size(); o += bb) {
-        const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(-scale(rng));
-        std::memcpy(&w[o], &d, 2);
-        if (has_min) std::memcpy(&w[o + 2], &m, 2);
+        float sign = 1.0f;
+        for (size_t field : f16_fields) {
+            const uint16_t h = f32_to_f16(sign * scale(rng));
+            std::memcpy(&w[o + field], &h, 2);
+            sign = -1.0f;
+        }
     }
     return w;
+}
+
+std::vector<uint8_t> random_blocks(DType t, int n_rows, int blocks, uint32_t seed) {
+    if (t == DType::Q4_1 || t == DType::Q5_1) return random_blocks(t, n_rows, blocks, seed, {0, 2});
+    return random_blocks(t, n_rows, blocks, seed, {0});
 }
 
 // Q8_0 activations whose quants are all +-127 (signs random): the largest products. (-128 never
@@ -120,4 +131,41 @@ TEST(KernelsQ32, ExtremeLevelsAndActivationsMatchTheReference) {
                 checked++;
             }
     std::printf("%d type x size cases checked\n", checked);
+}
+
+// Q2_K, Q3_K, Q5_K and IQ4_XS (x Q8_K) where a SIMD row has its own dot (NEON; x86 where
+// another kernel file adds them): random level and scale bits, activations of +-1 (quants
+// +-127), against the reference.
+TEST(KernelsQ32, KQuantDotsOnRandomBitsMatchTheReference) {
+    struct Case {
+        DType type;
+        std::initializer_list<size_t> f16_fields;
+    };
+    const Case cases[] = {
+        {DType::Q2_K, {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)}},
+        {DType::Q3_K, {offsetof(BlockQ3_K, d)}},
+        {DType::Q5_K, {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)}},
+        {DType::IQ4_XS, {offsetof(BlockIQ4_XS, d)}},
+    };
+    int checked = 0;
+    for (const Kernels* k : simd_rows())
+        for (const Case& c : cases) {
+            if (!(*k)[c.type].dot) continue;
+            for (int blocks : {1, 2, 5}) {
+                const int n = blocks * QK_K;
+                const auto w = random_blocks(c.type, 1, blocks, uint32_t(blocks * 5 + int(c.type)),
+                                             c.f16_fields);
+                std::vector<float> x(static_cast<size_t>(n));
+                std::mt19937 rng(static_cast<uint32_t>(blocks));
+                for (float& v : x) v = rng() & 1 ? 1.0f : -1.0f;
+                std::vector<uint8_t> a(row_bytes(DType::Q8_K, uint64_t(n)));
+                quantize_row_ref(DType::Q8_K, x.data(), a.data(), n);
+                const float want = kKernelsRef.dot(c.type)(n, w.data(), a.data());
+                ASSERT_NEAR(k->dot(c.type)(n, w.data(), a.data()), want,
+                            1e-5 * test::abs_sum(c.type, w.data(), a.data(), n) + 1e-6)
+                    << k->name << " " << dtype_name(c.type) << " n=" << n;
+                checked++;
+            }
+        }
+    std::printf("%d K-quant rows checked\n", checked);
 }
