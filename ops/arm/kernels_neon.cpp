@@ -4,6 +4,7 @@
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "core/quantize_ref.h"
+#include "ops/arm/dot_new_types_neon.h"
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 
@@ -736,6 +737,7 @@ constexpr Kernels make_neon_row() {
     k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k};
     k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k};
     k[DType::Q8_K].quantize = quantize_q8_k_ref;
+    STRATA_NEON_TYPES_NS::set_new_type_dots(k); // Q4_1, Q5_0, Q5_1, IQ4_NL
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;

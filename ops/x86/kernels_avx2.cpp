@@ -6,6 +6,7 @@
 #include "ops/dot_ref.h"
 #include "ops/kernels.h"
 #include "ops/x86/dot_k.h"
+#include "ops/x86/dot_q32_avx2.h"
 #include "ops/x86/x86_shared.h"
 
 #include <cmath>
@@ -868,11 +869,8 @@ constexpr Kernels make_avx2_row() {
     k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k_avx2};
     k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k_avx2};
     k[DType::Q8_K].quantize = quantize_q8_k_avx2;
-    k[DType::Q4_1].dot = dot_q4_1_avx2;
-    k[DType::Q5_0].dot = dot_q5_0_avx2;
-    k[DType::Q5_1].dot = dot_q5_1_avx2;
-    k[DType::IQ4_NL].dot = dot_iq4_nl_avx2;
-    add_k_kernels_avx2(k); // Q2_K, Q3_K, Q5_K, IQ4_XS (ops/x86/dot_k_avx2.cpp)
+    set_q32_kernels_avx2(k); // Q4_1, Q5_0, Q5_1, IQ4_NL: dot, rows, tile (dot_q32_avx2.cpp)
+    add_k_kernels_avx2(k);   // Q2_K, Q3_K, Q5_K, IQ4_XS (ops/x86/dot_k_avx2.cpp)
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;

@@ -6,10 +6,10 @@
 #include "core/dtype.h"
 #include "core/half.h"
 #include "core/interleave.h"
+#include "core/quantize_ref.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
-#include "core/quantize_ref.h"
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -50,10 +50,16 @@ std::vector<uint8_t> make_weights(DType type, int rows, int cols) {
     return w;
 }
 
+// one_row_dots: the kernel row with `type`'s GEMV slices and prefill tiles taken out, so matmul
+// calls its one-row dot per row and token (what those kernels are measured against).
 void bench_strata(benchmark::State& state, DType type, Shape s, int tokens,
-                  TensorLayout layout = TensorLayout::RowMajor) {
+                  TensorLayout layout = TensorLayout::RowMajor, bool one_row_dots = false) {
     const int threads = int(state.range(0));
-    const Kernels& k = kernels();
+    Kernels k = kernels();
+    if (one_row_dots) {
+        k[type].rows = nullptr;
+        k[type].tile = nullptr;
+    }
     auto w = make_weights(type, s.rows, s.cols);
     if (layout == TensorLayout::Interleave8) {
         std::vector<uint8_t> x(w.size());
@@ -180,9 +186,9 @@ std::string shape_name(Shape s) { return std::to_string(s.rows) + "x" + std::to_
 
 int main(int argc, char** argv) {
     using dt = dnnl::memory::data_type;
-    const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,   DType::Q4_0,
-                           DType::Q4_K, DType::Q6_K, DType::Q2_K, DType::Q3_K,   DType::Q5_K,
-                           DType::IQ4_XS};
+    const DType types[] = {DType::F32,    DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,
+                           DType::Q4_K,   DType::Q6_K, DType::Q2_K, DType::Q3_K, DType::Q5_K,
+                           DType::IQ4_XS, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL};
     for (Shape s : kShapes) {
         for (DType t : types) {
             benchmark::RegisterBenchmark(
@@ -195,6 +201,28 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark(
                 ("gemm512/strata/" + std::string(dtype_name(t)) + "/" + shape_name(s)).c_str(),
                 [=](benchmark::State& st) { bench_strata(st, t, s, kPromptTokens); })
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond)
+                ->MinTime(0.5);
+        }
+        // The 32-value types with a minimum or non-uniform levels, per row and token
+        for (DType t : {DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL}) {
+            const std::string name = std::string(dtype_name(t)) + "-dots/" + shape_name(s);
+            benchmark::RegisterBenchmark(("gemv/strata/" + name).c_str(),
+                                         [=](benchmark::State& st) {
+                                             bench_strata(st, t, s, 1, TensorLayout::RowMajor,
+                                                          true);
+                                         })
+                ->Arg(1)
+                ->Arg(2)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+            benchmark::RegisterBenchmark(("gemm512/strata/" + name).c_str(),
+                                         [=](benchmark::State& st) {
+                                             bench_strata(st, t, s, kPromptTokens,
+                                                          TensorLayout::RowMajor, true);
+                                         })
                 ->Arg(2)
                 ->UseRealTime()
                 ->Unit(benchmark::kMillisecond)
