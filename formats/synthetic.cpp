@@ -22,6 +22,8 @@ struct Shape {
     uint32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     float rope_theta, norm_eps;
     bool tied;
+    uint32_t head_dim = 0;                    // 0: n_embd / n_head
+    uint32_t n_expert = 0, n_expert_used = 0; // mixture of experts (each expert n_ff wide)
 };
 
 const Shape kShapes[] = {
@@ -29,8 +31,12 @@ const Shape kShapes[] = {
     {"llama-3.2-1b", "llama", 128256, 2048, 16, 32, 8, 8192, 131072, 500000.0f, 1e-5f, true},
     {"smollm-135m", "llama", 49152, 576, 30, 9, 3, 1536, 2048, 10000.0f, 1e-5f, true},
     {"qwen2.5-0.5b", "qwen2", 151936, 896, 24, 14, 2, 4864, 32768, 1000000.0f, 1e-6f, true},
-    // (head_dim 256, not n_embd / n_head: set below; window 512 and period 6: gemma3's defaults)
-    {"gemma-3-1b", "gemma3", 262144, 1152, 26, 4, 1, 6912, 32768, 1000000.0f, 1e-6f, true},
+    // window 512 and period 6: gemma3's defaults
+    {"gemma-3-1b", "gemma3", 262144, 1152, 26, 4, 1, 6912, 32768, 1000000.0f, 1e-6f, true, 256},
+    {"qwen3-0.6b", "qwen3", 151936, 1024, 28, 16, 8, 3072, 40960, 1000000.0f, 1e-6f, true, 128},
+    {"phi-3-mini", "phi3", 32064, 3072, 32, 32, 32, 8192, 4096, 10000.0f, 1e-5f, false},
+    // OLMoE-1B-7B: 64 experts of width 1024, 8 per token (1.3B of 6.9B parameters active)
+    {"olmoe-1b-7b", "olmoe", 50304, 2048, 16, 16, 16, 1024, 4096, 10000.0f, 1e-5f, false, 0, 64, 8},
     {"test-tiny", "llama", 320, 64, 4, 4, 2, 96, 256, 10000.0f, 1e-5f, false}, // for tests
 };
 
@@ -174,8 +180,11 @@ ModelSource make_synthetic(const SyntheticOptions& o) {
     c.n_layer = o.layers > 0 ? uint32_t(o.layers) : shape->n_layer;
     c.n_head = shape->n_head;
     c.n_head_kv = o.kv_heads > 0 ? uint32_t(o.kv_heads) : shape->n_head_kv;
-    c.head_dim = o.shape == "gemma-3-1b" ? 256 : c.n_embd / c.n_head;
+    c.head_dim = shape->head_dim ? shape->head_dim : c.n_embd / c.n_head;
     c.n_ff = shape->n_ff;
+    c.n_expert = shape->n_expert;
+    c.n_expert_used = shape->n_expert_used;
+    c.n_ff_expert = shape->n_expert ? shape->n_ff : 0;
     c.n_ctx_train = shape->n_ctx;
     c.rope_theta = shape->rope_theta;
     c.rope_dim = c.head_dim;

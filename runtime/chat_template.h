@@ -8,7 +8,22 @@
 
 namespace strata {
 
-enum class ChatFamily { Llama2, Llama3, ChatML, Mistral, Gemma, Zephyr };
+enum class ChatFamily {
+    Llama2,
+    Llama3,
+    ChatML,
+    Mistral,
+    Gemma,
+    Zephyr,
+    // Qwen3 and SmolLM3 think by default; their -no-think entries render the template with
+    // enable_thinking=false.
+    Qwen3,
+    Qwen3NoThink,
+    Phi3,
+    Granite,
+    SmolLM3,
+    SmolLM3NoThink,
+};
 
 struct ChatMessage {
     std::string role; // system | user | assistant
@@ -27,6 +42,17 @@ std::vector<std::string> chat_family_names();
 // matched back to the special tokens when tokenized).
 std::string render_chat(ChatFamily f, const std::vector<ChatMessage>& messages,
                         bool add_generation_prompt, const std::string& bos, const std::string& eos);
+
+// A calendar date, for the templates whose default system prompt states today's date
+// (strftime_now in transformers: SmolLM3, Granite 3.1+).
+struct ChatDate {
+    int year = 0, month = 0, day = 0; // month 1..12
+};
+ChatDate chat_date_today(); // local time, as transformers' strftime_now
+// render_chat with the date those templates state (render_chat uses today's).
+std::string render_chat_on(ChatFamily f, const std::vector<ChatMessage>& messages,
+                           bool add_generation_prompt, const std::string& bos,
+                           const std::string& eos, const ChatDate& today);
 
 // The text that ends an assistant turn in this family (besides EOS), e.g. "<|eot_id|>".
 std::string chat_turn_end(ChatFamily f, const std::string& eos);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <omp.h>
+#include <vector>
 
 namespace strata {
 
@@ -267,48 +268,109 @@ size_t op_head_norm(const Exec& e, size_t i) {
 // Per token: softmax over the router logits, the n_used largest probabilities (ties to the
 // lower expert), optionally renormalized; the chosen experts' SwiGLU FFNs weighted and summed.
 // Only the chosen experts' weights are read.
+struct MoeRoute {
+    int expert;
+    float weight;
+};
+
+void route_token(const Kernels& k, const MoeWeights& w, const float* logits, float* probs,
+                 MoeRoute* out) {
+    const int E = w.n_expert;
+    std::copy(logits, logits + E, probs);
+    k.softmax(E, probs);
+    float sum = 0;
+    for (int j = 0; j < w.n_used; j++) {
+        int best = -1;
+        for (int x = 0; x < E; x++) {
+            bool taken = false;
+            for (int p = 0; p < j; p++) taken |= out[p].expert == x;
+            if (!taken && (best < 0 || probs[x] > probs[best])) best = x;
+        }
+        out[j] = {best, probs[best]};
+        sum += probs[best];
+    }
+    if (w.norm_topk)
+        for (int j = 0; j < w.n_used; j++) out[j].weight /= sum;
+}
+
+// One expert's SwiGLU FFN on n rows of x (stride D) into n rows of `down` (stride D); `gate`,
+// `up`, `h` hold n rows of FE floats. n > 1 runs as tile matmuls (prefill).
+void expert_ffn(const Exec& e, const MoeWeights& w, int x2, const float* x, int n, int D,
+                float* gate, float* up, float* h, float* down) {
+    const Kernels& k = *e.c.kernels;
+    const int FE = w.gate[x2].rows;
+    quantize_activations(k, w.gate[x2].type, x, D, D, n, e.act, e.c.n_threads);
+    const MatmulOut gu[2] = {{&w.gate[x2], gate, FE}, {&w.up[x2], up, FE}};
+    if (activation_type(w.gate[x2].type) == activation_type(w.up[x2].type)) {
+        matmul_many(k, gu, 2, e.act, n, e.c.n_threads);
+    } else {
+        matmul_many(k, gu, 1, e.act, n, e.c.n_threads);
+        quantize_activations(k, w.up[x2].type, x, D, D, n, e.act, e.c.n_threads);
+        matmul_many(k, gu + 1, 1, e.act, n, e.c.n_threads);
+    }
+    for (int r = 0; r < n; r++) {
+        const size_t o = size_t(r) * size_t(FE);
+        k.swiglu(FE, gate + o, up + o, h + o);
+    }
+    quantize_activations(k, w.down[x2].type, h, FE, FE, n, e.act, e.c.n_threads);
+    const MatmulOut d = {&w.down[x2], down, D};
+    matmul_many(k, &d, 1, e.act, n, e.c.n_threads);
+}
+
 size_t op_moe(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
     const MoeWeights& w = *n.moe;
     const Kernels& k = *e.c.kernels;
-    const int D = e.cols(n.src0), E = w.n_expert, FE = w.gate[0].rows;
+    const int D = e.cols(n.src0), E = w.n_expert, FE = w.gate[0].rows, T = e.rows(n.src0);
+    const int U = w.n_used;
     float* probs = e.row(n.aux, 0);
-    float *gate = probs + E, *up = gate + FE, *h = up + FE, *down = h + FE;
-    for (int t = 0; t < e.rows(n.src0); t++) {
-        const float* x = e.row(n.src0, t);
-        std::copy(e.row(n.src1, t), e.row(n.src1, t) + E, probs);
-        k.softmax(E, probs);
-        int chosen[64];
-        float weight[64];
-        float sum = 0;
-        for (int j = 0; j < w.n_used; j++) {
-            int best = -1;
-            for (int x2 = 0; x2 < E; x2++) {
-                bool taken = false;
-                for (int p = 0; p < j; p++) taken |= chosen[p] == x2;
-                if (!taken && (best < 0 || probs[x2] > probs[best])) best = x2;
-            }
-            chosen[j] = best, weight[j] = probs[best], sum += probs[best];
+    thread_local std::vector<MoeRoute> routes;
+    routes.resize(size_t(T) * size_t(U));
+    if (T == 1) { // decode: the chosen experts one after another, in the scratch row
+        float *gate = probs + E, *up = gate + FE, *h = up + FE, *down = h + FE;
+        route_token(k, w, e.row(n.src1, 0), probs, routes.data());
+        const float* x = e.row(n.src0, 0);
+        float* y = e.row(n.dst, 0);
+        std::fill(y, y + D, 0.0f);
+        for (int j = 0; j < U; j++) {
+            expert_ffn(e, w, routes[size_t(j)].expert, x, 1, D, gate, up, h, down);
+            for (int c = 0; c < D; c++) y[c] += routes[size_t(j)].weight * down[c];
         }
+        return 1;
+    }
+    // Prefill: the tokens routed to each expert gathered into one tile, so each expert's
+    // weights are read once per batch instead of once per token; every token's outputs are
+    // then summed in its routing order (as decode sums them).
+    thread_local std::vector<int> rows_of; // per expert, the (token, slot) pairs routed to it
+    thread_local std::vector<float> xs, gate, up, h, down, outs;
+    for (int t = 0; t < T; t++) route_token(k, w, e.row(n.src1, t), probs, &routes[size_t(t) * U]);
+    xs.resize(size_t(T) * size_t(D));
+    gate.resize(size_t(T) * size_t(FE)), up.resize(gate.size()), h.resize(gate.size());
+    outs.resize(size_t(T) * size_t(U) * size_t(D)); // per (token, slot) the expert's output
+    down.resize(size_t(T) * size_t(D));
+    rows_of.resize(size_t(T));
+    for (int x2 = 0; x2 < E; x2++) {
+        int m = 0;
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < U; j++)
+                if (routes[size_t(t) * U + size_t(j)].expert == x2) {
+                    rows_of[size_t(m)] = t * U + j;
+                    std::copy(e.row(n.src0, t), e.row(n.src0, t) + D, &xs[size_t(m) * D]);
+                    m++;
+                }
+        if (m == 0) continue;
+        expert_ffn(e, w, x2, xs.data(), m, D, gate.data(), up.data(), h.data(), down.data());
+        for (int r = 0; r < m; r++)
+            std::copy(&down[size_t(r) * D], &down[size_t(r) * D] + D,
+                      &outs[size_t(rows_of[size_t(r)]) * D]);
+    }
+    for (int t = 0; t < T; t++) {
         float* y = e.row(n.dst, t);
         std::fill(y, y + D, 0.0f);
-        for (int j = 0; j < w.n_used; j++) {
-            const int x2 = chosen[j];
-            const float wj = w.norm_topk ? weight[j] / sum : weight[j];
-            quantize_activations(k, w.gate[x2].type, x, D, D, 1, e.act, e.c.n_threads);
-            const MatmulOut gu[2] = {{&w.gate[x2], gate, FE}, {&w.up[x2], up, FE}};
-            if (activation_type(w.gate[x2].type) == activation_type(w.up[x2].type)) {
-                matmul_many(k, gu, 2, e.act, 1, e.c.n_threads);
-            } else {
-                matmul_many(k, gu, 1, e.act, 1, e.c.n_threads);
-                quantize_activations(k, w.up[x2].type, x, D, D, 1, e.act, e.c.n_threads);
-                matmul_many(k, gu + 1, 1, e.act, 1, e.c.n_threads);
-            }
-            k.swiglu(FE, gate, up, h);
-            quantize_activations(k, w.down[x2].type, h, FE, FE, 1, e.act, e.c.n_threads);
-            const MatmulOut d = {&w.down[x2], down, D};
-            matmul_many(k, &d, 1, e.act, 1, e.c.n_threads);
-            for (int c = 0; c < D; c++) y[c] += wj * down[c];
+        for (int j = 0; j < U; j++) {
+            const float wj = routes[size_t(t) * U + size_t(j)].weight;
+            const float* o = &outs[(size_t(t) * U + size_t(j)) * D];
+            for (int c = 0; c < D; c++) y[c] += wj * o[c];
         }
     }
     return 1;
@@ -406,9 +468,10 @@ void Graph::plan() {
         if (n.op == Op::MatMul)
             act_bytes_ = std::max(act_bytes_, activation_row_bytes(n.w->type, n.w->cols) *
                                                   size_t(desc(n.src0).rows));
-        else if (n.op == Op::Moe) // one token's input or hidden row at a time
+        else if (n.op == Op::Moe) // up to every token's input or hidden row (one expert's tile)
             for (const MatrixRef* w : {&n.moe->gate[0], &n.moe->up[0], &n.moe->down[0]})
-                act_bytes_ = std::max(act_bytes_, activation_row_bytes(w->type, w->cols));
+                act_bytes_ = std::max(act_bytes_, activation_row_bytes(w->type, w->cols) *
+                                                      size_t(desc(n.src0).rows));
 }
 
 void Graph::compute(const GraphContext& c, float* arena, uint8_t* act, float* attn_scratch) const {

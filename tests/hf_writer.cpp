@@ -460,6 +460,9 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
             };
         }
         const uint64_t rows = t.shape.size() == 1 ? 1 : t.bytes / row_bytes(t.type, t.shape.back());
+        if (fam == Family::Phi3 && opt.swap_phi3_gate_up &&
+            t.name.find(".ffn_up.") != std::string::npos)
+            perm = [half = rows / 2](uint64_t r) { return (r + half) % (2 * half); };
         out.push_back({hf, to_shifted, t.shape, take_rows(g, t, 0, rows, to_shifted, perm, shift)});
     }
     write_safetensors(dir + "/model.safetensors", out);

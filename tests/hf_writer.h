@@ -26,6 +26,9 @@ struct HfWriteOptions {
     // Negative control: Q/K rows left in GGUF's normal-RoPE pair order (a test shows the round
     // trip catches it).
     bool keep_gguf_qk_order = false;
+    // Negative control: phi3's fused gate_up_proj written with the up rows first (a test shows
+    // the round trip catches it).
+    bool swap_phi3_gate_up = false;
 };
 
 struct HfWriteResult {

@@ -285,6 +285,71 @@ TEST(HfWriter, LlamaQkRowsInGgufOrderAreCaughtByTheRoundTripTolerance) {
     EXPECT_GT(max_abs, 10 * 1e-3 * golden_std(golden));
 }
 
+// Phi-3's fused matrices and the MoE families' per-expert tensors and router under their HF
+// names and shapes, with the config fields the importer reads.
+TEST(HfWriter, Phi3FusedMatricesAndMoeExpertsHaveTheirHfNamesAndShapes) {
+    REQUIRE_FIXTURES();
+    auto written = [](const std::string& name, TempDir& dir) {
+        write_hf_from_gguf(fixture("zoo/" + name + ".gguf"), dir.path);
+        return std::make_pair(SafetensorsFile::open(dir.file("model.safetensors")),
+                              nlohmann::json::parse(std::ifstream(dir.file("config.json"))));
+    };
+    using Shape = std::vector<uint64_t>;
+    TempDir a, b, c;
+    const auto [phi3, phi3_cfg] = written("phi3-q8_0", a);
+    EXPECT_EQ(phi3_cfg["model_type"], "phi3");
+    EXPECT_EQ(phi3.tensors().at("model.layers.0.self_attn.qkv_proj.weight").shape,
+              (Shape{256 + 128 + 128, 256})); // Q, K, V rows
+    EXPECT_EQ(phi3.tensors().at("model.layers.0.mlp.gate_up_proj.weight").shape,
+              (Shape{2 * 768, 256})); // gate rows, then up
+    EXPECT_FALSE(phi3.tensors().count("model.layers.0.mlp.up_proj.weight"));
+
+    const auto [qwen, qwen_cfg] = written("qwen3moe-q8_0", b);
+    EXPECT_EQ(qwen_cfg["model_type"], "qwen3_moe");
+    EXPECT_EQ(qwen_cfg["num_experts"], 8);
+    EXPECT_EQ(qwen_cfg["num_experts_per_tok"], 2);
+    EXPECT_EQ(qwen_cfg["moe_intermediate_size"], 256);
+    EXPECT_EQ(qwen_cfg["norm_topk_prob"], true);
+    EXPECT_EQ(qwen.tensors().at("model.layers.1.mlp.gate.weight").shape, (Shape{8, 256}));
+    EXPECT_EQ(qwen.tensors().at("model.layers.1.mlp.experts.7.gate_proj.weight").shape,
+              (Shape{256, 256}));
+    EXPECT_TRUE(qwen.tensors().count("model.layers.2.mlp.experts.0.down_proj.weight"));
+
+    const auto [olmoe, olmoe_cfg] = written("olmoe-q8_0", c);
+    EXPECT_EQ(olmoe_cfg["model_type"], "olmoe");
+    EXPECT_EQ(olmoe_cfg["num_experts"], 8);
+    EXPECT_EQ(olmoe_cfg["norm_topk_prob"], false);
+    EXPECT_EQ(olmoe.tensors().at("model.layers.0.mlp.experts.3.up_proj.weight").shape,
+              (Shape{256, 256})); // experts intermediate_size (256 here) wide
+    EXPECT_EQ(olmoe.tensors().at("model.layers.0.self_attn.q_norm.weight").shape,
+              (Shape{256})); // over the whole Q row
+}
+
+// The round trip catches phi3's fused gate_up_proj halves in the wrong order.
+TEST(HfWriter, Phi3GateUpHalvesSwappedAreCaughtByTheRoundTripTolerance) {
+    REQUIRE_FIXTURES();
+    const std::string name = "phi3-q8_0";
+    const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
+    const auto golden = read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin"));
+    auto logits = [&](bool wrong) {
+        TempDir dir;
+        HfWriteOptions o;
+        o.swap_phi3_gate_up = wrong;
+        write_hf_from_gguf(fixture("zoo/" + name + ".gguf"), dir.path, o);
+        ModelSource src = import_hf(dir.path);
+        convert_model(src, dir.file("m.strata"), {DType::F32, 0});
+        return teacher_force(dir.file("m.strata"), positions);
+    };
+    const auto right = logits(false), wrong = logits(true);
+    double max_abs = 0;
+    for (size_t p = 0; p < golden.size(); p++)
+        for (size_t i = 0; i < golden[p].logits.size(); i++)
+            max_abs = std::max(max_abs, double(std::fabs(right[p][i] - wrong[p][i])));
+    RecordProperty("swapped_gate_up_max_abs_over_std",
+                   std::to_string(max_abs / golden_std(golden)));
+    EXPECT_GT(max_abs, 10 * 1e-3 * golden_std(golden));
+}
+
 TEST(HfWriter, GemmaNormsAreStoredMinusOneAndMoeExpertsSplit) {
     REQUIRE_FIXTURES();
     TempDir a, b;

@@ -280,3 +280,130 @@ TEST(ChatTemplate, FamilyIsRecognizedFromTheModelsTemplateText) {
     EXPECT_EQ(chat_family_from_name("qwen"), ChatFamily::ChatML);
     EXPECT_FALSE(chat_family_from_name("nope").has_value());
 }
+
+// Issue #20's families. Each expected string is worked out by hand from the family's released
+// Jinja template (Qwen3, Phi-3/3.5-mini-instruct, Granite 3.1+ instruct, SmolLM3-3B), for a
+// 2-turn conversation; the date is the one their templates take from strftime_now.
+namespace {
+const std::vector<ChatMessage> kTwoTurns = {
+    {"system", "You are terse."},
+    {"user", "Hi"},
+    {"assistant", "<think>\nA greeting.\n</think>\n\nHello!"},
+    {"user", "What is 2+2?"}};
+const ChatDate kDate{2026, 12, 2};
+
+std::string render_on(ChatFamily f, const std::vector<ChatMessage>& m, bool gen,
+                      const std::string& bos = "", const std::string& eos = "") {
+    return render_chat_on(f, m, gen, bos, eos, kDate);
+}
+} // namespace
+
+TEST(ChatTemplateFamilies, Qwen3DropsPastReasoningAndCanDisableThinking) {
+    const std::string history =
+        "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+        "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n";
+    EXPECT_EQ(render_on(ChatFamily::Qwen3, kTwoTurns, true), history + "<|im_start|>assistant\n");
+    EXPECT_EQ(render_on(ChatFamily::Qwen3NoThink, kTwoTurns, true),
+              history + "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    // An assistant turn after the last user query keeps (or gets an empty) think block.
+    EXPECT_EQ(render_on(ChatFamily::Qwen3, {{"user", "Hi"}, {"assistant", "Hello"}}, false),
+              "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+              "Hello<|im_end|>\n");
+    EXPECT_EQ(render_on(ChatFamily::Qwen3, {kTwoTurns[1], kTwoTurns[2]}, false),
+              "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nA greeting.\n"
+              "</think>\n\nHello!<|im_end|>\n");
+    EXPECT_EQ(chat_turn_end(ChatFamily::Qwen3, "<|endoftext|>"), "<|im_end|>");
+}
+
+TEST(ChatTemplateFamilies, Phi3) {
+    const std::vector<ChatMessage> m = {
+        kTwoTurns[0], kTwoTurns[1], {"assistant", "Hello!"}, kTwoTurns[3]};
+    EXPECT_EQ(render_on(ChatFamily::Phi3, m, true, "<s>", "<|endoftext|>"),
+              "<|system|>\nYou are terse.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!"
+              "<|end|>\n<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n");
+    EXPECT_EQ(render_on(ChatFamily::Phi3, {{"system", ""}, {"user", "Hi"}}, false, "<s>",
+                        "<|endoftext|>"),
+              "<|user|>\nHi<|end|>\n<|endoftext|>");
+    EXPECT_EQ(chat_turn_end(ChatFamily::Phi3, "<|endoftext|>"), "<|end|>");
+}
+
+TEST(ChatTemplateFamilies, GraniteWritesItsDatedSystemPromptWhenNoneIsGiven) {
+    const std::vector<ChatMessage> m = {
+        kTwoTurns[0], kTwoTurns[1], {"assistant", "Hello!"}, kTwoTurns[3]};
+    EXPECT_EQ(render_on(ChatFamily::Granite, m, true),
+              "<|start_of_role|>system<|end_of_role|>You are terse.<|end_of_text|>\n"
+              "<|start_of_role|>user<|end_of_role|>Hi<|end_of_text|>\n"
+              "<|start_of_role|>assistant<|end_of_role|>Hello!<|end_of_text|>\n"
+              "<|start_of_role|>user<|end_of_role|>What is 2+2?<|end_of_text|>\n"
+              "<|start_of_role|>assistant<|end_of_role|>");
+    EXPECT_EQ(render_on(ChatFamily::Granite, {{"user", "Hi"}}, true),
+              "<|start_of_role|>system<|end_of_role|>Knowledge Cutoff Date: April 2024.\n"
+              "Today's Date: December 02, 2026.\nYou are Granite, developed by IBM. You are a "
+              "helpful AI assistant.<|end_of_text|>\n"
+              "<|start_of_role|>user<|end_of_role|>Hi<|end_of_text|>\n"
+              "<|start_of_role|>assistant<|end_of_role|>");
+    EXPECT_EQ(chat_turn_end(ChatFamily::Granite, "<|end_of_text|>"), "<|end_of_text|>");
+}
+
+TEST(ChatTemplateFamilies, SmolLM3ReasoningModeFromTheOptionOrTheSystemMessage) {
+    const std::vector<ChatMessage> m = {
+        kTwoTurns[0], kTwoTurns[1], {"assistant", "Hello!"}, kTwoTurns[3]};
+    const std::string head = "<|im_start|>system\n## Metadata\n\nKnowledge Cutoff Date: June "
+                             "2025\nToday Date: 02 December 2026\nReasoning Mode: ";
+    EXPECT_EQ(render_on(ChatFamily::SmolLM3, m, true),
+              head + "/think\n\n## Custom Instructions\n\nYou are terse.\n\n"
+                     "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"
+                     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n");
+    const std::string no_think =
+        head + "/no_think\n\n## Custom Instructions\n\nYou are terse.\n\n"
+               "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n"
+               "Hello!<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
+               "<|im_start|>assistant\n<think>\n\n</think>\n";
+    EXPECT_EQ(render_on(ChatFamily::SmolLM3NoThink, m, true), no_think);
+    std::vector<ChatMessage> flagged = m;
+    flagged[0].content = "You are terse. /no_think";
+    EXPECT_EQ(render_on(ChatFamily::SmolLM3, flagged, true), no_think);
+    EXPECT_EQ(render_on(ChatFamily::SmolLM3NoThink, {{"user", "Hi"}}, true),
+              head + "/no_think\n\n## Custom Instructions\n\nYou are a helpful AI assistant named "
+                     "SmolLM, trained by Hugging Face.\n\n<|im_start|>user\nHi<|im_end|>\n"
+                     "<|im_start|>assistant\n<think>\n\n</think>\n");
+    EXPECT_EQ(chat_turn_end(ChatFamily::SmolLM3, "<|im_end|>"), "<|im_end|>");
+}
+
+TEST(ChatTemplateFamilies, RecognizedFromTheirReleasedTemplates) {
+    // Phi-3-mini-4k-instruct's template, whole.
+    EXPECT_EQ(
+        detect_chat_family(
+            "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\\n' "
+            "+ message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'user' "
+            "%}{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == "
+            "'assistant' %}{{'<|assistant|>\\n' + message['content'] + '<|end|>\\n'}}{% endif "
+            "%}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ "
+            "eos_token }}{% endif %}"),
+        ChatFamily::Phi3);
+    // Excerpts of the longer ones: the lines that make each family what it is.
+    EXPECT_EQ(detect_chat_family(
+                  "{%- for message in messages %}\n    {%- if (message.role == \"user\") or "
+                  "(message.role == \"system\" and not loop.first) %}\n        {{- "
+                  "'<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}\n"
+                  "...\n{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n' }}\n"
+                  "    {%- if enable_thinking is defined and enable_thinking is false %}\n"
+                  "        {{- '<think>\\n\\n</think>\\n\\n' }}\n    {%- endif %}\n{%- endif %}"),
+              ChatFamily::Qwen3);
+    EXPECT_EQ(detect_chat_family("{{- \"<|im_start|>system\\n\" -}}\n...{{- \"Reasoning Mode: \" + "
+                                 "reasoning_mode + \"\\n\\n\" -}}"),
+              ChatFamily::SmolLM3);
+    EXPECT_EQ(detect_chat_family("{%- for message in loop_messages %}\n    {{- "
+                                 "'<|start_of_role|>' + message['role'] + '<|end_of_role|>' + "
+                                 "message['content'] + '<|end_of_text|>\n' }}"),
+              ChatFamily::Granite);
+    // Qwen2.5's ChatML (no thinking switch) stays ChatML; Zephyr's <|user|> without <|end|> too.
+    EXPECT_EQ(detect_chat_family("{{- '<|im_start|>' + message.role + '\\n' + message.content + "
+                                 "'<|im_end|>' + '\\n' }}"),
+              ChatFamily::ChatML);
+    EXPECT_EQ(detect_chat_family("{{ '<|user|>\\n' + message['content'] + eos_token }}"),
+              ChatFamily::Zephyr);
+    for (const char* name :
+         {"qwen3", "qwen3-no-think", "phi-3", "phi3", "granite", "smollm3", "smollm3-no-think"})
+        EXPECT_TRUE(chat_family_from_name(name).has_value()) << name;
+}

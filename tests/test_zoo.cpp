@@ -106,6 +106,45 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Zoo,
                                            "gemma2-q8_0", "gemma3-q8_0"),
                          [](const auto& info) { return test_name(info.param); });
 
+// Mixture-of-experts prefill runs each expert once over the tokens routed to it (a tile
+// matmul); decode runs the chosen experts of one token. The prompt fed as one batch and fed one
+// token at a time must give the same logits (up to the GEMM/GEMV summation order), at 1 and 2
+// threads.
+class ZooMoe : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooMoe, PrefillInTilesMatchesTokenByTokenDecode) {
+    REQUIRE_FIXTURES();
+    const std::string name = GetParam();
+    TempDir dir;
+    auto model = Model::load(convert_zoo(dir, name));
+    const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
+    const int V = int(model->config().n_vocab), n = kPromptPositions;
+    for (int threads : {1, 2}) {
+        SessionOptions opt;
+        opt.n_ctx = 128;
+        opt.n_threads = threads;
+        opt.kv_type = DType::F32;
+        Session batch(model, opt), one(model, opt);
+        const float* all = batch.decode(positions.data(), n, true);
+        const std::vector<float> batched(all, all + size_t(n) * size_t(V));
+        double max_abs = 0, sum2 = 0;
+        for (int p = 0; p < n; p++) {
+            const float* l = one.decode(&positions[size_t(p)], 1);
+            for (int i = 0; i < V; i++) {
+                const double d = double(l[i]) - batched[size_t(p) * size_t(V) + size_t(i)];
+                max_abs = std::max(max_abs, std::fabs(d));
+                sum2 += double(l[i]) * l[i];
+            }
+        }
+        const double rms = std::sqrt(sum2 / (double(n) * V));
+        EXPECT_LE(max_abs, 1e-3 * rms) << name << " at " << threads << " thread(s)";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ZooMoe,
+                         ::testing::Values("qwen3moe-q8_0", "olmoe-q8_0", "llama-moe-q8_0"),
+                         [](const auto& info) { return test_name(info.param); });
+
 } // namespace
 
 // Files of architectures (or features) not supported yet are refused at import with a message

@@ -1,6 +1,8 @@
 // llama: Llama 2/3 (Llama 3's RoPE frequency factors: GGUF rope_freqs.weight, HF rope_scaling
-// llama3), TinyLlama, SmolLM, Mistral. GGUF llama Q/K rows are permuted for adjacent-pair RoPE;
-// HF checkpoints rotate halves (NeoX), set by the HF importer.
+// llama3), TinyLlama, SmolLM, Mistral, Mixtral (GGUF llama with expert_count; HF model_type
+// mixtral: num_local_experts, block_sparse_moe.experts.{e}.w1/w2/w3, each expert
+// intermediate_size wide, the top-k weights always renormalized). GGUF llama Q/K rows are permuted
+// for adjacent-pair RoPE; HF checkpoints rotate halves (NeoX), set by the HF importer.
 #include "core/error.h"
 #include "runtime/arch/block.h"
 
@@ -10,7 +12,7 @@ namespace {
 class Llama : public Architecture {
   public:
     const char* name() const override { return "llama"; }
-    std::vector<std::string> hf_types() const override { return {"llama", "mistral"}; }
+    std::vector<std::string> hf_types() const override { return {"llama", "mistral", "mixtral"}; }
     void read_gguf(const HparamSource& k, const GgufFile&, ModelConfig& c) const override {
         c.rope_style = RopeStyle::Normal;
         if (k.u32_or("expert_count", 0) > 0) { // Mixtral-style: renormalized top-k
@@ -20,7 +22,13 @@ class Llama : public Architecture {
             c.expert_norm_topk = true;
         }
     }
-    void read_hf(const HparamSource&, ModelConfig&) const override {}
+    void read_hf(const HparamSource& k, ModelConfig& c) const override {
+        if (!k.has("num_local_experts")) return;
+        c.n_expert = k.u32("num_local_experts");
+        c.n_expert_used = k.u32("num_experts_per_tok");
+        c.n_ff_expert = c.n_ff;
+        c.expert_norm_topk = true; // softmax over the chosen experts' logits
+    }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, {.moe = c.n_expert > 0}, s);
     }

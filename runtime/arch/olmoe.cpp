@@ -12,8 +12,7 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::FullWidth, .moe = true};
 class Olmoe : public Architecture {
   public:
     const char* name() const override { return "olmoe"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"olmoe"}; }
     void defaults(ModelConfig& c) const override {
         c.rope_style = RopeStyle::NeoX;
         c.expert_norm_topk = false;
@@ -24,6 +23,14 @@ class Olmoe : public Architecture {
         c.n_expert_used = k.u32("expert_used_count");
         c.n_ff_expert = k.u32_or("expert_feed_forward_length", c.n_ff);
         defaults(c);
+    }
+    // HF: intermediate_size is each expert's width; norm_topk_prob false in the released models.
+    void read_hf(const HparamSource& k, ModelConfig& c) const override {
+        c.n_expert = k.u32("num_experts");
+        c.n_expert_used = k.u32("num_experts_per_tok");
+        c.n_ff_expert = c.n_ff;
+        defaults(c);
+        c.expert_norm_topk = k.flag_or("norm_topk_prob", false);
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -1,6 +1,9 @@
 // phi3 (Phi-3/3.5 mini): the llama block with one fused attn_qkv matrix (rows Q, K, V) and a
 // fused ffn_up of 2 n_ff rows (gate first, then up; SwiGLU), NeoX RoPE. Long-context RoPE
-// factors (rope_factors_long/short) are refused.
+// factors (rope_factors_long/short, HF rope_scaling longrope) are refused. HF model_type "phi3"
+// stores the same fused matrices (self_attn.qkv_proj, mlp.gate_up_proj) in the same row order.
+// Phi-3-mini-4k declares a sliding window (2047) shorter than its context: transformers applies
+// it on every layer, so strata does too (llama.cpp ignores it; they differ only past the window).
 #include "core/error.h"
 #include "runtime/arch/block.h"
 #include "formats/gguf_reader.h"
@@ -11,6 +14,13 @@ namespace {
 constexpr BlockOptions kBlock{.fused_qkv = true, .fused_gate_up = true};
 
 class Phi3 : public Architecture {
+    // Every layer slides when the window is shorter than the trained context.
+    static void sliding_window(uint32_t window, ModelConfig& c) {
+        if (window == 0 || window >= c.n_ctx_train) return;
+        c.sliding_window = window;
+        c.layer_sliding.assign(c.n_layer, 1);
+    }
+
   public:
     const char* name() const override { return "phi3"; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
@@ -19,10 +29,12 @@ class Phi3 : public Architecture {
         if (g.find("rope_factors_long.weight") || g.find("rope_factors_short.weight"))
             fail(k.where() + ": phi3: long-context RoPE factors (rope_factors_long/short, "
                              "LongRoPE) are not supported");
-        if (k.has("attention.sliding_window") &&
-            k.u32("attention.sliding_window") < c.n_ctx_train)
-            fail(k.where() + ": phi3: sliding-window attention (window " +
-                 std::to_string(k.u32("attention.sliding_window")) + ") is not supported");
+        sliding_window(k.u32_or("attention.sliding_window", 0), c);
+    }
+    std::vector<std::string> hf_types() const override { return {"phi3"}; }
+    void read_hf(const HparamSource& k, ModelConfig& c) const override {
+        defaults(c);
+        sliding_window(k.u32_or("sliding_window", 0), c);
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

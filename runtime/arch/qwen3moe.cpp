@@ -12,8 +12,7 @@ constexpr BlockOptions kBlock{.qk_norm = QkNorm::BeforeRope, .moe = true};
 class Qwen3Moe : public Architecture {
   public:
     const char* name() const override { return "qwen3moe"; }
-    // (HF import not enabled until a test writes this family back as an HF directory:
-    // hf_types() stays empty, so a config.json of it is refused naming its model_type)
+    std::vector<std::string> hf_types() const override { return {"qwen3_moe"}; }
     void defaults(ModelConfig& c) const override {
         c.rope_style = RopeStyle::NeoX;
         c.expert_norm_topk = true;
@@ -25,6 +24,15 @@ class Qwen3Moe : public Architecture {
         c.n_ff_expert = k.u32("expert_feed_forward_length");
         if (k.u32_or("expert_shared_count", 0) > 0)
             fail(k.where() + ": qwen3moe: shared experts are not supported");
+    }
+    // HF: experts as mlp.experts.{e}.{gate,up,down}_proj (stacked by the importer), router
+    // mlp.gate; the renormalization is the config's norm_topk_prob (true in the released models).
+    void read_hf(const HparamSource& k, ModelConfig& c) const override {
+        defaults(c);
+        c.n_expert = k.u32("num_experts");
+        c.n_expert_used = k.u32("num_experts_per_tok");
+        c.n_ff_expert = k.u32("moe_intermediate_size");
+        c.expert_norm_topk = k.flag_or("norm_topk_prob", false);
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);
