@@ -381,3 +381,27 @@ TEST(HfWriter, GemmaNormsAreStoredMinusOneAndMoeExpertsSplit) {
 }
 
 } // namespace
+
+// Gemma's layer_types names each layer's attention: a name strata does not run, or a list of
+// the wrong length, is refused naming the field.
+TEST(HfGemma, LayerTypesItCannotRunAreRefusedByName) {
+    REQUIRE_FIXTURES();
+    for (const auto& [edit, expect] :
+         {std::pair<nlohmann::json, std::string>{"chunked_attention", "'chunked_attention'"},
+          std::pair<nlohmann::json, std::string>{nullptr, "layer_types has 2 entries"}}) {
+        TempDir d;
+        write_hf_from_gguf(fixture("zoo/gemma2-q8_0.gguf"), d.path);
+        auto cfg = nlohmann::json::parse(std::ifstream(d.file("config.json")));
+        if (edit.is_null())
+            cfg["layer_types"].erase(cfg["layer_types"].size() - 1);
+        else
+            cfg["layer_types"][0] = edit;
+        std::ofstream(d.file("config.json")) << cfg.dump();
+        try {
+            import_hf(d.path);
+            ADD_FAILURE() << "accepted layer_types " << cfg["layer_types"].dump();
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+        }
+    }
+}
