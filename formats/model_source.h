@@ -68,7 +68,7 @@ TokenizerData parse_hf_tokenizer_json(const std::string& json_text, const std::s
 TokenizerData parse_sentencepiece_model(const uint8_t* data, size_t size, const std::string& name);
 
 struct SyntheticOptions {
-    std::string shape; // tinyllama-1.1b | llama-3.2-1b | smollm-135m | qwen2.5-0.5b | test-tiny
+    std::string shape; // one of synthetic_shape_names(): tinyllama-1.1b, llama-3.2-1b, ...
     int layers = 0;    // overrides when > 0
     int kv_heads = 0;
     uint64_t seed = 1;

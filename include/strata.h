@@ -297,6 +297,8 @@ STRATA_API void strata_convert_options_init(strata_convert_options* options);
 STRATA_API const char* strata_convert_types(void);
 /* The types strata_session_options.kv_type accepts, space-separated (from the type table). */
 STRATA_API const char* strata_kv_types(void);
+/* The shapes strata_convert_synthetic accepts, space-separated. */
+STRATA_API const char* strata_synthetic_shapes(void);
 /* Bytes per value of a numeric type ("f16": 2, "q8_0": 34/32 ...), from the type table;
  * 0 for a name strata does not know. */
 STRATA_API double strata_type_bytes_per_value(const char* type);
@@ -305,8 +307,9 @@ STRATA_API double strata_type_bytes_per_value(const char* type);
  * report may be NULL. */
 STRATA_API int strata_convert(const char* src, const char* out,
                               const strata_convert_options* options, strata_convert_report* report);
-/* Writes a random-weight model in a named real shape (tinyllama-1.1b, llama-3.2-1b,
- * smollm-135m, qwen2.5-0.5b, test-tiny), marked synthetic in its metadata. */
+/* Writes a random-weight model in a named real shape (one of strata_synthetic_shapes():
+ * tinyllama-1.1b, llama-3.2-1b, qwen3-0.6b, gemma-3-1b, phi-3-mini, olmoe-1b-7b ...), marked
+ * synthetic in its metadata. */
 STRATA_API int strata_convert_synthetic(const char* shape, const char* out,
                                         const strata_convert_options* options,
                                         strata_convert_report* report);

@@ -120,6 +120,16 @@ const char* strata_kv_types(void) {
     return names.c_str();
 }
 
+const char* strata_synthetic_shapes(void) {
+    static const std::string names = [] {
+        std::string out;
+        for (const std::string& n : strata::synthetic_shape_names())
+            out.append(out.empty() ? "" : " ").append(n);
+        return out;
+    }();
+    return names.c_str();
+}
+
 double strata_type_bytes_per_value(const char* type) {
     const std::optional<strata::DType> t = strata::dtype_from_name(type ? type : "");
     if (!t) return 0.0;

@@ -194,6 +194,9 @@ static int text_and_file_calls(const char* model_path) {
           "q4_0 row-major: %d", (int)report.n_interleaved);
     co.row_major = 0;
     CHECK(strstr(strata_convert_types(), "q4_k_m") != NULL, "types: %s", strata_convert_types());
+    CHECK(strstr(strata_synthetic_shapes(), "gemma-3-1b") != NULL &&
+              strstr(strata_synthetic_shapes(), "olmoe-1b-7b") != NULL,
+          "shapes: %s", strata_synthetic_shapes());
     co.type = "iq2_xxs"; /* a GGUF type strata refuses */
     CHECK(strata_convert_synthetic("test-tiny", out, &co, NULL) == STRATA_INVALID_ARGUMENT &&
               strstr(strata_errmsg(), "iq2_xxs"),

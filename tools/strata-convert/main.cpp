@@ -38,8 +38,8 @@ options:
                       instead of the interleave8 layout (8 rows' blocks together) that the
                       kernels read fastest
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
-  --synthetic SHAPE   random weights in a real model's shape: tinyllama-1.1b llama-3.2-1b
-                      smollm-135m qwen2.5-0.5b (test-tiny for tests)
+  --synthetic SHAPE   random weights in a real model's shape (listed below; test-tiny is for
+                      tests)
   --layers N          synthetic: override the layer count
   --kv-heads N        synthetic: override the KV head count (1 = MQA)
   --seed S            synthetic: random seed (default 1)
@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
+            std::printf("\nsynthetic shapes: %s\ntypes: %s\n", strata_synthetic_shapes(),
+                        strata_convert_types());
             return 0;
         } else if (a == "-o" || a == "--output")
             out = value(i, "-o");
