@@ -856,28 +856,7 @@ namespace {
 // Types without an entry here use the reference row's dot product (ops/kernels.cpp).
 constexpr Kernels make_avx2_row() {
     Kernels k{.name = "avx2"};
-    k[DType::F32].dot = dot_f32;
-    k[DType::F16] = {.dot = dot_f16, .rows = dot_rows_half<HalfF16>};
-    k[DType::BF16] = {.dot = dot_bf16, .rows = dot_rows_half<HalfBF16>};
-    k[DType::Q8_0] = {.dot = dot_q8_0,
-                      .rows = dot_rows_q8_0,
-                      .tile = dot_tile_q8_0,
-                      .x8 = dot_x8_q8_0_avx2,
-                      .quantize = quantize_q8_0_avx2};
-    k[DType::Q4_0] = {
-        .dot = dot_q4_0, .rows = dot_rows_q4_0, .tile = dot_tile_q4_0, .x8 = dot_x8_q4_0_avx2};
-    k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k_avx2};
-    k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k_avx2};
-    k[DType::Q8_K].quantize = quantize_q8_k_avx2;
-    set_q32_kernels_avx2(k); // Q4_1, Q5_0, Q5_1, IQ4_NL: dot, rows, tile (dot_q32_avx2.cpp)
-    add_k_kernels_avx2(k);   // Q2_K, Q3_K, Q5_K, IQ4_XS (ops/x86/dot_k_avx2.cpp)
-    k.rmsnorm = rmsnorm_avx2;
-    k.softmax = softmax_avx2;
-    k.swiglu = swiglu_avx2;
-    k.geglu = geglu_avx2;
-    k.rope = rope_avx2;
-    k.attention = attention_avx2;
-    k.dequantize = dequantize_avx2;
+    set_avx2_kernels(k); // (x86_shared.h)
     return k;
 }
 
@@ -896,6 +875,9 @@ void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
     dot_rows_q8_0(n, w, stride, n_rows, a, out);
 }
 
+float dot_f32_avx2(int n, const void* w, const void* a) { return dot_f32(n, w, a); }
+float dot_q8_0_avx2(int n, const void* w, const void* a) { return dot_q8_0(n, w, a); }
+float dot_q4_0_avx2(int n, const void* w, const void* a) { return dot_q4_0(n, w, a); }
 float dot_f16_avx2(int n, const void* w, const void* a) { return dot_f16(n, w, a); }
 float dot_bf16_avx2(int n, const void* w, const void* a) { return dot_bf16(n, w, a); }
 void dot_rows_f16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out) {

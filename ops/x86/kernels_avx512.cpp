@@ -122,48 +122,24 @@ float dot_q4_0(int n, const void* w, const void* a) {
 
 namespace {
 
-// Types without an entry here use the reference row's dot product (ops/kernels.cpp).
+// The AVX2 row (x86_shared.h), with the kernels 512-bit registers do better in its place. F16/BF16,
+// Q4_K/Q6_K dots and the GEMV slices stay AVX2: their 4- and 8-row slices beat one 512-bit row at
+// a time on the lent AVX-512 Xeon (1.1B F16 generation, 1 thread: 4.8-5.4 against 3.7-3.9 t/s;
+// 8 threads: 29.5 against 22.9; BF16 1 thread 4.7-5.1 against 3.5; docs/performance.md).
 constexpr Kernels make_avx512_row() {
     Kernels k{.name = STRATA_ROW_NAME};
+    set_avx2_kernels(k);
     k[DType::F32].dot = dot_f32;
-    // F16/BF16: the AVX2 rows; their 4-row GEMV slices beat one 512-bit row at a time on the
-    // lent AVX-512 Xeon (1.1B F16 generation, 1 thread: 4.8-5.4 against 3.7-3.9 t/s; 8 threads:
-    // 29.5 against 22.9; BF16 1 thread 4.7-5.1 against 3.5)
-    k[DType::F16] = {.dot = dot_f16_avx2, .rows = dot_rows_f16_avx2};
-    k[DType::BF16] = {.dot = dot_bf16_avx2, .rows = dot_rows_bf16_avx2};
-#ifdef __AVX512VNNI__
-    constexpr DotX8Fn x8_q4_0 = dot_x8_q4_0_vnni, x8_q8_0 = dot_x8_q8_0_vnni,
-                      x8_q4_k = dot_x8_q4_k_vnni, x8_q6_k = dot_x8_q6_k_vnni;
-#else
-    constexpr DotX8Fn x8_q4_0 = dot_x8_q4_0_avx2, x8_q8_0 = dot_x8_q8_0_avx2,
-                      x8_q4_k = dot_x8_q4_k_avx2, x8_q6_k = dot_x8_q6_k_avx2;
+    k[DType::Q8_0].dot = dot_q8_0;
+    k[DType::Q4_0].dot = dot_q4_0;
+#ifdef __AVX512VNNI__ // byte products as VPDPBUSD
+    k[DType::Q8_0].x8 = dot_x8_q8_0_vnni;
+    k[DType::Q4_0].x8 = dot_x8_q4_0_vnni;
+    k[DType::Q4_K].x8 = dot_x8_q4_k_vnni;
+    k[DType::Q6_K].x8 = dot_x8_q6_k_vnni;
+    set_q32_kernels_vnni(k); // Q4_1, Q5_0, Q5_1, IQ4_NL (dot_q32_avx2.cpp built for VNNI)
+    add_k_kernels_vnni(k);   // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_vnni.cpp)
 #endif
-    k[DType::Q8_0] = {.dot = dot_q8_0,
-                      .rows = dot_rows_q8_0_avx2,
-                      .tile = dot_tile_q8_0_avx2,
-                      .x8 = x8_q8_0,
-                      .quantize = quantize_q8_0_avx2};
-    k[DType::Q4_0] = {
-        .dot = dot_q4_0, .rows = dot_rows_q4_0_avx2, .tile = dot_tile_q4_0_avx2, .x8 = x8_q4_0};
-    // Q4_K/Q6_K: the AVX2 dots beat the 512-bit versions they replaced (docs/performance.md)
-    k[DType::Q4_K] = {.dot = dot_q4_k_avx2, .x8 = x8_q4_k};
-    k[DType::Q6_K] = {.dot = dot_q6_k_avx2, .x8 = x8_q6_k};
-    k[DType::Q8_K].quantize = quantize_q8_k_avx2;
-#ifdef __AVX512VNNI__ // Q4_1, Q5_0, Q5_1, IQ4_NL (dot_q32_avx2.cpp); Q2_K, Q3_K, Q5_K, IQ4_XS
-                      // (dot_k_*.cpp)
-    set_q32_kernels_vnni(k);
-    add_k_kernels_vnni(k);
-#else
-    set_q32_kernels_avx2(k);
-    add_k_kernels_avx2(k);
-#endif
-    k.rmsnorm = rmsnorm_avx2;
-    k.softmax = softmax_avx2;
-    k.swiglu = swiglu_avx2;
-    k.geglu = geglu_avx2;
-    k.rope = rope_avx2;
-    k.attention = attention_avx2;
-    k.dequantize = dequantize_avx2;
     return k;
 }
 

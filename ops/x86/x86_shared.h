@@ -3,7 +3,10 @@
 #pragma once
 
 #include "ops/attention.h"
+#include "ops/kernels.h"
 #include "ops/rope.h"
+#include "ops/x86/dot_k.h"
+#include "ops/x86/dot_q32_avx2.h"
 
 namespace strata {
 
@@ -30,6 +33,9 @@ void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const v
 void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
 void dot_rows_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
+float dot_f32_avx2(int n, const void* w, const void* a);
+float dot_q8_0_avx2(int n, const void* w, const void* a);
+float dot_q4_0_avx2(int n, const void* w, const void* a);
 // F16/BF16 rows x F32 activations: one row, and GEMV slices of 4 rows sharing each activation load
 float dot_f16_avx2(int n, const void* w, const void* a);
 float dot_bf16_avx2(int n, const void* w, const void* a);
@@ -63,5 +69,34 @@ void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);
+
+// Every entry of the AVX2 row. The AVX-512 rows start from it and replace what their wider
+// registers do better, so an AVX2 kernel is registered in one place and reaches all three rows.
+constexpr void set_avx2_kernels(Kernels& k) {
+    k[DType::F32].dot = dot_f32_avx2;
+    k[DType::F16] = {.dot = dot_f16_avx2, .rows = dot_rows_f16_avx2};
+    k[DType::BF16] = {.dot = dot_bf16_avx2, .rows = dot_rows_bf16_avx2};
+    k[DType::Q8_0] = {.dot = dot_q8_0_avx2,
+                      .rows = dot_rows_q8_0_avx2,
+                      .tile = dot_tile_q8_0_avx2,
+                      .x8 = dot_x8_q8_0_avx2,
+                      .quantize = quantize_q8_0_avx2};
+    k[DType::Q4_0] = {.dot = dot_q4_0_avx2,
+                      .rows = dot_rows_q4_0_avx2,
+                      .tile = dot_tile_q4_0_avx2,
+                      .x8 = dot_x8_q4_0_avx2};
+    k[DType::Q4_K] = {.dot = dot_q4_k_avx2, .x8 = dot_x8_q4_k_avx2};
+    k[DType::Q6_K] = {.dot = dot_q6_k_avx2, .x8 = dot_x8_q6_k_avx2};
+    k[DType::Q8_K].quantize = quantize_q8_k_avx2;
+    set_q32_kernels_avx2(k); // Q4_1, Q5_0, Q5_1, IQ4_NL: dot, rows, tile (dot_q32_avx2.cpp)
+    add_k_kernels_avx2(k);   // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_avx2.cpp)
+    k.rmsnorm = rmsnorm_avx2;
+    k.softmax = softmax_avx2;
+    k.swiglu = swiglu_avx2;
+    k.geglu = geglu_avx2;
+    k.rope = rope_avx2;
+    k.attention = attention_avx2;
+    k.dequantize = dequantize_avx2;
+}
 
 } // namespace strata
