@@ -115,16 +115,34 @@ void dequantize_row_q5_1_ref(const void* vx, float* y, int64_t n) {
 
 // ---- IQ4_NL ------------------------------------------------------------------------------
 
-int iq4_nearest_level(float v) {
-    const int8_t* L = kIq4nlValues;
-    if (v <= L[0]) return 0;
-    if (v >= L[15]) return 15;
-    int lo = 0, hi = 15;
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        (v < L[mid] ? hi : lo) = mid;
+namespace {
+
+// The level index nearest to each integer -128..127 (ties to the upper level), and the midpoints
+// between consecutive levels: for v in [k, k + 1) the nearest level is kNearest[k] or the next
+// one (levels are at least 11 apart, so at most one midpoint falls in a unit interval). The scale
+// search calls this about 70 times per value; a binary search made IQ4 quantization ~2 us/value.
+struct Iq4Nearest {
+    uint8_t at_int[256];
+    float mid[15];
+    constexpr Iq4Nearest() : at_int{}, mid{} {
+        for (int i = 0; i < 15; i++) mid[i] = 0.5f * (kIq4nlValues[i] + kIq4nlValues[i + 1]);
+        for (int k = -128; k < 128; k++) {
+            int i = 0;
+            while (i < 15 && float(k) >= mid[i]) i++;
+            at_int[k + 128] = uint8_t(i);
+        }
     }
-    return v - L[lo] < L[hi] - v ? lo : hi;
+};
+constexpr Iq4Nearest kIq4Nearest;
+
+} // namespace
+
+int iq4_nearest_level(float v) {
+    if (!(v > kIq4nlValues[0])) return 0; // (NaN too)
+    if (v >= kIq4nlValues[15]) return 15;
+    int i = kIq4Nearest.at_int[int(std::floor(v)) + 128];
+    if (i < 15 && v >= kIq4Nearest.mid[i]) i++;
+    return i;
 }
 
 float fit_scale_iq4(const float* x, int n) {
@@ -132,9 +150,11 @@ float fit_scale_iq4(const float* x, int n) {
     for (int i = 0; i < n; i++)
         if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
     if (amax == 0) return 0;
-    // The largest magnitude mapped near either end of the levels, then a least-squares refit.
+    // The largest magnitude mapped near either end of the levels; each trial's levels get their
+    // least-squares scale d = sum(l x) / sum(l l), whose squared error is sum(x x) - (sum(l x))^2 /
+    // sum(l l): the trial with the largest (sum l x)^2 / sum(l l) wins (one pass per trial).
     float best = max / kIq4nlValues[0];
-    double best_err = INFINITY;
+    double best_gain = -1;
     for (int end : {0, 15})
         for (int step = -8; step <= 8; step++) {
             const float iscale = (kIq4nlValues[end] + 1.0f * step) / max;
@@ -145,13 +165,8 @@ float fit_scale_iq4(const float* x, int n) {
                 sqq += double(l) * l;
             }
             if (sqq == 0 || sqx == 0) continue;
-            const float d = float(sqx / sqq);
-            double err = 0;
-            for (int i = 0; i < n; i++) {
-                const double e = double(d) * kIq4nlValues[iq4_nearest_level(x[i] / d)] - x[i];
-                err += e * e;
-            }
-            if (err < best_err) best_err = err, best = d;
+            const double gain = sqx * sqx / sqq;
+            if (gain > best_gain) best_gain = gain, best = float(sqx / sqq);
         }
     return best;
 }

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "core/quantize_fit.h"
 #include "core/quantize_ref.h"
 
 #include <cmath>
@@ -181,6 +182,28 @@ TEST(Quantize, ZeroAndConstantBlocksStayFinite) {
 
 // The word-at-a-time unpacking of Q4_K's 12 scale bytes gives what the per-sub-block reading
 // of the format gives, for random bytes and for all-ones bits.
+// The table-driven nearest IQ4 level (core/quantize_ref_q32.cpp) against a plain search over the 16
+// levels, ties to the upper one: on random values across and beyond the levels' range, on every
+// integer and on every midpoint (where a unit-interval table could go wrong).
+TEST(Quantize, Iq4NearestLevelIsTheNearestOfTheSixteen) {
+    auto brute = [](float v) {
+        int best = 0;
+        for (int i = 1; i < 16; i++)
+            if (std::fabs(v - kIq4nlValues[i]) <= std::fabs(v - kIq4nlValues[best])) best = i;
+        return best;
+    };
+    std::vector<float> vs;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(-140.0f, 130.0f);
+    for (int i = 0; i < 200000; i++) vs.push_back(u(rng));
+    for (int k = -140; k <= 130; k++) vs.push_back(float(k));
+    for (int i = 0; i < 15; i++) {
+        const float mid = 0.5f * (kIq4nlValues[i] + kIq4nlValues[i + 1]);
+        for (float d : {-1e-3f, 0.0f, 1e-3f}) vs.push_back(mid + d);
+    }
+    for (float v : vs) ASSERT_EQ(iq4_nearest_level(v), brute(v)) << "at " << v;
+}
+
 TEST(Quantize, Q4_KScalesUnpackedTogetherEqualOneAtATime) {
     std::mt19937 rng(5);
     for (int trial = 0; trial < 2000; trial++) {
