@@ -204,6 +204,38 @@ TEST(Quantize, Iq4NearestLevelIsTheNearestOfTheSixteen) {
     for (float v : vs) ASSERT_EQ(iq4_nearest_level(v), brute(v)) << "at " << v;
 }
 
+// Round-trip RMSE against llama.cpp's quantizers, as facts: llama.cpp's RMSE on the same rows (256
+// rows of 4096 N(0, 1) values: std::mt19937(42), std::normal_distribution<float>, libstdc++),
+// measured once with ggml's ggml_quantize_chunk + to_float at the pinned llama.cpp
+// (../shared/tools/llama-reference.sh), 2026-12-02. Ours must be within 5% of each (at the
+// measurement: 0.906x for q2_k .. 1.003x for q4_k; the 32-blocks equal to 5 digits).
+TEST(QuantizeRmse, WithinFivePercentOfLlamaCppsQuantizerOnTheSameRows) {
+    const struct {
+        DType type;
+        double llama_rmse;
+    } facts[] = {{DType::Q8_0, 0.00536}, {DType::Q4_0, 0.08596}, {DType::Q4_1, 0.07830},
+                 {DType::Q5_0, 0.04274}, {DType::Q5_1, 0.03790}, {DType::IQ4_NL, 0.07619},
+                 {DType::Q2_K, 0.29660}, {DType::Q3_K, 0.15097}, {DType::Q4_K, 0.07139},
+                 {DType::Q5_K, 0.03615}, {DType::Q6_K, 0.01774}, {DType::IQ4_XS, 0.07676}};
+    const int64_t cols = 4096, rows = 256, n = cols * rows;
+    std::vector<float> x(n), z(n);
+    std::mt19937 rng(42);
+    std::normal_distribution<float> g;
+    for (auto& v : x) v = g(rng);
+    for (const auto& f : facts) {
+        const DTypeInfo& info = dtype_info(f.type);
+        std::vector<uint8_t> q(row_bytes(f.type, n));
+        for (int64_t r = 0; r < rows; r++)
+            info.quantize(x.data() + r * cols, q.data() + row_bytes(f.type, cols) * r, cols);
+        info.dequantize(q.data(), z.data(), n);
+        double e = 0;
+        for (int64_t i = 0; i < n; i++) e += double(z[i] - x[i]) * (z[i] - x[i]);
+        const double rmse = std::sqrt(e / n);
+        EXPECT_LE(rmse, 1.05 * f.llama_rmse)
+            << info.name << ": " << rmse << " vs llama.cpp's " << f.llama_rmse;
+    }
+}
+
 TEST(Quantize, Q4_KScalesUnpackedTogetherEqualOneAtATime) {
     std::mt19937 rng(5);
     for (int trial = 0; trial < 2000; trial++) {
