@@ -31,7 +31,9 @@ const Named kNames[] = {{ChatFamily::Llama2, "llama-2"},
                         {ChatFamily::Phi3, "phi-3"},
                         {ChatFamily::Granite, "granite"},
                         {ChatFamily::SmolLM3, "smollm3"},
-                        {ChatFamily::SmolLM3NoThink, "smollm3-no-think"}};
+                        {ChatFamily::SmolLM3NoThink, "smollm3-no-think"},
+                        {ChatFamily::Llama31, "llama-3.1"},
+                        {ChatFamily::Llama32, "llama-3.2"}};
 
 // ---- issue #20's families, each as its Jinja template renders (without tools) ----
 
@@ -64,6 +66,24 @@ const char* const kMonths[] = {"January",   "February", "March",    "April",
 std::string two_digits(int v) { // strftime's %d
     const char digits[3] = {char('0' + v / 10 % 10), char('0' + v % 10), 0};
     return digits;
+}
+
+// Llama 3.1/3.2/3.3 instruct: BOS, a system header stating the knowledge cutoff and the date
+// (then the trimmed system message, if any), each turn's content trimmed.
+std::string render_llama31(const std::vector<ChatMessage>& msgs, bool gen, const std::string& bos,
+                           const std::string& date) {
+    size_t first = 0;
+    std::string system;
+    if (!msgs.empty() && msgs[0].role == "system") system = trim(msgs[0].content), first = 1;
+    std::string out = bos +
+                      "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge "
+                      "Date: December 2023\nToday Date: " +
+                      date + "\n\n" + system + "<|eot_id|>";
+    for (size_t i = first; i < msgs.size(); i++)
+        out += "<|start_header_id|>" + msgs[i].role + "<|end_header_id|>\n\n" +
+               trim(msgs[i].content) + "<|eot_id|>";
+    if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    return out;
 }
 
 // Qwen3: ChatML; the system message first; an assistant turn before the last user query loses
@@ -207,6 +227,8 @@ std::optional<ChatFamily> detect_chat_family(const std::string& t) {
     // (issue #20's families first: their markers are more specific than ChatML's or Zephyr's)
     auto has = [&](const char* s) { return t.find(s) != std::string::npos; };
     if (has("<|start_of_role|>")) return ChatFamily::Granite;
+    if (has("<|start_header_id|>") && has("Cutting Knowledge Date"))
+        return has("strftime_now") ? ChatFamily::Llama32 : ChatFamily::Llama31;
     if (has("<|im_start|>") && has("Reasoning Mode")) return ChatFamily::SmolLM3;
     if (has("<|im_start|>") && has("enable_thinking") && has("<think>")) return ChatFamily::Qwen3;
     if (has("<|user|>") && has("<|end|>")) return ChatFamily::Phi3;
@@ -332,6 +354,13 @@ std::string render_chat_on(ChatFamily f, const std::vector<ChatMessage>& msgs, b
     case ChatFamily::SmolLM3:
     case ChatFamily::SmolLM3NoThink:
         return render_smollm3(msgs, gen, f == ChatFamily::SmolLM3NoThink, today);
+    case ChatFamily::Llama31:
+        return render_llama31(msgs, gen, bos, "26 Jul 2024");
+    case ChatFamily::Llama32:
+        return render_llama31(msgs, gen, bos,
+                              two_digits(today.day) + " " +
+                                  std::string(kMonths[today.month - 1]).substr(0, 3) + " " +
+                                  std::to_string(today.year));
     case ChatFamily::Zephyr: // zephyr / TinyLlama-Chat
         for (size_t i = 0; i < msgs.size(); i++) {
             out += "<|" + msgs[i].role + "|>\n" + msgs[i].content + eos;
@@ -345,6 +374,8 @@ std::string render_chat_on(ChatFamily f, const std::vector<ChatMessage>& msgs, b
 std::string chat_turn_end(ChatFamily f, const std::string& eos) {
     switch (f) {
     case ChatFamily::Llama3:
+    case ChatFamily::Llama31:
+    case ChatFamily::Llama32:
         return "<|eot_id|>";
     case ChatFamily::ChatML:
         return "<|im_end|>";

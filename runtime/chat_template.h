@@ -23,6 +23,10 @@ enum class ChatFamily {
     Granite,
     SmolLM3,
     SmolLM3NoThink,
+    // Llama 3.1+ write a system header with a knowledge cutoff and a date: 3.1 (and 3.3) the
+    // fixed "26 Jul 2024", 3.2 today's.
+    Llama31,
+    Llama32,
 };
 
 struct ChatMessage {
@@ -44,7 +48,7 @@ std::string render_chat(ChatFamily f, const std::vector<ChatMessage>& messages,
                         bool add_generation_prompt, const std::string& bos, const std::string& eos);
 
 // A calendar date, for the templates whose default system prompt states today's date
-// (strftime_now in transformers: SmolLM3, Granite 3.1+).
+// (strftime_now in transformers: SmolLM3, Granite 3.1+, Llama 3.2).
 struct ChatDate {
     int year = 0, month = 0, day = 0; // month 1..12
 };

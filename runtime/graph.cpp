@@ -317,6 +317,79 @@ void expert_ffn(const Exec& e, const MoeWeights& w, int x2, const float* x, int 
     matmul_many(k, &d, 1, e.act, n, e.c.n_threads);
 }
 
+// Decode: the chosen experts of one token in one parallel region of three phases (gate and up
+// of every chosen expert; SwiGLU and the hidden rows' activations; down), each splitting whole
+// slices of rows among the threads, instead of two regions per expert (8 chosen experts met
+// the threads 16 times per layer). Each output row is still one dot product by one thread.
+void moe_decode(const Exec& e, const MoeWeights& w, const MoeRoute* route, const float* x, float* y,
+                int D) {
+    const Kernels& k = *e.c.kernels;
+    const int U = w.n_used, FE = w.gate[0].rows, nt = std::max(1, e.c.n_threads);
+    const size_t slot = size_t(3) * size_t(FE) + size_t(D); // gate, up, h (FE each), down (D)
+    auto aligned = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
+    const size_t ax = aligned(activation_row_bytes(w.gate[0].type, D)),
+                 au = aligned(activation_row_bytes(w.up[0].type, D)),
+                 ah = aligned(activation_row_bytes(w.down[0].type, FE));
+    thread_local std::vector<float> buf;
+    thread_local std::vector<uint8_t> act_bytes;
+    buf.resize(size_t(U) * slot);
+    act_bytes.resize(ax + au + size_t(U) * ah + 64);
+    uint8_t* act_x = act_bytes.data() + (64 - reinterpret_cast<uintptr_t>(act_bytes.data()) % 64);
+    uint8_t *act_u = act_x + ax, *act_h = act_u + au;
+    quantize_activations(k, w.gate[0].type, x, D, D, 1, act_x);
+    const bool same_act = activation_type(w.gate[0].type) == activation_type(w.up[0].type);
+    if (same_act)
+        act_u = act_x;
+    else
+        quantize_activations(k, w.up[0].type, x, D, D, 1, act_u);
+    // Slices of whole 8-row groups (interleaved matrices), about two per thread per matrix.
+    const int parts = nt == 1 ? 1 : 2 * nt;
+    auto slice_rows = [parts](int rows) { return ((rows + parts - 1) / parts + 7) / 8 * 8; };
+    const int gu_rows = slice_rows(FE), d_rows = slice_rows(D);
+    const int n_gu = (FE + gu_rows - 1) / gu_rows, n_d = (D + d_rows - 1) / d_rows;
+    auto slice = [](const MatrixRef& m, int r0, int n) {
+        MatrixRef s = m;
+        s.data = static_cast<const uint8_t*>(m.data) + size_t(r0) * row_bytes(m.type, m.cols);
+        s.rows = n;
+        return s;
+    };
+    float* b = buf.data();
+    auto phases = [&] {
+#pragma omp for schedule(static)
+        for (int u = 0; u < U * 2 * n_gu; u++) {
+            const int j = u / (2 * n_gu), up = u % (2 * n_gu) / n_gu, c = u % n_gu;
+            const int r0 = c * gu_rows, n = std::min(gu_rows, FE - r0);
+            const MatrixRef& m = up ? w.up[route[j].expert] : w.gate[route[j].expert];
+            const MatrixRef s = slice(m, r0, n);
+            matmul(k, s, up ? act_u : act_x, 1, b + size_t(j) * slot + size_t(up) * FE + r0, FE, 1);
+        }
+#pragma omp for schedule(static)
+        for (int j = 0; j < U; j++) {
+            float* g = b + size_t(j) * slot;
+            k.swiglu(FE, g, g + FE, g + 2 * FE);
+            quantize_activations(k, w.down[0].type, g + 2 * FE, FE, FE, 1, act_h + size_t(j) * ah);
+        }
+#pragma omp for schedule(static)
+        for (int u = 0; u < U * n_d; u++) {
+            const int j = u / n_d, r0 = u % n_d * d_rows, n = std::min(d_rows, D - r0);
+            const MatrixRef s = slice(w.down[route[j].expert], r0, n);
+            matmul(k, s, act_h + size_t(j) * ah, 1, b + size_t(j) * slot + 3 * size_t(FE) + r0, D,
+                   1);
+        }
+    };
+    if (nt == 1) {
+        phases();
+    } else {
+#pragma omp parallel num_threads(nt)
+        phases();
+    }
+    std::fill(y, y + D, 0.0f);
+    for (int j = 0; j < U; j++) { // in routing order, as prefill sums
+        const float* down = b + size_t(j) * slot + 3 * size_t(FE);
+        for (int c = 0; c < D; c++) y[c] += route[j].weight * down[c];
+    }
+}
+
 size_t op_moe(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
     const MoeWeights& w = *n.moe;
@@ -326,16 +399,9 @@ size_t op_moe(const Exec& e, size_t i) {
     float* probs = e.row(n.aux, 0);
     thread_local std::vector<MoeRoute> routes;
     routes.resize(size_t(T) * size_t(U));
-    if (T == 1) { // decode: the chosen experts one after another, in the scratch row
-        float *gate = probs + E, *up = gate + FE, *h = up + FE, *down = h + FE;
+    if (T == 1) {
         route_token(k, w, e.row(n.src1, 0), probs, routes.data());
-        const float* x = e.row(n.src0, 0);
-        float* y = e.row(n.dst, 0);
-        std::fill(y, y + D, 0.0f);
-        for (int j = 0; j < U; j++) {
-            expert_ffn(e, w, routes[size_t(j)].expert, x, 1, D, gate, up, h, down);
-            for (int c = 0; c < D; c++) y[c] += routes[size_t(j)].weight * down[c];
-        }
+        moe_decode(e, w, routes.data(), e.row(n.src0, 0), e.row(n.dst, 0), D);
         return 1;
     }
     // Prefill: the tokens routed to each expert gathered into one tile, so each expert's

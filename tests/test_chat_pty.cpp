@@ -194,3 +194,34 @@ TEST(ChatPty, CtrlCDuringALongPromptStopsItAndTheChatGoesOn) {
     chat.type("\x03"); // Ctrl-C at the empty prompt: leave
     EXPECT_EQ(chat.wait_exit(), 130) << chat.screen();
 }
+
+// /think switches a template with a thinking switch (Qwen3, SmolLM3) to its -no-think variant
+// and back, refuses for one without, and the chat goes on with the switched template.
+TEST(ChatPty, ThinkSwitchesTheQwen3TemplateToItsNoThinkVariant) {
+    TempDir dir;
+    const std::string model = dir.file("tiny.strata");
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    ModelSource src = make_synthetic(syn);
+    convert_model(src, model, {DType::Q8_0, 0});
+    Pty chat({kStrata, "-m", model, "--chat-template", "qwen3", "--temp", "0", "-n", "3",
+              "--threads", "1"});
+    ASSERT_TRUE(chat.wait_for("chat template: qwen3")) << chat.screen();
+    ASSERT_TRUE(chat.wait_for("> "));
+    chat.type("/think off\r");
+    EXPECT_TRUE(chat.wait_for("thinking off (template qwen3-no-think)")) << chat.screen();
+    chat.type("hi\r");
+    EXPECT_TRUE(chat.wait_for("tok/s")) << chat.screen();
+    chat.type("/think on\r");
+    EXPECT_TRUE(chat.wait_for("thinking on (template qwen3)")) << chat.screen();
+    chat.type("/quit\r");
+    EXPECT_EQ(chat.wait_exit(), 0) << chat.screen();
+
+    Pty plain({kStrata, "-m", model, "--chat-template", "chatml", "--threads", "1"});
+    ASSERT_TRUE(plain.wait_for("> ")) << plain.screen();
+    plain.type("/think off\r");
+    EXPECT_TRUE(plain.wait_for("the chat template chatml has no thinking switch"))
+        << plain.screen();
+    plain.type("/quit\r");
+    EXPECT_EQ(plain.wait_exit(), 0) << plain.screen();
+}

@@ -106,3 +106,43 @@ TEST(Graph, SyntheticGemma3OneBHasTheRealShape) {
     EXPECT_TRUE(c.tied_output);
     EXPECT_EQ(parameter_count(c), 999885952u);
 }
+
+// The synthetic shapes of issue #20's families: their real hyperparameters, and one layer of
+// each converts to Q4_0, loads and decodes (a prompt batch through the grouped MoE path, then
+// single tokens) to finite logits.
+TEST(Graph, SyntheticShapesOfTheNewFamiliesRun) {
+    struct Want {
+        const char* shape;
+        uint32_t n_embd, head_dim, n_head_kv, n_vocab, n_expert, n_expert_used;
+        bool tied;
+    };
+    for (const Want& w : {Want{"qwen3-0.6b", 1024, 128, 8, 151936, 0, 0, true},
+                          Want{"phi-3-mini", 3072, 96, 32, 32064, 0, 0, false},
+                          Want{"olmoe-1b-7b", 2048, 128, 16, 50304, 64, 8, false}}) {
+        TempDir dir;
+        SyntheticOptions syn;
+        syn.shape = w.shape;
+        syn.layers = 1;
+        ModelSource src = make_synthetic(syn);
+        const ModelConfig& c = src.config;
+        EXPECT_EQ(c.n_embd, w.n_embd) << w.shape;
+        EXPECT_EQ(c.head_dim, w.head_dim) << w.shape;
+        EXPECT_EQ(c.n_head_kv, w.n_head_kv) << w.shape;
+        EXPECT_EQ(c.n_vocab, w.n_vocab) << w.shape;
+        EXPECT_EQ(c.n_expert, w.n_expert) << w.shape;
+        EXPECT_EQ(c.n_expert_used, w.n_expert_used) << w.shape;
+        EXPECT_EQ(c.tied_output, w.tied) << w.shape;
+        convert_model(src, dir.file("m.strata"), {DType::Q4_0, 0});
+        auto m = Model::load(dir.file("m.strata"));
+        SessionOptions o;
+        o.n_ctx = 64;
+        o.n_threads = 2;
+        Session s(m, o);
+        const std::vector<int32_t> prompt = {1, 300, 301, 302, 303};
+        s.decode(prompt.data(), int(prompt.size()));
+        for (int32_t t : {304, 305}) {
+            const float* l = s.decode(&t, 1);
+            for (uint32_t v = 0; v < c.n_vocab; v++) ASSERT_TRUE(std::isfinite(l[v])) << w.shape;
+        }
+    }
+}

@@ -407,3 +407,35 @@ TEST(ChatTemplateFamilies, RecognizedFromTheirReleasedTemplates) {
          {"qwen3", "qwen3-no-think", "phi-3", "phi3", "granite", "smollm3", "smollm3-no-think"})
         EXPECT_TRUE(chat_family_from_name(name).has_value()) << name;
 }
+
+TEST(ChatTemplateFamilies, Llama31And32WriteTheirDatedSystemHeader) {
+    const std::vector<ChatMessage> m = {
+        kTwoTurns[0], kTwoTurns[1], {"assistant", "Hello!"}, kTwoTurns[3]};
+    const std::string header = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+                               "Cutting Knowledge Date: December 2023\nToday Date: ";
+    EXPECT_EQ(render_on(ChatFamily::Llama31, m, true, "<|begin_of_text|>", "<|eot_id|>"),
+              header + "26 Jul 2024\n\nYou are terse.<|eot_id|>"
+                       "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                       "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
+                       "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
+                       "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    EXPECT_EQ(
+        render_on(ChatFamily::Llama32, {{"user", " Hi "}}, true, "<|begin_of_text|>", "<|eot_id|>"),
+        header + "02 Dec 2026\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+                 "Hi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+    EXPECT_EQ(chat_turn_end(ChatFamily::Llama32, "<|end_of_text|>"), "<|eot_id|>");
+    // Llama 3.2's template takes the date from strftime_now, 3.1's has only the fixed default.
+    const std::string system_header =
+        "{#- System message #}\n{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\n"
+        "{{- \"Cutting Knowledge Date: December 2023\\n\" }}\n"
+        "{{- \"Today Date: \" + date_string + \"\\n\\n\" }}\n";
+    EXPECT_EQ(detect_chat_family("{%- if not date_string is defined %}\n    {%- if strftime_now "
+                                 "is defined %}\n        {%- set date_string = strftime_now(\"%d "
+                                 "%b %Y\") %}\n" +
+                                 system_header),
+              ChatFamily::Llama32);
+    EXPECT_EQ(detect_chat_family("{%- if not date_string is defined %}\n    {%- set date_string "
+                                 "= \"26 Jul 2024\" %}\n{%- endif %}\n" +
+                                 system_header),
+              ChatFamily::Llama31);
+}

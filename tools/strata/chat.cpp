@@ -41,6 +41,8 @@ const char* kHelp = R"(commands:
   /save FILE       save the conversation as JSON
   /load FILE       load a conversation saved with /save (re-reads it into the cache)
   /stats           model, context and KV cache use, last speeds
+  /think on|off    Qwen3, SmolLM3: the model thinks before it answers (the default), or not
+                   (the template's enable_thinking=false: its -no-think variant)
   /fork            branch the conversation here and continue in the new branch (the KV cache
                    is shared copy-on-write: nothing is copied or recomputed)
   /branches        list the branches
@@ -428,6 +430,21 @@ int run_chat(const Options& o) {
                     chat.system = arg, chat.messages.clear();
                     check(strata_session_reset(chat.session.get()));
                     std::printf("system prompt set; new conversation\n");
+                } else if (cmd == "/think" && (arg == "on" || arg == "off")) {
+                    // the families with a thinking switch have a "-no-think" template too
+                    const std::string off = "-no-think",
+                                      names = std::string(" ") + strata_chat_template_names() + " ";
+                    std::string base = chat.tmpl;
+                    if (base.size() > off.size() &&
+                        base.compare(base.size() - off.size(), off.size(), off) == 0)
+                        base.resize(base.size() - off.size());
+                    if (base.empty() || names.find(" " + base + off + " ") == std::string::npos) {
+                        std::printf("the chat template %s has no thinking switch\n",
+                                    chat.tmpl.empty() ? "(none)" : chat.tmpl.c_str());
+                    } else {
+                        chat.tmpl = arg == "on" ? base : base + off;
+                        std::printf("thinking %s (template %s)\n", arg.c_str(), chat.tmpl.c_str());
+                    }
                 } else if (cmd == "/stats")
                     chat.stats();
                 else if (cmd == "/fork")
