@@ -117,8 +117,10 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
                     is_float(st->type) && (!st->generate || st->keep_type) ? st->type : DType::F16;
             ct.fallback = true;
         }
-        if (opt.interleave && spec.is_matrix && spec.shape.size() == 2 &&
-            spec.name != "token_embd.weight" && can_interleave8(ct.to, spec.shape[0]))
+        if (opt.interleave && spec.is_matrix &&
+            (spec.shape.size() == 2 || spec.shape.size() == 3) &&
+            spec.name != "token_embd.weight" &&
+            can_interleave8(ct.to, spec.shape[spec.shape.size() - 2]))
             ct.layout = TensorLayout::Interleave8;
         report.tensors.push_back(ct);
         const DType to = ct.to;

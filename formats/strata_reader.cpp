@@ -1,9 +1,9 @@
 #include "formats/strata_reader.h"
 
-#include "formats/byte_reader.h"
-#include "formats/checksum.h"
 #include "core/error.h"
 #include "core/interleave.h"
+#include "formats/byte_reader.h"
+#include "formats/checksum.h"
 #include "formats/strata_writer.h"
 
 #include <algorithm>
@@ -137,7 +137,7 @@ void StrataFile::parse(const std::string& name) {
                      dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) + " takes " +
                      std::to_string(expect));
             if (t.layout == TensorLayout::Interleave8 &&
-                (n_dims != 2 || !can_interleave8(t.type, t.rows())))
+                (n_dims < 2 || n_dims > 3 || !can_interleave8(t.type, t.shape[n_dims - 2])))
                 fail("tensor " + t.name + " has the interleave8 layout but is a " +
                      dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) +
                      " (it needs a q4_0, q8_0, q4_k or q6_k matrix with a multiple of 8 rows)");

@@ -1,8 +1,8 @@
 #include "formats/strata_writer.h"
 
-#include "formats/checksum.h"
 #include "core/error.h"
 #include "core/interleave.h"
+#include "formats/checksum.h"
 
 #include <cerrno>
 #include <cstring>
@@ -41,7 +41,8 @@ void StrataWriter::add_tensor(const std::string& name, DType type, std::vector<u
         fail("tensor " + name + ": a row of " + std::to_string(e.shape.back()) +
              " values is not a whole number of " + dtype_name(type) + " blocks");
     if (layout == TensorLayout::Interleave8 &&
-        (e.shape.size() != 2 || !can_interleave8(type, e.shape[0])))
+        (e.shape.size() < 2 || e.shape.size() > 3 ||
+         !can_interleave8(type, e.shape[e.shape.size() - 2])))
         fail("tensor " + name + " cannot take the interleave8 layout");
     entries_.push_back(std::move(e));
     producers_.push_back(std::move(produce));

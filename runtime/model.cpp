@@ -26,8 +26,8 @@ RopeTable make_rope(const ModelConfig& c, float theta, const float* factors,
     if (factors) { // Llama 3 frequency divisors (GGUF rope_freqs.weight)
         for (size_t i = 0; i < r.inv_freq.size(); i++) {
             if (!(factors[i] > 0) || !std::isfinite(factors[i]))
-                fail(path + ": rope_freqs.weight[" + std::to_string(i) + "] = " +
-                     std::to_string(factors[i]) + " is not a positive frequency divisor");
+                fail(path + ": rope_freqs.weight[" + std::to_string(i) +
+                     "] = " + std::to_string(factors[i]) + " is not a positive frequency divisor");
             r.inv_freq[i] /= factors[i];
         }
     }
@@ -46,8 +46,6 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
             m->matrices_[t.name] =
                 MatrixRef{t.type, f.data(t), int(t.shape[0]), int(t.shape[1]), t.layout};
         } else if (t.shape.size() == 3) { // experts: [n_expert, rows, cols]
-            if (t.layout != TensorLayout::RowMajor)
-                fail(path + ": expert tensor " + t.name + " must be row-major");
             const size_t per = size_t(t.bytes / t.shape[0]);
             auto& list = m->experts_[t.name];
             for (uint64_t e = 0; e < t.shape[0]; e++)
@@ -111,7 +109,8 @@ const MatrixRef& Model::expert(const std::string& name, int e) const {
 }
 
 const MoeWeights& Model::moe(int layer) const {
-    if (size_t(layer) >= moe_.size()) fail(path_ + ": layer " + std::to_string(layer) + " has no experts");
+    if (size_t(layer) >= moe_.size())
+        fail(path_ + ": layer " + std::to_string(layer) + " has no experts");
     return moe_[size_t(layer)];
 }
 
@@ -129,7 +128,8 @@ uint64_t weight_bytes_per_token(const Model& m) {
         if (t.shape.size() == 3 && c.n_expert > 0) bytes = bytes / c.n_expert * c.n_expert_used;
         b += bytes;
     }
-    if (c.tied_output) b += row_bytes(m.output.type, uint64_t(m.output.cols)) * uint64_t(m.output.rows);
+    if (c.tied_output)
+        b += row_bytes(m.output.type, uint64_t(m.output.cols)) * uint64_t(m.output.rows);
     return b;
 }
 

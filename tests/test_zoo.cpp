@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "formats/convert.h"
 #include "formats/model_source.h"
+#include "formats/strata_reader.h"
 #include "ops/rope.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -78,6 +79,13 @@ std::string convert_zoo(const TempDir& dir, const std::string& name) {
     ModelSource src = import_gguf(fixture("zoo/" + name + ".gguf"));
     const std::string out = dir.file(name + ".strata");
     convert_model(src, out, {});
+    // The Q8_0 experts of the MoE files are stored interleaved (8 rows of one expert per group):
+    // these tests then prove that layout against llama.cpp too.
+    const StrataFile file = StrataFile::open(out);
+    for (const TensorEntry& t : file.tensors()) {
+        if (t.shape.size() == 3)
+            EXPECT_EQ(t.layout, TensorLayout::Interleave8) << name << ": " << t.name;
+    }
     return out;
 }
 
