@@ -83,8 +83,9 @@ std::string convert_zoo(const TempDir& dir, const std::string& name) {
     // these tests then prove that layout against llama.cpp too.
     const StrataFile file = StrataFile::open(out);
     for (const TensorEntry& t : file.tensors()) {
-        if (t.shape.size() == 3)
+        if (t.shape.size() == 3) {
             EXPECT_EQ(t.layout, TensorLayout::Interleave8) << name << ": " << t.name;
+        }
     }
     return out;
 }
