@@ -127,6 +127,18 @@ uint64_t parameter_count(const ModelConfig& c) {
     return n;
 }
 
+uint64_t active_parameter_count(const ModelConfig& c) {
+    uint64_t n = 0;
+    for (const auto& t : expected_tensors(c)) {
+        uint64_t e = 1;
+        for (uint64_t d : t.shape) e *= d;
+        // experts [n_expert, rows, cols]: a token runs n_expert_used of them
+        if (t.shape.size() == 3 && c.n_expert > 0) e = e / c.n_expert * c.n_expert_used;
+        n += e;
+    }
+    return n;
+}
+
 std::vector<int32_t> cla_kv_source(uint32_t n_layer, uint32_t group) {
     std::vector<int32_t> src(n_layer);
     for (uint32_t l = 0; l < n_layer; l++) src[l] = int32_t(group > 1 ? l - l % group : l);

@@ -127,6 +127,9 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
 
 // Parameters in the model (token embedding and output counted once when tied).
 uint64_t parameter_count(const ModelConfig& config);
+// The parameters one token's forward pass uses: all but the experts a mixture-of-experts layer
+// does not choose (== parameter_count for dense models).
+uint64_t active_parameter_count(const ModelConfig& config);
 
 void write_metadata(Metadata& meta, const ModelConfig& config, const TokenizerData& tokenizer,
                     const Provenance& provenance);

@@ -99,7 +99,9 @@ void describe_config(std::string& out, const ModelConfig& c) {
     if (no_rope) add(std::to_string(no_rope) + " layers without RoPE");
     if (c.n_expert)
         add(std::to_string(c.n_expert) + " experts, " + std::to_string(c.n_expert_used) +
-            " per token (width " + std::to_string(c.n_ff_expert) + (c.expert_norm_topk ? ", renormalized)" : ")"));
+            " per token (width " + std::to_string(c.n_ff_expert) +
+            (c.expert_norm_topk ? ", renormalized; " : "; ") +
+            human_count(double(active_parameter_count(c))) + " parameters active)");
     if (!f.empty()) append(out, "features:       %s\n", f.c_str());
     append(out, "output:         %s%s\n",
            c.tied_output ? "tied to token_embd" : "own output.weight",

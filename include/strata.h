@@ -67,6 +67,7 @@ typedef struct strata_model_info {
     int64_t weight_bytes_per_token; /* weight bytes one token's forward pass reads */
     const char* name;               /* the model's name from its metadata ("" when none) */
     int32_t synthetic;              /* 1: random weights (strata-convert --synthetic) */
+    int64_t n_active_params;        /* used per token: n_params less the unchosen experts */
 } strata_model_info;
 
 /* Maps and validates a .strata file. */

@@ -53,6 +53,7 @@ int strata_model_info_get(const strata_model* model, strata_model_info* out) {
     out->head_dim = int32_t(c.head_dim);
     out->n_ctx_train = int32_t(c.n_ctx_train), out->n_kv_layers = int32_t(c.n_kv_layers());
     out->n_params = int64_t(strata::parameter_count(c));
+    out->n_active_params = int64_t(strata::active_parameter_count(c));
     out->kv_bytes_per_token = int64_t(c.kv_bytes_per_token(2.0));
     out->file_bytes = int64_t(model->model->file().file_bytes());
     out->weight_bytes_per_token = int64_t(strata::weight_bytes_per_token(*model->model));

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
                                 double(c.kv_bytes_per_token) * kv_scale * (depth + ng / 2.0);
                             res.bound_ts = read_gbps[ti] * 1e9 / (wbytes + kv);
                         } else { // prompt: 2 ops per weight per token over the FMA peak
-                            res.bound_ts = fma_gflops[ti] * 1e9 / (2.0 * double(c.n_params));
+                            res.bound_ts = fma_gflops[ti] * 1e9 / (2.0 * double(c.n_active_params));
                         }
                     }
                     results.push_back(res);
