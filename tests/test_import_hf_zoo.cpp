@@ -6,7 +6,7 @@
 #include "core/quantize_ref.h"
 #include "formats/convert.h"
 #include "formats/gguf_reader.h"
-#include "formats/import_hf_families.h"
+#include "formats/import_hf_names.h"
 #include "formats/safetensors.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
