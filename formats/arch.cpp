@@ -13,6 +13,40 @@ std::vector<const ArchFormat*>& registry() {
 }
 } // namespace
 
+std::string HparamSource::text(const std::string& key) const {
+    fail(where() + ": " + key + " is not a string this source can read");
+}
+
+// The names transformers' llama modeling gives a layer's tensors, which the families share.
+HfLayerNames hf_layer_names(const ArchFormat* a, const ModelConfig& c) {
+    HfLayerNames n;
+    n.parts = {
+        {"input_layernorm.weight", "attn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},
+        {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},
+        {"self_attn.q_proj.bias", "attn_q.bias"},
+        {"self_attn.k_proj.bias", "attn_k.bias"},
+        {"self_attn.v_proj.bias", "attn_v.bias"},
+        {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+        {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+        {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},
+        {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},
+    };
+    if (c.n_expert > 0) n.parts["mlp.gate.weight"] = "ffn_gate_inp.weight";
+    if (a) a->hf_names(c, n);
+    return n;
+}
+
+void HfLayerNames::sandwich_norms() {
+    parts["post_attention_layernorm.weight"] = "post_attention_norm.weight";
+    parts["pre_feedforward_layernorm.weight"] = "ffn_norm.weight";
+    parts["post_feedforward_layernorm.weight"] = "post_ffw_norm.weight";
+}
+
 void ArchFormat::read_hf(const HparamSource& cfg, ModelConfig&) const {
     fail(cfg.where() + ": Hugging Face import of architecture " + name() + " is not supported");
 }
@@ -46,10 +80,18 @@ const ArchFormat* arch_for_hf(const std::string& model_type) {
 }
 
 std::string arch_names() {
-    if (registry().empty()) return "none registered: the runtime's architecture files register them";
+    if (registry().empty())
+        return "none registered: the runtime's architecture files register them";
     std::string s;
     for (const ArchFormat* a : registry()) s += (s.empty() ? "" : ", ") + std::string(a->name());
     return s;
+}
+
+std::string hf_type_names() {
+    std::string s;
+    for (const ArchFormat* a : registry())
+        for (const std::string& t : a->hf_types()) s += (s.empty() ? "" : ", ") + t;
+    return s.empty() ? "none registered" : s;
 }
 
 } // namespace strata

@@ -7,6 +7,7 @@
 
 #include "formats/model_config.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class HparamSource {
     virtual uint32_t u32(const std::string& key) const = 0; // positive integer
     virtual double number(const std::string& key) const = 0;
     virtual bool flag(const std::string& key) const = 0;
+    // A string value (HF config.json's "hidden_activation"...); the default fails naming the
+    // key, for sources whose architectures read no strings.
+    virtual std::string text(const std::string& key) const;
     // Integer array (GGUF array, JSON list); empty when absent.
     virtual std::vector<int64_t> ints(const std::string& key) const = 0;
     virtual std::string where() const = 0; // file name for messages
@@ -31,6 +35,9 @@ class HparamSource {
         return has(key) ? float(number(key)) : d;
     }
     bool flag_or(const std::string& key, bool d) const { return has(key) ? flag(key) : d; }
+    std::string text_or(const std::string& key, const std::string& d) const {
+        return has(key) ? text(key) : d;
+    }
 };
 
 // The tensors of a model, in file order (see expected_tensors).
@@ -48,6 +55,26 @@ class TensorSchema {
     std::vector<TensorSpec> specs;
 };
 
+// How a family's Hugging Face checkpoints name the tensors of a layer
+// ("model.layers.{l}.<part>"), in strata's (GGUF's) terms. hf_layer_names() starts from the
+// llama names the families share; an architecture's hf_names() changes only what differs.
+struct HfLayerNames {
+    // HF part -> strata's part of the layer: "self_attn.q_proj.weight" -> "attn_q.weight".
+    std::map<std::string, std::string> parts;
+    // Experts, when the config has them: "<expert_prefix>{e}.<expert_gate|up|down>.weight",
+    // each a 2-D slice the importer stacks into ffn_{gate,up,down}_exps.weight. (The router is
+    // one of `parts`: "mlp.gate.weight" -> "ffn_gate_inp.weight".)
+    std::string expert_prefix = "mlp.experts.";
+    std::string expert_gate = "gate_proj", expert_up = "up_proj", expert_down = "down_proj";
+    // HF stores the weight w of an RMSNorm that multiplies by (1 + w): the importer adds the one
+    // (strata, like GGUF, stores what multiplies).
+    bool norms_minus_one = false;
+    // Norms after each branch as well: post_attention_layernorm is the attention's post-norm
+    // and pre_/post_feedforward_layernorm the FFN's (llama's post_attention_layernorm is the
+    // FFN's pre-norm).
+    void sandwich_norms();
+};
+
 class ArchFormat {
   public:
     virtual ~ArchFormat() = default;
@@ -60,6 +87,10 @@ class ArchFormat {
     // context): the architecture's own. `g` is the whole file (tensor presence, e.g. biases).
     virtual void read_gguf(const HparamSource& keys, const GgufFile& g, ModelConfig& c) const = 0;
     virtual void read_hf(const HparamSource& cfg, ModelConfig& c) const;
+    // The HF tensor names of a model of this configuration (as read_hf filled it): `n` holds
+    // the shared llama names (hf_layer_names); override to change what this family names
+    // differently (fused matrices, other norm or expert names, norms stored minus one).
+    virtual void hf_names(const ModelConfig&, HfLayerNames&) const {}
     // The facts of this architecture a configuration built from scratch (a synthetic model)
     // takes: RoPE style, biases, norms' placement... (importers get them in read_*).
     virtual void defaults(ModelConfig&) const {}
@@ -78,5 +109,10 @@ const ArchFormat* arch_for_gguf(const std::string& gguf_arch);
 const ArchFormat* arch_for_hf(const std::string& model_type);
 // "llama, qwen2, ..." for messages.
 std::string arch_names();
+// The HF model_types the registered architectures import, "llama, mistral, ..." for messages.
+std::string hf_type_names();
+// The HF layer tensor names of a model of `a` (nullptr: only the shared llama names) with
+// configuration `c`.
+HfLayerNames hf_layer_names(const ArchFormat* a, const ModelConfig& c);
 
 } // namespace strata

@@ -1,11 +1,12 @@
 // Hugging Face model directories: config.json (the architectures whose registry files take HF
 // import, with the CLA sharing fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or
-// sharded *.safetensors (tensor names and layouts per family: import_hf_families.cpp),
+// sharded *.safetensors (tensor names per family: the architecture's hf_names, matched in
+// import_hf_names.cpp),
 // tokenizer.json or tokenizer.model, tokenizer_config.json.
 #include "core/error.h"
 #include "core/quantize_ref.h"
 #include "formats/arch.h"
-#include "formats/import_hf_families.h"
+#include "formats/import_hf_names.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
 
@@ -15,7 +16,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 
 namespace strata {
@@ -141,6 +141,10 @@ class HfHparams : public HparamSource {
         if (!has(key) || !cfg_[key].is_boolean()) fail(path_ + ": " + key + " is not a boolean");
         return cfg_[key].get<bool>();
     }
+    std::string text(const std::string& key) const override {
+        if (!has(key) || !cfg_[key].is_string()) fail(path_ + ": " + key + " is not a string");
+        return cfg_[key].get<std::string>();
+    }
     std::vector<int64_t> ints(const std::string& key) const override {
         std::vector<int64_t> out;
         if (!has(key)) return out;
@@ -193,7 +197,7 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
     const ArchFormat* arch = arch_for_hf(type);
     if (!arch && !missing)
         fail(config_path + ": model_type '" + type +
-             "' is not supported (supported: " + arch_names() + ")");
+             "' is not supported (supported: " + hf_type_names() + ")");
     c.name = cfg.value("_name_or_path", type);
     c.n_embd = get_u32(cfg, "hidden_size", config_path);
     c.n_ff = get_u32(cfg, "intermediate_size", config_path);
@@ -208,9 +212,7 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
     c.rope_dim = uint32_t(c.head_dim * cfg.value("partial_rotary_factor", 1.0));
     c.rope_style = RopeStyle::NeoX; // HF checkpoints rotate halves (rotate_half)
     c.tied_output = cfg.value("tie_word_embeddings", false);
-    // The family's tensor names and layouts (and, with `missing`, its architecture name).
-    const HfHyper hyper = hf_family_hyper(cfg, type, c.n_layer, c.n_embd, config_path);
-    c.arch = arch ? arch->name() : hyper.arch;
+    c.arch = arch ? arch->name() : type;
     if (cfg.contains("rope_scaling") && cfg["rope_scaling"].is_object()) {
         const json& rs = cfg["rope_scaling"];
         const std::string kind = rs.value("rope_type", rs.value("type", "none"));
@@ -239,8 +241,14 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
                 throw Error(config_path + ": " + e.what());
             }
     } else {
-        *missing = {"model_type " + type + ": no registered architecture (" + hyper.arch + ")"};
+        *missing = {"model_type " + type + ": no registered architecture"};
     }
+    // The family's tensor names, for the configuration read_hf filled (its experts...).
+    const HfLayerNames names = hf_layer_names(arch, c);
+    // What the architecture's schema has for this configuration (not checked with `missing`).
+    std::set<std::string> wanted;
+    if (!missing)
+        for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
 
     // Weights: the index names the shards; without one, every *.safetensors in the directory.
     std::vector<std::string> files;
@@ -270,11 +278,14 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
         src.mappings.push_back(st.mapping());
         for (const auto& [hf_name, t] : st.tensors()) {
             if (hf_name.find("rotary_emb.inv_freq") != std::string::npos) continue; // recomputed
-            const HfTensorName mapped = hf_tensor_name(hyper, hf_name);
+            const HfTensorName mapped = hf_tensor_name(names, c, hf_name);
             const std::string& name = mapped.name;
             if (name.empty())
                 fail(path + ": tensor " + hf_name + " is not part of a " + type +
                      " model strata understands");
+            if (!missing && !wanted.count(name) && name != "output.weight")
+                fail(dir + ": tensor " + hf_name + " (strata's " + name +
+                     ") is not expected for this config (kv_source or shape mismatch?)");
             if (name == "output.weight") {
                 have_lm_head = true;
                 if (c.tied_output) continue; // tie_word_embeddings: the embedding serves
@@ -282,7 +293,7 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
             const DType dt = safetensors_type(t.dtype, path + ": tensor " + hf_name);
             if (mapped.expert >= 0) {
                 auto& pieces = expert_pieces[name];
-                pieces.resize(hyper.n_expert);
+                pieces.resize(c.n_expert);
                 if (t.shape.size() != 2) fail(path + ": expert tensor " + hf_name + " is not 2-D");
                 if (pieces[size_t(mapped.expert)].data)
                     fail(dir + ": tensor " + hf_name + " appears more than once");
@@ -291,9 +302,9 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
             }
             if (src.find(name))
                 fail(dir + ": tensor " + hf_name + " appears in more than one shard");
-            const bool shift = hyper.norm_plus_one && name.size() > 11 &&
+            const bool shift = names.norms_minus_one && name.size() > 11 &&
                                name.compare(name.size() - 11, 11, "norm.weight") == 0;
-            if (shift) { // Gemma's RMSNorm multiplies by (1 + weight): store what multiplies
+            if (shift) { // the RMSNorm multiplies by (1 + weight): store what multiplies
                 SourceTensor s = relaid(name, DType::F32, t.shape);
                 const uint8_t* data = t.data;
                 const uint64_t n = t.shape.empty() ? 1 : t.shape.back(),
@@ -324,14 +335,6 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
             }
         };
         src.tensors.push_back(std::move(s));
-    }
-    if (!missing) {
-        std::set<std::string> wanted;
-        for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
-        for (const auto& t : src.tensors)
-            if (!wanted.count(t.name) && t.name != "output.weight")
-                fail(dir + ": tensor " + t.name +
-                     " is not expected for this config (kv_source or shape mismatch?)");
     }
     if (!have_lm_head && !c.tied_output) {
         c.tied_output = true; // no lm_head: the embedding is the output projection

@@ -6,7 +6,7 @@
 #include "core/quantize_ref.h"
 #include "formats/convert.h"
 #include "formats/gguf_reader.h"
-#include "formats/import_hf_families.h"
+#include "formats/import_hf_names.h"
 #include "formats/safetensors.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -402,6 +402,85 @@ TEST(HfGemma, LayerTypesItCannotRunAreRefusedByName) {
             ADD_FAILURE() << "accepted layer_types " << cfg["layer_types"].dump();
         } catch (const Error& e) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+        }
+    }
+}
+
+// The config.json features the architectures' read_hf refuse (moved there from the importer's
+// per-family switch, issue #19): each is an error naming the field.
+TEST(HfRegistry, UnsupportedConfigFieldsAreRefusedByTheirArchitecture) {
+    REQUIRE_FIXTURES();
+    struct Case {
+        const char* zoo;
+        const char* key;
+        nlohmann::json value;
+        const char* expect;
+    };
+    for (const Case& k : {Case{"gemma2-q8_0", "hidden_activation", "relu", "'relu'"},
+                          Case{"gemma3-q8_0", "hidden_activation", "silu", "'silu'"},
+                          Case{"olmoe-q8_0", "clip_qkv", 8.0, "clip_qkv"},
+                          Case{"qwen3moe-q8_0", "decoder_sparse_step", 2, "decoder_sparse_step"},
+                          Case{"qwen3moe-q8_0", "mlp_only_layers", {0}, "mlp_only_layers"},
+                          Case{"hunyuan-dense-q8_0", "use_qk_norm", false, "use_qk_norm"}}) {
+        TempDir d;
+        write_hf_from_gguf(fixture(std::string("zoo/") + k.zoo + ".gguf"), d.path);
+        auto cfg = nlohmann::json::parse(std::ifstream(d.file("config.json")));
+        EXPECT_NO_THROW(import_hf(d.path)) << k.zoo; // as written, it imports
+        cfg[k.key] = k.value;
+        std::ofstream(d.file("config.json")) << cfg.dump();
+        try {
+            import_hf(d.path);
+            ADD_FAILURE() << k.zoo << ": accepted " << k.key << " = " << k.value.dump();
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(k.expect), std::string::npos) << e.what();
+        }
+    }
+}
+
+// A family's tensor names come from its architecture: another family's spelling of a tensor
+// (Mixtral's expert names in a Qwen3-MoE directory, HF llama's q_norm in Hunyuan's) is refused
+// naming the tensor; an unknown model_type lists the model_types the registry imports.
+TEST(HfRegistry, TensorNamesOfAnotherFamilyAreRefusedByName) {
+    REQUIRE_FIXTURES();
+    {
+        TempDir d;
+        write_hf_from_gguf(fixture("zoo/llama-q8_0.gguf"), d.path);
+        auto cfg = nlohmann::json::parse(std::ifstream(d.file("config.json")));
+        cfg["model_type"] = "gpt_neox";
+        std::ofstream(d.file("config.json")) << cfg.dump();
+        try {
+            import_hf(d.path);
+            ADD_FAILURE() << "accepted gpt_neox";
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("'gpt_neox'"), std::string::npos) << what;
+            for (const char* t : {"mixtral", "qwen3_moe", "gemma3_text", "hunyuan_v1_dense"})
+                EXPECT_NE(what.find(t), std::string::npos) << what;
+        }
+    }
+    // A Qwen3-MoE directory read as Mixtral, and a Mixtral one read as Qwen3-MoE: the experts'
+    // names (mlp.experts.{e}.gate_proj / block_sparse_moe.experts.{e}.w1) no longer match.
+    for (const bool mixtral : {false, true}) {
+        TempDir d;
+        write_hf_from_gguf(fixture(mixtral ? "zoo/llama-moe-q8_0.gguf" : "zoo/qwen3moe-q8_0.gguf"),
+                           d.path);
+        auto cfg = nlohmann::json::parse(std::ifstream(d.file("config.json")));
+        cfg["model_type"] = mixtral ? "qwen3_moe" : "mixtral";
+        if (mixtral) {
+            cfg["num_experts"] = cfg["num_local_experts"];
+            cfg["moe_intermediate_size"] = cfg["intermediate_size"];
+        } else {
+            cfg["num_local_experts"] = cfg["num_experts"];
+        }
+        std::ofstream(d.file("config.json")) << cfg.dump();
+        try {
+            import_hf(d.path);
+            ADD_FAILURE() << (mixtral ? "mixtral" : "qwen3_moe") << " read as "
+                          << cfg["model_type"];
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(mixtral ? "block_sparse_moe" : "mlp."), std::string::npos) << what;
+            EXPECT_NE(what.find("is not part of a"), std::string::npos) << what;
         }
     }
 }

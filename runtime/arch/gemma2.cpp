@@ -52,6 +52,12 @@ class Gemma2 : public Architecture {
     }
     void read_hf(const HparamSource& k, ModelConfig& c) const override {
         defaults(c);
+        // (transformers' Gemma MLP: the tanh-approximated GELU; strata's GeGLU is that one)
+        const std::string act =
+            k.text_or("hidden_activation", k.text_or("hidden_act", "gelu_pytorch_tanh"));
+        if (act != "gelu_pytorch_tanh" && act != "gelu")
+            fail(k.where() + ": hidden_activation '" + act +
+                 "' is not supported (gelu_pytorch_tanh is)");
         c.attn_softcap = k.f32_or("attn_logit_softcapping", 0.0f);
         c.final_softcap = k.f32_or("final_logit_softcapping", 0.0f);
         c.sliding_window = k.u32_or("sliding_window", c.sliding_window);
@@ -66,6 +72,12 @@ class Gemma2 : public Architecture {
         }
         if (k.has("query_pre_attn_scalar"))
             c.attn_scale = 1.0f / std::sqrt(float(k.number("query_pre_attn_scalar")));
+    }
+    // HF: pre_/post_feedforward_layernorm and post_attention_layernorm around the branches;
+    // every norm weight stored minus one (Gemma's RMSNorm multiplies by 1 + weight).
+    void hf_names(const ModelConfig&, HfLayerNames& n) const override {
+        n.sandwich_norms();
+        n.norms_minus_one = true;
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -54,6 +54,12 @@ class Gemma3 : public Architecture {
     }
     void read_hf(const HparamSource& k, ModelConfig& c) const override {
         common(c);
+        // (transformers' Gemma MLP: the tanh-approximated GELU; strata's GeGLU is that one)
+        const std::string act =
+            k.text_or("hidden_activation", k.text_or("hidden_act", "gelu_pytorch_tanh"));
+        if (act != "gelu_pytorch_tanh" && act != "gelu")
+            fail(k.where() + ": hidden_activation '" + act +
+                 "' is not supported (gelu_pytorch_tanh is)");
         c.tied_output = k.flag_or("tie_word_embeddings", true); // (Gemma3TextConfig's default)
         set_sliding(c, k.u32_or("sliding_window", 0),
                     k.u32_or("sliding_window_pattern", kDefaultPeriod), k.where());
@@ -70,6 +76,12 @@ class Gemma3 : public Architecture {
         c.final_softcap = k.f32_or("final_logit_softcapping", 0.0f);
         if (k.has("query_pre_attn_scalar"))
             c.attn_scale = 1.0f / std::sqrt(float(k.number("query_pre_attn_scalar")));
+    }
+    // HF: pre_/post_feedforward_layernorm and post_attention_layernorm around the branches;
+    // every norm weight stored minus one (Gemma's RMSNorm multiplies by 1 + weight).
+    void hf_names(const ModelConfig&, HfLayerNames& n) const override {
+        n.sandwich_norms();
+        n.norms_minus_one = true;
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -1,5 +1,6 @@
 // hunyuan-dense (Hunyuan dense v1): the llama block with NeoX RoPE and per-head Q/K RMSNorm
 // applied after RoPE.
+#include "core/error.h"
 #include "runtime/arch/block.h"
 
 namespace strata {
@@ -15,7 +16,17 @@ class HunyuanDense : public Architecture {
     void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
         defaults(c);
     }
-    void read_hf(const HparamSource&, ModelConfig&) const override {}
+    void read_hf(const HparamSource& k, ModelConfig&) const override {
+        if (!k.flag_or("use_qk_norm", true))
+            fail(k.where() + ": hunyuan_v1_dense without use_qk_norm is not supported");
+    }
+    // HF names the Q/K norms self_attn.query_layernorm / key_layernorm.
+    void hf_names(const ModelConfig&, HfLayerNames& n) const override {
+        n.parts.erase("self_attn.q_norm.weight");
+        n.parts.erase("self_attn.k_norm.weight");
+        n.parts["self_attn.query_layernorm.weight"] = "attn_q_norm.weight";
+        n.parts["self_attn.key_layernorm.weight"] = "attn_k_norm.weight";
+    }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);
     }

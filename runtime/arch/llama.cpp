@@ -29,6 +29,17 @@ class Llama : public Architecture {
         c.n_ff_expert = c.n_ff;
         c.expert_norm_topk = true; // softmax over the chosen experts' logits
     }
+    // Mixtral: router block_sparse_moe.gate, experts block_sparse_moe.experts.{e}.w1 (gate),
+    // w3 (up), w2 (down).
+    void hf_names(const ModelConfig& c, HfLayerNames& n) const override {
+        if (c.n_expert == 0) return;
+        n.parts.erase("mlp.gate.weight");
+        n.parts["block_sparse_moe.gate.weight"] = "ffn_gate_inp.weight";
+        n.expert_prefix = "block_sparse_moe.experts.";
+        n.expert_gate = "w1";
+        n.expert_up = "w3";
+        n.expert_down = "w2";
+    }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, {.moe = c.n_expert > 0}, s);
     }

@@ -31,6 +31,7 @@ class Olmoe : public Architecture {
         c.n_ff_expert = c.n_ff;
         defaults(c);
         c.expert_norm_topk = k.flag_or("norm_topk_prob", false);
+        if (k.has("clip_qkv")) fail(k.where() + ": olmoe clip_qkv is not supported");
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -5,8 +5,8 @@
 // Phi-3-mini-4k declares a sliding window (2047) shorter than its context: transformers applies
 // it on every layer, so strata does too (llama.cpp ignores it; they differ only past the window).
 #include "core/error.h"
-#include "runtime/arch/block.h"
 #include "formats/gguf_reader.h"
+#include "runtime/arch/block.h"
 
 namespace strata {
 
@@ -35,6 +35,11 @@ class Phi3 : public Architecture {
     void read_hf(const HparamSource& k, ModelConfig& c) const override {
         defaults(c);
         sliding_window(k.u32_or("sliding_window", 0), c);
+    }
+    // HF's fused matrices hold the GGUF rows in the same order (gate_up: gate rows, then up).
+    void hf_names(const ModelConfig&, HfLayerNames& n) const override {
+        n.parts["self_attn.qkv_proj.weight"] = "attn_qkv.weight";
+        n.parts["mlp.gate_up_proj.weight"] = "ffn_up.weight";
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -33,6 +33,9 @@ class Qwen3Moe : public Architecture {
         c.n_expert_used = k.u32("num_experts_per_tok");
         c.n_ff_expert = k.u32("moe_intermediate_size");
         c.expert_norm_topk = k.flag_or("norm_topk_prob", false);
+        if (k.f32_or("decoder_sparse_step", 1.0f) != 1.0f || !k.ints("mlp_only_layers").empty())
+            fail(k.where() + ": qwen3_moe with dense layers between the MoE layers "
+                             "(decoder_sparse_step, mlp_only_layers) is not supported");
     }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);

@@ -1,5 +1,6 @@
 // The architectures strata runs, one file each in this directory. Adding one: write its file
-// (hyperparameters, tensor schema, graph), add it to this list and a row to tests/test_zoo.cpp.
+// (GGUF/HF hyperparameters, HF tensor names, tensor schema, graph), add it to this list and a
+// row to tests/test_zoo.cpp (docs/architecture.md, "Recipe: add an architecture").
 #include "core/error.h"
 #include "runtime/arch/arch.h"
 
