@@ -17,16 +17,7 @@ namespace strata {
 namespace STRATA_NEON_TYPES_NS {
 namespace {
 
-// acc += the products of 16 signed bytes, summed in 4 int32 lanes (only their total counts).
-inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
-#ifdef __ARM_FEATURE_DOTPROD
-    return vdotq_s32(acc, a, b);
-#else
-    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    const int16x8_t hi = vmull_high_s8(a, b);
-    return vaddq_s32(acc, vaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
-#endif
-}
+#include "ops/arm/neon_byte_dots.h"
 
 // A block's 32 levels: lo = values 0..15, hi = values 16..31.
 struct Levels {

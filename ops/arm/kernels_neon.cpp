@@ -19,28 +19,7 @@
 namespace strata {
 namespace {
 
-// acc += dot products of 16 signed bytes, 4 at a time, into 4 int32 lanes.
-inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
-#ifdef __ARM_FEATURE_DOTPROD
-    return vdotq_s32(acc, a, b);
-#else
-    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    const int16x8_t hi = vmull_high_s8(a, b);
-    return vaddq_s32(acc, vaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
-#endif
-}
-
-// As dot16, but lane i gets exactly the products of bytes 4i..4i+3 (as SDOT defines it); dot16's
-// fallback mixes lanes, which only a full sum may.
-inline int32x4_t dot4x4(int32x4_t acc, int8x16_t a, int8x16_t b) {
-#ifdef __ARM_FEATURE_DOTPROD
-    return vdotq_s32(acc, a, b);
-#else
-    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    const int16x8_t hi = vmull_high_s8(a, b);
-    return vaddq_s32(acc, vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
-#endif
-}
+#include "ops/arm/neon_byte_dots.h"
 
 float dot_f32(int n, const void* w, const void* a) {
     const float* x = static_cast<const float*>(w);

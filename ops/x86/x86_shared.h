@@ -23,11 +23,6 @@ void dequantize_avx2(DType t, const void* x, float* y, int n);
 // 16-core Xeon with VNNI) these beat 512-bit single-row dots 1.7x: the AVX-512 rows use them.
 // Q4_K x Q8_K with word-unpacked scales and shuffled scale broadcasts (ops/x86/kernels_avx2.cpp)
 float dot_q4_k_avx2(int n, const void* w, const void* a);
-// Q4_1, Q5_0, Q5_1, IQ4_NL x Q8_0 (ops/x86/dot_q32_avx2.cpp)
-float dot_q4_1_avx2(int n, const void* w, const void* a);
-float dot_q5_0_avx2(int n, const void* w, const void* a);
-float dot_q5_1_avx2(int n, const void* w, const void* a);
-float dot_iq4_nl_avx2(int n, const void* w, const void* a);
 float dot_q6_k_avx2(int n, const void* w, const void* a);
 void dot_rows_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 void dot_tile_q4_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
