@@ -64,9 +64,11 @@ test-neon:
 	cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 	  -DSTRATA_KERNEL_TESTS_ONLY=ON -DCMAKE_BUILD_TYPE=Release
 	cmake --build build-aarch64 -j$(JOBS) --target strata_kernel_tests
-	$(QEMU) -cpu max build-aarch64/strata_kernel_tests | tee build-aarch64/max.log
+	$(QEMU) -cpu max build-aarch64/strata_kernel_tests > build-aarch64/max.log 2>&1; \
+	  s=$$?; cat build-aarch64/max.log; exit $$s
 	grep -q "in use: neon_dotprod" build-aarch64/max.log
-	$(QEMU) -cpu cortex-a53 build-aarch64/strata_kernel_tests | tee build-aarch64/a53.log
+	$(QEMU) -cpu cortex-a53 build-aarch64/strata_kernel_tests > build-aarch64/a53.log 2>&1; \
+	  s=$$?; cat build-aarch64/a53.log; exit $$s
 	grep -q "in use: neon$$" build-aarch64/a53.log
 
 # libFuzzer targets (clang, ASan+UBSan) over seeds from the fixtures. fuzz-ci: FUZZ_SECONDS each
