@@ -7,10 +7,7 @@
 //
 // The attention scale is 1/sqrt(head_dim), except for the 27B shape (62 layers), where llama.cpp
 // uses 1/sqrt(n_embd / n_head); HF says query_pre_attn_scalar.
-#include "core/error.h"
-#include "runtime/arch/block.h"
-
-#include <cmath>
+#include "runtime/arch/gemma_shared.h"
 
 namespace strata {
 
@@ -23,9 +20,7 @@ void set_sliding(ModelConfig& c, uint32_t window, uint32_t period, const std::st
     c.sliding_window = window;
     c.layer_sliding.clear();
     if (window == 0) return; // every layer global
-    if (period == 0) fail(where + ": sliding_window_pattern must be positive");
-    c.layer_sliding.assign(c.n_layer, 0);
-    for (uint32_t l = 0; l < c.n_layer; l++) c.layer_sliding[l] = l % period < period - 1;
+    gemma::slide_by_period(c, period, where);
 }
 
 void common(ModelConfig& c) {
@@ -54,35 +49,17 @@ class Gemma3 : public Architecture {
     }
     void read_hf(const HparamSource& k, ModelConfig& c) const override {
         common(c);
-        // (transformers' Gemma MLP: the tanh-approximated GELU; strata's GeGLU is that one)
-        const std::string act =
-            k.text_or("hidden_activation", k.text_or("hidden_act", "gelu_pytorch_tanh"));
-        if (act != "gelu_pytorch_tanh" && act != "gelu")
-            fail(k.where() + ": hidden_activation '" + act +
-                 "' is not supported (gelu_pytorch_tanh is)");
+        gemma::check_hf_activation(k);
         c.tied_output = k.flag_or("tie_word_embeddings", true); // (Gemma3TextConfig's default)
         set_sliding(c, k.u32_or("sliding_window", 0),
                     k.u32_or("sliding_window_pattern", kDefaultPeriod), k.where());
-        // layer_types, when given, names each layer's attention (import_hf reads its
-        // "sliding_attention" / "full_attention" as 1 / 0)
-        if (const auto types = k.ints("layer_types"); !types.empty() && c.sliding_window > 0) {
-            if (types.size() != c.n_layer)
-                fail(k.where() + ": layer_types has " + std::to_string(types.size()) +
-                     " entries for " + std::to_string(c.n_layer) + " layers");
-            c.layer_sliding.assign(types.begin(), types.end());
-        }
+        if (c.sliding_window > 0) gemma::read_hf_layer_types(k, c);
         c.rope_theta_swa = k.f32_or("rope_local_base_freq", kDefaultLocalBase);
         c.attn_softcap = k.f32_or("attn_logit_softcapping", 0.0f);
         c.final_softcap = k.f32_or("final_logit_softcapping", 0.0f);
-        if (k.has("query_pre_attn_scalar"))
-            c.attn_scale = 1.0f / std::sqrt(float(k.number("query_pre_attn_scalar")));
+        gemma::read_hf_attn_scale(k, c);
     }
-    // HF: pre_/post_feedforward_layernorm and post_attention_layernorm around the branches;
-    // every norm weight stored minus one (Gemma's RMSNorm multiplies by 1 + weight).
-    void hf_names(const ModelConfig&, HfLayerNames& n) const override {
-        n.sandwich_norms();
-        n.norms_minus_one = true;
-    }
+    void hf_names(const ModelConfig&, HfLayerNames& n) const override { gemma::hf_names(n); }
     void tensors(const ModelConfig& c, TensorSchema& s) const override {
         block_tensors(c, kBlock, s);
     }
