@@ -16,8 +16,9 @@ constexpr BlockOptions kBlock{.post_norms = true, .geglu = true};
 constexpr uint32_t kDefaultWindow = 4096;
 constexpr uint32_t kDefaultPeriod = 2;
 
-class Gemma2 : public Architecture {
+class Gemma2 : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "gemma2"; }
     std::vector<std::string> hf_types() const override { return {"gemma2"}; }
     void defaults(ModelConfig& c) const override {
@@ -50,13 +51,9 @@ class Gemma2 : public Architecture {
         gemma::read_hf_attn_scale(k, c);
     }
     void hf_names(const ModelConfig&, HfLayerNames& n) const override { gemma::hf_names(n); }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
     void validate(const ModelConfig& c) const override {
         if (!c.tied_output) fail("gemma2: the output projection is the token embedding (tied)");
     }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

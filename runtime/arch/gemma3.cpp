@@ -30,8 +30,9 @@ void common(ModelConfig& c) {
     c.attn_scale = c.n_layer == 62 ? 1.0f / std::sqrt(float(c.n_embd / c.n_head)) : 0.0f;
 }
 
-class Gemma3 : public Architecture {
+class Gemma3 : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "gemma3"; }
     std::vector<std::string> hf_types() const override { return {"gemma3_text"}; }
     // (Gemma 3 1B's: window 512, period 6)
@@ -60,10 +61,6 @@ class Gemma3 : public Architecture {
         gemma::read_hf_attn_scale(k, c);
     }
     void hf_names(const ModelConfig&, HfLayerNames& n) const override { gemma::hf_names(n); }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

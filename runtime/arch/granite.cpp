@@ -6,7 +6,7 @@
 namespace strata {
 
 namespace {
-class Granite : public Architecture {
+class Granite : public BlockArchitecture {
   public:
     const char* name() const override { return "granite"; }
     std::vector<std::string> hf_types() const override { return {"granite"}; }
@@ -23,10 +23,6 @@ class Granite : public Architecture {
         c.attn_scale = k.f32_or("attention_multiplier", 0.0f);
         c.logit_scale = k.f32_or("logits_scaling", 1.0f);
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, {}, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, {}); }
 };
 } // namespace
 

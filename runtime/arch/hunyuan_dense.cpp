@@ -8,14 +8,12 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.qk_norm = QkNorm::AfterRope};
 
-class HunyuanDense : public Architecture {
+class HunyuanDense : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "hunyuan-dense"; }
     std::vector<std::string> hf_types() const override { return {"hunyuan_v1_dense"}; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
-    void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
-        defaults(c);
-    }
     void read_hf(const HparamSource& k, ModelConfig&) const override {
         if (!k.flag_or("use_qk_norm", true))
             fail(k.where() + ": hunyuan_v1_dense without use_qk_norm is not supported");
@@ -27,10 +25,6 @@ class HunyuanDense : public Architecture {
         n.parts["self_attn.query_layernorm.weight"] = "attn_q_norm.weight";
         n.parts["self_attn.key_layernorm.weight"] = "attn_k_norm.weight";
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

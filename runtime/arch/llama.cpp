@@ -9,7 +9,7 @@
 namespace strata {
 
 namespace {
-class Llama : public Architecture {
+class Llama : public BlockArchitecture {
   public:
     const char* name() const override { return "llama"; }
     std::vector<std::string> hf_types() const override { return {"llama", "mistral", "mixtral"}; }
@@ -40,12 +40,7 @@ class Llama : public Architecture {
         n.expert_up = "w3";
         n.expert_down = "w2";
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, {.moe = c.n_expert > 0}, s);
-    }
-    int build(GraphBuilder& b) const override {
-        return block_graph(b, {.moe = b.config.n_expert > 0});
-    }
+    BlockOptions options(const ModelConfig& c) const override { return {.moe = c.n_expert > 0}; }
 };
 } // namespace
 

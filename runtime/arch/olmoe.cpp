@@ -9,8 +9,9 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.qk_norm = QkNorm::FullWidth, .moe = true};
 
-class Olmoe : public Architecture {
+class Olmoe : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "olmoe"; }
     std::vector<std::string> hf_types() const override { return {"olmoe"}; }
     void defaults(ModelConfig& c) const override {
@@ -33,13 +34,9 @@ class Olmoe : public Architecture {
         c.expert_norm_topk = k.flag_or("norm_topk_prob", false);
         if (k.has("clip_qkv")) fail(k.where() + ": olmoe clip_qkv is not supported");
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
     void validate(const ModelConfig& c) const override {
         if (c.n_expert == 0) fail("olmoe: expert_count is missing");
     }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

@@ -13,7 +13,7 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.fused_qkv = true, .fused_gate_up = true};
 
-class Phi3 : public Architecture {
+class Phi3 : public BlockArchitecture {
     // Every layer slides when the window is shorter than the trained context.
     static void sliding_window(uint32_t window, ModelConfig& c) {
         if (window == 0 || window >= c.n_ctx_train) return;
@@ -22,6 +22,7 @@ class Phi3 : public Architecture {
     }
 
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "phi3"; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
     void read_gguf(const HparamSource& k, const GgufFile& g, ModelConfig& c) const override {
@@ -41,10 +42,6 @@ class Phi3 : public Architecture {
         n.parts["self_attn.qkv_proj.weight"] = "attn_qkv.weight";
         n.parts["mlp.gate_up_proj.weight"] = "ffn_up.weight";
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

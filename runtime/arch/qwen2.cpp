@@ -6,22 +6,16 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.qkv_bias = true};
 
-class Qwen2 : public Architecture {
+class Qwen2 : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "qwen2"; }
     std::vector<std::string> hf_types() const override { return {"qwen2"}; }
     void defaults(ModelConfig& c) const override {
         c.rope_style = RopeStyle::NeoX;
         c.attn_bias = true;
     }
-    void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
-        defaults(c);
-    }
     void read_hf(const HparamSource&, ModelConfig&) const override {}
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

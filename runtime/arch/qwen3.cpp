@@ -6,19 +6,13 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.qk_norm = QkNorm::BeforeRope};
 
-class Qwen3 : public Architecture {
+class Qwen3 : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "qwen3"; }
     std::vector<std::string> hf_types() const override { return {"qwen3"}; }
     void defaults(ModelConfig& c) const override { c.rope_style = RopeStyle::NeoX; }
-    void read_gguf(const HparamSource&, const GgufFile&, ModelConfig& c) const override {
-        defaults(c);
-    }
     void read_hf(const HparamSource&, ModelConfig&) const override {}
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

@@ -9,8 +9,9 @@ namespace strata {
 namespace {
 constexpr BlockOptions kBlock{.qk_norm = QkNorm::BeforeRope, .moe = true};
 
-class Qwen3Moe : public Architecture {
+class Qwen3Moe : public BlockArchitecture {
   public:
+    BlockOptions options(const ModelConfig&) const override { return kBlock; }
     const char* name() const override { return "qwen3moe"; }
     std::vector<std::string> hf_types() const override { return {"qwen3_moe"}; }
     void defaults(ModelConfig& c) const override {
@@ -37,13 +38,9 @@ class Qwen3Moe : public Architecture {
             fail(k.where() + ": qwen3_moe with dense layers between the MoE layers "
                              "(decoder_sparse_step, mlp_only_layers) is not supported");
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, kBlock, s);
-    }
     void validate(const ModelConfig& c) const override {
         if (c.n_expert == 0) fail("qwen3moe: expert_count is missing");
     }
-    int build(GraphBuilder& b) const override { return block_graph(b, kBlock); }
 };
 } // namespace
 

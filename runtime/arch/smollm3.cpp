@@ -9,7 +9,7 @@ namespace strata {
 namespace {
 constexpr uint32_t kNoRopeInterval = 4;
 
-class SmolLM3 : public Architecture {
+class SmolLM3 : public BlockArchitecture {
   public:
     const char* name() const override { return "smollm3"; }
     std::vector<std::string> hf_types() const override { return {"smollm3"}; }
@@ -29,10 +29,6 @@ class SmolLM3 : public Architecture {
                  " entries for " + std::to_string(c.n_layer) + " layers");
         c.layer_rope.assign(layers.begin(), layers.end());
     }
-    void tensors(const ModelConfig& c, TensorSchema& s) const override {
-        block_tensors(c, {}, s);
-    }
-    int build(GraphBuilder& b) const override { return block_graph(b, {}); }
 };
 } // namespace
 
