@@ -258,19 +258,15 @@ TEST(HfWriter, LlamaQkRowsAreInRotateHalfOrderAndRopeScalingIsLlama3) {
     EXPECT_EQ(cfg["rope_scaling"]["original_max_position_embeddings"], 8192);
 }
 
-// The round trip has teeth where llama.cpp's criterion has none: with Llama's Q/K rows left in
-// GGUF's order the HF import stays within 10% of a standard deviation of llama.cpp's logits
-// (random weights make attention nearly position-blind), but moves far beyond the round trip's
-// tolerance from the correctly laid-out import.
-TEST(HfWriter, LlamaQkRowsInGgufOrderAreCaughtByTheRoundTripTolerance) {
-    REQUIRE_FIXTURES();
-    const std::string name = "llama-q8_0";
+// Max |Δlogit| / the golden logits' std between the HF round trip of zoo file `name` written
+// right and written with one of HfWriteOptions' planted mistakes (`plant` sets it).
+template <typename Plant> double planted_mistake_shift(const std::string& name, Plant plant) {
     const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
     const auto golden = read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin"));
     auto logits = [&](bool wrong) {
         TempDir dir;
         HfWriteOptions o;
-        o.keep_gguf_qk_order = wrong;
+        if (wrong) plant(o);
         write_hf_from_gguf(fixture("zoo/" + name + ".gguf"), dir.path, o);
         ModelSource src = import_hf(dir.path);
         convert_model(src, dir.file("m.strata"), {DType::F32, 0});
@@ -281,8 +277,19 @@ TEST(HfWriter, LlamaQkRowsInGgufOrderAreCaughtByTheRoundTripTolerance) {
     for (size_t p = 0; p < golden.size(); p++)
         for (size_t i = 0; i < golden[p].logits.size(); i++)
             max_abs = std::max(max_abs, double(std::fabs(right[p][i] - wrong[p][i])));
-    RecordProperty("wrong_qk_order_max_abs_over_std", std::to_string(max_abs / golden_std(golden)));
-    EXPECT_GT(max_abs, 10 * 1e-3 * golden_std(golden));
+    return max_abs / golden_std(golden);
+}
+
+// The round trip has teeth where llama.cpp's criterion has none: with Llama's Q/K rows left in
+// GGUF's order the HF import stays within 10% of a standard deviation of llama.cpp's logits
+// (random weights make attention nearly position-blind), but moves far beyond the round trip's
+// tolerance from the correctly laid-out import.
+TEST(HfWriter, LlamaQkRowsInGgufOrderAreCaughtByTheRoundTripTolerance) {
+    REQUIRE_FIXTURES();
+    const double shift =
+        planted_mistake_shift("llama-q8_0", [](HfWriteOptions& o) { o.keep_gguf_qk_order = true; });
+    RecordProperty("wrong_qk_order_max_abs_over_std", std::to_string(shift));
+    EXPECT_GT(shift, 10 * 1e-3);
 }
 
 // Phi-3's fused matrices and the MoE families' per-expert tensors and router under their HF
@@ -328,26 +335,10 @@ TEST(HfWriter, Phi3FusedMatricesAndMoeExpertsHaveTheirHfNamesAndShapes) {
 // The round trip catches phi3's fused gate_up_proj halves in the wrong order.
 TEST(HfWriter, Phi3GateUpHalvesSwappedAreCaughtByTheRoundTripTolerance) {
     REQUIRE_FIXTURES();
-    const std::string name = "phi3-q8_0";
-    const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
-    const auto golden = read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin"));
-    auto logits = [&](bool wrong) {
-        TempDir dir;
-        HfWriteOptions o;
-        o.swap_phi3_gate_up = wrong;
-        write_hf_from_gguf(fixture("zoo/" + name + ".gguf"), dir.path, o);
-        ModelSource src = import_hf(dir.path);
-        convert_model(src, dir.file("m.strata"), {DType::F32, 0});
-        return teacher_force(dir.file("m.strata"), positions);
-    };
-    const auto right = logits(false), wrong = logits(true);
-    double max_abs = 0;
-    for (size_t p = 0; p < golden.size(); p++)
-        for (size_t i = 0; i < golden[p].logits.size(); i++)
-            max_abs = std::max(max_abs, double(std::fabs(right[p][i] - wrong[p][i])));
-    RecordProperty("swapped_gate_up_max_abs_over_std",
-                   std::to_string(max_abs / golden_std(golden)));
-    EXPECT_GT(max_abs, 10 * 1e-3 * golden_std(golden));
+    const double shift =
+        planted_mistake_shift("phi3-q8_0", [](HfWriteOptions& o) { o.swap_phi3_gate_up = true; });
+    RecordProperty("swapped_gate_up_max_abs_over_std", std::to_string(shift));
+    EXPECT_GT(shift, 10 * 1e-3);
 }
 
 TEST(HfWriter, GemmaNormsAreStoredMinusOneAndMoeExpertsSplit) {
