@@ -118,8 +118,7 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
             ct.fallback = true;
         }
         if (opt.interleave && spec.is_matrix &&
-            (spec.shape.size() == 2 || spec.shape.size() == 3) &&
-            spec.name != "token_embd.weight" &&
+            (spec.shape.size() == 2 || spec.shape.size() == 3) && !is_embedding_table(spec.name) &&
             can_interleave8(ct.to, spec.shape[spec.shape.size() - 2]))
             ct.layout = TensorLayout::Interleave8;
         report.tensors.push_back(ct);

@@ -70,6 +70,15 @@ void ModelConfig::validate() const {
         if (!v->empty() && v->size() != n_layer)
             fail("a per-layer list has " + std::to_string(v->size()) + " entries for " +
                  std::to_string(n_layer) + " layers");
+    if (!ffn_sparsity.empty() && ffn_sparsity.size() != n_layer)
+        fail("ffn_sparsity has " + std::to_string(ffn_sparsity.size()) + " entries for " +
+             std::to_string(n_layer) + " layers");
+    for (float v : ffn_sparsity)
+        if (!(v >= 0 && std::isfinite(v))) fail("an ffn_sparsity cutoff is out of range");
+    if (altup_streams > 8)
+        fail("altup_streams = " + std::to_string(altup_streams) + " (at most 8)");
+    if (per_layer_width > kMaxDim || laurel_rank > kMaxDim)
+        fail("per_layer_width or laurel_rank is out of range");
     if (!layer_sliding.empty() && sliding_window == 0)
         fail("sliding layers are set but sliding_window is 0");
     for (float v : {embd_scale, residual_scale, logit_scale})
@@ -115,6 +124,12 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     TensorSchema s; // the architecture's schema, written once in its file
     arch_format(c.arch).tensors(c, s);
     return std::move(s.specs);
+}
+
+bool is_embedding_table(const std::string& name) {
+    const std::string suffix = "token_embd.weight";
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 uint64_t parameter_count(const ModelConfig& c) {
@@ -180,6 +195,10 @@ void write_metadata(Metadata& m, const ModelConfig& c, const TokenizerData& t,
     m.set("moe.n_expert_used", c.n_expert_used);
     m.set("moe.n_ff_expert", c.n_ff_expert);
     m.set("moe.norm_topk", uint32_t(c.expert_norm_topk));
+    if (c.altup_streams) m.set("model.altup_streams", c.altup_streams);
+    if (c.per_layer_width) m.set("model.per_layer_width", c.per_layer_width);
+    if (c.laurel_rank) m.set("model.laurel_rank", c.laurel_rank);
+    if (!c.ffn_sparsity.empty()) m.set("model.ffn_sparsity", c.ffn_sparsity);
     m.set("rope.theta", c.rope_theta);
     m.set("rope.dim", c.rope_dim);
     m.set("rope.style", uint32_t(c.rope_style));
@@ -241,6 +260,10 @@ ModelConfig config_from_metadata(const Metadata& m) {
     c.n_expert_used = m.u32_or("moe.n_expert_used", 0);
     c.n_ff_expert = m.u32_or("moe.n_ff_expert", 0);
     c.expert_norm_topk = m.u32_or("moe.norm_topk", 0) != 0;
+    c.altup_streams = m.u32_or("model.altup_streams", 0);
+    c.per_layer_width = m.u32_or("model.per_layer_width", 0);
+    c.laurel_rank = m.u32_or("model.laurel_rank", 0);
+    if (m.has("model.ffn_sparsity")) c.ffn_sparsity = m.f32s("model.ffn_sparsity");
     c.rope_theta = m.f32("rope.theta");
     c.rope_dim = m.u32("rope.dim");
     const uint32_t style = m.u32("rope.style");

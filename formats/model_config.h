@@ -58,10 +58,18 @@ struct ModelConfig {
     // RoPE base of the sliding layers, which then get no rope_scaling (gemma3); 0: rope_theta
     // and the global layers' scaling
     float rope_theta_swa = 0.0f;
-    uint32_t n_expert = 0;              // mixture of experts: experts per layer (0: dense)
-    uint32_t n_expert_used = 0;         // experts chosen per token
-    uint32_t n_ff_expert = 0;           // one expert's FFN width
-    bool expert_norm_topk = false;      // chosen experts' weights renormalized to sum 1
+    uint32_t n_expert = 0;         // mixture of experts: experts per layer (0: dense)
+    uint32_t n_expert_used = 0;    // experts chosen per token
+    uint32_t n_ff_expert = 0;      // one expert's FFN width
+    bool expert_norm_topk = false; // chosen experts' weights renormalized to sum 1
+    // Gemma 3n: AltUp streams the hidden state is carried in (0: none), the width of each
+    // layer's per-layer input (0: none) and, per layer, the FFN gate's Gaussian top-k cutoff in
+    // standard deviations above the row's mean (0 or empty: a dense gate); the rank of LAuReL's
+    // low-rank branch (0: none)
+    uint32_t altup_streams = 0;
+    uint32_t per_layer_width = 0;
+    uint32_t laurel_rank = 0;
+    std::vector<float> ffn_sparsity;
     // kv_source[l] is the layer whose K/V layer l attends to; == l for layers that own K/V.
     std::vector<int32_t> kv_source;
     bool synthetic = false;
@@ -124,6 +132,11 @@ struct TensorSpec {
     bool is_matrix; // a 2-D weight a matmul reads (quantizable)
 };
 std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+
+// Tables whose rows are looked up one token at a time, never multiplied whole: token_embd and
+// gemma3n's per_layer_token_embd (any name ending in "token_embd.weight"). The converter keeps
+// them row-major; a token's forward pass reads one row of each.
+bool is_embedding_table(const std::string& name);
 
 // Parameters in the model (token embedding and output counted once when tied).
 uint64_t parameter_count(const ModelConfig& config);

@@ -442,10 +442,127 @@ size_t op_moe(const Exec& e, size_t i) {
     return 1;
 }
 
+size_t op_tanh(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* x = e.row(n.src0, t);
+        for (int k = 0; k < e.cols(n.src0); k++) x[k] = std::tanh(x[k]);
+    });
+    return 1;
+}
+
+// (the stream ops: n.n_heads streams of width D = cols / streams side by side in a row)
+size_t op_stream_mix(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const int S = n.n_heads, D = e.cols(n.src0) / S;
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        const float* x = e.row(n.src0, t);
+        const float* coef = e.row(n.src1, t); // S x S, row i mixes into stream i
+        float* y = e.row(n.dst, t);
+        for (int s = 0; s < S; s++) {
+            float* ys = y + size_t(s) * size_t(D);
+            const float* xs = x + size_t(s) * size_t(D);
+            for (int c = 0; c < D; c++) ys[c] = xs[c];
+            for (int k = 0; k < S; k++) {
+                const float w = coef[s * S + k];
+                const float* xk = x + size_t(k) * size_t(D);
+                for (int c = 0; c < D; c++) ys[c] += w * xk[c];
+            }
+        }
+    });
+    return 1;
+}
+
+size_t op_stream_correct(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const int S = n.n_heads, D = e.cols(n.src0) / S;
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* p = e.row(n.src0, t);
+        const float* actual = e.row(n.src1, t);
+        const float* coef = e.row(n.aux, t);
+        for (int c = 0; c < D; c++) {
+            const float innovation = actual[c] - p[c];
+            for (int s = 0; s < S; s++)
+                p[size_t(s) * size_t(D) + size_t(c)] += innovation * (coef[s] + 1.0f);
+        }
+    });
+    return 1;
+}
+
+double l2_norm(const float* x, int n) {
+    double ss = 0;
+    for (int k = 0; k < n; k++) ss += double(x[k]) * x[k];
+    return std::sqrt(ss);
+}
+
+size_t op_match_norm(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        const float* x = e.row(n.src0, t);
+        const double norm = l2_norm(x, e.cols(n.src0));
+        const float f = norm > 0 ? float(l2_norm(e.row(n.aux, t), e.cols(n.aux)) / norm) : 0.0f;
+        float* y = e.row(n.dst, t);
+        for (int k = 0; k < e.cols(n.src0); k++) y[k] = x[k] * f;
+    });
+    return 1;
+}
+
+size_t op_gaussian_topk(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const int m = e.cols(n.src0);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        float* x = e.row(n.src0, t);
+        double sum = 0;
+        for (int k = 0; k < m; k++) sum += x[k];
+        const double mean = sum / m;
+        double ss = 0;
+        for (int k = 0; k < m; k++) ss += (x[k] - mean) * (x[k] - mean);
+        const double std = m > 1 ? std::sqrt(ss / (m - 1)) : 0.0;
+        const float cutoff = float(mean + double(n.f) * std);
+        for (int k = 0; k < m; k++) x[k] = std::max(x[k] - cutoff, 0.0f);
+    });
+    return 1;
+}
+
+size_t op_mul_vec(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        const float* x = e.row(n.src0, t);
+        float* y = e.row(n.dst, t);
+        for (int k = 0; k < e.cols(n.src0); k++) y[k] = x[k] * n.vec[k];
+    });
+    return 1;
+}
+
+size_t op_copy(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    for (int t = 0; t < e.rows(n.src0); t++)
+        std::copy(e.row(n.src0, t), e.row(n.src0, t) + e.cols(n.src0), e.row(n.dst, t));
+    return 1;
+}
+
+size_t op_head_rms(const Exec& e, size_t i) {
+    const Node& n = e.g.node(i);
+    const int hd = e.cols(n.src0) / n.n_heads;
+    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+        for (int h = 0; h < n.n_heads; h++) {
+            float* x = e.row(n.src0, t) + size_t(h) * size_t(hd);
+            double ss = 0;
+            for (int k = 0; k < hd; k++) ss += double(x[k]) * x[k];
+            const float scale = float(1.0 / std::sqrt(ss / hd + double(e.c.norm_eps)));
+            for (int k = 0; k < hd; k++) x[k] *= scale;
+        }
+    });
+    return 1;
+}
+
 // The dispatch table, in Op order.
-constexpr OpFn kOps[] = {op_get_rows, op_rms_norm,  op_matmul,    op_add_bias, op_add,
-                         op_rope,     op_store_kv,  op_attention, op_swiglu,   op_scale,
-                         op_softcap,  op_head_norm, op_geglu,     op_moe};
+constexpr OpFn kOps[] = {
+    op_get_rows,   op_rms_norm,       op_matmul,     op_add_bias,      op_add,
+    op_rope,       op_store_kv,       op_attention,  op_swiglu,        op_scale,
+    op_softcap,    op_head_norm,      op_geglu,      op_moe,           op_tanh,
+    op_stream_mix, op_stream_correct, op_match_norm, op_gaussian_topk, op_mul_vec,
+    op_copy,       op_head_rms};
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Op::Count), "one function per Op");
 
 } // namespace

@@ -41,6 +41,16 @@ enum class Op : uint8_t {
     HeadNorm,  // each of n_heads heads of src0 = rmsnorm(head) * vec (in place; vec per head)
     GeGlu,     // dst = gelu_tanh(src0) * src1
     Moe,       // dst = mixture of experts `moe` on src0, router logits src1, scratch row aux
+    // (Gemma 3n's AltUp, per-layer inputs and sparse FFN gate; n_heads = S streams of width
+    // D side by side in one row of S * D)
+    Tanh,          // src0 = tanh(src0) (in place)
+    StreamMix,     // dst stream i = src0 stream i + sum_k src1[i * S + k] * src0 stream k
+    StreamCorrect, // src0 stream i += (src1 - src0 stream 0) * (aux[i] + 1) (in place)
+    MatchNorm,     // dst = src0 * |aux| / |src0| per row (L2 norms; dst may be src0)
+    GaussianTopK,  // src0 = relu(src0 - (mean + f * std)) per row (in place; std over n - 1)
+    MulVec,        // dst = src0 * vec, column by column
+    Copy,          // dst = src0
+    HeadRms,       // each of n_heads heads of src0 = rmsnorm(head), no weight (in place)
     Count,
 };
 
@@ -74,7 +84,7 @@ struct Node {
     const RopeTable* rope = nullptr;  // Rope
     float f = 0;                      // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
     const MoeWeights* moe = nullptr;  // Moe
-    int aux = -1;                     // Moe: scratch tensor
+    int aux = -1;                     // Moe: scratch; StreamCorrect, MatchNorm: a source
     int window = 0;                   // Attention: sliding window (0: the whole context)
     float softcap = 0;                // Attention: score soft-cap (0: none)
 };

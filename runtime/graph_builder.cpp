@@ -1,5 +1,7 @@
 #include "runtime/graph_builder.h"
 
+#include "core/error.h"
+
 namespace strata {
 
 int GraphBuilder::embed() {
@@ -82,6 +84,51 @@ int GraphBuilder::moe(int xn, const MatrixRef& router, const MoeWeights& w) {
     node.aux = aux;
     g_.add(node);
     return y;
+}
+
+int GraphBuilder::get_rows(const MatrixRef& w) {
+    if (w.layout != TensorLayout::RowMajor) fail("an embedding table must be stored row-major");
+    const int x = tensor(w.cols);
+    g_.add({Op::GetRows, x, -1, -1, &w});
+    return x;
+}
+
+void GraphBuilder::tanh(int x) { g_.add({Op::Tanh, -1, x}); }
+
+int GraphBuilder::stream_mix(int streams, int coefs, int s) {
+    const TensorDesc& d = g_.desc(streams);
+    const int y = g_.tensor(d.rows, d.cols);
+    g_.add({Op::StreamMix, y, streams, coefs, nullptr, nullptr, -1, s});
+    return y;
+}
+
+void GraphBuilder::stream_correct(int predictions, int actual, int coefs, int s) {
+    Node n{Op::StreamCorrect, -1, predictions, actual, nullptr, nullptr, -1, s};
+    n.aux = coefs;
+    g_.add(n);
+}
+
+void GraphBuilder::match_norm_into(int dst, int x, int target) {
+    Node n{Op::MatchNorm, dst, x};
+    n.aux = target;
+    g_.add(n);
+}
+
+void GraphBuilder::gaussian_topk(int x, float std_mul) {
+    g_.add({Op::GaussianTopK, -1, x, -1, nullptr, nullptr, -1, 0, nullptr, std_mul});
+}
+
+int GraphBuilder::mul_vec(int x, const float* v) {
+    const TensorDesc& d = g_.desc(x);
+    const int y = g_.tensor(d.rows, d.cols);
+    g_.add({Op::MulVec, y, x, -1, nullptr, v});
+    return y;
+}
+
+void GraphBuilder::copy_into(int dst, int x) { g_.add({Op::Copy, dst, x}); }
+
+void GraphBuilder::head_rms(int x, int n_heads) {
+    g_.add({Op::HeadRms, -1, x, -1, nullptr, nullptr, -1, n_heads});
 }
 
 int GraphBuilder::logit_rows(int x) {

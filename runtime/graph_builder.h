@@ -39,6 +39,21 @@ class GraphBuilder {
     // Mixture of experts on normalized input xn: router logits (a matmul), then per token the
     // chosen experts' SwiGLU FFNs, weighted and summed.
     int moe(int xn, const MatrixRef& router, const MoeWeights& experts);
+    // Gemma 3n's pieces (graph.h says what each op computes). Rows of matrix w for the batch's
+    // tokens (another embedding table).
+    int get_rows(const MatrixRef& w);
+    void tanh(int x);
+    // Streams: `streams` holds s streams of width D side by side ([n, s * D]).
+    int stream_mix(int streams, int coefs, int s);
+    void stream_correct(int predictions, int actual, int coefs, int s);
+    // dst = x rescaled to the L2 norm of `target` (per row); match_norm: in place.
+    void match_norm_into(int dst, int x, int target);
+    void match_norm(int x, int target) { match_norm_into(x, x, target); }
+    void gaussian_topk(int x, float std_mul);
+    int mul_vec(int x, const float* v);
+    void copy_into(int dst, int x);
+    // RMSNorm without a weight of each of n_heads heads of x, in place.
+    void head_rms(int x, int n_heads);
     // Columns [first, first + count) of x (a view, no copy).
     int cols(int x, int first, int count) { return g_.view_cols(x, first, count); }
     // The rows whose logits are wanted: the last token's, or all.

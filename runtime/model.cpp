@@ -123,7 +123,7 @@ uint64_t weight_bytes_per_token(const Model& m) {
     const ModelConfig& c = m.config();
     uint64_t b = 0;
     for (const TensorEntry& t : m.file().tensors()) {
-        if (t.shape.size() < 2 || t.name == "token_embd.weight") continue;
+        if (t.shape.size() < 2 || is_embedding_table(t.name)) continue; // (one row a token)
         uint64_t bytes = t.bytes;
         if (t.shape.size() == 3 && c.n_expert > 0) bytes = bytes / c.n_expert * c.n_expert_used;
         b += bytes;

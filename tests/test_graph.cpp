@@ -6,6 +6,7 @@
 #include "runtime/session.h"
 
 #include "tests/fixtures.h"
+#include "tests/kernel_test_data.h"
 #include <cmath>
 
 using namespace strata;
@@ -145,4 +146,178 @@ TEST(Graph, SyntheticShapesOfTheNewFamiliesRun) {
             for (uint32_t v = 0; v < c.n_vocab; v++) ASSERT_TRUE(std::isfinite(l[v])) << w.shape;
         }
     }
+}
+
+// Gemma 3n's ops one at a time on random rows of odd widths, against the formulas of graph.h
+// computed here in double precision.
+namespace {
+
+struct OneOp {
+    Graph g;
+    std::vector<std::pair<int, std::vector<float>>> inputs;
+    // An input tensor: a Scale by 1 touches it first, so the plan gives it memory that lives
+    // until its last reader.
+    int input(int rows, int cols, uint32_t seed) {
+        const int t = g.tensor(rows, cols);
+        Node n{Op::Scale, -1, t};
+        n.f = 1.0f;
+        g.add(n);
+        inputs.push_back({t, random_floats(size_t(rows) * size_t(cols), seed)});
+        return t;
+    }
+    const std::vector<float>& in(int i) const { return inputs[size_t(i)].second; }
+    // Computes (2 threads) and returns the rows of `out`.
+    std::vector<float> run(int out) {
+        g.set_output(out);
+        g.plan();
+        std::vector<float> arena(g.arena_floats());
+        for (const auto& [t, v] : inputs) {
+            const TensorDesc& d = g.desc(t);
+            for (int r = 0; r < d.rows; r++)
+                std::copy(&v[size_t(r) * size_t(d.cols)], &v[size_t(r + 1) * size_t(d.cols)],
+                          g.data(arena.data(), t) + size_t(r) * size_t(d.stride));
+        }
+        GraphContext c{};
+        c.kernels = &kernels();
+        c.n_threads = 2;
+        c.norm_eps = 1e-6f;
+        g.compute(c, arena.data(), nullptr, nullptr);
+        const TensorDesc& d = g.desc(out);
+        std::vector<float> y;
+        for (int r = 0; r < d.rows; r++) {
+            const float* row = g.data(arena.data(), out) + size_t(r) * size_t(d.stride);
+            y.insert(y.end(), row, row + d.cols);
+        }
+        return y;
+    }
+};
+
+void expect_near_all(const std::vector<float>& got, const std::vector<double>& want,
+                     const char* what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < got.size(); i++)
+        EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << what << " at " << i;
+}
+
+constexpr int kRows = 3, kD = 37, kS = 3;
+
+} // namespace
+
+TEST(GraphOps, StreamMixAddsEachStreamsMixOfAll) {
+    OneOp o;
+    const int x = o.input(kRows, kS * kD, 1), coef = o.input(kRows, kS * kS, 2);
+    const int y = o.g.tensor(kRows, kS * kD);
+    o.g.add({Op::StreamMix, y, x, coef, nullptr, nullptr, -1, kS});
+    const std::vector<float> got = o.run(y);
+    std::vector<double> want;
+    for (int t = 0; t < kRows; t++)
+        for (int s = 0; s < kS; s++)
+            for (int c = 0; c < kD; c++) {
+                double v = o.in(0)[size_t(t * kS * kD + s * kD + c)];
+                for (int k = 0; k < kS; k++)
+                    v += double(o.in(1)[size_t(t * kS * kS + s * kS + k)]) *
+                         o.in(0)[size_t(t * kS * kD + k * kD + c)];
+                want.push_back(v);
+            }
+    expect_near_all(got, want, "StreamMix");
+}
+
+TEST(GraphOps, StreamCorrectAddsTheInnovationScaledPerStream) {
+    OneOp o;
+    const int p = o.input(kRows, kS * kD, 3), actual = o.input(kRows, kD, 4);
+    const int coef = o.input(kRows, kS, 5);
+    Node n{Op::StreamCorrect, -1, p, actual, nullptr, nullptr, -1, kS};
+    n.aux = coef;
+    o.g.add(n);
+    const std::vector<float> got = o.run(p);
+    std::vector<double> want;
+    for (int t = 0; t < kRows; t++)
+        for (int s = 0; s < kS; s++)
+            for (int c = 0; c < kD; c++) {
+                const double innovation =
+                    double(o.in(1)[size_t(t * kD + c)]) - o.in(0)[size_t(t * kS * kD + c)];
+                want.push_back(o.in(0)[size_t(t * kS * kD + s * kD + c)] +
+                               innovation * (1.0 + o.in(2)[size_t(t * kS + s)]));
+            }
+    expect_near_all(got, want, "StreamCorrect");
+}
+
+TEST(GraphOps, MatchNormGivesEachRowTheTargetsNorm) {
+    OneOp o;
+    const int x = o.input(kRows, kD, 6), target = o.input(kRows, kD + 4, 7);
+    const int y = o.g.tensor(kRows, kD);
+    Node n{Op::MatchNorm, y, x};
+    n.aux = target;
+    o.g.add(n);
+    const std::vector<float> got = o.run(y);
+    std::vector<double> want;
+    for (int t = 0; t < kRows; t++) {
+        double nx = 0, nt = 0;
+        for (int c = 0; c < kD; c++) nx += std::pow(o.in(0)[size_t(t * kD + c)], 2);
+        for (int c = 0; c < kD + 4; c++) nt += std::pow(o.in(1)[size_t(t * (kD + 4) + c)], 2);
+        for (int c = 0; c < kD; c++)
+            want.push_back(o.in(0)[size_t(t * kD + c)] * std::sqrt(nt / nx));
+    }
+    expect_near_all(got, want, "MatchNorm");
+}
+
+TEST(GraphOps, GaussianTopKKeepsWhatExceedsTheCutoff) {
+    OneOp o;
+    const int n = 101; // odd width; about 5% of a Gaussian row exceeds mean + 1.645 std
+    const int x = o.input(kRows, n, 8);
+    o.g.add({Op::GaussianTopK, -1, x, -1, nullptr, nullptr, -1, 0, nullptr, 1.6448533535f});
+    const std::vector<float> got = o.run(x);
+    std::vector<double> want;
+    int kept = 0;
+    for (int t = 0; t < kRows; t++) {
+        const float* r = &o.in(0)[size_t(t * n)];
+        double mean = 0, ss = 0;
+        for (int c = 0; c < n; c++) mean += r[c] / double(n);
+        for (int c = 0; c < n; c++) ss += (r[c] - mean) * (r[c] - mean);
+        const double cutoff = mean + 1.6448533535 * std::sqrt(ss / (n - 1));
+        for (int c = 0; c < n; c++) {
+            want.push_back(std::max(0.0, r[c] - cutoff));
+            kept += r[c] > cutoff;
+        }
+    }
+    expect_near_all(got, want, "GaussianTopK");
+    EXPECT_GT(kept, 0);
+    EXPECT_LT(kept, kRows * n / 5);
+}
+
+TEST(GraphOps, HeadRmsNormalizesEachHeadWithoutAWeight) {
+    OneOp o;
+    const int heads = 4, hd = 9;
+    const int x = o.input(kRows, heads * hd, 9);
+    o.g.add({Op::HeadRms, -1, x, -1, nullptr, nullptr, -1, heads});
+    const std::vector<float> got = o.run(x);
+    std::vector<double> want;
+    for (int t = 0; t < kRows; t++)
+        for (int h = 0; h < heads; h++) {
+            const float* r = &o.in(0)[size_t(t * heads * hd + h * hd)];
+            double ss = 0;
+            for (int c = 0; c < hd; c++) ss += double(r[c]) * r[c];
+            for (int c = 0; c < hd; c++) want.push_back(r[c] / std::sqrt(ss / hd + 1e-6));
+        }
+    expect_near_all(got, want, "HeadRms");
+}
+
+TEST(GraphOps, TanhMulVecAndCopy) {
+    OneOp o;
+    const int x = o.input(kRows, kD, 10);
+    const std::vector<float> v = random_floats(kD, 11);
+    o.g.add({Op::Tanh, -1, x});
+    const int y = o.g.tensor(kRows, kD);
+    o.g.add({Op::MulVec, y, x, -1, nullptr, v.data()});
+    const int z = o.g.tensor(kRows, 2 * kD);
+    o.g.add({Op::Copy, o.g.view_cols(z, kD, kD), y}); // into the right half of z's rows
+    o.g.add({Op::Copy, o.g.view_cols(z, 0, kD), x});
+    const std::vector<float> got = o.run(z);
+    std::vector<double> want;
+    for (int t = 0; t < kRows; t++) {
+        for (int c = 0; c < kD; c++) want.push_back(std::tanh(double(o.in(0)[size_t(t * kD + c)])));
+        for (int c = 0; c < kD; c++)
+            want.push_back(std::tanh(double(o.in(0)[size_t(t * kD + c)])) * v[size_t(c)]);
+    }
+    expect_near_all(got, want, "Tanh, MulVec, Copy");
 }

@@ -28,7 +28,23 @@ constexpr int kPromptPositions = 34; // BOS + the prompt's 33 tokens: one batch
 struct ZooResult {
     double max_abs = 0, logit_std = 0;
     int top1_checked = 0, top1_agree = 0;
+    // per position: max |dlogit| and the Pearson correlation of the two logit vectors
+    std::vector<double> pos_max_abs, pos_corr;
 };
+
+double correlation(const float* a, const std::vector<float>& b) {
+    const size_t n = b.size();
+    double ma = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) ma += a[i], mb += b[i];
+    ma /= double(n), mb /= double(n);
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / std::sqrt(saa * sbb);
+}
 
 // Teacher-forced comparison of `model_path` with the golden logits of zoo file `name`.
 ZooResult run_zoo(const std::string& model_path, const std::string& name, int threads = 1) {
@@ -53,8 +69,12 @@ ZooResult run_zoo(const std::string& model_path, const std::string& name, int th
     auto compare = [&](size_t pos, const float* logits) {
         const auto& g = golden.at(pos).logits;
         EXPECT_EQ(int(g.size()), V);
+        double pos_max = 0;
         for (int i = 0; i < V; i++)
-            res.max_abs = std::max(res.max_abs, double(std::fabs(logits[i] - g[size_t(i)])));
+            pos_max = std::max(pos_max, double(std::fabs(logits[i] - g[size_t(i)])));
+        res.max_abs = std::max(res.max_abs, pos_max);
+        res.pos_max_abs.push_back(pos_max);
+        res.pos_corr.push_back(correlation(logits, g));
         int best = 0, second = -1;
         for (int i = 1; i < V; i++) {
             if (g[size_t(i)] > g[size_t(best)])
@@ -80,10 +100,11 @@ std::string convert_zoo(const TempDir& dir, const std::string& name) {
     const std::string out = dir.file(name + ".strata");
     convert_model(src, out, {});
     // The Q8_0 experts of the MoE files are stored interleaved (8 rows of one expert per group):
-    // these tests then prove that layout against llama.cpp too.
+    // these tests then prove that layout against llama.cpp too. (gemma3n's 3-D tensors are F16
+    // AltUp projections.)
     const StrataFile file = StrataFile::open(out);
     for (const TensorEntry& t : file.tensors()) {
-        if (t.shape.size() == 3) {
+        if (t.shape.size() == 3 && t.name.find("_exps.") != std::string::npos) {
             EXPECT_EQ(t.layout, TensorLayout::Interleave8) << name << ": " << t.name;
         }
     }
@@ -101,8 +122,8 @@ TEST_P(Zoo, TeacherForcedLogitsAgreeWithLlamaCpp) {
     const ZooResult r = run_zoo(convert_zoo(dir, name), name);
     std::printf("%s: max |dlogit| %.4f = %.2f%% of logit std %.3f; top-1 %d/%d where margin > "
                 "0.1 std\n",
-                name.c_str(), r.max_abs, 100 * r.max_abs / r.logit_std, r.logit_std,
-                r.top1_agree, r.top1_checked);
+                name.c_str(), r.max_abs, 100 * r.max_abs / r.logit_std, r.logit_std, r.top1_agree,
+                r.top1_checked);
     EXPECT_LE(r.max_abs, 0.10 * r.logit_std);
     EXPECT_EQ(r.top1_agree, r.top1_checked);
     EXPECT_GT(r.top1_checked, 0);
@@ -156,26 +177,6 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ZooMoe,
 
 } // namespace
 
-// Files of architectures (or features) not supported yet are refused at import with a message
-// naming the architecture, never converted into something that computes wrong numbers.
-class ZooRefused : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
-
-TEST_P(ZooRefused, ImportNamesTheMissingArchitectureOrFeature) {
-    REQUIRE_FIXTURES();
-    const auto& [name, expect] = GetParam();
-    try {
-        import_gguf(fixture("zoo/" + name + ".gguf"));
-        FAIL() << name << " was accepted";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
-    }
-}
-
-INSTANTIATE_TEST_SUITE_P(Fixtures, ZooRefused,
-                         ::testing::Values(std::pair<std::string, std::string>{"gemma3n-q8_0",
-                                                                               "'gemma3n'"}),
-                         [](const auto& info) { return test_name(info.param.first); });
-
 // Llama 3's RoPE scaling two ways: HF's rope_scaling {type llama3} computed by rope_inv_freq,
 // and the GGUF's rope_freqs.weight divisors llama.cpp's converter wrote for the same
 // parameters (zoo README: factor 8, low 1, high 4, original context 8192, base 10000).
@@ -228,5 +229,93 @@ TEST(ZooRopeFreqs, Gemma3LinearScalingLeavesTheSlidingLayersUnscaled) {
     for (size_t i = 0; i < global.size(); i++) {
         EXPECT_NEAR(m->rope.inv_freq[i], global[i] / 8, 1e-6 * global[i]) << "pair " << i;
         EXPECT_NEAR(m->rope_swa.inv_freq[i], local[i], 1e-6 * local[i]) << "pair " << i;
+    }
+}
+
+// The zoo's gemma3n file came after the others: its tests skip where the fixtures predate it.
+bool have_gemma3n() { return std::filesystem::exists(fixture("zoo/gemma3n-q8_0.gguf")); }
+
+// Gemma 3n's KV sharing (zoo README): layers 20-24 compute no K/V; the sliding layers 20-23
+// read layer 18's, the global layer 24 reads layer 19's, so the cache holds 20 layers' K/V.
+TEST(ZooGemma3n, SharingLayersReadTheLastOwnerOfTheirKind) {
+    REQUIRE_FIXTURES();
+    if (!have_gemma3n()) GTEST_SKIP() << "zoo/gemma3n-q8_0.gguf not in the fixtures";
+    const ModelSource src = import_gguf(fixture("zoo/gemma3n-q8_0.gguf"));
+    const ModelConfig& c = src.config;
+    ASSERT_EQ(c.n_layer, 25u);
+    for (uint32_t l = 0; l < 25; l++) {
+        EXPECT_EQ(c.sliding(l), l % 5 != 4) << "layer " << l;
+        const int32_t want = l < 20 ? int32_t(l) : c.sliding(l) ? 18 : 19;
+        EXPECT_EQ(c.kv_source[l], want) << "layer " << l;
+    }
+    EXPECT_EQ(c.n_kv_layers(), 20u);
+    EXPECT_EQ(c.kv_bytes_per_token(2.0), 20u * 2 * 2 * 128 * 2); // layers x K,V x heads x dim x F16
+    EXPECT_EQ(c.altup_streams, 4u);
+    EXPECT_EQ(c.per_layer_width, 256u);
+    EXPECT_EQ(c.laurel_rank, 64u);
+}
+
+// Gemma 3n against llama.cpp. This fixture cannot meet the zoo's criterion for a runtime that
+// does not reproduce llama.cpp's rounding bit for bit: over 25 layers the Q8_0 activation
+// rounding turns any difference (summation order, a cache type) into independent quantization
+// noise, which the sparse FFN gates and attention at scale 1 over unit-RMS Q/K amplify. strata
+// itself, with only the KV cache changed from F16 to F32 (V moved by ~1e-4 relative), moves its
+// logits by up to 17.9 (137% of their std), relative RMS 0.26 on average: the size of its
+// distance to llama.cpp (max 17.6, relative RMS 0.265). What is checked instead:
+// - position 0 (BOS: its attention sees only itself) within 20% of the logit std (strata:
+//   1.05 of 2.6; the KV and weight-type variants 0.70 to 1.07; dropping the per-layer inputs
+//   from streams 1.. gives 7.7, the sparse gate 23, LAuReL's residual 31);
+// - at every position the logits correlate with llama.cpp's (strata: min 0.91, mean 0.96; a
+//   missing sparse gate gives mean 0.78, a missing LAuReL residual 0.71).
+TEST(ZooGemma3n, LogitsFollowLlamaCppWithinTheFixturesSensitivity) {
+    REQUIRE_FIXTURES();
+    if (!have_gemma3n()) GTEST_SKIP() << "zoo/gemma3n-q8_0.gguf not in the fixtures";
+    const std::string name = "gemma3n-q8_0";
+    TempDir dir;
+    const ZooResult r = run_zoo(convert_zoo(dir, name), name);
+    ASSERT_EQ(r.pos_corr.size(), 65u);
+    double mean_corr = 0, min_corr = 1;
+    for (double c : r.pos_corr)
+        mean_corr += c / double(r.pos_corr.size()), min_corr = std::min(min_corr, c);
+    std::printf("%s: position 0 max |dlogit| %.4f (%.2f%% of std %.3f); correlation min %.3f mean "
+                "%.3f; over all positions max |dlogit| %.2f, top-1 %d/%d where margin > 0.1 std\n",
+                name.c_str(), r.pos_max_abs[0], 100 * r.pos_max_abs[0] / r.logit_std, r.logit_std,
+                min_corr, mean_corr, r.max_abs, r.top1_agree, r.top1_checked);
+    EXPECT_LE(r.pos_max_abs[0], 0.20 * r.logit_std);
+    EXPECT_GE(min_corr, 0.85);
+    EXPECT_GE(mean_corr, 0.92);
+}
+
+// The prompt's first 12 tokens as one batch and one at a time give the same logits (F32 weights and
+// cache, where no activation is quantized, so only summation order differs): the stream ops, views
+// and per-layer slices are right for any number of rows, at 1 and 2 threads.
+TEST(ZooGemma3n, PromptBatchMatchesTokenByTokenDecode) {
+    REQUIRE_FIXTURES();
+    if (!have_gemma3n()) GTEST_SKIP() << "zoo/gemma3n-q8_0.gguf not in the fixtures";
+    TempDir dir;
+    ModelSource src = import_gguf(fixture("zoo/gemma3n-q8_0.gguf"));
+    convert_model(src, dir.file("g.strata"), {DType::F32, 0});
+    auto model = Model::load(dir.file("g.strata"));
+    const auto positions = read_positions(fixture("zoo/gemma3n-q8_0.prompt1.positions"));
+    const int V = int(model->config().n_vocab), n = 12;
+    for (int threads : {1, 2}) {
+        SessionOptions opt;
+        opt.n_ctx = 64;
+        opt.n_threads = threads;
+        opt.kv_type = DType::F32;
+        Session batch(model, opt), one(model, opt);
+        const float* all = batch.decode(positions.data(), n, true);
+        const std::vector<float> batched(all, all + size_t(n) * size_t(V));
+        double max_abs = 0, sum2 = 0;
+        for (int p = 0; p < n; p++) {
+            const float* l = one.decode(&positions[size_t(p)], 1);
+            for (int i = 0; i < V; i++) {
+                const double d = double(l[i]) - batched[size_t(p) * size_t(V) + size_t(i)];
+                max_abs = std::max(max_abs, std::fabs(d));
+                sum2 += double(l[i]) * l[i];
+            }
+        }
+        const double rms = std::sqrt(sum2 / (double(n) * V));
+        EXPECT_LE(max_abs, 1e-3 * rms) << threads << " thread(s)";
     }
 }

@@ -17,6 +17,7 @@ const Architecture& qwen3moe_architecture();
 const Architecture& olmoe_architecture();
 const Architecture& gemma2_architecture();
 const Architecture& gemma3_architecture();
+const Architecture& gemma3n_architecture();
 
 namespace {
 
@@ -34,6 +35,7 @@ const std::vector<const Architecture*>& all() {
             &olmoe_architecture(),
             &gemma2_architecture(),
             &gemma3_architecture(),
+            &gemma3n_architecture(),
         };
         for (const Architecture* a : l) register_arch(*a); // the formats side's registry
         return l;
