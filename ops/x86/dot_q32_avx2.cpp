@@ -259,12 +259,6 @@ void rows_q32(int n, const void* w, size_t stride, int n_rows, const void* a, fl
 }
 
 #ifdef __AVX512VNNI__
-inline __m256i bcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 // 8 rows' 32 bytes (q[k]: row k) -> qt[c]: bytes 4c..4c+3 of row k in int32 lane k, the layout
 // interleave8 stores Q4_0 in (core/interleave.h), made in registers once per block.
 void transpose8(const __m256i q[8], __m256i qt[8]) {
@@ -286,35 +280,51 @@ void transpose8(const __m256i q[8], __m256i qt[8]) {
     }
 }
 
-// 8 tokens against one group of 8 rows, VNNI: each weight block is unpacked to levels and
-// transposed once (transpose8), then a token's 8 VPDPBUSDs against its broadcast 4-byte pieces
-// leave row k's sum in lane k — no horizontal sums per token (step8 needs one per token and
-// block). The 8 tokens' activation sums (the bias and minimum terms) take one horizontal sum
-// together. Every row's integer sum and every float operation are step8's, so a token's
-// results equal the GEMV slice's (rows_q32) exactly.
+// 8 tokens against two groups of 8 rows (x0, x1), VNNI: each weight block is unpacked to levels
+// and transposed once (transpose8), group x0's in the low 256 bits of qt, x1's in the high; then
+// a token's 8 VPDPBUSDs against its broadcast 4-byte pieces leave row k's sum in lane k (x0) and
+// 8 + k (x1) — no horizontal sums per token (step8 needs one per token and block). The 8 tokens'
+// activation sums (the bias and minimum terms) take one horizontal sum together. Every row's
+// integer sum and every float operation are step8's lane for lane, so a token's results equal
+// the GEMV slice's (rows_q32) exactly. (x1 may be x0: an odd group, whose upper half is unused.)
+inline __m512 join8(__m256 lo, __m256 hi) {
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+
 template <class T>
-void pass8_transposed(const RowPtrs<T>& x, int nb, const BlockQ8_0* const ys[8], __m256 acc[8],
-                      __m256 acc_min[8]) {
+void pass_transposed(const RowPtrs<T>& x0, const RowPtrs<T>& x1, int nb,
+                     const BlockQ8_0* const ys[8], __m512 acc[8], __m512 acc_min[8]) {
     for (int b = 0; b < nb; b++) {
-        __m256i q[8], qt[8];
-        for (int k = 0; k < 8; k++) q[k] = T::levels(x[k][b]);
-        transpose8(q, qt);
-        const __m256 dw = halves8(x, b, &T::Block::d);
-        __m256 mw = _mm256_setzero_ps();
-        if constexpr (!T::kSigned) mw = halves8(x, b, &T::Block::m);
+        __m256i q[8], lo[8], hi[8];
+        for (int k = 0; k < 8; k++) q[k] = T::levels(x0[k][b]);
+        transpose8(q, lo);
+        for (int k = 0; k < 8; k++) q[k] = T::levels(x1[k][b]);
+        transpose8(q, hi);
+        __m512i qt[8];
+        for (int c = 0; c < 8; c++)
+            qt[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo[c]), hi[c], 1);
+        const __m512 dw = join8(halves8(x0, b, &T::Block::d), halves8(x1, b, &T::Block::d));
+        __m512 mw = _mm512_setzero_ps();
+        if constexpr (!T::kSigned)
+            mw = join8(halves8(x0, b, &T::Block::m), halves8(x1, b, &T::Block::m));
         __m256i ps[8];
         for (int u = 0; u < 8; u++) ps[u] = block_sum(load_act(ys[u][b]));
         alignas(32) int32_t ysum[8]; // token u's 32 activation bytes summed
         _mm256_store_si256(reinterpret_cast<__m256i*>(ysum), hsum8_epi32(ps));
         for (int u = 0; u < 8; u++) {
             const int8_t* yq = ys[u][b].qs;
-            __m256i p = _mm256_set1_epi32(-T::kBias * ysum[u]);
-            for (int c = 0; c < 8; c++) p = _mm256_dpbusd_epi32(p, qt[c], bcast4(yq + 4 * c));
+            __m512i p = _mm512_set1_epi32(-T::kBias * ysum[u]);
+            for (int c = 0; c < 8; c++) {
+                int32_t piece;
+                std::memcpy(&piece, yq + 4 * c, 4);
+                p = _mm512_dpbusd_epi32(p, qt[c], _mm512_set1_epi32(piece));
+            }
             const float dy = f16_to_f32(ys[u][b].d);
-            acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(p),
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dy)), _mm512_cvtepi32_ps(p),
                                      acc[u]);
             if constexpr (!T::kSigned)
-                acc_min[u] = _mm256_fmadd_ps(mw, _mm256_set1_ps(dy * float(ysum[u])), acc_min[u]);
+                acc_min[u] = _mm512_fmadd_ps(mw, _mm512_set1_ps(dy * float(ysum[u])), acc_min[u]);
         }
     }
 }
@@ -323,40 +333,51 @@ void pass8_transposed(const RowPtrs<T>& x, int nb, const BlockQ8_0* const ys[8],
 template <class T>
 void tile_q32(int n, const void* w, size_t stride, int n_rows, const void* a, size_t act_stride,
               int n_tok, float* y, size_t y_stride) {
-    // tokens per pass: 8 transposed (VNNI, 32 registers), else 4 through step8
+    // tokens per pass: 8 against 16 rows transposed (VNNI, 32 registers), else 4 through step8
     constexpr int kTok = kVnni ? 8 : 4;
     const auto* base = static_cast<const uint8_t*>(w);
     const auto* abase = static_cast<const uint8_t*>(a);
     const int nb = n / QK8_0;
     int r = 0;
-    for (; r + 8 <= n_rows; r += 8) {
+    for (int step; r + 8 <= n_rows; r += step) {
+        step = kVnni && r + 16 <= n_rows ? 16 : 8;
         const uint8_t* rows = base + size_t(r) * stride;
-        RowPtrs<T> x;
+        RowPtrs<T> x, x1;
         row_ptrs<T>(rows, stride, x);
+        row_ptrs<T>(step == 16 ? rows + 8 * stride : rows, stride, x1);
         int t = 0;
         for (; t + kTok <= n_tok; t += kTok) {
             const BlockQ8_0* ys[kTok];
-            __m256 acc[kTok], acc_min[kTok];
-            for (int u = 0; u < kTok; u++) {
+            for (int u = 0; u < kTok; u++)
                 ys[u] = reinterpret_cast<const BlockQ8_0*>(abase + size_t(t + u) * act_stride);
-                acc[u] = acc_min[u] = _mm256_setzero_ps();
-            }
 #ifdef __AVX512VNNI__
-            pass8_transposed<T>(x, nb, ys, acc, acc_min);
+            __m512 acc[kTok], acc_min[kTok];
+            for (int u = 0; u < kTok; u++) acc[u] = acc_min[u] = _mm512_setzero_ps();
+            pass_transposed<T>(x, x1, nb, ys, acc, acc_min);
+            for (int u = 0; u < kTok; u++) {
+                const __m512 sum = _mm512_add_ps(acc[u], acc_min[u]);
+                float* out = y + size_t(t + u) * y_stride + r;
+                _mm256_storeu_ps(out, _mm512_castps512_ps256(sum));
+                if (step == 16)
+                    _mm256_storeu_ps(out + 8, _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                                  _mm512_castps_pd(sum), 1)));
+            }
 #else
+            __m256 acc[kTok], acc_min[kTok];
+            for (int u = 0; u < kTok; u++) acc[u] = acc_min[u] = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
                 __m256i q[8];
                 __m256 dw, mw = _mm256_setzero_ps();
                 unpack8<T>(x, b, q, dw, mw);
                 for (int u = 0; u < kTok; u++) step8<T>(q, dw, mw, ys[u][b], acc[u], acc_min[u]);
             }
-#endif
             for (int u = 0; u < kTok; u++)
                 _mm256_storeu_ps(y + size_t(t + u) * y_stride + r,
                                  _mm256_add_ps(acc[u], acc_min[u]));
+#endif
         }
         for (; t < n_tok; t++)
-            rows_q32<T>(n, rows, stride, 8, abase + size_t(t) * act_stride,
+            rows_q32<T>(n, rows, stride, step, abase + size_t(t) * act_stride,
                         y + size_t(t) * y_stride + r);
     }
     for (; r < n_rows; r++)
