@@ -1,11 +1,14 @@
 // Q4_1, Q5_0, Q5_1 and IQ4_NL rows against Q8_0 activations, AVX2: one skeleton over per-type
 // unpackers that turn a block into its 32 weight bytes. Symmetric types (Q5_0, IQ4_NL) give
-// signed bytes, multiplied as |w| x (y with w's signs); types with a minimum (Q4_1, Q5_1) give
+// signed bytes, multiplied as |w| x (y with w's signs) (VNNI: unsigned levels, the bias taken
+// out with the activations' sum, see kBiased); types with a minimum (Q4_1, Q5_1) give
 // unsigned levels and add min x dy x sum(y). Three shapes of the same block product:
 //   dot_q32   one row (the AVX2 and AVX-512 rows' `dot`);
 //   rows_q32  GEMV slices of 8 rows sharing each activation load, the 8 rows' scales converted
 //             together and their products reduced across rows (lane r = row r);
-//   tile_q32  prefill tiles of 8 rows x 4 tokens: each weight block unpacked once for 4 tokens.
+//   tile_q32  prefill tiles: each weight block unpacked once for several tokens; AVX2 8 rows x 4
+//             tokens, VNNI 16 rows x 8 tokens with the blocks transposed in registers (the
+//             interleave8 form, made on the fly) so that no token needs a horizontal sum.
 // Compiled with -mavx2 -mfma -mf16c for the AVX2 and avx512 rows, and once more with AVX-512
 // VNNI (and 32 vector registers) for the avx512_vnni row, where the byte products are VPDPBUSD.
 #include "ops/x86/dot_q32_avx2.h"
