@@ -86,10 +86,11 @@ TEST(KernelsQ32, EverySimdRowHasItsOwnKernelsForTheseTypes) {
         }
 }
 
-// Every kernel shape (dot, 8-row slices with a tail, 8 x 4 tiles with row and token tails) on
-// random level bytes against +-127 activations equals the reference up to summation order.
+// Every kernel shape (dot, 8-row slices with a tail, tiles of 8 rows x 4 tokens (AVX2) or 8
+// tokens (VNNI) with row and token tails) on random level bytes against +-127 activations
+// equals the reference up to summation order.
 TEST(KernelsQ32, ExtremeLevelsAndActivationsMatchTheReference) {
-    const int n_rows = 11, n_tok = 6;
+    const int n_rows = 11, n_tok = 19;
     int checked = 0;
     for (const Kernels* k : simd_rows())
         for (DType t : kQ32Types)
@@ -131,6 +132,44 @@ TEST(KernelsQ32, ExtremeLevelsAndActivationsMatchTheReference) {
                 checked++;
             }
     std::printf("%d type x size cases checked\n", checked);
+}
+
+// A token's results from a prefill tile are exactly what the GEMV slice (decode) gives it: the
+// tiles unpack (VNNI: and transpose) each block once for several tokens, and batched decoding
+// must equal decoding alone. Random levels, random activations, token counts around the passes.
+TEST(KernelsQ32, TilesGiveEachTokenExactlyTheGemvSlicesResult) {
+    const int n_rows = 27, blocks = 7, n = blocks * 32; // 16 + 8 + 3 rows
+    int checked = 0;
+    for (const Kernels* k : simd_rows())
+        for (DType t : kQ32Types) {
+            const DotTileFn tile = k->dot_tile(t);
+            const DotRowsFn rows = k->dot_rows(t);
+            if (!tile || !rows) continue;
+            const size_t rb = row_bytes(t, uint64_t(n)), ab = row_bytes(DType::Q8_0, uint64_t(n));
+            const auto w = random_blocks(t, n_rows, blocks, uint32_t(31 + int(t)));
+            for (int n_tok : {1, 5, 8, 13, 17}) {
+                std::vector<float> x(size_t(n) * size_t(n_tok));
+                std::mt19937 rng{uint32_t(n_tok)};
+                std::normal_distribution<float> dist(0.0f, 1.0f);
+                for (float& v : x) v = dist(rng);
+                std::vector<uint8_t> a(ab * size_t(n_tok));
+                for (int tk = 0; tk < n_tok; tk++)
+                    quantize_row_ref(DType::Q8_0, x.data() + size_t(tk) * size_t(n),
+                                     a.data() + ab * size_t(tk), n);
+                std::vector<float> batch(size_t(n_rows) * size_t(n_tok), -1.0f);
+                tile(n, w.data(), rb, n_rows, a.data(), ab, n_tok, batch.data(), size_t(n_rows));
+                for (int tk = 0; tk < n_tok; tk++) {
+                    std::vector<float> alone(size_t(n_rows), -2.0f);
+                    rows(n, w.data(), rb, n_rows, a.data() + ab * size_t(tk), alone.data());
+                    for (int r = 0; r < n_rows; r++)
+                        ASSERT_EQ(batch[size_t(tk) * size_t(n_rows) + size_t(r)], alone[size_t(r)])
+                            << k->name << " " << dtype_name(t) << " tokens=" << n_tok << " t=" << tk
+                            << " r=" << r;
+                }
+                checked++;
+            }
+        }
+    std::printf("%d tile x token-count cases checked\n", checked);
 }
 
 // Q2_K, Q3_K, Q5_K and IQ4_XS (x Q8_K) where a SIMD row has its own dot (NEON; x86 where

@@ -1,7 +1,7 @@
 // Q4_1, Q5_0, Q5_1 and IQ4_NL x Q8_0, AVX2 (ops/x86/dot_q32_avx2.cpp): one-row dots, GEMV slices
-// of 8 rows and prefill tiles of 8 rows x 4 tokens, and their entries in a row of the kernel
-// table: _avx2 (the avx2 and avx512 rows), _vnni (the same source built with AVX-512 VNNI, for
-// the avx512_vnni row).
+// of 8 rows and prefill tiles (8 rows x 4 tokens; VNNI 16 x 8), and their entries in a row of the
+// kernel table: _avx2 (the avx2 and avx512 rows), _vnni (the same source built with AVX-512 VNNI,
+// for the avx512_vnni row).
 #pragma once
 
 #include "ops/kernels.h"
