@@ -58,10 +58,10 @@ struct ModelConfig {
     // RoPE base of the sliding layers, which then get no rope_scaling (gemma3); 0: rope_theta
     // and the global layers' scaling
     float rope_theta_swa = 0.0f;
-    uint32_t n_expert = 0;              // mixture of experts: experts per layer (0: dense)
-    uint32_t n_expert_used = 0;         // experts chosen per token
-    uint32_t n_ff_expert = 0;           // one expert's FFN width
-    bool expert_norm_topk = false;      // chosen experts' weights renormalized to sum 1
+    uint32_t n_expert = 0;         // mixture of experts: experts per layer (0: dense)
+    uint32_t n_expert_used = 0;    // experts chosen per token
+    uint32_t n_ff_expert = 0;      // one expert's FFN width
+    bool expert_norm_topk = false; // chosen experts' weights renormalized to sum 1
     // kv_source[l] is the layer whose K/V layer l attends to; == l for layers that own K/V.
     std::vector<int32_t> kv_source;
     bool synthetic = false;
@@ -72,8 +72,16 @@ struct ModelConfig {
     }
     bool has_rope(uint32_t layer) const { return layer >= layer_rope.size() || layer_rope[layer]; }
     uint32_t n_kv_layers() const;
-    // K and V bytes stored per token for a cache with `elem_bytes` per value.
+    // Whether source layer `layer`'s K/V are read by sliding layers only: a KV cache then needs
+    // only its last sliding_window positions (runtime/kv_cache.h keeps them in a ring).
+    bool kv_windowed(uint32_t layer) const;
+    uint32_t n_kv_windowed_layers() const;
+    // K and V bytes each further token adds, for a cache with `elem_bytes` per value: those of
+    // the source layers that keep every position (the windowed ones' do not grow).
     uint64_t kv_bytes_per_token(double elem_bytes) const;
+    // K and V bytes the windowed source layers hold for their window (fixed, whatever the
+    // context; a cache adds a batch's rows to it).
+    uint64_t kv_window_bytes(double elem_bytes) const;
     // Throws strata::Error naming the first inconsistent field.
     void validate() const;
 };
