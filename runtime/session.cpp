@@ -191,7 +191,9 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
         }
         const Graph& g = it->second;
         // the batch overwrites the ring positions below n + chunk - ring: a file says so first
-        if (file_ && cache_->ring() > 0 && n_past() + chunk - cache_->ring() > file_->ring_from())
+        // (one row overwrites only n - ring, which a resume assumes lost anyway)
+        if (file_ && chunk > 1 && cache_->ring() > 0 &&
+            n_past() + chunk - cache_->ring() > file_->ring_from())
             file_->publish_ring_from(n_past() + chunk - cache_->ring());
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
         const GraphContext ctx{
