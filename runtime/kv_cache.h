@@ -5,7 +5,7 @@
 // (rows holding every head made it a strided one, docs/performance.md). Nothing here knows about
 // architectures: slots come from kv_source.
 //
-// Windowed slots: a slot every reader of which is a sliding-window layer (ModelConfig::sliding)
+// Windowed slots: a slot every reader of which is a sliding-window layer (ModelConfig::kv_windowed)
 // needs only the last `sliding_window` positions, so with ring() > 0 its sections hold a ring of
 // ring() positions, position p at index p % ring() (the other slots' sections stay n_ctx long).
 // ring() is the window plus the rows of one batch (stored before its attention reads them):

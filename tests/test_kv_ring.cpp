@@ -8,7 +8,9 @@
 #include "formats/model_source.h"
 #include "runtime/session.h"
 #include "tests/fixtures.h"
+#include "tests/golden.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -135,6 +137,52 @@ TEST(KvRing, ZooGemmaWindowWiderThanAChunkEqualsTheFullCache) {
         const auto prompt = tokens_of(650, 4, V), rest = tokens_of(50, 5, V);
         EXPECT_EQ(run(ring, prompt, rest), run(full, prompt, rest)) << name;
         EXPECT_LT(ring.cache().bytes(), full.cache().bytes() * 3 / 4) << name;
+    }
+}
+
+// The zoo's gemma2 and gemma3 with their own window (16) fed their 65 teacher-forced positions
+// in batches of 4: the ring (20 positions) wraps three times, and the logits equal the full
+// cache's and stay within the zoo criterion of llama.cpp's (max |dlogit| <= 10% of the golden
+// logits' standard deviation).
+TEST(KvRing, ZooGemmaLogitsThroughAWrappingRingMatchLlamaCpp) {
+    REQUIRE_FIXTURES();
+    TempDir dir;
+    for (const char* name : {"gemma2-q8_0", "gemma3-q8_0"}) {
+        const std::string zoo = std::string("zoo/") + name;
+        ModelSource src = import_gguf(fixture(zoo + ".gguf"));
+        convert_model(src, dir.file("g.strata"), {});
+        auto m = Model::load(dir.file("g.strata"));
+        const auto positions = read_positions(fixture(zoo + ".prompt1.positions"));
+        const auto golden = read_golden_logits(fixture(zoo + ".prompt1.logits.bin"));
+        ASSERT_EQ(positions.size(), golden.size());
+        double sum = 0, sum2 = 0, count = 0;
+        for (const auto& r : golden)
+            for (float v : r.logits) sum += v, sum2 += double(v) * v, count++;
+        const double sd = std::sqrt(sum2 / count - (sum / count) * (sum / count));
+        SessionOptions o = options(4, true, DType::F16);
+        Session ring(m, o);
+        o.kv_window_ring = false;
+        Session full(m, o);
+        EXPECT_EQ(ring.cache().ring(), 20) << name;
+        const int V = int(m->config().n_vocab);
+        double worst = 0;
+        auto check = [&](size_t p, const float* a, const float* b) {
+            ASSERT_EQ(std::memcmp(a, b, size_t(V) * 4), 0) << name << " position " << p;
+            for (int i = 0; i < V; i++)
+                worst = std::max(worst, double(std::fabs(a[i] - golden[p].logits[size_t(i)])));
+        };
+        const int n_prompt = 34; // BOS + the prompt, one call (batches of 4), as test_zoo.cpp
+        const float* a = ring.decode(positions.data(), n_prompt, true);
+        const std::vector<float> prompt_logits(a, a + size_t(n_prompt) * size_t(V));
+        const float* b = full.decode(positions.data(), n_prompt, true);
+        for (int p = 0; p < n_prompt; p++)
+            check(size_t(p), prompt_logits.data() + size_t(p) * size_t(V),
+                  b + size_t(p) * size_t(V));
+        for (size_t p = size_t(n_prompt); p < positions.size(); p++) {
+            const auto x = run(ring, {}, {positions[p]}), y = run(full, {}, {positions[p]});
+            check(p, x.data(), y.data());
+        }
+        EXPECT_LE(worst, 0.1 * sd) << name;
     }
 }
 
