@@ -29,8 +29,27 @@ uint32_t ModelConfig::n_kv_layers() const {
     return n;
 }
 
+bool ModelConfig::kv_windowed(uint32_t layer) const {
+    if (sliding_window == 0 || layer >= kv_source.size() || !owns_kv(layer)) return false;
+    for (uint32_t l = 0; l < kv_source.size(); l++)
+        if (kv_source[l] == int32_t(layer) && !sliding(l)) return false;
+    return true;
+}
+
+uint32_t ModelConfig::n_kv_windowed_layers() const {
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < kv_source.size(); l++) n += kv_windowed(l);
+    return n;
+}
+
 uint64_t ModelConfig::kv_bytes_per_token(double elem_bytes) const {
-    return uint64_t(double(n_kv_layers()) * n_head_kv * head_dim * 2 * elem_bytes);
+    return uint64_t(double(n_kv_layers() - n_kv_windowed_layers()) * n_head_kv * head_dim * 2 *
+                    elem_bytes);
+}
+
+uint64_t ModelConfig::kv_window_bytes(double elem_bytes) const {
+    return uint64_t(double(n_kv_windowed_layers()) * sliding_window * n_head_kv * head_dim * 2 *
+                    elem_bytes);
 }
 
 void ModelConfig::validate() const {

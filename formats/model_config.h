@@ -80,8 +80,16 @@ struct ModelConfig {
     }
     bool has_rope(uint32_t layer) const { return layer >= layer_rope.size() || layer_rope[layer]; }
     uint32_t n_kv_layers() const;
-    // K and V bytes stored per token for a cache with `elem_bytes` per value.
+    // Whether source layer `layer`'s K/V are read by sliding layers only: a KV cache then needs
+    // only its last sliding_window positions (runtime/kv_cache.h keeps them in a ring).
+    bool kv_windowed(uint32_t layer) const;
+    uint32_t n_kv_windowed_layers() const;
+    // K and V bytes each further token adds, for a cache with `elem_bytes` per value: those of
+    // the source layers that keep every position (the windowed ones' do not grow).
     uint64_t kv_bytes_per_token(double elem_bytes) const;
+    // K and V bytes the windowed source layers hold for their window (fixed, whatever the
+    // context; a cache adds a batch's rows to it).
+    uint64_t kv_window_bytes(double elem_bytes) const;
     // Throws strata::Error naming the first inconsistent field.
     void validate() const;
 };

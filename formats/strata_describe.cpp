@@ -111,6 +111,10 @@ void describe_config(std::string& out, const ModelConfig& c) {
     append(out, "KV bytes/token: %llu (f16 cache), %llu (q8_0 cache)\n",
            (unsigned long long)c.kv_bytes_per_token(2.0),
            (unsigned long long)c.kv_bytes_per_token(34.0 / 32.0));
+    if (c.n_kv_windowed_layers() > 0) // their rings hold the window (+ a batch's rows), no more
+        append(out, "KV window:      %u sliding layers keep %u positions: %llu bytes (f16 cache)\n",
+               c.n_kv_windowed_layers(), c.sliding_window,
+               (unsigned long long)c.kv_window_bytes(2.0));
 }
 
 } // namespace

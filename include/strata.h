@@ -60,7 +60,8 @@ typedef struct strata_model_info {
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
     int32_t n_kv_layers; /* layers that store K/V (fewer than n_layer with CLA) */
     int64_t n_params;
-    int64_t kv_bytes_per_token; /* with an F16 cache */
+    int64_t kv_bytes_per_token; /* with an F16 cache; sliding-window layers, whose K/V keep
+                                   only the window, add none */
     int32_t bos, eos;           /* -1 when absent */
     int32_t has_chat_template;
     int64_t file_bytes;             /* size of the .strata file */
@@ -184,8 +185,9 @@ STRATA_API int strata_n_past(const strata_session* session);
 STRATA_API const char* strata_session_file(const strata_session* session);
 
 typedef struct strata_kv_stats {
-    int64_t bytes_per_token; /* source layers x KV heads x head dim x 2 x element size */
-    int64_t bytes_mapped;    /* the whole cache (n_ctx tokens) */
+    int64_t bytes_per_token; /* source layers x KV heads x head dim x 2 x element size; sliding-
+                                window layers whose K/V ring holds only the window add none */
+    int64_t bytes_mapped;    /* the whole cache (n_ctx tokens, the rings included) */
     int32_t n_tokens, n_ctx;
     int32_t is_fork;       /* 1 for a session made by strata_session_fork */
     int64_t bytes_private; /* a fork's pages copied on write so far (the rest are shared with

@@ -39,6 +39,10 @@ struct AttentionArgs {
     // (exactly `window` positions, llama.cpp's standard SWA mask), intersected with
     // [pos_begin, p].
     int window = 0;
+    // > 0: the K/V heads are rings of `ring` positions (a KV cache's windowed slot), position
+    // j at index j % ring. The positions read, [max(pos_begin, n_pos - window), n_pos + n_tok
+    // - 1), must span at most `ring`.
+    int ring = 0;
     // > 0: scores soft-capped before the softmax, s = softcap tanh(s / softcap), s being the
     // scaled score (gemma2's attn_logit_softcapping).
     float softcap = 0;

@@ -87,17 +87,27 @@ template <typename Prims> void attention_impl(const strata::AttentionArgs& a, in
         const size_t head_bytes = strata::row_bytes(a.kv_type, uint64_t(hd));
         // a block's rows of this head, converted once for every head and token
         const bool contiguous = a.kv_row_bytes == head_bytes; // (the KV cache's layout)
-        auto load_block = [&](const uint8_t* base, int j0, int nb) {
+        // indices [i0, i0 + nb) into rows [r0, r0 + nb)
+        auto load_run = [&](const uint8_t* base, int i0, int r0, int nb) {
+            float* dst = rows + size_t(r0) * size_t(hd);
             if (contiguous) { // one run of nb * hd values, which the hardware prefetcher follows
-                Prims::load(a.kv_type, base + head_off + size_t(j0) * head_bytes, rows, nb * hd);
+                Prims::load(a.kv_type, base + head_off + size_t(i0) * head_bytes, dst, nb * hd);
                 return;
             }
             for (int j = 0; j < nb; j++) {
-                prefetch_head(base + size_t(j0 + j + kAhead) * a.kv_row_bytes + head_off,
+                prefetch_head(base + size_t(i0 + j + kAhead) * a.kv_row_bytes + head_off,
                               head_bytes);
-                Prims::load(a.kv_type, base + size_t(j0 + j) * a.kv_row_bytes + head_off,
-                            rows + size_t(j) * size_t(hd), hd);
+                Prims::load(a.kv_type, base + size_t(i0 + j) * a.kv_row_bytes + head_off,
+                            dst + size_t(j) * size_t(hd), hd);
             }
+        };
+        // positions [j0, j0 + nb): in a ring, the run up to its end and the rest from index 0
+        auto load_block = [&](const uint8_t* base, int j0, int nb) {
+            if (a.ring <= 0) return load_run(base, j0, 0, nb);
+            const int i0 = j0 % a.ring;
+            const int first_run = nb < a.ring - i0 ? nb : a.ring - i0;
+            load_run(base, i0, 0, first_run);
+            if (first_run < nb) load_run(base, 0, first_run, nb - first_run);
         };
         // (with a window, the first token's first position: nothing before it is read)
         int first = a.pos_begin;

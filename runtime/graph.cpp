@@ -135,6 +135,15 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
     const int n_pos = c.pos(rows);
     // the positions one token reads: all before it, or its window
     const int first = n.window > 0 ? std::max(0, n_pos - n.window) : 0;
+    // A windowed slot keeps a ring of the last positions (KvCache): the window of every row
+    // must still be in it, so a pass stores at most ring - window rows (Session::decode).
+    const int ring = c.cache->windowed(n.slot) ? c.cache->ring() : 0;
+    if (ring > 0 &&
+        (n.window <= 0 || n.window > c.cache->window() || rows > c.cache->max_batch_rows()))
+        fail("attention: " + std::to_string(rows) + " rows with a window of " +
+             std::to_string(n.window) + " do not fit the KV ring of " + std::to_string(ring) +
+             " positions");
+    const size_t head_stride = c.cache->head_stride(n.slot);
     if (rows == 1 && n_pos - first > kAttentionChunk && c.attn_partials) {
         // One token over a long context: (KV head, chunk of positions) items, so every thread
         // has work even with fewer KV heads than threads; then merged per head.
@@ -154,7 +163,8 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
             a.k = c.cache->heads(n.slot, 0);
             a.v = c.cache->heads(n.slot, 1);
             a.kv_row_bytes = c.cache->head_bytes();
-            a.kv_head_stride = c.cache->head_stride();
+            a.kv_head_stride = head_stride;
+            a.ring = ring;
             a.pos_begin = first + ch * kAttentionChunk;
             a.n_pos = std::min(n_pos, a.pos_begin + kAttentionChunk);
             a.softcap = n.softcap; // (the chunks cover only the window: no window needed)
@@ -188,7 +198,8 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
         a.k = c.cache->heads(n.slot, 0);
         a.v = c.cache->heads(n.slot, 1);
         a.kv_row_bytes = c.cache->head_bytes();
-        a.kv_head_stride = c.cache->head_stride();
+        a.kv_head_stride = head_stride;
+        a.ring = ring;
         a.n_pos = c.pos(t) + 1;
         a.window = n.window;
         a.softcap = n.softcap;

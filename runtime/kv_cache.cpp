@@ -23,6 +23,24 @@ struct KvForkList {
     std::vector<std::pair<KvCache*, int>> forks;
 };
 
+std::vector<bool> KvCache::windowed_slots(const ModelConfig& c) {
+    std::vector<bool> windowed;
+    for (uint32_t l = 0; l < c.n_layer; l++)
+        if (c.owns_kv(l)) windowed.push_back(c.kv_windowed(l));
+    return windowed;
+}
+
+int KvCache::ring_for(const ModelConfig& c, int n_ctx, int rows) {
+    if (rows < 1 || c.n_kv_windowed_layers() == 0) return 0;
+    const int64_t ring = int64_t(c.sliding_window) + rows;
+    return ring < n_ctx ? int(ring) : 0;
+}
+
+bool KvCache::valid_ring(const ModelConfig& c, int n_ctx, int ring) {
+    return ring == 0 || (c.n_kv_windowed_layers() > 0 &&
+                         int64_t(ring) > int64_t(c.sliding_window) && ring < n_ctx);
+}
+
 void KvCache::init(const ModelConfig& c) {
     const int n_ctx = n_ctx_;
     const DType type = type_;
@@ -33,28 +51,46 @@ void KvCache::init(const ModelConfig& c) {
     if (type == DType::Q8_0 && c.head_dim % 32 != 0)
         fail("a q8_0 KV cache needs head_dim to be a multiple of 32 (this model's is " +
              std::to_string(c.head_dim) + ")");
+    if (!valid_ring(c, n_ctx, ring_))
+        fail("a KV ring of " + std::to_string(ring_) +
+             " positions does not fit this model (window " + std::to_string(c.sliding_window) +
+             ", context " + std::to_string(n_ctx) + ")");
     n_head_kv_ = int(c.n_head_kv);
     head_dim_ = int(c.head_dim);
     head_bytes_ = strata::row_bytes(type, uint64_t(c.head_dim));
+    windowed_ = windowed_slots(c);
+    window_ = ring_ > 0 ? int(c.sliding_window) : 0;
     n_sections_ = int(c.n_kv_layers()) * 2 * n_head_kv_;
-    bytes_per_token_ = size_t(n_sections_) * head_bytes_;
-    bytes_ = bytes_per_token_ * size_t(n_ctx);
+    bytes_per_token_ = 0;
+    size_t offset = 0;
+    for (int i = 0; i < n_sections_; i++) {
+        section_offset_.push_back(offset);
+        const int slot = slot_of_section(i);
+        offset += size_t(slot_positions(slot)) * head_bytes_;
+        if (windowed(slot))
+            ring_bytes_ += size_t(ring_) * head_bytes_;
+        else
+            bytes_per_token_ += head_bytes_;
+    }
+    bytes_ = offset;
 }
 
-size_t KvCache::bytes_for(const ModelConfig& c, int n_ctx, DType type) {
-    return size_t(c.n_kv_layers()) * 2 * c.n_head_kv * strata::row_bytes(type, c.head_dim) *
-           size_t(n_ctx);
+size_t KvCache::bytes_for(const ModelConfig& c, int n_ctx, int ring, DType type) {
+    const std::vector<bool> windowed = windowed_slots(c);
+    size_t positions = 0; // per KV head and K or V
+    for (bool w : windowed) positions += size_t(ring > 0 && w ? ring : n_ctx);
+    return positions * 2 * c.n_head_kv * strata::row_bytes(type, c.head_dim);
 }
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, uint8_t* base, int fd,
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int ring, uint8_t* base, int fd,
                  uint64_t offset)
     : base_(base), owned_map_(false), fd_(fd), offset_(offset), n_ctx_(n_ctx), type_(type),
-      forks_(std::make_shared<KvForkList>()) {
+      ring_(ring), forks_(std::make_shared<KvForkList>()) {
     init(c);
 }
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type)
-    : n_ctx_(n_ctx), type_(type), forks_(std::make_shared<KvForkList>()) {
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int ring)
+    : n_ctx_(n_ctx), type_(type), ring_(ring), forks_(std::make_shared<KvForkList>()) {
     init(c);
     fd_ = memfd_create("strata-kv", MFD_CLOEXEC);
     if (fd_ < 0) fail(std::string("cannot create a KV cache: ") + std::strerror(errno));
@@ -73,9 +109,9 @@ KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type)
     base_ = static_cast<uint8_t*>(p);
 }
 
-KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int fd, uint64_t offset,
+KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int ring, int fd, uint64_t offset,
                  const std::shared_ptr<KvForkList>& parent)
-    : n_ctx_(n_ctx), type_(type), parent_(parent) {
+    : n_ctx_(n_ctx), type_(type), ring_(ring), parent_(parent) {
     init(c);
     void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd,
                    off_t(offset));
@@ -86,25 +122,47 @@ KvCache::KvCache(const ModelConfig& c, int n_ctx, DType type, int fd, uint64_t o
 std::unique_ptr<KvCache> KvCache::fork(const ModelConfig& c, int n_tokens) {
     if (n_tokens < 0 || n_tokens > n_ctx_) fail("fork: position count out of range");
     if (!is_fork()) {
-        std::unique_ptr<KvCache> child(new KvCache(c, n_ctx_, type_, fd_, offset_, forks_));
+        std::unique_ptr<KvCache> child(new KvCache(c, n_ctx_, type_, ring_, fd_, offset_, forks_));
+        // A ring's indices are rewritten as the root goes on: the fork copies its rings now
+        // (window-sized); the full sections stay shared until the root rewrites them.
+        child->take_private_copies(0, 0, true);
         std::lock_guard<std::mutex> lock(forks_->mu);
         forks_->forks.emplace_back(child.get(), n_tokens);
         return child;
     }
     // A fork of a fork: its private pages live in no file, so copy the prefix.
-    auto copy = std::make_unique<KvCache>(c, n_ctx_, type_);
+    auto copy = std::make_unique<KvCache>(c, n_ctx_, type_, ring_);
     std::lock_guard<std::mutex> in_use(use_mu_);
-    for (int s = 0; s < n_sections_; s++)
-        std::memcpy(copy->section(s), section(s), size_t(n_tokens) * head_bytes_);
+    copy->copy_from(*this, n_tokens);
     return copy;
 }
 
-void KvCache::take_private_copies(int lo, int hi) {
-    if (lo >= hi) return;
+void KvCache::copy_from(KvCache& src, int n) {
+    if (src.n_sections_ != n_sections_ || src.type_ != type_ || src.head_bytes_ != head_bytes_)
+        fail("KV caches of different layouts cannot be copied");
+    if (n > n_ctx_ || n > src.n_ctx_) fail("KV copy: position count out of range");
+    for (int s = 0; s < n_sections_; s++) {
+        const int slot = slot_of_section(s);
+        if (!windowed(slot) && !src.windowed(slot)) { // one run
+            if (n > 0) std::memcpy(section(s), src.section(s), size_t(n) * head_bytes_);
+            continue;
+        }
+        const int held = std::min(slot_positions(slot), src.slot_positions(slot));
+        for (int p = std::max(0, n - held); p < n; p++)
+            std::memcpy(section(s) + size_t(index(slot, p)) * head_bytes_,
+                        src.section(s) + size_t(src.index(slot, p)) * head_bytes_, head_bytes_);
+    }
+}
+
+void KvCache::take_private_copies(int lo, int hi, bool rings) {
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     for (int s = 0; s < n_sections_; s++) {
-        uint8_t* begin = section(s) + size_t(lo) * head_bytes_;
-        uint8_t* end = section(s) + size_t(hi) * head_bytes_;
+        const bool ring = windowed(slot_of_section(s));
+        if (ring && !rings) continue; // (a fork's rings are private from the start)
+        const int a = ring ? 0 : lo, b = ring ? ring_ : hi;
+        if (a >= b) continue;
+        uint8_t* begin = section(s) + size_t(a) * head_bytes_;
+        uint8_t* end = section(s) + size_t(b) * head_bytes_;
         // One no-op write per page (atomic, to be safe): the kernel copies the page.
         for (uint8_t* p = begin; p < end;
              p = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) | (page - 1)) + 1))
@@ -151,7 +209,8 @@ void KvCache::store(int slot, int pos, const float* k, const float* v) {
     for (int which = 0; which < 2; which++)
         for (int g = 0; g < n_head_kv_; g++) {
             const float* values = (which == 0 ? k : v) + size_t(g) * size_t(head_dim_);
-            uint8_t* dst = section((slot * 2 + which) * n_head_kv_ + g) + size_t(pos) * head_bytes_;
+            uint8_t* dst = section((slot * 2 + which) * n_head_kv_ + g) +
+                           size_t(index(slot, pos)) * head_bytes_;
             if (type_ == DType::Q8_0) // (head_dim is whole blocks: checked in init)
                 quantize_row_q8_0_ref(values, dst, head_dim_);
             else if (type_ == DType::F32)

@@ -21,16 +21,33 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     if (options_.n_batch < 1) fail("batch size must be at least 1");
     const ModelConfig& c = model_->config();
     const int default_ctx = int(c.n_ctx_train);
+    const int ring_rows = options_.kv_window_ring ? options_.n_batch : 0;
     if (!options_.kv_file.empty()) {
-        file_ = std::make_unique<SessionFile>(options_.kv_file, model_->file().fingerprint(), c,
-                                              options_.n_ctx, default_ctx, options_.kv_type);
-        cache_ = std::make_unique<KvCache>(c, file_->n_ctx(), options_.kv_type, file_->kv_base(),
-                                           file_->fd(), file_->kv_offset());
+        file_ =
+            std::make_unique<SessionFile>(options_.kv_file, model_->file().fingerprint(), c,
+                                          options_.n_ctx, default_ctx, options_.kv_type, ring_rows);
+        cache_ = std::make_unique<KvCache>(c, file_->n_ctx(), options_.kv_type, file_->ring(),
+                                           file_->kv_base(), file_->fd(), file_->kv_offset());
         history_ = file_->committed_tokens(); // resume: these tokens' K/V rows are in the file
+        // (a killed writer's last batch overwrote ring positions below the published start,
+        // or, a one-row batch, position n - ring)
+        ring_floor_ =
+            std::max(file_->ring_from(), cache_->ring() > 0 ? n_past() - cache_->ring() + 1 : 0);
     } else {
-        cache_ = std::make_unique<KvCache>(c, options_.n_ctx > 0 ? options_.n_ctx : default_ctx,
-                                           options_.kv_type);
+        const int n_ctx = options_.n_ctx > 0 ? options_.n_ctx : default_ctx;
+        cache_ = std::make_unique<KvCache>(c, n_ctx, options_.kv_type,
+                                           KvCache::ring_for(c, n_ctx, ring_rows));
     }
+}
+
+int Session::ring_held_from() const {
+    return cache_->ring() > 0 ? std::max(ring_floor_, n_past() - cache_->ring()) : ring_floor_;
+}
+
+bool Session::truncate_recomputes(int n) const {
+    if (n <= 0 || n >= n_past() || (cache_->ring() == 0 && ring_floor_ == 0)) return false;
+    // decoding at n reads [n - window + 1, n)
+    return ring_held_from() > std::max(0, n - int(model_->config().sliding_window) + 1);
 }
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options,
@@ -49,8 +66,10 @@ std::unique_ptr<Session> Session::fork() {
     SessionOptions o = options_;
     o.kernels = kernels_;
     auto cache = cache_->fork(model_->config(), n_past());
-    return std::unique_ptr<Session>(
+    std::unique_ptr<Session> child(
         new Session(model_, o, std::move(cache), history_, last_logits_));
+    child->ring_floor_ = ring_floor_;
+    return child;
 }
 
 void Session::save(const std::string& path) const {
@@ -59,13 +78,16 @@ void Session::save(const std::string& path) const {
     std::filesystem::remove(tmp, ec);
     try {
         {
+            const int ring_rows = cache_->ring() > 0 ? cache_->ring() - cache_->window() : 0;
             SessionFile out(tmp, model_->file().fingerprint(), model_->config(), n_ctx(), n_ctx(),
-                            cache_->type());
-            KvCache view(model_->config(), n_ctx(), cache_->type(), out.kv_base(), -1, 0);
+                            cache_->type(), ring_rows);
+            KvCache view(model_->config(), n_ctx(), cache_->type(), out.ring(), out.kv_base(), -1,
+                         0);
             std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-            const size_t bytes = size_t(n_past()) * cache_->head_bytes();
-            for (int s = 0; s < cache_->n_sections(); s++)
-                std::memcpy(view.section(s), const_cast<KvCache&>(*cache_).section(s), bytes);
+            view.copy_from(const_cast<KvCache&>(*cache_), n_past());
+            // (the smaller ring of the two bounds the positions the file holds)
+            out.set_ring_from(
+                std::max(ring_held_from(), out.ring() > 0 ? n_past() - out.ring() : 0));
             out.commit(history_, int(cache_->bytes_per_token()));
         }
         if (std::rename(tmp.c_str(), path.c_str()) != 0)
@@ -79,24 +101,29 @@ void Session::save(const std::string& path) const {
 void Session::restore(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) fail("session file " + path + ": not found");
-    SessionFile in(path, model_->file().fingerprint(), model_->config(), 0, n_ctx(),
-                   cache_->type());
+    SessionFile in(path, model_->file().fingerprint(), model_->config(), 0, n_ctx(), cache_->type(),
+                   0);
     const std::vector<int32_t> tokens = in.committed_tokens();
     if (int(tokens.size()) > n_ctx())
         fail("session file " + path + " holds " + std::to_string(tokens.size()) +
              " tokens, more than this session's context of " + std::to_string(n_ctx()));
-    KvCache view(model_->config(), in.n_ctx(), cache_->type(), in.kv_base(), -1, 0);
+    KvCache view(model_->config(), in.n_ctx(), cache_->type(), in.ring(), in.kv_base(), -1, 0);
+    const int n = int(tokens.size());
     cache_->before_rewrite(0);
     if (file_) file_->commit({}, int(cache_->bytes_per_token())); // nothing valid while copying
     {
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
-        const size_t bytes = tokens.size() * cache_->head_bytes();
-        for (int s = 0; s < cache_->n_sections(); s++)
-            std::memcpy(cache_->section(s), view.section(s), bytes);
+        cache_->copy_from(view, n);
     }
     history_ = tokens;
+    // what the file's ring held (as when resuming it); this cache's own ring bounds what was
+    // copied (ring_held_from)
+    ring_floor_ = std::max(in.ring_from(), in.ring() > 0 ? n - in.ring() + 1 : 0);
     last_logits_ = nullptr;
-    if (file_) file_->commit(history_, int(cache_->bytes_per_token()));
+    if (file_) {
+        file_->set_ring_from(ring_floor_);
+        file_->commit(history_, int(cache_->bytes_per_token()));
+    }
     if (!history_.empty()) { // recompute the last token for its logits
         const int32_t last = history_.back();
         truncate(n_past() - 1);
@@ -106,10 +133,22 @@ void Session::restore(const std::string& path) {
 
 void Session::truncate(int n) {
     if (n < 0 || n >= n_past()) return;
-    cache_->before_rewrite(n); // forks sharing positions n.. copy them first
-    history_.resize(size_t(n));
+    const bool recompute = truncate_recomputes(n);
+    cache_->before_rewrite(recompute ? 0 : n); // forks sharing positions n.. copy them first
+    // (ring positions from n on overwrote older ones; recomputing rewrites every position)
+    ring_floor_ = n == 0 || recompute ? 0 : ring_held_from();
+    std::vector<int32_t> kept;
+    if (recompute) kept.assign(history_.begin(), history_.begin() + n);
+    history_.resize(recompute ? 0 : size_t(n));
     last_logits_ = nullptr;
-    if (file_) file_->commit(history_, int(cache_->bytes_per_token()));
+    if (file_) {
+        file_->set_ring_from(ring_floor_);
+        file_->commit(history_, int(cache_->bytes_per_token()));
+    }
+    if (recompute) { // every position again, so that the ring holds the window before n
+        decode(kept.data(), n);
+        last_logits_ = nullptr;
+    }
 }
 
 const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
@@ -135,7 +174,8 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
                             batch * 2 * seconds_per_token_ <= kAbortBatchSeconds;)
                 batch *= 2;
         }
-        const int chunk = std::min(batch, n - done);
+        // (a KV ring holds the window and one batch's rows)
+        const int chunk = std::min({batch, n - done, cache_->max_batch_rows()});
         const auto t0 = std::chrono::steady_clock::now();
         auto key = std::make_pair(chunk, all_logits);
         auto it = graphs_.find(key);
@@ -150,6 +190,11 @@ const float* Session::decode(const int32_t* tokens, int n, bool all_logits) {
                 attention_partial_floats(n_ctx(), int(c.n_head), int(c.head_dim)));
         }
         const Graph& g = it->second;
+        // the batch overwrites the ring positions below n + chunk - ring: a file says so first
+        // (one row overwrites only n - ring, which a resume assumes lost anyway)
+        if (file_ && chunk > 1 && cache_->ring() > 0 &&
+            n_past() + chunk - cache_->ring() > file_->ring_from())
+            file_->publish_ring_from(n_past() + chunk - cache_->ring());
         std::lock_guard<std::mutex> in_use(cache_->use_mutex());
         const GraphContext ctx{
             kernels_,        options_.n_threads,   cache_.get(),  tokens + done,

@@ -23,6 +23,9 @@ struct SessionOptions {
     int n_batch = 256; // tokens per forward pass during prefill
     DType kv_type = DType::F16;
     std::string kv_file; // persistent session file (created if absent, resumed if present)
+    // Sliding-window layers' K/V kept in a ring of window + n_batch positions (KvCache) when
+    // that is shorter than the context; false: every layer keeps n_ctx positions.
+    bool kv_window_ring = true;
     const Kernels* kernels = nullptr; // nullptr: strata::kernels() (best, or STRATA_ISA)
 };
 
@@ -63,7 +66,12 @@ class Session {
     // the context); the last token is recomputed so that its logits are available.
     void restore(const std::string& path);
     // Forgets every token from position n on (their K/V rows are simply overwritten later).
+    // With a KV ring (sliding layers), decoding at n needs the window before n still in the
+    // ring; when later tokens overwrote it, truncate recomputes positions 0..n-1 (a prefill;
+    // it can stop with Status::aborted like decode, keeping what it computed).
     void truncate(int n);
+    // Whether truncate(n) has to recompute (the ring no longer holds the window before n).
+    bool truncate_recomputes(int n) const;
     const Model& model() const { return *model_; }
     const KvCache& cache() const { return *cache_; }
     // The session file, or nullptr for an in-memory session.
@@ -87,6 +95,10 @@ class Session {
     std::vector<float> forked_logits_; // a fork's logits until its first decode
     std::vector<float> batch_logits_;  // this session's row of the last decode_batch
     std::vector<int32_t> history_;
+    // With a KV ring: positions below this one may have been overwritten in the ring (by
+    // later positions before a truncate, or by a batch a killed writer never committed).
+    int ring_floor_ = 0;
+    int ring_held_from() const;
     std::function<bool()> abort_;
     double seconds_per_token_ = 0; // measured over the last batch (0: not yet)
 };

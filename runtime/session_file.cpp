@@ -4,6 +4,7 @@
 #include "formats/checksum.h"
 #include "runtime/kv_cache.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -18,7 +19,10 @@ namespace strata {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'T', 'A', 'K', 'V'};
-constexpr uint32_t kVersion = 2; // 2: K/V sections per KV head (1: rows of every head)
+// 2: K/V sections per KV head (1: rows of every head); 3: the windowed slots are rings of
+// `ring` positions (written only for files with a ring, so older readers refuse those alone).
+constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersionNoRing = 2;
 constexpr size_t kPage = 4096;
 
 // Header (4096 bytes, little-endian). Offsets:
@@ -32,7 +36,7 @@ struct Header {
     uint32_t n_kv_layers;     // 32
     uint32_t n_head_kv;       // 36
     uint32_t head_dim;        // 40
-    uint32_t reserved;        // 44
+    uint32_t ring;            // 44: windowed slots' positions (KvCache::ring); 0 in version 2
     uint64_t tokens_offset;   // 48: int32 tokens[n_ctx]
     uint64_t kv_offset;       // 56: K/V data (KvCache layout)
     uint64_t kv_bytes;        // 64
@@ -43,6 +47,10 @@ static_assert(sizeof(Header) == 88, "session header layout");
 // 88: u32, the pid of the process that holds (or last held) the file open for writing, stored
 // once its lock is taken; outside the checksum, only ever read to name the holder in a refusal.
 constexpr off_t kWriterPidOffset = 88;
+// 92: u32, the first position whose ring K/V rows are valid (Session: positions before it were
+// overwritten in the ring before a truncate), stored by each commit before the count; outside
+// the checksum; 0 in files without a ring.
+constexpr size_t kRingFromOffset = 92;
 
 // The pid of the process holding `fd`'s file locked (0 when it has not written it yet).
 uint32_t writer_pid(int fd) {
@@ -60,10 +68,10 @@ size_t align_page(size_t v) { return (v + kPage - 1) / kPage * kPage; }
 } // namespace
 
 SessionFile::SessionFile(const std::string& path, uint64_t fingerprint, const ModelConfig& c,
-                         int n_ctx, int default_ctx, DType kv_type)
+                         int n_ctx, int default_ctx, DType kv_type, int ring_rows)
     : path_(path), kv_type_(kv_type) {
     try {
-        open(path, fingerprint, c, n_ctx, default_ctx, kv_type);
+        open(path, fingerprint, c, n_ctx, default_ctx, kv_type, ring_rows);
     } catch (...) { // the destructor does not run for a constructor that throws
         release();
         throw;
@@ -77,7 +85,7 @@ void SessionFile::release() {
 }
 
 void SessionFile::open(const std::string& path, uint64_t fingerprint, const ModelConfig& c,
-                       int n_ctx, int default_ctx, DType kv_type) {
+                       int n_ctx, int default_ctx, DType kv_type, int ring_rows) {
     auto error = [&](const std::string& m) { fail("session file " + path + ": " + m); };
     auto bad = [&](const std::string& m) {
         fail(Status::format, "session file " + path + ": " + m);
@@ -101,11 +109,12 @@ void SessionFile::open(const std::string& path, uint64_t fingerprint, const Mode
         if (size_t(st.st_size) < sizeof(Header)) bad("truncated (shorter than its header)");
         if (pread(fd_, &h, sizeof h, 0) != ssize_t(sizeof h)) error("cannot read the header");
         if (std::memcmp(h.magic, kMagic, 8) != 0) bad("not a strata session file (bad magic)");
-        if (h.version != kVersion)
+        if (h.version != kVersion && h.version != kVersionNoRing)
             bad("format version " + std::to_string(h.version) + " is not the supported " +
-                std::to_string(kVersion) +
-                (h.version < kVersion ? " (written by an older strata: start the session anew)"
-                                      : ""));
+                std::to_string(kVersionNoRing) + " or " + std::to_string(kVersion) +
+                (h.version < kVersionNoRing
+                     ? " (written by an older strata: start the session anew)"
+                     : ""));
         if (h.layout_checksum != checksum64(&h, offsetof(Header, layout_checksum)))
             bad("header checksum mismatch (corrupt)");
         if (h.fingerprint != fingerprint)
@@ -122,15 +131,22 @@ void SessionFile::open(const std::string& path, uint64_t fingerprint, const Mode
             error("K/V layout differs from this model's");
         n_ctx_ = int(h.n_ctx);
         if (h.n_ctx == 0 || h.n_ctx > (1u << 24)) bad("context size is invalid");
-        const size_t kv_bytes = KvCache::bytes_for(c, n_ctx_, kv_type);
+        if ((h.version == kVersionNoRing && h.ring != 0) ||
+            (h.version == kVersion && h.ring == 0) || !KvCache::valid_ring(c, n_ctx_, int(h.ring)))
+            bad("K/V ring of " + std::to_string(h.ring) +
+                " positions does not fit this model's sliding window and the context");
+        ring_ = int(h.ring);
+        const size_t kv_bytes = KvCache::bytes_for(c, n_ctx_, ring_, kv_type);
         if (h.tokens_offset != kPage || h.kv_offset != align_page(kPage + size_t(h.n_ctx) * 4) ||
             h.kv_bytes != kv_bytes || uint64_t(st.st_size) != h.kv_offset + h.kv_bytes)
             bad("sections do not match the file size (truncated or corrupt)");
         if (h.committed > h.n_ctx) bad("committed count is larger than the context");
     } else {
         n_ctx_ = n_ctx ? n_ctx : default_ctx;
+        ring_ = KvCache::ring_for(c, n_ctx_, ring_rows);
         std::memcpy(h.magic, kMagic, 8);
-        h.version = kVersion;
+        h.version = ring_ > 0 ? kVersion : kVersionNoRing;
+        h.ring = uint32_t(ring_);
         h.header_bytes = kPage;
         h.fingerprint = fingerprint;
         h.kv_type = uint32_t(kv_type);
@@ -140,7 +156,7 @@ void SessionFile::open(const std::string& path, uint64_t fingerprint, const Mode
         h.head_dim = c.head_dim;
         h.tokens_offset = kPage;
         h.kv_offset = align_page(kPage + size_t(n_ctx_) * 4);
-        h.kv_bytes = KvCache::bytes_for(c, n_ctx_, kv_type);
+        h.kv_bytes = KvCache::bytes_for(c, n_ctx_, ring_, kv_type);
         h.layout_checksum = checksum64(&h, offsetof(Header, layout_checksum));
         h.committed = 0;
         // Reserve the blocks now: a full disk fails here, not as a SIGBUS mid-generation.
@@ -162,12 +178,23 @@ void SessionFile::open(const std::string& path, uint64_t fingerprint, const Mode
     kv_ = map_ + h.kv_offset;
     kv_offset_ = h.kv_offset;
     committed_ = h.committed;
+    uint32_t ring_from = 0;
+    std::memcpy(&ring_from, map_ + kRingFromOffset, 4);
+    if (ring_from > committed_) bad("ring start is past the committed tokens (corrupt)");
+    ring_from_ = int(ring_from);
     for (uint64_t i = 0; i < committed_; i++)
         if (tokens_[i] < 0 || uint32_t(tokens_[i]) >= c.n_vocab)
             bad("holds a token id outside the vocabulary (corrupt)");
 }
 
 SessionFile::~SessionFile() { release(); }
+
+void SessionFile::publish_ring_from(int position) {
+    ring_from_ = position;
+    const uint32_t v = uint32_t(std::min<uint64_t>(uint64_t(std::max(position, 0)), committed_));
+    std::memcpy(map_ + kRingFromOffset, &v, 4);
+    msync(map_, kPage, MS_SYNC);
+}
 
 std::vector<int32_t> SessionFile::committed_tokens() const {
     return {tokens_, tokens_ + committed_};
@@ -185,7 +212,10 @@ void SessionFile::commit(const std::vector<int32_t>& history, int kv_bytes_per_t
         (void)kv_bytes_per_token; // K/V rows of position p sit in every slot: sync the whole region
         msync(kv_, map_bytes_ - kv_offset_, MS_SYNC);
     }
-    // 2. ... before the count that covers them is published (one aligned 8-byte store).
+    // 2. ... before the count that covers them is published (one aligned 8-byte store), with
+    // the ring's valid start in the same page.
+    const uint32_t ring_from = uint32_t(std::min<uint64_t>(uint64_t(std::max(ring_from_, 0)), n));
+    std::memcpy(map_ + kRingFromOffset, &ring_from, 4);
     std::atomic_thread_fence(std::memory_order_release);
     __atomic_store_n(count, n, __ATOMIC_RELEASE);
     msync(map_, kPage, MS_SYNC);

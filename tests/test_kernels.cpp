@@ -503,6 +503,64 @@ TEST(Kernels, AttentionOverPerHeadSectionsEqualsRowsOfEveryHead) {
     }
 }
 
+// A sliding layer's K/V in a ring (KvCache: position p at index p % ring) give exactly what the
+// same positions stored in order give, for every kernel row: one token or several, windows whose
+// positions wrap inside a block of 64 or span rings shorter than a block, and a chunk of
+// positions (a partial result) that wraps.
+TEST(Kernels, AttentionOverARingEqualsThePositionsInOrder) {
+    const int heads = 6, kv_heads = 3, hd = 32, total = 300;
+    const size_t hb = row_bytes(DType::F16, hd);
+    const auto kf = random_floats(size_t(kv_heads) * hd * total, 41),
+               vf = random_floats(kf.size(), 42);
+    // head-major sections of `n` positions holding position p at index p % n (n == total: in
+    // order)
+    auto sections = [&](const std::vector<float>& f, int n) {
+        std::vector<uint8_t> out(size_t(kv_heads) * size_t(n) * hb);
+        for (int p = total - n; p < total; p++)
+            for (int g = 0; g < kv_heads; g++)
+                quantize_row_ref(DType::F16, f.data() + (size_t(p) * kv_heads + size_t(g)) * hd,
+                                 out.data() + (size_t(g) * size_t(n) + size_t(p % n)) * hb, hd);
+        return out;
+    };
+    const auto Kf = sections(kf, total), Vf = sections(vf, total);
+    for (const Kernels* k : available_kernels())
+        for (auto [window, ring] : {std::pair{7, 15}, std::pair{40, 48}, std::pair{100, 108}}) {
+            const auto Kr = sections(kf, ring), Vr = sections(vf, ring);
+            for (int n_tok : {1, 8}) {
+                const size_t qs = size_t(heads) * hd;
+                const auto q = random_floats(qs * size_t(n_tok), 43, 2.0f);
+                std::vector<float> want(qs * size_t(n_tok)), got(want.size());
+                std::vector<float> scratch(attention_scratch_floats(heads, kv_heads, hd));
+                AttentionArgs a{q.data(),          DType::F16,    Kf.data(), Vf.data(), hb,
+                                total - n_tok + 1, heads,         kv_heads,  hd,        0.2f,
+                                want.data(),       scratch.data()};
+                a.n_tok = n_tok;
+                a.q_stride = a.out_stride = qs;
+                a.kv_head_stride = size_t(total) * hb;
+                a.window = window;
+                k->attention(a, 0, kv_heads);
+                AttentionArgs r = a;
+                r.k = Kr.data(), r.v = Vr.data(), r.out = got.data();
+                r.kv_head_stride = size_t(ring) * hb;
+                r.ring = ring;
+                k->attention(r, 0, kv_heads);
+                ASSERT_EQ(got, want) << k->name << " window " << window << " tokens " << n_tok;
+                if (n_tok > 1) continue;
+                // a chunk of positions [total - window + 3, total - 2) as a partial result
+                std::vector<float> stats_w(size_t(heads) * 2), stats_g(stats_w.size());
+                AttentionArgs pw = a, pr = r;
+                pw.window = pr.window = 0;
+                pw.pos_begin = pr.pos_begin = total - window + 3;
+                pw.n_pos = pr.n_pos = total - 2;
+                pw.partial_stats = stats_w.data(), pr.partial_stats = stats_g.data();
+                k->attention(pw, 0, kv_heads);
+                k->attention(pr, 0, kv_heads);
+                ASSERT_EQ(got, want) << k->name << " chunk, window " << window;
+                ASSERT_EQ(stats_g, stats_w) << k->name << " chunk, window " << window;
+            }
+        }
+}
+
 TEST(Kernels, ReferenceAttentionIsSoftmaxWeightedValues) {
     // One head, three positions, f32 cache: compare with the textbook formula.
     const int hd = 2;

@@ -137,7 +137,7 @@ TEST(SessionFile, FilesOfAnotherModelTypeContextOrVersionAreRefused) {
     expect_refused(model, write_variant(8, 9, "version.kv"), "format version 9");
     // version 1 kept each position's heads in one row: its K/V would be read as garbage
     expect_refused(model, write_variant(8, 1, "v1.kv"),
-                   "format version 1 is not the supported 2 (written by an older strata");
+                   "format version 1 is not the supported 2 or 3 (written by an older strata");
     expect_refused(model, write_variant(28, 1, "header.kv"), "header checksum");
     write_file(dir.file("cut.kv"), bytes.data(), bytes.size() - 4096);
     SessionOptions cut = o;

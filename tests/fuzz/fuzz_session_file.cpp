@@ -37,11 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const strata::ModelConfig c = config();
     for (strata::DType t : {strata::DType::F16, strata::DType::Q8_0}) {
         try {
-            strata::SessionFile f(path, kFingerprint, c, 0, 64, t);
+            strata::SessionFile f(path, kFingerprint, c, 0, 64, t, 0);
             auto tokens = f.committed_tokens();
             for (int32_t x : tokens)
                 if (x < 0 || uint32_t(x) >= c.n_vocab) __builtin_trap();
-            strata::KvCache kv(c, f.n_ctx(), t, f.kv_base(), f.fd(), f.kv_offset());
+            strata::KvCache kv(c, f.n_ctx(), t, f.ring(), f.kv_base(), f.fd(), f.kv_offset());
             volatile uint8_t sink =
                 kv.section(kv.n_sections() - 1)[kv.bytes() / kv.n_sections() - 1];
             (void)sink;
