@@ -249,7 +249,11 @@ TEST(ZooGemma3n, SharingLayersReadTheLastOwnerOfTheirKind) {
         EXPECT_EQ(c.kv_source[l], want) << "layer " << l;
     }
     EXPECT_EQ(c.n_kv_layers(), 20u);
-    EXPECT_EQ(c.kv_bytes_per_token(2.0), 20u * 2 * 2 * 128 * 2); // layers x K,V x heads x dim x F16
+    // The 16 sliding owners (read by sliding layers only) keep their window in a ring: only the
+    // global owners 4, 9, 14, 19 grow with the context (K,V x heads x dim x F16 each).
+    EXPECT_EQ(c.n_kv_windowed_layers(), 16u);
+    EXPECT_EQ(c.kv_bytes_per_token(2.0), 4u * 2 * 2 * 128 * 2);
+    EXPECT_EQ(c.kv_window_bytes(2.0), 16u * 16 * 2 * 2 * 128 * 2); // x the window's 16 positions
     EXPECT_EQ(c.altup_streams, 4u);
     EXPECT_EQ(c.per_layer_width, 256u);
     EXPECT_EQ(c.laurel_rank, 64u);
