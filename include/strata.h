@@ -192,6 +192,8 @@ typedef struct strata_kv_stats {
     int32_t is_fork;       /* 1 for a session made by strata_session_fork */
     int64_t bytes_private; /* a fork's pages copied on write so far (the rest are shared with
                               its parent); 0 otherwise; -1 where /proc is unavailable */
+    int64_t bytes_used;    /* what the n_tokens positions occupy: n_tokens x bytes_per_token
+                              plus the sliding-window rings' rows in use */
 } strata_kv_stats;
 STRATA_API int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out);
 

@@ -244,6 +244,7 @@ int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out) {
     out->n_ctx = session->session->n_ctx();
     out->is_fork = session->session->cache().is_fork();
     out->bytes_private = session->session->cache().private_bytes();
+    out->bytes_used = int64_t(session->session->cache().bytes_used(out->n_tokens));
     return ok();
 }
 

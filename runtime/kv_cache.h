@@ -21,6 +21,7 @@
 #include "core/dtype.h"
 #include "formats/model_config.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -88,6 +89,12 @@ class KvCache {
     size_t bytes_per_token() const { return bytes_per_token_; }
     // Bytes the windowed slots occupy (fixed, whatever the tokens held; 0 without a ring).
     size_t ring_bytes() const { return ring_bytes_; }
+    // Bytes n_tokens positions occupy: every growing slot's rows and the rings' rows in use.
+    size_t bytes_used(int n_tokens) const {
+        const size_t in_ring = ring_ > 0 ? size_t(std::min(n_tokens, ring_)) : 0;
+        return size_t(n_tokens) * bytes_per_token_ +
+               (ring_ > 0 ? ring_bytes_ / size_t(ring_) * in_ring : 0);
+    }
     int n_sections() const { return n_sections_; } // slots x {K, V} x KV heads
     int slot_of_section(int i) const { return i / (2 * n_head_kv_); }
     // Start of one section (the slot's positions of one KV head's K or V).

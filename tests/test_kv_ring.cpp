@@ -335,3 +335,26 @@ TEST(KvRing, SessionFilesRecordTheRingAndResume) {
             << e.what();
     }
 }
+
+// What the C API's strata_kv_stats reports (KvCache::bytes_per_token, bytes_used, bytes): per
+// token only the slots that grow; in use, the rings' rows as well (all of them once the ring is
+// full); mapped, the whole cache, smaller than without rings.
+TEST(KvRing, KvBytesCountTheRingsRowsInUse) {
+    TempDir dir;
+    const int window = 7;
+    const auto model = sliding_model(dir, window);
+    Session s(model, options(4, true));
+    Session full(model, options(4, false));
+    const KvCache& c = s.cache();
+    EXPECT_EQ(c.bytes_used(0), 0u);
+    // test-tiny: 4 layers, 2 KV heads of 16 values; layer 2 alone keeps every position (f32)
+    const size_t per_token = 1 * 2 * 2 * 16 * 4, ring_row = 3 * 2 * 2 * 16 * 4;
+    const size_t ring = size_t(window) + 4; // window + n_batch
+    EXPECT_EQ(c.ring(), int(ring));
+    EXPECT_EQ(c.bytes_per_token(), per_token);
+    EXPECT_EQ(c.bytes_used(3), 3 * per_token + 3 * ring_row);
+    EXPECT_EQ(c.bytes_used(40), 40 * per_token + ring * ring_row);
+    EXPECT_EQ(full.cache().bytes_used(40), 40 * (per_token + ring_row));
+    EXPECT_EQ(c.bytes(), 512 * per_token + ring * ring_row);
+    EXPECT_LT(c.bytes(), full.cache().bytes());
+}

@@ -348,7 +348,8 @@ int main(int argc, char** argv) {
     CHECK(strata_sample(greedy, s, &next) == STRATA_OK && next == 432,
           "greedy next %d (llama2.c: 432)", next);
     strata_kv_stats kv;
-    CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 && kv.bytes_per_token == 640,
+    CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 && kv.bytes_per_token == 640 &&
+              kv.bytes_used == 5 * 640,
           "kv stats");
 
     /* fork, save and restore: each copy continues exactly like the original */

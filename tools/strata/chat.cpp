@@ -238,8 +238,7 @@ struct Chat {
         std::printf("\n%s[%d tokens, %.1f tok/s | prompt %d tokens, %.1f tok/s | KV %d/%d tokens, "
                     "%.1f MiB]%s\n",
                     tty ? "\033[2m" : "", last_gen_tokens, last_gen_tps, last_prompt_tokens,
-                    last_prompt_tps, k.n_tokens, k.n_ctx,
-                    double(k.n_tokens) * double(k.bytes_per_token) / (1 << 20),
+                    last_prompt_tps, k.n_tokens, k.n_ctx, double(k.bytes_used) / (1 << 20),
                     tty ? "\033[0m" : "");
         return text;
     }
@@ -253,8 +252,7 @@ struct Chat {
         const strata_kv_stats k = kv();
         std::printf("context: %d of %d tokens used\n", k.n_tokens, k.n_ctx);
         std::printf("KV cache: %lld bytes per token, %.2f MiB used, %.2f MiB mapped\n",
-                    (long long)k.bytes_per_token,
-                    double(k.n_tokens) * double(k.bytes_per_token) / (1 << 20),
+                    (long long)k.bytes_per_token, double(k.bytes_used) / (1 << 20),
                     double(k.bytes_mapped) / (1 << 20));
         std::printf("last reply: %d tokens at %.1f tok/s; prompt %d tokens at %.1f tok/s; kernels "
                     "%s, %ld threads\n",
