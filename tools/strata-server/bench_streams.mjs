@@ -8,9 +8,10 @@
 //        [--tokens 128] [--prompt-words 32] [--runs 2]
 //
 // Two numbers per stream count (best of --runs):
-//   generation  the sum over streams of each stream's decode rate, (tokens - 1) / (time from its
-//               first to its last token): tokens/s while generating, the prompt excluded (what
-//               llama-server's timings.predicted_per_second summed over slots gives)
+//   generation  tokens/s while every stream of the round is generating: the tokens that arrive
+//               between the last stream's first token and the first stream's last, over that
+//               time (prompt processing excluded, also another stream's prompt chunks, which
+//               would stall every stream's steps; one stream: its first to its last token)
 //   end-to-end  all streams' generated tokens / wall time of the round, prompt processing
 //               included (a 32-word prompt is ~280 tokens on the synthetic models' vocabulary,
 //               so this number is mostly prefill when --tokens is small)
@@ -38,7 +39,8 @@ async function one(i) {
   });
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
   const decoder = new TextDecoder();
-  let buffer = "", chunks = 0, first = 0, last = 0, usage = null;
+  let buffer = "", usage = null;
+  const times = []; // when each piece of text came (one token each, or a few held together)
   for await (const bytes of res.body) {
     const now = performance.now();
     buffer += decoder.decode(bytes, { stream: true });
@@ -50,15 +52,21 @@ async function one(i) {
       const body = JSON.parse(event.slice(6));
       if (body.error) throw new Error(JSON.stringify(body.error));
       if (body.usage) usage = body.usage;
-      if (body.choices?.[0]?.text) {
-        chunks++;
-        if (!first) first = now;
-        last = now;
-      }
+      if (body.choices?.[0]?.text) times.push(now);
     }
   }
-  const generated = usage?.completion_tokens ?? chunks;
-  return { generated, prompt: usage?.prompt_tokens ?? 0, first, last };
+  const generated = usage?.completion_tokens ?? times.length;
+  return { generated, prompt: usage?.prompt_tokens ?? 0, times };
+}
+
+// Tokens/s in the window where all streams generate (pieces counted as generated/pieces tokens).
+function generation(all) {
+  const from = Math.max(...all.map((x) => x.times[0] ?? Infinity));
+  const to = Math.min(...all.map((x) => x.times.at(-1) ?? -Infinity));
+  if (!(to > from)) return 0;
+  const tokens = all.reduce((a, x) => a + (x.times.filter((t) => t > from && t <= to).length *
+                                           x.generated) / x.times.length, 0);
+  return tokens / ((to - from) / 1000);
 }
 
 await one(0); // warm-up
@@ -70,7 +78,7 @@ for (const n of streams) {
     const t0 = performance.now();
     const all = await Promise.all(Array.from({ length: n }, (_, i) => one(i + 100 * r)));
     const s = (performance.now() - t0) / 1000;
-    const gen = all.reduce((a, x) => a + (x.last > x.first ? (x.generated - 1) / ((x.last - x.first) / 1000) : 0), 0);
+    const gen = generation(all);
     const e2e = all.reduce((a, x) => a + x.generated, 0) / s;
     if (gen > best.gen) best = { gen, e2e: Math.max(best.e2e, e2e), prompt: all.reduce((a, x) => a + x.prompt, 0) / n };
     else best.e2e = Math.max(best.e2e, e2e);
