@@ -5,7 +5,8 @@
 // two can be compared on the same GGUF and settings. Loopback only; each run is bounded by its
 // tokens.
 //   node tools/strata-server/bench_streams.mjs --url http://127.0.0.1:8080 [--streams 1,2,4,8]
-//        [--tokens 128] [--prompt-words 32] [--runs 2]
+//        [--tokens 128] [--prompt-words 32] [--runs 2] [--endpoint /v1/completions]
+// (--endpoint /completion: llama-server's own endpoint, for when its OpenAI one refuses a model)
 //
 // Two numbers per stream count (best of --runs):
 //   generation  tokens/s while every stream of the round is generating: the tokens that arrive
@@ -26,11 +27,13 @@ if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) {
 const streams = (args.streams ?? "1,2,4,8").split(",").map(Number);
 const tokens = Number(args.tokens ?? 128), runs = Number(args.runs ?? 2);
 const words = Number(args["prompt-words"] ?? 32);
+const endpoint = args.endpoint ?? "/v1/completions";
+const native = endpoint === "/completion"; // llama-server's: {content, stop, tokens_predicted}
 
 // One streamed request: its token count, prompt tokens, and when its first and last tokens came.
 async function one(i) {
   const prompt = Array.from({ length: words }, (_, w) => `word${(w * 7 + i) % 97}`).join(" ");
-  const res = await fetch(url + "/v1/completions", {
+  const res = await fetch(url + endpoint, {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true,
                            n_predict: tokens, stream: true,
@@ -52,7 +55,9 @@ async function one(i) {
       const body = JSON.parse(event.slice(6));
       if (body.error) throw new Error(JSON.stringify(body.error));
       if (body.usage) usage = body.usage;
-      if (body.choices?.[0]?.text) times.push(now);
+      if (native && body.stop)
+        usage = { completion_tokens: body.tokens_predicted, prompt_tokens: body.tokens_evaluated };
+      if (native ? body.content : body.choices?.[0]?.text) times.push(now);
     }
   }
   const generated = usage?.completion_tokens ?? times.length;
