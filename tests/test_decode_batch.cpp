@@ -83,7 +83,8 @@ TEST(DecodeBatch, EqualsDecodingAloneQ4_0NineRowsPastTheAttentionSplit) {
     TempDir dir;
     // nine rows (more than a kernel pass takes); one session past 256 positions, where one
     // token's attention is split into chunks
-    expect_batch_equals_alone(tiny_model(dir, DType::Q4_0), {300, 2, 9, 14, 1, 33, 5, 70, 21}, 6, 2);
+    expect_batch_equals_alone(tiny_model(dir, DType::Q4_0), {300, 2, 9, 14, 1, 33, 5, 70, 21}, 6,
+                              2);
 }
 
 TEST(DecodeBatch, RefusesAFullContextAndRepeatedSessions) {
@@ -107,4 +108,10 @@ TEST(DecodeBatch, EqualsDecodingAloneF16TenRows) {
     TempDir dir;
     // float weights with eight rows or more go to the library GEMM in prefill; a batch must not
     expect_batch_equals_alone(tiny_model(dir, DType::F16), {4, 9, 1, 12, 7, 3, 15, 2, 6, 10}, 4, 2);
+}
+
+TEST(DecodeBatch, EqualsDecodingAloneQ4_0SevenRows) {
+    TempDir dir;
+    // seven rows: the kernels' passes of 4, 2 and 1 tokens (fewer than a full pass of 8)
+    expect_batch_equals_alone(tiny_model(dir, DType::Q4_0), {6, 1, 19, 3, 40, 2, 11}, 6, 2);
 }

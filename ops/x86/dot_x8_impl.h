@@ -42,10 +42,12 @@ inline __m256i bcast4(const int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
-// Runs a kernel over n_tokens activation rows of `Block`s: passes of kT tokens, then single
-// tokens. pass.template operator()<T>(y, s, o) computes T tokens, whose activation rows are
-// y[0..T), their rows of n_blocks block sums s[0..T) (Q8_0: bsums as DotX8Fn takes them; null
-// without, as Q8_K rows carry their own) and their outputs o[0..T).
+// Runs a kernel over n_tokens activation rows of `Block`s: passes of kT tokens, then what is
+// left in passes of kT/2, kT/4, ... tokens (a batched decode of 2-7 sequences shares each
+// unpacked block too, instead of one pass per token). pass.template operator()<T>(y, s, o) computes
+// T tokens, whose activation rows are y[0..T), their rows of n_blocks block sums s[0..T) (Q8_0:
+// bsums as DotX8Fn takes them; null without, as Q8_K rows carry their own) and their outputs
+// o[0..T).
 template <class Block, int kT, class Pass>
 void by_tokens(const void* act, size_t act_stride, const int32_t* bsums, int n_blocks, int n_tokens,
                float* out, size_t out_stride, const Pass& pass) {
@@ -63,7 +65,12 @@ void by_tokens(const void* act, size_t act_stride, const int32_t* bsums, int n_b
     };
     int t = 0;
     for (; t + kT <= n_tokens; t += kT) run.template operator()<kT>(t);
-    for (; t < n_tokens; t++) run.template operator()<1>(t);
+    if constexpr (kT > 1) {
+        constexpr int kHalf = kT / 2; // the rest, fewer than kT: one pass of each size it needs
+        by_tokens<Block, kHalf>(ab + size_t(t) * act_stride, act_stride,
+                                bsums ? bsums + size_t(t) * size_t(n_blocks) : nullptr, n_blocks,
+                                n_tokens - t, out + size_t(t) * out_stride, out_stride, pass);
+    }
 }
 
 // T tokens at once: each group's unpacked nibbles serve all T.
