@@ -196,6 +196,9 @@ typedef struct strata_kv_stats {
                               plus the sliding-window rings' rows in use */
 } strata_kv_stats;
 STRATA_API int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out);
+/* strata_kv_stats's bytes_used alone, without the /proc read a fork's bytes_private costs:
+ * cheap enough for every step of a server (0 for NULL). */
+STRATA_API int64_t strata_kv_bytes_used(const strata_session* session);
 
 /* Writes the session (its tokens and K/V rows) to a session file at `path`, replacing any file
  * there only once the new one is complete. A session opened with kv_file is already persistent:

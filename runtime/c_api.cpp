@@ -248,6 +248,10 @@ int strata_kv_stats_get(const strata_session* session, strata_kv_stats* out) {
     return ok();
 }
 
+int64_t strata_kv_bytes_used(const strata_session* session) {
+    return session ? int64_t(session->session->cache().bytes_used(session->session->n_past())) : 0;
+}
+
 int strata_session_save(strata_session* session, const char* path) {
     if (!session || !path)
         return error(STRATA_INVALID_ARGUMENT, "strata_session_save: NULL argument");

@@ -349,7 +349,7 @@ int main(int argc, char** argv) {
           "greedy next %d (llama2.c: 432)", next);
     strata_kv_stats kv;
     CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 && kv.bytes_per_token == 640 &&
-              kv.bytes_used == 5 * 640,
+              kv.bytes_used == 5 * 640 && strata_kv_bytes_used(s) == kv.bytes_used,
           "kv stats");
 
     /* fork, save and restore: each copy continues exactly like the original */

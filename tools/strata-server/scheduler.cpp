@@ -69,19 +69,6 @@ Scheduler::Scheduler(strata_model* model, const ServerOptions& options, PromptCa
     check(strata_model_info_get(model_, &info));
     n_vocab_ = info.n_vocab;
     n_ctx_ = options_.ctx_size;
-    { // K/V bytes a token takes, asked once of a small session: strata_kv_stats_get of a fork
-      // reads /proc/self/smaps (20-50 ms), too slow for every step
-        strata_session_options so;
-        strata_session_options_init(&so);
-        so.n_ctx = std::min(n_ctx_, 16), so.n_threads = 1;
-        so.kv_type = options_.kv_type.c_str();
-        strata_session* s = nullptr;
-        check(strata_session_open(model_, &so, &s));
-        SessionPtr probe(s);
-        strata_kv_stats kv;
-        check(strata_kv_stats_get(probe.get(), &kv));
-        kv_bytes_per_token_ = kv.bytes_per_token;
-    }
     for (int i = 0; i < options_.parallel; i++) slots_.push_back(std::make_unique<Slot>());
     thread_ = std::thread([this] { run(); });
 }
@@ -194,9 +181,8 @@ void Scheduler::run() {
         int64_t pages = 0;
         for (auto& slot : slots_)
             if (slot->job && slot->session)
-                pages +=
-                    (int64_t(strata_n_past(slot->session.get())) * kv_bytes_per_token_ + 4095) /
-                    4096;
+                // (strata_kv_stats_get of a fork reads /proc/self/smaps: too slow for every step)
+                pages += (strata_kv_bytes_used(slot->session.get()) + 4095) / 4096;
         metrics_.batch_rows += int64_t(rows.size());
         if (!rows.empty()) metrics_.batches++;
         {

@@ -46,7 +46,6 @@ class Scheduler {
     PromptCache& cache_;
     Metrics& metrics_;
     int n_ctx_ = 0, n_vocab_ = 0;
-    int64_t kv_bytes_per_token_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;
 
     mutable std::mutex mu_;
