@@ -6,7 +6,10 @@
 // tokens.
 //   node tools/strata-server/bench_streams.mjs --url http://127.0.0.1:8080 [--streams 1,2,4,8]
 //        [--tokens 128] [--prompt-words 32] [--runs 2] [--endpoint /v1/completions]
-// (--endpoint /completion: llama-server's own endpoint, for when its OpenAI one refuses a model)
+// (--endpoint /completion: llama-server's own endpoint, for when its OpenAI one refuses a model;
+//  --ban-tokens A-B: a logit bias of -inf on token ids A..B, e.g. 3-258 for the byte pieces of
+//  synthetic_gguf.py's vocabulary: llama-server answers 500 to text that is not valid UTF-8,
+//  which a random-weight model's byte tokens make)
 //
 // Two numbers per stream count (best of --runs):
 //   generation  tokens/s while every stream of the round is generating: the tokens that arrive
@@ -29,6 +32,9 @@ const tokens = Number(args.tokens ?? 128), runs = Number(args.runs ?? 2);
 const words = Number(args["prompt-words"] ?? 32);
 const endpoint = args.endpoint ?? "/v1/completions";
 const native = endpoint === "/completion"; // llama-server's: {content, stop, tokens_predicted}
+const ban = args["ban-tokens"]?.split("-").map(Number);
+const logit_bias = {};
+if (ban) for (let t = ban[0]; t <= ban[1]; t++) logit_bias[t] = -100;
 
 // One streamed request: its token count, prompt tokens, and when its first and last tokens came.
 async function one(i) {
@@ -37,7 +43,9 @@ async function one(i) {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true,
                            n_predict: tokens, stream: true,
-                           stream_options: { include_usage: true } }),
+                           stream_options: { include_usage: true },
+                           ...(ban ? { logit_bias: native ? Object.entries(logit_bias).map(
+                                         ([t]) => [Number(t), false]) : logit_bias } : {}) }),
     signal: AbortSignal.timeout(600000),
   });
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
