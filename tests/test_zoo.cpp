@@ -142,31 +142,41 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Zoo,
 // threads.
 class ZooMoe : public ::testing::TestWithParam<std::string> {};
 
+// The first n positions as one batch and token by token, in two sessions of `opt`: the largest
+// logit difference, and the token-by-token logits' RMS.
+std::pair<double, double> batch_against_one_by_one(const std::shared_ptr<const Model>& model,
+                                                   const std::vector<int32_t>& positions, int n,
+                                                   const SessionOptions& opt) {
+    const int V = int(model->config().n_vocab);
+    Session batch(model, opt), one(model, opt);
+    const float* all = batch.decode(positions.data(), n, true);
+    const std::vector<float> batched(all, all + size_t(n) * size_t(V));
+    double max_abs = 0, sum2 = 0;
+    for (int p = 0; p < n; p++) {
+        const float* l = one.decode(&positions[size_t(p)], 1);
+        for (int i = 0; i < V; i++) {
+            const double d = double(l[i]) - batched[size_t(p) * size_t(V) + size_t(i)];
+            max_abs = std::max(max_abs, std::fabs(d));
+            sum2 += double(l[i]) * l[i];
+        }
+    }
+    const double rms = std::sqrt(sum2 / (double(n) * V));
+    return {max_abs, rms};
+}
+
 TEST_P(ZooMoe, PrefillInTilesMatchesTokenByTokenDecode) {
     REQUIRE_FIXTURES();
     const std::string name = GetParam();
     TempDir dir;
     auto model = Model::load(convert_zoo(dir, name));
     const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
-    const int V = int(model->config().n_vocab), n = kPromptPositions;
+    const int n = kPromptPositions;
     for (int threads : {1, 2}) {
         SessionOptions opt;
         opt.n_ctx = 128;
         opt.n_threads = threads;
         opt.kv_type = DType::F32;
-        Session batch(model, opt), one(model, opt);
-        const float* all = batch.decode(positions.data(), n, true);
-        const std::vector<float> batched(all, all + size_t(n) * size_t(V));
-        double max_abs = 0, sum2 = 0;
-        for (int p = 0; p < n; p++) {
-            const float* l = one.decode(&positions[size_t(p)], 1);
-            for (int i = 0; i < V; i++) {
-                const double d = double(l[i]) - batched[size_t(p) * size_t(V) + size_t(i)];
-                max_abs = std::max(max_abs, std::fabs(d));
-                sum2 += double(l[i]) * l[i];
-            }
-        }
-        const double rms = std::sqrt(sum2 / (double(n) * V));
+        const auto [max_abs, rms] = batch_against_one_by_one(model, positions, n, opt);
         EXPECT_LE(max_abs, 1e-3 * rms) << name << " at " << threads << " thread(s)";
     }
 }
@@ -305,25 +315,13 @@ TEST(ZooGemma3n, PromptBatchMatchesTokenByTokenDecode) {
     convert_model(src, dir.file("g.strata"), {DType::F32, 0});
     auto model = Model::load(dir.file("g.strata"));
     const auto positions = read_positions(fixture("zoo/gemma3n-q8_0.prompt1.positions"));
-    const int V = int(model->config().n_vocab), n = 12;
+    const int n = 12;
     for (int threads : {1, 2}) {
         SessionOptions opt;
         opt.n_ctx = 64;
         opt.n_threads = threads;
         opt.kv_type = DType::F32;
-        Session batch(model, opt), one(model, opt);
-        const float* all = batch.decode(positions.data(), n, true);
-        const std::vector<float> batched(all, all + size_t(n) * size_t(V));
-        double max_abs = 0, sum2 = 0;
-        for (int p = 0; p < n; p++) {
-            const float* l = one.decode(&positions[size_t(p)], 1);
-            for (int i = 0; i < V; i++) {
-                const double d = double(l[i]) - batched[size_t(p) * size_t(V) + size_t(i)];
-                max_abs = std::max(max_abs, std::fabs(d));
-                sum2 += double(l[i]) * l[i];
-            }
-        }
-        const double rms = std::sqrt(sum2 / (double(n) * V));
+        const auto [max_abs, rms] = batch_against_one_by_one(model, positions, n, opt);
         EXPECT_LE(max_abs, 1e-3 * rms) << threads << " thread(s)";
     }
 }
