@@ -146,7 +146,8 @@ ConvertReport convert_model(ModelSource& src, const std::string& out, const Conv
             },
             ct.layout);
     }
-    writer.write(out, progress);
+    report.file_bytes = writer.file_bytes();
+    if (!opt.dry_run) writer.write(out, progress);
     report.parameters = parameter_count(config);
     report.config = config;
     for (const auto& n : src.notes) report.notes.push_back(n);

@@ -21,6 +21,8 @@ struct ConvertOptions {
     // are looked up one by one) are stored in the interleave8 layout the kernels read fastest;
     // false keeps every tensor row-major (byte for byte the GGUF blocks).
     bool interleave = true;
+    // Plan everything and report it (file_bytes included), but write nothing.
+    bool dry_run = false;
 };
 
 // The Q4_K_M mix: whether matrix `name` of an n_layer model is Q6_K (else Q4_K).
@@ -43,6 +45,7 @@ struct ConvertReport {
     std::vector<ConvertedTensor> tensors;
     std::vector<std::string> notes;
     uint64_t parameters = 0;
+    uint64_t file_bytes = 0; // of the file written (or, dry run, that would be written)
     ModelConfig config;
 };
 

@@ -98,19 +98,40 @@ void encode_directory(const std::vector<TensorEntry>& entries, uint8_t* out) {
 
 } // namespace
 
+namespace {
+
+// Where each part of the file goes; sets the entries' offsets.
+struct FileLayout {
+    uint64_t meta_offset, dir_offset, dir_bytes, data_offset, data_bytes, total_tensor_bytes,
+        file_bytes;
+};
+
+FileLayout lay_out(size_t meta_bytes, std::vector<TensorEntry>& entries) {
+    FileLayout l{};
+    l.meta_offset = kHeaderBytes;
+    l.dir_offset = align_up(l.meta_offset + meta_bytes, 8);
+    l.dir_bytes = directory_bytes(entries);
+    l.data_offset = align_up(l.dir_offset + l.dir_bytes, kDataAlignment);
+    for (auto& e : entries) {
+        e.offset = align_up(l.data_bytes, kTensorAlignment);
+        l.data_bytes = e.offset + e.bytes;
+        l.total_tensor_bytes += e.bytes;
+    }
+    l.file_bytes = l.data_offset + l.data_bytes;
+    return l;
+}
+
+} // namespace
+
+uint64_t StrataWriter::file_bytes() const {
+    std::vector<TensorEntry> entries = entries_;
+    return lay_out(meta_.encode().size(), entries).file_bytes;
+}
+
 void StrataWriter::write(const std::string& path, const Progress& progress) {
     const std::vector<uint8_t> meta = meta_.encode();
-    const uint64_t meta_offset = kHeaderBytes;
-    const uint64_t dir_offset = align_up(meta_offset + meta.size(), 8);
-    const uint64_t dir_bytes = directory_bytes(entries_);
-    const uint64_t data_offset = align_up(dir_offset + dir_bytes, kDataAlignment);
-    uint64_t data_bytes = 0, total_tensor_bytes = 0;
-    for (auto& e : entries_) {
-        e.offset = align_up(data_bytes, kTensorAlignment);
-        data_bytes = e.offset + e.bytes;
-        total_tensor_bytes += e.bytes;
-    }
-    const uint64_t file_bytes = data_offset + data_bytes;
+    const auto [meta_offset, dir_offset, dir_bytes, data_offset, data_bytes, total_tensor_bytes,
+                file_bytes] = lay_out(meta.size(), entries_);
 
     TempFile tmp;
     std::string templ = path + ".tmp-XXXXXX";

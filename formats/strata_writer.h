@@ -27,6 +27,9 @@ class StrataWriter {
     // Writes everything to `path` (via a temporary file and rename). Throws strata::Error.
     void write(const std::string& path, const Progress& progress = {});
 
+    // The size of the file write() would make, without producing any tensor.
+    uint64_t file_bytes() const;
+
   private:
     Metadata meta_;
     std::vector<TensorEntry> entries_;

@@ -287,6 +287,8 @@ typedef struct strata_convert_options {
     int32_t row_major; /* 1: every matrix row-major (blocks byte for byte as in GGUF);
                           0: q4_0/q8_0/q4_k/q6_k matrices in the interleave8 layout the kernels read
                           fastest */
+    int32_t dry_run;   /* 1: check and plan everything, fill the report (file_bytes included),
+                          write nothing */
 } strata_convert_options;
 
 /* What a conversion wrote. The strings stay valid until the next conversion on this thread. */
@@ -298,6 +300,9 @@ typedef struct strata_convert_report {
                                    another type, e.g. "output.weight (q8_0)"; "" when none */
     const char* notes;          /* newline-separated remarks; "" when none */
     int32_t n_interleaved;      /* matrices stored in the interleave8 layout */
+    int64_t file_bytes;         /* size of the file written (dry run: that would be written) */
+    int32_t n_layers;           /* layers, and of them those that store K/V (the others read */
+    int32_t n_kv_layers;        /* an earlier layer's: cross-layer attention, kv_source) */
 } strata_convert_report;
 
 STRATA_API void strata_convert_options_init(strata_convert_options* options);

@@ -27,6 +27,7 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
     strata::ConvertOptions opt;
     opt.cla = o.cla > 1 ? uint32_t(o.cla) : 0;
     opt.interleave = o.row_major == 0;
+    opt.dry_run = o.dry_run != 0;
     const std::string type = o.type ? o.type : "";
     if (auto base = strata::quant_mix_base(type)) {
         opt.type = *base;
@@ -71,6 +72,9 @@ int convert_with(strata::ModelSource& source, const char* out, const strata_conv
         report->fallbacks = t_report.fallbacks.c_str();
         report->notes = t_report.notes.c_str();
         report->n_interleaved = interleaved;
+        report->file_bytes = int64_t(r.file_bytes);
+        report->n_layers = int32_t(r.config.n_layer);
+        report->n_kv_layers = int32_t(r.config.n_kv_layers());
     }
     return ok();
 }

@@ -14,6 +14,7 @@
 static const char* kUsage = R"(usage:
   strata-convert SRC -o OUT.strata [--type TYPE] [--cla N] [--tokenizer tok.bin] [--row-major]
   strata-convert --synthetic SHAPE -o OUT.strata [--type TYPE] [--layers N] [--kv-heads N] [--cla N] [--seed S]
+  strata-convert SRC|--synthetic SHAPE --dry-run [--type TYPE] ...
   strata-convert --info FILE.strata
   strata-convert --verify FILE.strata
 
@@ -43,6 +44,8 @@ options:
   --layers N          synthetic: override the layer count
   --kv-heads N        synthetic: override the KV head count (1 = MQA)
   --seed S            synthetic: random seed (default 1)
+  --dry-run           check the source and plan the file (types, size, parameters, KV bytes)
+                      without writing it; -o is optional
   --info FILE         describe a .strata file: architecture, hyperparameters, kv_source,
                       tensor types, KV bytes per token
   --verify FILE       validate a .strata file and check every checksum
@@ -111,6 +114,8 @@ int main(int argc, char** argv) {
             opt.cla = int32_t(number(i, "--cla"));
         else if (a == "--row-major")
             opt.row_major = 1;
+        else if (a == "--dry-run")
+            opt.dry_run = 1;
         else if (a == "--tokenizer")
             tokenizer = value(i, "--tokenizer");
         else if (a == "--info")
@@ -158,7 +163,7 @@ int main(int argc, char** argv) {
     if (src.empty() && synthetic.empty()) usage_error("no source given");
     if (!src.empty() && !synthetic.empty())
         usage_error("give either a source or --synthetic, not both");
-    if (out.empty()) usage_error("no output given (-o OUT.strata)");
+    if (out.empty() && !opt.dry_run) usage_error("no output given (-o OUT.strata)");
     if (!type_name.empty()) {
         if (!is_convert_type(type_name))
             usage_error("--type " + type_name + " is not one of " + strata_convert_types());
@@ -174,13 +179,22 @@ int main(int argc, char** argv) {
     if (status != STRATA_OK) return fail_with(strata_errmsg());
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (quiet) return 0;
+    if (quiet && !opt.dry_run) return 0;
     const double p = double(r.n_params);
     const bool billions = p >= 1e9;
-    std::fprintf(stderr,
-                 "wrote %s in %.2f s: %.2f%s parameters, tensors: %s; KV %lld bytes/token (f16)\n",
-                 out.c_str(), secs, billions ? p / 1e9 : p / 1e6, billions ? "B" : "M",
-                 r.tensor_types, (long long)r.kv_bytes_per_token);
+    if (opt.dry_run)
+        std::printf("dry run: would write %s%s%lld bytes (%.1f MiB): %.2f%s parameters, tensors: "
+                    "%s; KV %lld bytes/token (f16); %d of %d layers store K/V\n",
+                    out.c_str(), out.empty() ? "" : ", ", (long long)r.file_bytes,
+                    double(r.file_bytes) / (1 << 20), billions ? p / 1e9 : p / 1e6,
+                    billions ? "B" : "M", r.tensor_types, (long long)r.kv_bytes_per_token,
+                    int(r.n_kv_layers), int(r.n_layers));
+    else
+        std::fprintf(stderr,
+                     "wrote %s in %.2f s: %.2f%s parameters, tensors: %s; KV %lld bytes/token "
+                     "(f16)\n",
+                     out.c_str(), secs, billions ? p / 1e9 : p / 1e6, billions ? "B" : "M",
+                     r.tensor_types, (long long)r.kv_bytes_per_token);
     if (r.n_interleaved > 0)
         std::fprintf(stderr, "%d matrices in the interleave8 layout (--row-major: none)\n",
                      int(r.n_interleaved));
