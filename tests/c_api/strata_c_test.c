@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define N_GEN 48
@@ -192,6 +193,20 @@ static int text_and_file_calls(const char* model_path) {
     CHECK(strata_convert_synthetic("test-tiny", out, &co, &report) == STRATA_OK &&
               report.n_interleaved == 0,
           "q4_0 row-major: %d", (int)report.n_interleaved);
+    { /* a dry run plans the file just written (same options) and writes nothing */
+        struct stat st;
+        CHECK(stat(out, &st) == 0, "stat %s", out);
+        char planned_out[80];
+        snprintf(planned_out, sizeof planned_out, "%s.never", out);
+        co.dry_run = 1;
+        CHECK(strata_convert_synthetic("test-tiny", planned_out, &co, &report) == STRATA_OK &&
+                  report.file_bytes == (int64_t)st.st_size && report.n_layers == 1 &&
+                  report.n_kv_layers == 1,
+              "dry run: %lld bytes planned, %lld written (%s)", (long long)report.file_bytes,
+              (long long)st.st_size, strata_errmsg());
+        CHECK(access(planned_out, F_OK) != 0, "a dry run wrote %s", planned_out);
+        co.dry_run = 0;
+    }
     co.row_major = 0;
     CHECK(strstr(strata_convert_types(), "q4_k_m") != NULL, "types: %s", strata_convert_types());
     CHECK(strstr(strata_synthetic_shapes(), "gemma-3-1b") != NULL &&
@@ -348,8 +363,9 @@ int main(int argc, char** argv) {
     CHECK(strata_sample(greedy, s, &next) == STRATA_OK && next == 432,
           "greedy next %d (llama2.c: 432)", next);
     strata_kv_stats kv;
-    CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 && kv.bytes_per_token == 640 &&
-              kv.bytes_used == 5 * 640 && strata_kv_bytes_used(s) == kv.bytes_used,
+    CHECK(strata_kv_stats_get(s, &kv) == STRATA_OK && kv.n_tokens == 5 &&
+              kv.bytes_per_token == 640 && kv.bytes_used == 5 * 640 &&
+              strata_kv_bytes_used(s) == kv.bytes_used,
           "kv stats");
 
     /* fork, save and restore: each copy continues exactly like the original */
