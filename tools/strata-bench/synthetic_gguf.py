@@ -34,8 +34,14 @@ SHAPES = {
     "gemma-3-1b": dict(arch="gemma3", vocab=262144, D=1152, L=26, H=4, HKV=1, F=6912, ctx=32768,
                        base=1000000.0, eps=1e-6, tied=True, HD=256, window=512, period=6,
                        base_swa=10000.0),
+    # Phi-3's 32000 SentencePiece pieces, then its added chat tokens (llama.cpp's loader looks
+    # <|endoftext|> up by name in any model named phi-3) and padding to 32064
     "phi-3-mini": dict(arch="phi3", vocab=32064, D=3072, L=32, H=32, HKV=32, F=8192, ctx=4096,
-                       base=10000.0, eps=1e-5, tied=False),
+                       base=10000.0, eps=1e-5, tied=False, spm_pieces=32000,
+                       added=["<|endoftext|>", "<|assistant|>"] +
+                       [f"<|placeholder{i}|>" for i in range(1, 5)] +
+                       ["<|system|>", "<|end|>", "<|placeholder5|>", "<|placeholder6|>",
+                        "<|user|>"]),
     # OLMoE-1B-7B: 64 experts of width 1024, 8 per token
     "olmoe-1b-7b": dict(arch="olmoe", vocab=50304, D=2048, L=16, H=16, HKV=16, F=1024, ctx=4096,
                         base=10000.0, eps=1e-5, tied=False, experts=64, used=8),
@@ -102,15 +108,20 @@ def gguf_array(elem_type, packed, count):
     return struct.pack("<IQ", elem_type, count) + packed
 
 
-def made_up_vocab(n):
+def made_up_vocab(n, spm_pieces=None, added=()):
     """tokenizer.* keys of a SentencePiece ("llama") vocabulary of n pieces: <unk> <s> </s>, the
-    256 byte pieces, then "▁t<i>" pieces."""
-    if n < 3 + 256 + 1:
-        sys.exit(f"--n-vocab {n}: at least 260 pieces")
+    256 byte pieces, then "▁t<i>" pieces up to spm_pieces (default n), then the added control
+    tokens and "[PAD<i>]" pieces."""
+    spm = spm_pieces or n
+    if spm < 3 + 256 + 1 or spm + len(added) > n:
+        sys.exit(f"--n-vocab {n}: at least 260 pieces and room for the added tokens")
     pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
-    pieces += [f"\u2581t{i}" for i in range(n - len(pieces))]
-    types = [2, 3, 3] + [6] * 256 + [1] * (n - 259)  # unknown, control, byte, normal
-    scores = [0.0] * 259 + [-float(i) for i in range(n - 259)]
+    pieces += [f"\u2581t{i}" for i in range(spm - len(pieces))]
+    pieces += list(added) + [f"[PAD{i}]" for i in range(spm + len(added), n)]
+    # unknown, control, byte, normal; added: control; padding: user-defined
+    types = [2, 3, 3] + [6] * 256 + [1] * (spm - 259) + [3] * len(added)
+    types += [4] * (n - len(types))
+    scores = [0.0] * 259 + [-float(i) for i in range(spm - 259)] + [0.0] * (n - spm)
     return [
         ("tokenizer.ggml.model", 8, gguf_string("llama")),
         ("tokenizer.ggml.tokens", 9, gguf_array(8, b"".join(gguf_string(p) for p in pieces), n)),
@@ -211,7 +222,8 @@ def main():
             sys.exit(f"{a.vocab}: has no tokenizer.ggml.tokens")
     else:
         n_vocab = a.n_vocab or shape["vocab"]
-        tok = made_up_vocab(n_vocab)
+        added = shape.get("added", ()) if n_vocab == shape["vocab"] else ()
+        tok = made_up_vocab(n_vocab, shape.get("spm_pieces") if added else None, added)
 
     kv, hd = hparams(shape, n_vocab)
     kv += [("general.name", 8, gguf_string(f"synthetic {a.shape}")),
