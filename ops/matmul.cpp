@@ -208,6 +208,8 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
                 if (w.type == DType::BF16 &&
                     matmul_bf16_onednn(w, x, n_tokens, outs[j].y, outs[j].y_stride, n_threads))
                     continue; // bf16 products where the CPU has them
+                if (matmul_f32_onednn(k, w, x, n_tokens, outs[j].y, outs[j].y_stride, n_threads))
+                    continue; // f32 products on AVX-512 CPUs
                 matmul_blas(k, w, x, n_tokens, outs[j].y, outs[j].y_stride, n_threads);
             }
             return;

@@ -4,10 +4,15 @@
 namespace strata {
 bool onednn_bf16_available() { return false; }
 bool matmul_bf16_onednn(const MatrixRef&, const float*, int, float*, int, int) { return false; }
+bool onednn_f32_preferred() { return false; }
+bool matmul_f32_onednn(const Kernels&, const MatrixRef&, const float*, int, float*, int, int) {
+    return false;
+}
 } // namespace strata
 #else
 
 #include "core/half.h"
+#include "ops/cpu_features.h"
 
 #include <algorithm>
 #include <map>
@@ -38,44 +43,61 @@ struct OneOmpThread {
     ~OneOmpThread() { omp_set_num_threads(saved); }
 };
 
-// One matmul shape: bf16 activations [m x k] (rows k apart) times bf16 weights [k x n] stored
-// as n rows of k (a [k x n] matrix with strides {1, k}: our row-major rows, no copy), into f32
-// outputs [m x n] with rows ldy apart. The scratchpad is the caller's, so that threads can run
-// one primitive at once.
+// One matmul shape: activations [m x k] (rows k apart) times weights [k x n] stored as n rows of
+// k (a [k x n] matrix with strides {1, k}: our row-major rows, no copy), both of type `t` (bf16
+// or f32), into f32 outputs [m x n] with rows ldy apart. The scratchpad is the caller's, so that
+// threads can run one primitive at once.
 struct Shape {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul prim;
 };
 
 // The primitive for a shape, created once (oneDNN compiles it); nullptr where oneDNN has no
-// bf16 matmul here. Called by the thread that splits the work, never inside its team.
-const Shape* shape(int m, int n, int k, int ldy) {
+// matmul of that type here. Called by the thread that splits the work, never inside its team.
+const Shape* shape(dnnl::memory::data_type t, int m, int n, int k, int ldy) {
     using dnnl::memory;
     static std::mutex mu;
-    static std::map<std::tuple<int, int, int, int>, std::unique_ptr<Shape>> cache;
+    static std::map<std::tuple<int, int, int, int, int>, std::unique_ptr<Shape>> cache;
     std::lock_guard<std::mutex> lock(mu);
-    const auto key = std::make_tuple(m, n, k, ldy);
+    const auto key = std::make_tuple(int(t), m, n, k, ldy);
     if (auto it = cache.find(key); it != cache.end()) return it->second.get();
     std::unique_ptr<Shape> s;
     const OneOmpThread one;
     try {
-        const memory::desc src({m, k}, memory::data_type::bf16, memory::dims{k, 1});
-        const memory::desc wei({k, n}, memory::data_type::bf16, memory::dims{1, k});
+        const memory::desc src({m, k}, t, memory::dims{k, 1});
+        const memory::desc wei({k, n}, t, memory::dims{1, k});
         const memory::desc dst({m, n}, memory::data_type::f32, memory::dims{ldy, 1});
         dnnl::primitive_attr attr;
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, engine());
         s.reset(new Shape{pd, dnnl::matmul(pd)});
     } catch (const dnnl::error&) {
-        // no implementation for bf16 on this CPU (AVX2 only, say): nullptr, remembered
+        // no implementation for this type on this CPU (bf16 on AVX2, say): nullptr, remembered
     }
     return (cache[key] = std::move(s)).get();
+}
+
+// Runs one panel's product on the calling thread: x [m x k] of the shape's type, `panel` its
+// rows of weights, into y.
+void run_panel(const Shape* s, const void* x, const void* panel, float* y) {
+    thread_local dnnl::stream stream(engine());
+    thread_local std::vector<uint8_t> scratch;
+    scratch.resize(std::max<size_t>(1, s->pd.scratchpad_desc().get_size()));
+    dnnl::memory src(s->pd.src_desc(), engine(), const_cast<void*>(x));
+    dnnl::memory wei(s->pd.weights_desc(), engine(), const_cast<void*>(panel));
+    dnnl::memory dst(s->pd.dst_desc(), engine(), y);
+    dnnl::memory pad(s->pd.scratchpad_desc(), engine(), scratch.data());
+    s->prim.execute(stream, {{DNNL_ARG_SRC, src},
+                             {DNNL_ARG_WEIGHTS, wei},
+                             {DNNL_ARG_DST, dst},
+                             {DNNL_ARG_SCRATCHPAD, pad}});
+    stream.wait();
 }
 
 } // namespace
 
 bool onednn_bf16_available() {
-    static const bool yes = shape(8, kPanel, 64, kPanel) != nullptr;
+    static const bool yes = shape(dnnl::memory::data_type::bf16, 8, kPanel, 64, kPanel) != nullptr;
     return yes;
 }
 
@@ -84,8 +106,9 @@ bool matmul_bf16_onednn(const MatrixRef& w, const float* x, int n_tokens, float*
     if (!onednn_bf16_available()) return false;
     const OneOmpThread one; // (this thread's setting; our team's size is explicit below)
     const int k = w.cols, tail = w.rows % kPanel;
-    const Shape* full = w.rows >= kPanel ? shape(n_tokens, kPanel, k, y_stride) : nullptr;
-    const Shape* last = tail ? shape(n_tokens, tail, k, y_stride) : nullptr;
+    constexpr auto bf16 = dnnl::memory::data_type::bf16;
+    const Shape* full = w.rows >= kPanel ? shape(bf16, n_tokens, kPanel, k, y_stride) : nullptr;
+    const Shape* last = tail ? shape(bf16, n_tokens, tail, k, y_stride) : nullptr;
     if ((w.rows >= kPanel && !full) || (tail && !last)) return false;
     const int threads = std::max(1, n_threads); // the same team for every matmul (ops/matmul.cpp)
     thread_local std::vector<uint16_t> xb;      // (this thread's: it splits the work)
@@ -102,20 +125,46 @@ bool matmul_bf16_onednn(const MatrixRef& w, const float* x, int n_tokens, float*
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int p = 0; p < n_panels; p++) {
         const int r0 = p * kPanel;
-        const Shape* s = w.rows - r0 >= kPanel ? full : last;
-        thread_local dnnl::stream stream(engine());
-        thread_local std::vector<uint8_t> scratch;
-        scratch.resize(std::max<size_t>(1, s->pd.scratchpad_desc().get_size()));
-        dnnl::memory src(s->pd.src_desc(), engine(), xbd);
-        dnnl::memory wei(s->pd.weights_desc(), engine(),
-                         const_cast<uint16_t*>(wb + size_t(r0) * size_t(k)));
-        dnnl::memory dst(s->pd.dst_desc(), engine(), y + r0);
-        dnnl::memory pad(s->pd.scratchpad_desc(), engine(), scratch.data());
-        s->prim.execute(stream, {{DNNL_ARG_SRC, src},
-                                 {DNNL_ARG_WEIGHTS, wei},
-                                 {DNNL_ARG_DST, dst},
-                                 {DNNL_ARG_SCRATCHPAD, pad}});
-        stream.wait();
+        run_panel(w.rows - r0 >= kPanel ? full : last, xbd, wb + size_t(r0) * size_t(k), y + r0);
+    }
+    return true;
+}
+
+bool onednn_f32_preferred() {
+    // oneDNN's f32 matmul on AVX-512 ran 1.7-2.4x Debian's OpenBLAS sgemm on the Zen 5 VM and
+    // 7.8x on the Xeon (docs/performance.md); on AVX2 OpenBLAS stays.
+    static const bool yes = cpu_features().avx512f &&
+                            shape(dnnl::memory::data_type::f32, 8, kPanel, 64, kPanel) != nullptr;
+    return yes;
+}
+
+bool matmul_f32_onednn(const Kernels& kern, const MatrixRef& w, const float* x, int n_tokens,
+                       float* y, int y_stride, int n_threads) {
+    if (w.type != DType::F32 && w.type != DType::F16 && w.type != DType::BF16) return false;
+    if (!onednn_f32_preferred()) return false;
+    const OneOmpThread one;
+    const int k = w.cols, tail = w.rows % kPanel;
+    constexpr auto f32 = dnnl::memory::data_type::f32;
+    const Shape* full = w.rows >= kPanel ? shape(f32, n_tokens, kPanel, k, y_stride) : nullptr;
+    const Shape* last = tail ? shape(f32, n_tokens, tail, k, y_stride) : nullptr;
+    if ((w.rows >= kPanel && !full) || (tail && !last)) return false;
+    const int threads = std::max(1, n_threads); // the same team for every matmul (ops/matmul.cpp)
+    const int n_panels = (w.rows + kPanel - 1) / kPanel;
+    const size_t wrow = row_bytes(w.type, uint64_t(k));
+    const auto* wb = static_cast<const uint8_t*>(w.data);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
+        const void* panel = wb + size_t(r0) * wrow;
+        thread_local std::vector<float> widened; // a panel widened once for every token
+        if (w.type != DType::F32) {
+            widened.resize(size_t(nr) * size_t(k));
+            for (int r = 0; r < nr; r++)
+                kern.dequantize(w.type, wb + size_t(r0 + r) * wrow, widened.data() + size_t(r) * k,
+                                k);
+            panel = widened.data();
+        }
+        run_panel(w.rows - r0 >= kPanel ? full : last, x, panel, y + r0);
     }
     return true;
 }

@@ -1,6 +1,8 @@
-// BF16 weights against many tokens through oneDNN's bf16 matmul, where this CPU has one
-// (AVX512_BF16 or AMX: bf16 pairs at twice the FP32 FMA rate or more). Used by ops/matmul.cpp
-// for BF16 prefill in place of OpenBLAS's sgemm; the activations are rounded to bf16 first.
+// Float weights against many tokens through oneDNN's matmul. BF16 weights: its bf16 matmul,
+// where this CPU has one (AVX512_BF16 or AMX: bf16 pairs at twice the FP32 FMA rate or more),
+// the activations rounded to bf16 first. F32 and F16 weights (F16 widened to F32 a panel at a
+// time; BF16 too where no bf16 matmul exists): its f32 matmul on AVX-512 CPUs, where it beats OpenBLAS's sgemm. Used by ops/matmul.cpp
+// for float prefill in place of OpenBLAS.
 #pragma once
 
 #include "ops/matmul.h"
@@ -17,5 +19,15 @@ bool onednn_bf16_available();
 // onednn_bf16_available() is false.
 bool matmul_bf16_onednn(const MatrixRef& w, const float* x, int n_tokens, float* y, int y_stride,
                         int n_threads);
+
+// Whether F32/F16 prefill goes to oneDNN's f32 matmul here (an AVX-512 CPU, oneDNN built in).
+bool onednn_f32_preferred();
+
+// The same for F32, F16 and BF16 weights (k.dequantize widens F16/BF16 panels) in f32 (BF16
+// where matmul_bf16_onednn declined): the same fixed
+// panels, so the result does not depend on the thread count. False (nothing written) for other
+// types or where onednn_f32_preferred() is false.
+bool matmul_f32_onednn(const Kernels& k, const MatrixRef& w, const float* x, int n_tokens, float* y,
+                       int y_stride, int n_threads);
 
 } // namespace strata

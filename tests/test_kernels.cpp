@@ -701,10 +701,11 @@ TEST(Kernels, ChunkedWindowedAttentionMergesToTheWholeAttention) {
         }
 }
 
-// Float weights with >= 8 tokens go to OpenBLAS's sgemm in 128-row panels (F16/BF16 widened
-// first; BF16 to oneDNN's bf16 matmul where the CPU has one, its activations rounded to bf16):
-// each output must be its row's dot product, and the same for 1, 2 and 3 threads.
-TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
+// Float weights with >= 8 tokens go to a library GEMM in 128-row panels (F16/BF16 widened
+// first): oneDNN's f32 matmul on AVX-512 CPUs, else OpenBLAS's sgemm; BF16 to oneDNN's bf16
+// matmul where the CPU has one, its activations rounded to bf16. Each output must be its row's
+// dot product, and the same for 1, 2 and 3 threads.
+TEST(Kernels, FloatPrefillThroughTheLibrariesEqualsTheDotProducts) {
     const int rows = 265, cols = 96, tokens = 16; // two whole 128-row panels and a tail
     for (DType wt : {DType::F32, DType::F16, DType::BF16}) {
         const auto wf = random_floats(size_t(rows) * cols, 21),
@@ -738,13 +739,59 @@ TEST(Kernels, FloatPrefillThroughOpenBlasEqualsTheDotProducts) {
     }
 }
 
+// F32, F16 and BF16 weights through oneDNN's f32 matmul, called directly: odd row counts (two
+// 128-row panels and a tail), few and many tokens, a wider output stride left untouched past the
+// rows, the same bits for 1, 2 and 3 threads. Runs on AVX-512 CPUs, where it is the prefill path.
+TEST(Kernels, FloatPrefillThroughOneDnnF32EqualsTheDotProducts) {
+    if (!onednn_f32_preferred())
+        GTEST_SKIP() << "float prefill goes to OpenBLAS on this CPU (oneDNN's f32 matmul is used "
+                        "on AVX-512 CPUs); FloatPrefillThroughTheLibraries... covers it";
+    const int rows = 265, cols = 96;
+    for (DType wt : {DType::F32, DType::F16, DType::BF16}) {
+        const auto wf = random_floats(size_t(rows) * cols, 41);
+        const size_t rb = row_bytes(wt, cols);
+        std::vector<uint8_t> w(rb * rows);
+        std::vector<float> wq(wf.size());
+        for (int r = 0; r < rows; r++) {
+            quantize_row_ref(wt, wf.data() + size_t(r) * cols, w.data() + rb * r, cols);
+            dequantize_row_ref(wt, w.data() + rb * r, wq.data() + size_t(r) * cols, cols);
+        }
+        const MatrixRef m{wt, w.data(), rows, cols};
+        const Kernels& k = kernels();
+        for (int tokens : {3, 16, 37}) {
+            const auto x = random_floats(size_t(tokens) * cols, uint32_t(42 + tokens));
+            const int ys = rows + 3;
+            std::vector<float> y1(size_t(ys) * tokens, -1.0f), y2(y1), y3(y1);
+            ASSERT_TRUE(matmul_f32_onednn(k, m, x.data(), tokens, y1.data(), ys, 1));
+            ASSERT_TRUE(matmul_f32_onednn(k, m, x.data(), tokens, y2.data(), ys, 2));
+            ASSERT_TRUE(matmul_f32_onednn(k, m, x.data(), tokens, y3.data(), ys, 3));
+            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
+            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4));
+            for (int t = 0; t < tokens; t++) {
+                for (int r = 0; r < rows; r++) {
+                    double ref = 0, mag = 0;
+                    for (int i = 0; i < cols; i++) {
+                        const double a = wq[size_t(r) * cols + i], b = x[size_t(t) * cols + i];
+                        ref += a * b, mag += std::fabs(a * b);
+                    }
+                    ASSERT_NEAR(y1[size_t(t) * ys + r], ref, 1e-5 * mag + 1e-6)
+                        << dtype_name(wt) << " tokens=" << tokens << " t=" << t << " r=" << r;
+                }
+                for (int r = rows; r < ys; r++) ASSERT_EQ(y1[size_t(t) * ys + r], -1.0f);
+            }
+        }
+    }
+    const MatrixRef q{DType::Q8_0, nullptr, 8, 32};
+    EXPECT_FALSE(matmul_f32_onednn(kernels(), q, nullptr, 8, nullptr, 8, 1)); // not a float type
+}
+
 // BF16 x bf16(activations) through oneDNN, called directly: odd row counts (two 128-row panels
 // and a tail), few and many tokens, a wider output stride left untouched past the rows, the same
 // bits for 1, 2 and 3 threads. Runs where oneDNN has a bf16 matmul (AVX512_BF16 or AMX).
 TEST(Kernels, Bf16PrefillThroughOneDnnEqualsTheDotProductsOfBf16Activations) {
     if (!onednn_bf16_available())
         GTEST_SKIP() << "oneDNN has no bf16 matmul on this CPU (it needs AVX512_BF16 or AMX); "
-                        "BF16 prefill goes through OpenBLAS here (FloatPrefillThroughOpenBlas...)";
+                        "BF16 prefill goes through f32 here (FloatPrefillThroughTheLibraries...)";
     const int rows = 265, cols = 96;
     const auto wf = random_floats(size_t(rows) * cols, 31);
     const size_t rb = row_bytes(DType::BF16, cols);
