@@ -267,10 +267,16 @@ size_t op_softcap(const Exec& e, size_t i) {
 size_t op_head_norm(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
     const int hd = e.cols(n.src0) / n.n_heads;
+    const float* w = n.vec;
+    thread_local std::vector<float> ones; // the weight of a weightless norm (Gemma 3n's V)
+    if (!w) {
+        ones.assign(size_t(hd), 1.0f);
+        w = ones.data();
+    }
     each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
         float* x = e.row(n.src0, t);
         for (int h = 0; h < n.n_heads; h++)
-            e.c.kernels->rmsnorm(hd, x + size_t(h) * size_t(hd), n.vec, e.c.norm_eps,
+            e.c.kernels->rmsnorm(hd, x + size_t(h) * size_t(hd), w, e.c.norm_eps,
                                  x + size_t(h) * size_t(hd));
     });
     return 1;
@@ -552,28 +558,13 @@ size_t op_copy(const Exec& e, size_t i) {
     return 1;
 }
 
-size_t op_head_rms(const Exec& e, size_t i) {
-    const Node& n = e.g.node(i);
-    const int hd = e.cols(n.src0) / n.n_heads;
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
-        for (int h = 0; h < n.n_heads; h++) {
-            float* x = e.row(n.src0, t) + size_t(h) * size_t(hd);
-            double ss = 0;
-            for (int k = 0; k < hd; k++) ss += double(x[k]) * x[k];
-            const float scale = float(1.0 / std::sqrt(ss / hd + double(e.c.norm_eps)));
-            for (int k = 0; k < hd; k++) x[k] *= scale;
-        }
-    });
-    return 1;
-}
-
 // The dispatch table, in Op order.
 constexpr OpFn kOps[] = {
     op_get_rows,   op_rms_norm,       op_matmul,     op_add_bias,      op_add,
     op_rope,       op_store_kv,       op_attention,  op_swiglu,        op_scale,
     op_softcap,    op_head_norm,      op_geglu,      op_moe,           op_tanh,
     op_stream_mix, op_stream_correct, op_match_norm, op_gaussian_topk, op_mul_vec,
-    op_copy,       op_head_rms};
+    op_copy};
 static_assert(sizeof(kOps) / sizeof(kOps[0]) == size_t(Op::Count), "one function per Op");
 
 } // namespace

@@ -38,7 +38,8 @@ enum class Op : uint8_t {
     SwiGlu,    // dst = silu(src0) * src1
     Scale,     // src0 *= f (in place)
     SoftCap,   // src0 = f tanh(src0 / f) (in place)
-    HeadNorm,  // each of n_heads heads of src0 = rmsnorm(head) * vec (in place; vec per head)
+    HeadNorm,  // each of n_heads heads of src0 = rmsnorm(head) * vec (in place; vec per head;
+               // null: no weight)
     GeGlu,     // dst = gelu_tanh(src0) * src1
     Moe,       // dst = mixture of experts `moe` on src0, router logits src1, scratch row aux
     // (Gemma 3n's AltUp, per-layer inputs and sparse FFN gate; n_heads = S streams of width
@@ -50,7 +51,6 @@ enum class Op : uint8_t {
     GaussianTopK,  // src0 = relu(src0 - (mean + f * std)) per row (in place; std over n - 1)
     MulVec,        // dst = src0 * vec, column by column
     Copy,          // dst = src0
-    HeadRms,       // each of n_heads heads of src0 = rmsnorm(head), no weight (in place)
     Count,
 };
 
@@ -77,16 +77,16 @@ struct TensorDesc {
 struct Node {
     Op op;
     int dst = -1, src0 = -1, src1 = -1;
-    const MatrixRef* w = nullptr;     // MatMul, GetRows
-    const float* vec = nullptr;       // RmsNorm/HeadNorm weight, AddBias bias
-    int slot = -1;                    // StoreKv, Attention
-    int n_heads = 0;                  // Rope, HeadNorm
-    const RopeTable* rope = nullptr;  // Rope
-    float f = 0;                      // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
-    const MoeWeights* moe = nullptr;  // Moe
-    int aux = -1;                     // Moe: scratch; StreamCorrect, MatchNorm: a source
-    int window = 0;                   // Attention: sliding window (0: the whole context)
-    float softcap = 0;                // Attention: score soft-cap (0: none)
+    const MatrixRef* w = nullptr;    // MatMul, GetRows
+    const float* vec = nullptr;      // RmsNorm/HeadNorm weight, AddBias bias
+    int slot = -1;                   // StoreKv, Attention
+    int n_heads = 0;                 // Rope, HeadNorm
+    const RopeTable* rope = nullptr; // Rope
+    float f = 0;                     // Scale factor, SoftCap cap, Attention scale (0: 1/sqrt(d))
+    const MoeWeights* moe = nullptr; // Moe
+    int aux = -1;                    // Moe: scratch; StreamCorrect, MatchNorm: a source
+    int window = 0;                  // Attention: sliding window (0: the whole context)
+    float softcap = 0;               // Attention: score soft-cap (0: none)
 };
 
 struct GraphContext {

@@ -128,7 +128,7 @@ int GraphBuilder::mul_vec(int x, const float* v) {
 void GraphBuilder::copy_into(int dst, int x) { g_.add({Op::Copy, dst, x}); }
 
 void GraphBuilder::head_rms(int x, int n_heads) {
-    g_.add({Op::HeadRms, -1, x, -1, nullptr, nullptr, -1, n_heads});
+    g_.add({Op::HeadNorm, -1, x, -1, nullptr, nullptr, -1, n_heads}); // no weight
 }
 
 int GraphBuilder::logit_rows(int x) {

@@ -285,11 +285,11 @@ TEST(GraphOps, GaussianTopKKeepsWhatExceedsTheCutoff) {
     EXPECT_LT(kept, kRows * n / 5);
 }
 
-TEST(GraphOps, HeadRmsNormalizesEachHeadWithoutAWeight) {
+TEST(GraphOps, HeadNormWithoutAWeightNormalizesEachHead) {
     OneOp o;
     const int heads = 4, hd = 9;
     const int x = o.input(kRows, heads * hd, 9);
-    o.g.add({Op::HeadRms, -1, x, -1, nullptr, nullptr, -1, heads});
+    o.g.add({Op::HeadNorm, -1, x, -1, nullptr, nullptr, -1, heads});
     const std::vector<float> got = o.run(x);
     std::vector<double> want;
     for (int t = 0; t < kRows; t++)
@@ -299,7 +299,7 @@ TEST(GraphOps, HeadRmsNormalizesEachHeadWithoutAWeight) {
             for (int c = 0; c < hd; c++) ss += double(r[c]) * r[c];
             for (int c = 0; c < hd; c++) want.push_back(r[c] / std::sqrt(ss / hd + 1e-6));
         }
-    expect_near_all(got, want, "HeadRms");
+    expect_near_all(got, want, "HeadNorm without a weight");
 }
 
 TEST(GraphOps, TanhMulVecAndCopy) {
