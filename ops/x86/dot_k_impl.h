@@ -35,6 +35,10 @@
 #include <vector>
 
 namespace strata {
+// Internal to each including file: it is compiled once per ISA with that ISA's flags, and
+// nothing of it (an out-of-line helper, a template instance) may be shared across them by the
+// linker, or a machine without the wider ISA could run that file's copy.
+namespace {
 namespace kq {
 
 enum class Mins { None, Own, SameScale };
@@ -372,6 +376,7 @@ void tile(int n, const void* w, size_t stride, int n_rows, const void* a, size_t
 }
 
 } // namespace kq
+} // namespace
 } // namespace strata
 
 // The three exported kernels of one type for one ISA (declared in ops/x86/dot_k.h), inside

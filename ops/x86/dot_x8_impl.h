@@ -27,6 +27,10 @@
 #include <immintrin.h>
 
 namespace strata {
+// Internal to each including file: it is compiled once per ISA with that ISA's flags, and
+// nothing of it (an out-of-line helper, a template instance) may be shared across them by the
+// linker, or a machine without the wider ISA could run that file's copy.
+namespace {
 namespace x8 {
 
 constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_0); // 8 f16 scales + 8 x 16 quant bytes
@@ -411,4 +415,5 @@ void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void
 }
 
 } // namespace x8
+} // namespace
 } // namespace strata
