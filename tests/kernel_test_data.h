@@ -3,12 +3,13 @@
 #pragma once
 
 #include "core/dtype.h"
-#include "ops/kernels.h"
 #include "core/quantize_ref.h"
+#include "ops/kernels.h"
 
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace strata::test {
@@ -30,6 +31,21 @@ inline double abs_sum(DType wt, const uint8_t* w, const uint8_t* a, int n) {
     double s = 0;
     for (int i = 0; i < n; i++) s += std::fabs(double(x[size_t(i)]) * y[size_t(i)]);
     return s;
+}
+
+// A row of floats in type t, by the scalar reference quantizer.
+inline std::vector<uint8_t> encode(DType t, const std::vector<float>& x) {
+    std::vector<uint8_t> out(row_bytes(t, x.size()));
+    quantize_row_ref(t, x.data(), out.data(), int64_t(x.size()));
+    return out;
+}
+
+// Every kernel row this CPU can run but the scalar reference.
+inline std::vector<const Kernels*> simd_rows() {
+    std::vector<const Kernels*> rows;
+    for (const Kernels* k : available_kernels())
+        if (std::string(k->name) != "ref") rows.push_back(k);
+    return rows;
 }
 
 } // namespace strata::test

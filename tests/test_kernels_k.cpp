@@ -24,17 +24,11 @@
 #include <vector>
 
 using namespace strata;
+using strata::test::simd_rows;
 
 namespace {
 
 const DType kTypes[] = {DType::Q2_K, DType::Q3_K, DType::Q5_K, DType::IQ4_XS};
-
-std::vector<const Kernels*> simd_rows() {
-    std::vector<const Kernels*> rows;
-    for (const Kernels* k : available_kernels())
-        if (std::string(k->name) != "ref") rows.push_back(k);
-    return rows;
-}
 
 // Random bytes for every field, then finite super-block scales (positive and negative).
 template <class Block> void finite_scales(Block& b, std::mt19937& rng) {
