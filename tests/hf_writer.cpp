@@ -377,7 +377,8 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         c["layer_types"] = json::array();
         for (double sliding : pattern->nums)
             c["layer_types"].push_back(sliding != 0 ? "sliding_attention" : "full_attention");
-        // activation_sparsity_scale holds the std multiples; HF the Gaussian quantiles.
+        // activation_sparsity_scale holds the std multiples (float32); HF the Gaussian quantiles
+        // (0.95), here to six decimals.
         const GgufValue* scale = g.get(arch + ".activation_sparsity_scale");
         if (!scale || scale->nums.size() != size_t(n_layer))
             fail(gguf_path + ": " + arch + ".activation_sparsity_scale is not a list of " +
@@ -385,7 +386,7 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         c["activation_sparsity_pattern"] = json::array();
         for (double x : scale->nums)
             c["activation_sparsity_pattern"].push_back(
-                x > 0 ? float(0.5 * std::erfc(-x / std::sqrt(2.0))) : 0.0f);
+                x > 0 ? std::round(0.5 * std::erfc(-x / std::sqrt(2.0)) * 1e6) / 1e6 : 0.0);
         c["altup_num_inputs"] = opt_int("altup.num_inputs").value_or(4);
         c["altup_active_idx"] = opt_int("altup.active_idx").value_or(0);
         c["altup_coef_clip"] = 120.0;
