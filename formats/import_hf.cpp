@@ -421,9 +421,11 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
             src.tensors.push_back({name, dt, t.shape, t.data, t.bytes, {}});
         }
     }
-    if (!missing) // a tensor the configuration needs and HF stores, named as HF names it
+    // A tensor the configuration needs and HF stores, named as HF names it (no lm_head: tied
+    // below).
+    if (!missing)
         for (const auto& [name, shape] : wanted)
-            if (!src.find(name) && !expert_pieces.count(name)) {
+            if (name != "output.weight" && !src.find(name) && !expert_pieces.count(name)) {
                 const std::string hf = hf_name_of(names, name);
                 if (!hf.empty())
                     fail(dir + ": no tensor " + hf + " (strata's " + name + ") in the weights");
