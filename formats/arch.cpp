@@ -17,6 +17,10 @@ std::string HparamSource::text(const std::string& key) const {
     fail(where() + ": " + key + " is not a string this source can read");
 }
 
+std::vector<double> HparamSource::numbers(const std::string& key) const {
+    fail(where() + ": " + key + " is not a number list this source can read");
+}
+
 // The names transformers' llama modeling gives a layer's tensors, which the families share.
 HfLayerNames hf_layer_names(const ArchFormat* a, const ModelConfig& c) {
     HfLayerNames n;

@@ -29,6 +29,9 @@ class HparamSource {
     virtual std::string text(const std::string& key) const;
     // Integer array (GGUF array, JSON list); empty when absent.
     virtual std::vector<int64_t> ints(const std::string& key) const = 0;
+    // Number array (HF config.json's activation_sparsity_pattern...); empty when absent. The
+    // default fails naming the key, for sources whose architectures read none.
+    virtual std::vector<double> numbers(const std::string& key) const;
     virtual std::string where() const = 0; // file name for messages
     uint32_t u32_or(const std::string& key, uint32_t d) const { return has(key) ? u32(key) : d; }
     float f32_or(const std::string& key, float d) const {
@@ -69,6 +72,23 @@ struct HfLayerNames {
     // HF stores the weight w of an RMSNorm that multiplies by (1 + w): the importer adds the one
     // (strata, like GGUF, stores what multiplies).
     bool norms_minus_one = false;
+    // Where the language model's tensors are, tried in order: "model." (…ForCausalLM); a
+    // multimodal checkpoint nests it ("model.language_model.").
+    std::vector<std::string> model_prefixes = {"model."};
+    // Top-level tensors beside embed_tokens and norm: the HF name after the prefix -> strata's.
+    std::map<std::string, std::string> top;
+    // Top-level lists of matrices strata keeps as one 3-D tensor: "<key>{i}.weight" (after the
+    // prefix) is slice i of `name`, which has `count` slices.
+    struct Stack {
+        std::string name;
+        uint32_t count = 0;
+    };
+    std::map<std::string, Stack> stacked;
+    // Tensors of a multimodal checkpoint's other towers, by name prefix: skipped (with a note).
+    std::vector<std::string> ignored;
+    // strata's tensors HF may store with fewer rows than the schema's (embedding tables of a
+    // smaller vocabulary): the importer fills the missing rows with copies of row 0.
+    std::vector<std::string> pad_rows_with_first;
     // Norms after each branch as well: post_attention_layernorm is the attention's post-norm
     // and pre_/post_feedforward_layernorm the FFN's (llama's post_attention_layernorm is the
     // FFN's pre-norm).

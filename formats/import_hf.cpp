@@ -1,5 +1,6 @@
 // Hugging Face model directories: config.json (the architectures whose registry files take HF
-// import, with the CLA sharing fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source), one or
+// import, with the CLA sharing fields of Hunyuan, Hymba and Gemma 3n mapped to kv_source; a
+// multimodal checkpoint's text_config read as the model's, its towers ignored), one or
 // sharded *.safetensors (tensor names per family: the architecture's hf_names, matched in
 // import_hf_names.cpp),
 // tokenizer.json or tokenizer.model, tokenizer_config.json.
@@ -163,6 +164,16 @@ class HfHparams : public HparamSource {
         }
         return out;
     }
+    std::vector<double> numbers(const std::string& key) const override {
+        std::vector<double> out;
+        if (!has(key)) return out;
+        if (!cfg_[key].is_array()) fail(path_ + ": " + key + " is not a list");
+        for (const json& v : cfg_[key]) {
+            if (!v.is_number()) fail(path_ + ": " + key + " holds a non-number");
+            out.push_back(v.get<double>());
+        }
+        return out;
+    }
     std::string where() const override { return path_; }
 
   private:
@@ -185,6 +196,64 @@ ModelSource import_hf_source(const std::string& dir, std::vector<std::string>* m
 ModelSource import_hf(const std::string& dir) { return import_hf_source(dir, nullptr); }
 
 namespace {
+
+// A multimodal checkpoint (Gemma 3n's Gemma3nForConditionalGeneration) keeps the language
+// model's fields in text_config: they become the top-level ones (the top-level model_type and
+// fields text_config lacks stay); vision_config and audio_config are not read.
+json language_model_config(const json& cfg, std::vector<std::string>& notes) {
+    if (!cfg.contains("text_config") || !cfg["text_config"].is_object()) return cfg;
+    json out = cfg["text_config"];
+    for (auto it = cfg.begin(); it != cfg.end(); ++it)
+        if (it.key() != "text_config" && !out.contains(it.key())) out[it.key()] = it.value();
+    if (cfg.contains("model_type")) out["model_type"] = cfg["model_type"];
+    std::string towers;
+    for (const char* k : {"vision_config", "audio_config"})
+        if (cfg.contains(k) && !cfg[k].is_null())
+            towers += std::string(towers.empty() ? "" : ", ") + k;
+    notes.push_back("config.json: the language model's fields are text_config's" +
+                    (towers.empty() ? std::string()
+                                    : "; the towers it also describes (" + towers +
+                                          ") are ignored: strata runs the text model"));
+    return out;
+}
+
+// Newer transformers write RoPE bases as rope_parameters: {"full_attention": {...},
+// "sliding_attention": {...}} or one {"rope_type", "rope_theta"}; they become rope_theta and
+// rope_local_base_freq where those are absent. Only unscaled ("default") RoPE is read here.
+void flatten_rope_parameters(json& cfg, const std::string& where) {
+    if (!cfg.contains("rope_parameters") || !cfg["rope_parameters"].is_object()) return;
+    const json& rp = cfg["rope_parameters"];
+    auto take = [&](const json& p, const char* key, const std::string& what) {
+        if (!p.is_object()) fail(where + ": rope_parameters" + what + " is not an object");
+        const std::string type = p.value("rope_type", "default");
+        if (type != "default")
+            fail(where + ": rope_parameters" + what + " has rope_type '" + type +
+                 "' (default is supported)");
+        if (p.contains("rope_theta") && !cfg.contains(key)) cfg[key] = p["rope_theta"];
+    };
+    if (rp.contains("full_attention") || rp.contains("sliding_attention")) {
+        if (rp.contains("full_attention"))
+            take(rp["full_attention"], "rope_theta", ".full_attention");
+        if (rp.contains("sliding_attention"))
+            take(rp["sliding_attention"], "rope_local_base_freq", ".sliding_attention");
+    } else {
+        take(rp, "rope_theta", "");
+    }
+}
+
+// intermediate_size may list every layer's FFN width (Gemma 3n's config.json does); strata runs
+// one width, so the list must repeat one value.
+void single_intermediate_size(json& cfg, const std::string& where) {
+    if (!cfg.contains("intermediate_size") || !cfg["intermediate_size"].is_array()) return;
+    const json list = cfg["intermediate_size"];
+    if (list.empty()) fail(where + ": intermediate_size is an empty list");
+    for (const json& v : list)
+        if (v != list[0])
+            fail(where + ": intermediate_size lists different FFN widths per layer (" +
+                 list[0].dump() + " and " + v.dump() + "); strata runs one width for every layer");
+    cfg["intermediate_size"] = list[0];
+}
+
 ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* missing) {
     ModelSource src;
     const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -192,6 +261,9 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
         fail(dir + ": no config.json (is this a Hugging Face model directory?)");
     json cfg = json::parse(read_text_file(config_path), nullptr, false);
     if (!cfg.is_object()) fail(config_path + ": not valid JSON");
+    cfg = language_model_config(cfg, src.notes);
+    flatten_rope_parameters(cfg, config_path);
+    single_intermediate_size(cfg, config_path);
     const std::string type = cfg.value("model_type", "");
     ModelConfig& c = src.config;
     const ArchFormat* arch = arch_for_hf(type);
@@ -246,9 +318,10 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
     // The family's tensor names, for the configuration read_hf filled (its experts...).
     const HfLayerNames names = hf_layer_names(arch, c);
     // What the architecture's schema has for this configuration (not checked with `missing`).
-    std::set<std::string> wanted;
+    std::map<std::string, std::vector<uint64_t>> wanted;
     if (!missing)
-        for (const auto& spec : expected_tensors(c)) wanted.insert(spec.name);
+        for (const auto& spec : expected_tensors(c)) wanted[spec.name] = spec.shape;
+    size_t ignored = 0;
 
     // Weights: the index names the shards; without one, every *.safetensors in the directory.
     std::vector<std::string> files;
@@ -278,6 +351,10 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
         src.mappings.push_back(st.mapping());
         for (const auto& [hf_name, t] : st.tensors()) {
             if (hf_name.find("rotary_emb.inv_freq") != std::string::npos) continue; // recomputed
+            if (hf_tensor_ignored(names, hf_name)) {
+                ignored++;
+                continue;
+            }
             const HfTensorName mapped = hf_tensor_name(names, c, hf_name);
             const std::string& name = mapped.name;
             if (name.empty())
@@ -293,8 +370,8 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
             const DType dt = safetensors_type(t.dtype, path + ": tensor " + hf_name);
             if (mapped.expert >= 0) {
                 auto& pieces = expert_pieces[name];
-                pieces.resize(c.n_expert);
-                if (t.shape.size() != 2) fail(path + ": expert tensor " + hf_name + " is not 2-D");
+                pieces.resize(size_t(mapped.slices));
+                if (t.shape.size() != 2) fail(path + ": tensor " + hf_name + " is not 2-D");
                 if (pieces[size_t(mapped.expert)].data)
                     fail(dir + ": tensor " + hf_name + " appears more than once");
                 pieces[size_t(mapped.expert)] = {t.data, dt, t.shape};
@@ -315,13 +392,60 @@ ModelSource import_hf_fields(const std::string& dir, std::vector<std::string>* m
                 src.tensors.push_back(std::move(s));
                 continue;
             }
+            const auto want = wanted.find(name);
+            const bool pad =
+                want != wanted.end() && t.shape.size() == 2 && want->second.size() == 2 &&
+                t.shape[0] < want->second[0] &&
+                std::find(names.pad_rows_with_first.begin(), names.pad_rows_with_first.end(),
+                          name) != names.pad_rows_with_first.end();
+            if (pad) { // fewer rows than the schema: the missing ones repeat row 0
+                if (t.shape[0] == 0 || t.shape[1] != want->second[1])
+                    fail(dir + ": tensor " + hf_name + " has shape [" + std::to_string(t.shape[0]) +
+                         ", " + std::to_string(t.shape[1]) + "], not [up to " +
+                         std::to_string(want->second[0]) + ", " + std::to_string(want->second[1]) +
+                         "]");
+                SourceTensor s = relaid(name, dt, want->second);
+                const uint8_t* data = t.data;
+                const uint64_t have = t.shape[0], rows = want->second[0], cols = t.shape[1];
+                s.generate = [data, dt, have, rows, cols](DType to, uint8_t* dst, uint64_t) {
+                    const size_t row = row_bytes(to, cols);
+                    copy_rows(dt, data, to, dst, have, cols, 0);
+                    for (uint64_t r = have; r < rows; r++) std::memcpy(dst + r * row, dst, row);
+                };
+                src.notes.push_back(hf_name + " has " + std::to_string(have) +
+                                    " rows: tokens from " + std::to_string(have) + " to " +
+                                    std::to_string(rows - 1) + " read row 0, as transformers does");
+                src.tensors.push_back(std::move(s));
+                continue;
+            }
             src.tensors.push_back({name, dt, t.shape, t.data, t.bytes, {}});
         }
     }
-    for (auto& [name, pieces] : expert_pieces) { // experts stacked into one 3-D tensor
+    // A tensor the configuration needs and HF stores, named as HF names it (no lm_head: tied
+    // below).
+    if (!missing)
+        for (const auto& [name, shape] : wanted)
+            if (name != "output.weight" && !src.find(name) && !expert_pieces.count(name)) {
+                const std::string hf = hf_name_of(names, name);
+                if (!hf.empty())
+                    fail(dir + ": no tensor " + hf + " (strata's " + name + ") in the weights");
+            }
+    if (ignored > 0) {
+        std::string which;
+        for (const auto& p : names.ignored) which += (which.empty() ? "" : ", ") + p + "*";
+        src.notes.push_back(std::to_string(ignored) +
+                            " tensors of the towers strata does not run (" + which +
+                            ") are ignored");
+    }
+    for (auto& [name, pieces] : expert_pieces) { // experts (lists) stacked into one 3-D tensor
         for (size_t x = 0; x < pieces.size(); x++)
-            if (!pieces[x].data)
-                fail(dir + ": " + name + " has no weights for expert " + std::to_string(x));
+            if (!pieces[x].data) {
+                std::string hf = hf_name_of(names, name);
+                if (const size_t i = hf.find("{i}"); i != std::string::npos)
+                    hf.replace(i, 3, std::to_string(x));
+                fail(dir + ": " + name + " has no weights for " +
+                     (hf.empty() ? "expert " + std::to_string(x) : hf));
+            }
         for (const auto& p : pieces)
             if (p.shape != pieces[0].shape || p.type != pieces[0].type)
                 fail(dir + ": the experts of " + name + " differ in shape or dtype");

@@ -3,8 +3,6 @@
 // layer the table its architecture gives.
 #include "formats/import_hf_names.h"
 
-#include <map>
-
 namespace strata {
 
 namespace {
@@ -23,30 +21,64 @@ bool split_index(const std::string& s, unsigned long& index, std::string& rest) 
 
 HfTensorName hf_tensor_name(const HfLayerNames& names, const ModelConfig& c,
                             const std::string& hf) {
-    static const std::map<std::string, std::string> top = {
-        {"model.embed_tokens.weight", "token_embd.weight"},
-        {"model.norm.weight", "output_norm.weight"},
-        {"lm_head.weight", "output.weight"},
-    };
-    if (auto it = top.find(hf); it != top.end()) return {it->second};
-    static const std::string layers = "model.layers.";
+    if (hf == "lm_head.weight") return {"output.weight"};
+    for (const std::string& prefix : names.model_prefixes) {
+        if (hf.rfind(prefix, 0) != 0) continue;
+        const std::string rest = hf.substr(prefix.size());
+        if (rest == "embed_tokens.weight") return {"token_embd.weight"};
+        if (rest == "norm.weight") return {"output_norm.weight"};
+        if (auto it = names.top.find(rest); it != names.top.end()) return {it->second};
+        for (const auto& [key, stack] : names.stacked) {
+            unsigned long index = 0;
+            std::string weight;
+            if (rest.rfind(key, 0) == 0 && split_index(rest.substr(key.size()), index, weight) &&
+                weight == "weight" && index < stack.count)
+                return {stack.name, int(index), int(stack.count)};
+        }
+        static const std::string layers = "layers.";
+        unsigned long layer = 0;
+        std::string part;
+        if (rest.rfind(layers, 0) != 0 || !split_index(rest.substr(layers.size()), layer, part))
+            continue;
+        const std::string blk = "blk." + std::to_string(layer) + ".";
+        if (c.n_expert > 0 && part.rfind(names.expert_prefix, 0) == 0) {
+            unsigned long expert = 0;
+            std::string weight;
+            if (!split_index(part.substr(names.expert_prefix.size()), expert, weight)) return {};
+            const std::string which = weight == names.expert_gate + ".weight"   ? "gate"
+                                      : weight == names.expert_up + ".weight"   ? "up"
+                                      : weight == names.expert_down + ".weight" ? "down"
+                                                                                : "";
+            if (which.empty() || expert >= c.n_expert) return {};
+            return {blk + "ffn_" + which + "_exps.weight", int(expert), int(c.n_expert)};
+        }
+        if (auto it = names.parts.find(part); it != names.parts.end()) return {blk + it->second};
+        return {};
+    }
+    return {};
+}
+
+std::string hf_name_of(const HfLayerNames& names, const std::string& name) {
+    const std::string prefix = names.model_prefixes.empty() ? "" : names.model_prefixes[0];
+    if (name == "token_embd.weight") return prefix + "embed_tokens.weight";
+    if (name == "output_norm.weight") return prefix + "norm.weight";
+    if (name == "output.weight") return "lm_head.weight";
+    for (const auto& [hf, strata] : names.top)
+        if (strata == name) return prefix + hf;
+    for (const auto& [hf, stack] : names.stacked)
+        if (stack.name == name) return prefix + hf + "{i}.weight";
     unsigned long layer = 0;
     std::string part;
-    if (hf.rfind(layers, 0) != 0 || !split_index(hf.substr(layers.size()), layer, part)) return {};
-    const std::string blk = "blk." + std::to_string(layer) + ".";
-    if (c.n_expert > 0 && part.rfind(names.expert_prefix, 0) == 0) {
-        unsigned long expert = 0;
-        std::string weight;
-        if (!split_index(part.substr(names.expert_prefix.size()), expert, weight)) return {};
-        const std::string which = weight == names.expert_gate + ".weight"   ? "gate"
-                                  : weight == names.expert_up + ".weight"   ? "up"
-                                  : weight == names.expert_down + ".weight" ? "down"
-                                                                            : "";
-        if (which.empty() || expert >= c.n_expert) return {};
-        return {blk + "ffn_" + which + "_exps.weight", int(expert)};
-    }
-    if (auto it = names.parts.find(part); it != names.parts.end()) return {blk + it->second};
-    return {};
+    if (name.rfind("blk.", 0) != 0 || !split_index(name.substr(4), layer, part)) return "";
+    for (const auto& [hf, strata] : names.parts)
+        if (strata == part) return prefix + "layers." + std::to_string(layer) + "." + hf;
+    return "";
+}
+
+bool hf_tensor_ignored(const HfLayerNames& names, const std::string& hf) {
+    for (const std::string& p : names.ignored)
+        if (hf.rfind(p, 0) == 0) return true;
+    return false;
 }
 
 } // namespace strata

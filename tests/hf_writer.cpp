@@ -6,6 +6,11 @@
 //   runs with normal RoPE (llama, granite, smollm3) get the inverse permutation here.
 // - Gemma's RMSNorm multiplies by (1 + weight); GGUF stores weight + 1, so HF gets stored - 1.
 // - GGUF's 3-D expert tensors become one 2-D tensor per expert.
+// - Gemma 3n is written as a real checkpoint is (Gemma3nForConditionalGeneration): config.json's
+//   text fields in text_config beside vision_config / audio_config, the text model's tensors
+//   under model.language_model. (norms as they multiply: no shift; altup_proj and
+//   altup_unembd_proj as lists of matrices; intermediate_size listed per layer), and a few
+//   vision and audio tower tensors the importer must skip.
 #include "tests/hf_writer.h"
 
 #include "core/error.h"
@@ -38,7 +43,8 @@ enum class Family {
     Phi3,
     Granite,
     Smollm3,
-    Hunyuan
+    Hunyuan,
+    Gemma3n
 };
 
 struct FamilyInfo {
@@ -62,6 +68,7 @@ FamilyInfo family_of(const GgufFile& g) {
     if (arch == "phi3") return {Family::Phi3, "phi3", "Phi3ForCausalLM"};
     if (arch == "granite") return {Family::Granite, "granite", "GraniteForCausalLM"};
     if (arch == "smollm3") return {Family::Smollm3, "smollm3", "SmolLM3ForCausalLM"};
+    if (arch == "gemma3n") return {Family::Gemma3n, "gemma3n", "Gemma3nForConditionalGeneration"};
     if (arch == "hunyuan-dense")
         return {Family::Hunyuan, "hunyuan_v1_dense", "HunYuanDenseV1ForCausalLM"};
     fail(g.name() + ": the HF writer does not know architecture '" + arch + "'");
@@ -351,6 +358,50 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
             opt_float("attention.scale").value_or(1.0 / std::sqrt(double(head_dim)));
         c["logits_scaling"] = opt_float("logit_scale").value_or(1.0);
         break;
+    case Family::Gemma3n: {
+        c.erase("hidden_act");
+        c["hidden_activation"] = "gelu_pytorch_tanh";
+        c["model_type"] = "gemma3n_text"; // (text_config's; the top level says gemma3n)
+        c.erase("architectures");
+        c["intermediate_size"] = json::array();
+        for (int64_t l = 0; l < n_layer; l++) c["intermediate_size"].push_back(n_ff);
+        c["query_pre_attn_scalar"] = head_dim; // (unused: Gemma 3n's attention scale is 1)
+        c["attn_logit_softcapping"] = nullptr;
+        c["final_logit_softcapping"] = opt_float("final_logit_softcapping").value_or(30.0);
+        c["sliding_window"] = need_int("attention.sliding_window");
+        c["rope_local_base_freq"] = opt_float("rope.freq_base_swa").value_or(10000.0);
+        const GgufValue* pattern = g.get(arch + ".attention.sliding_window_pattern");
+        if (!pattern || pattern->nums.size() != size_t(n_layer))
+            fail(gguf_path + ": " + arch + ".attention.sliding_window_pattern is not a list of " +
+                 std::to_string(n_layer));
+        c["layer_types"] = json::array();
+        for (double sliding : pattern->nums)
+            c["layer_types"].push_back(sliding != 0 ? "sliding_attention" : "full_attention");
+        // activation_sparsity_scale holds the std multiples (float32); HF the Gaussian quantiles
+        // (0.95), here to six decimals.
+        const GgufValue* scale = g.get(arch + ".activation_sparsity_scale");
+        if (!scale || scale->nums.size() != size_t(n_layer))
+            fail(gguf_path + ": " + arch + ".activation_sparsity_scale is not a list of " +
+                 std::to_string(n_layer));
+        c["activation_sparsity_pattern"] = json::array();
+        for (double x : scale->nums)
+            c["activation_sparsity_pattern"].push_back(
+                x > 0 ? std::round(0.5 * std::erfc(-x / std::sqrt(2.0)) * 1e6) / 1e6 : 0.0);
+        c["altup_num_inputs"] = opt_int("altup.num_inputs").value_or(4);
+        c["altup_active_idx"] = opt_int("altup.active_idx").value_or(0);
+        c["altup_coef_clip"] = 120.0;
+        c["altup_correct_scale"] = true;
+        c["hidden_size_per_layer_input"] =
+            opt_int("embedding_length_per_layer_input").value_or(256);
+        c["vocab_size_per_layer_input"] = opt.gemma3n_per_layer_vocab > 0
+                                              ? int64_t(opt.gemma3n_per_layer_vocab)
+                                              : int64_t(tok.tokens.size());
+        const GgufTensor* laurel = g.find("blk.0.laurel_l.weight");
+        if (!laurel) fail(gguf_path + ": no blk.0.laurel_l.weight");
+        c["laurel_rank"] = laurel->shape[0];
+        c["num_kv_shared_layers"] = opt_int("attention.shared_kv_layers").value_or(0);
+        break;
+    }
     case Family::Smollm3: {
         // llama.cpp hard-codes every 4th layer without RoPE; HF lists 1 where RoPE is used.
         json no_rope = json::array();
@@ -359,6 +410,15 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         c["no_rope_layer_interval"] = 4;
         break;
     }
+    }
+    if (fam == Family::Gemma3n) { // the text model's fields nest in text_config
+        json top = {{"model_type", fi.model_type},
+                    {"architectures", {fi.architecture}},
+                    {"text_config", c},
+                    {"vision_config", {{"model_type", "gemma3n_vision"}, {"hidden_size", 16}}},
+                    {"audio_config", {{"model_type", "gemma3n_audio"}, {"hidden_size", 16}}},
+                    {"torch_dtype", c["torch_dtype"]}};
+        c = top;
     }
     write_text(dir + "/config.json", c.dump(2));
 
@@ -401,6 +461,41 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         layer["post_ffw_norm.weight"] = "post_feedforward_layernorm.weight";
     }
     if (fam == Family::Phi3) layer["ffn_up.weight"] = "mlp.gate_up_proj.weight"; // gate rows first
+    std::map<std::string, std::string> top_names = top;
+    std::string model_prefix = "model.";
+    if (fam == Family::Gemma3n) {
+        model_prefix = "model.language_model.";
+        for (auto& [gguf_name, hf_name] : top_names)
+            if (hf_name.rfind("model.", 0) == 0)
+                hf_name = model_prefix + hf_name.substr(std::string("model.").size());
+        top_names["per_layer_token_embd.weight"] = model_prefix + "embed_tokens_per_layer.weight";
+        top_names["per_layer_model_proj.weight"] =
+            model_prefix + "per_layer_model_projection.weight";
+        top_names["per_layer_proj_norm.weight"] = model_prefix + "per_layer_projection_norm.weight";
+        layer["ffn_norm.weight"] = "pre_feedforward_layernorm.weight";
+        layer["post_attention_norm.weight"] = "post_attention_layernorm.weight";
+        layer["post_ffw_norm.weight"] = "post_feedforward_layernorm.weight";
+        const std::map<std::string, std::string> more = {
+            {"altup_router.weight", "altup.modality_router.weight"},
+            {"altup_router_norm.weight", "altup.router_norm.weight"},
+            {"altup_predict_coef.weight", "altup.prediction_coefs.weight"},
+            {"altup_correct_coef.weight", "altup.correction_coefs.weight"},
+            {"altup_correct_scale.weight", "altup.correct_output_scale"},
+            {"laurel_l.weight", "laurel.linear_left.weight"},
+            {"laurel_r.weight", "laurel.linear_right.weight"},
+            {"laurel_post_norm.weight", "laurel.post_laurel_norm.weight"},
+            {"inp_gate.weight", "per_layer_input_gate.weight"},
+            {"proj.weight", "per_layer_projection.weight"},
+            {"post_norm.weight", "post_per_layer_input_norm.weight"},
+        };
+        layer.insert(more.begin(), more.end());
+    }
+    // Top-level lists of matrices (GGUF keeps them as one 3-D tensor).
+    std::map<std::string, std::string> stacked;
+    if (fam == Family::Gemma3n)
+        stacked = {
+            {"altup_proj.weight", model_prefix + "altup_projections.{}.weight"},
+            {"altup_unembd_proj.weight", model_prefix + "altup_unembed_projections.{}.weight"}};
     if (fam == Family::Mixtral) {
         layer["ffn_gate_inp.weight"] = "block_sparse_moe.gate.weight";
         experts = {{"ffn_gate_exps.weight", "block_sparse_moe.experts.{}.w1.weight"},
@@ -418,12 +513,32 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
         const float shift = is_gemma(fam) && norm ? -1.0f : 0.0f;
         const DType to_shifted = shift != 0 ? DType::F32 : to;
         std::string hf;
-        if (auto it = top.find(t.name); it != top.end()) {
+        if (auto st = stacked.find(t.name); st != stacked.end()) {
+            if (t.shape.size() != 3) fail(gguf_path + ": " + t.name + " is not a 3-D tensor");
+            const uint64_t rows = t.shape[1];
+            for (uint64_t x = 0; x < t.shape[0]; x++) {
+                std::string name = st->second;
+                name.replace(name.find("{}"), 2, std::to_string(x));
+                const uint64_t from = opt.swap_gemma3n_altup_proj ? t.shape[0] - 1 - x : x;
+                out.push_back({name,
+                               to,
+                               {t.shape[1], t.shape[2]},
+                               take_rows(g, t, from * rows, rows, to, nullptr, 0)});
+            }
+            continue;
+        }
+        if (auto it = top_names.find(t.name); it != top_names.end()) {
             hf = it->second;
+            if (fam == Family::Gemma3n && opt.gemma3n_per_layer_vocab > 0 &&
+                t.name == "per_layer_token_embd.weight") { // only the first rows
+                const uint64_t n = opt.gemma3n_per_layer_vocab;
+                out.push_back({hf, to, {n, t.shape[1]}, take_rows(g, t, 0, n, to, nullptr, 0)});
+                continue;
+            }
         } else if (t.name.rfind("blk.", 0) == 0) {
             const size_t dot = t.name.find('.', 4);
             const std::string idx = t.name.substr(4, dot - 4), part = t.name.substr(dot + 1);
-            const std::string prefix = "model.layers." + idx + ".";
+            const std::string prefix = model_prefix + "layers." + idx + ".";
             if (auto e = experts.find(part); e != experts.end()) {
                 if (t.shape.size() != 3)
                     fail(gguf_path + ": " + t.name + " is not a 3-D expert tensor");
@@ -464,6 +579,17 @@ HfWriteResult write_hf_from_gguf(const std::string& gguf_path, const std::string
             t.name.find(".ffn_up.") != std::string::npos)
             perm = [half = rows / 2](uint64_t r) { return (r + half) % (2 * half); };
         out.push_back({hf, to_shifted, t.shape, take_rows(g, t, 0, rows, to_shifted, perm, shift)});
+    }
+    if (fam == Family::Gemma3n) { // a few tensors of the towers a text import skips
+        for (const char* name : {"model.vision_tower.timm_model.conv_stem.conv.weight",
+                                 "model.embed_vision.embedding.weight",
+                                 "model.audio_tower.subsample_conv_projection.conv_0.conv.weight",
+                                 "model.embed_audio.embedding_projection.weight"}) {
+            std::vector<float> v(16 * 16, 0.5f);
+            std::vector<uint8_t> bytes(v.size() * 4);
+            std::memcpy(bytes.data(), v.data(), bytes.size());
+            out.push_back({name, DType::F32, {16, 16}, bytes});
+        }
     }
     write_safetensors(dir + "/model.safetensors", out);
 

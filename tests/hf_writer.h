@@ -29,6 +29,12 @@ struct HfWriteOptions {
     // Negative control: phi3's fused gate_up_proj written with the up rows first (a test shows
     // the round trip catches it).
     bool swap_phi3_gate_up = false;
+    // Gemma 3n: vocab_size_per_layer_input (0: the vocabulary's size) and only that many rows
+    // of embed_tokens_per_layer written, as the released checkpoints store fewer than vocab_size.
+    uint32_t gemma3n_per_layer_vocab = 0;
+    // Negative control: Gemma 3n's altup_projections.{i} and altup_unembed_projections.{i}
+    // written in reverse order (a test shows the round trip catches it).
+    bool swap_gemma3n_altup_proj = false;
 };
 
 struct HfWriteResult {

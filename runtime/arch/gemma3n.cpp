@@ -19,12 +19,24 @@
 //
 // llama.cpp (the reference: src/models/gemma3n-iswa.cpp) hard-codes the sliding pattern (4
 // local + 1 global), the sparsity (first 10 layers, 1.6448533535) and the attention scale; so
-// does this file. Its GGUF files carry K/V projections on the sharing layers that nothing
-// reads: the schema lists them so the file imports as it is.
+// does this file for GGUF. Its GGUF files carry K/V projections on the sharing layers that
+// nothing reads: the schema lists them so the file imports as it is.
+//
+// Hugging Face (transformers' modeling_gemma3n.py): Gemma3nForConditionalGeneration's
+// config.json nests the text model in text_config (import_hf reads it; the vision and audio
+// towers are ignored) and its tensors under model.language_model.; Gemma3nForCausalLM's are under
+// model.. Its RMSNorm multiplies by the weight itself (not 1 + weight: no shift, as llama.cpp's
+// converter does); embeddings are stored unscaled; altup_projections.{i} and
+// altup_unembed_projections.{i} are stacked into altup_proj / altup_unembd_proj; the per-layer
+// embedding covers vocab_size_per_layer_input tokens, the rest read row 0. The config gives the
+// layer types, the sparsity per layer (activation_sparsity_pattern: the Gaussian quantile whose
+// std multiple is the cut), the K/V sharing and the RoPE bases; the attention scale is 1
+// whatever query_pre_attn_scalar says (Gemma3nTextAttention's scaling).
 #include "formats/gguf_reader.h"
 #include "runtime/arch/gemma_shared.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace strata {
@@ -34,6 +46,7 @@ constexpr uint32_t kPeriod = 5;               // 4 sliding layers, then a global
 constexpr uint32_t kSparseLayers = 10;        // layers whose FFN gate is sparse
 constexpr float kSparsityStd = 1.6448533535f; // the 0.95 quantile of a standard Gaussian
 constexpr float kDefaultFinalSoftcap = 30.0f; // llama.cpp's default
+constexpr uint32_t kHfDefaultSharedKv = 15;   // transformers' Gemma3nTextConfig default
 
 void common(ModelConfig& c) {
     c.rope_style = RopeStyle::NeoX;
@@ -60,9 +73,44 @@ void share_kv(ModelConfig& c, uint32_t first, const std::string& where) {
     }
 }
 
+// x with P(N(0, 1) < x) = p, for 0.5 < p < 1 (Newton's method on the normal CDF, in double).
+double normal_quantile(double p) {
+    double x = 0;
+    for (int i = 0; i < 100; i++) {
+        const double cdf = 0.5 * std::erfc(-x / std::sqrt(2.0));
+        const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
+        const double step = (cdf - p) / pdf;
+        x -= step;
+        if (std::fabs(step) < 1e-12) break;
+    }
+    return x;
+}
+
+// activation_sparsity_pattern: per layer the fraction of the FFN gate cut (0: dense), as the
+// std multiple of its quantile; HF's default is 0.95 on the first 10 layers of models with more.
+void read_hf_sparsity(const HparamSource& k, ModelConfig& c) {
+    std::vector<double> p = k.numbers("activation_sparsity_pattern");
+    if (p.empty()) {
+        p.assign(c.n_layer, 0.0);
+        if (c.n_layer > kSparseLayers) std::fill(p.begin(), p.begin() + kSparseLayers, 0.95);
+    }
+    if (p.size() != c.n_layer)
+        fail(k.where() + ": activation_sparsity_pattern has " + std::to_string(p.size()) +
+             " entries for " + std::to_string(c.n_layer) + " layers");
+    c.ffn_sparsity.assign(c.n_layer, 0.0f);
+    for (uint32_t l = 0; l < c.n_layer; l++) {
+        if (p[l] == 0) continue;
+        if (!(p[l] > 0.5 && p[l] < 1))
+            fail(k.where() + ": activation_sparsity_pattern[" + std::to_string(l) + "] is " +
+                 std::to_string(p[l]) + " (0, or above 0.5 and below 1, is supported)");
+        c.ffn_sparsity[l] = float(normal_quantile(p[l]));
+    }
+}
+
 class Gemma3n : public Architecture {
   public:
     const char* name() const override { return "gemma3n"; }
+    std::vector<std::string> hf_types() const override { return {"gemma3n", "gemma3n_text"}; }
     // (Gemma 3n E2B's shape, without KV sharing)
     void defaults(ModelConfig& c) const override {
         common(c);
@@ -93,6 +141,68 @@ class Gemma3n : public Architecture {
         if (shared >= c.n_layer)
             fail(k.where() + ": gemma3n: attention.shared_kv_layers must be below block_count");
         share_kv(c, c.n_layer - shared, k.where());
+    }
+    void read_hf(const HparamSource& k, ModelConfig& c) const override {
+        common(c);
+        gemma::check_hf_activation(k);
+        c.tied_output = k.flag_or("tie_word_embeddings", true);
+        c.sliding_window = k.u32_or("sliding_window", 512);
+        gemma::slide_by_period(c, kPeriod, k.where()); // (HF's default layer_types)
+        gemma::read_hf_layer_types(k, c);
+        c.rope_theta = k.f32_or("rope_theta", 1000000.0f);
+        c.rope_theta_swa = k.f32_or("rope_local_base_freq", 10000.0f);
+        c.final_softcap = k.f32_or("final_logit_softcapping", kDefaultFinalSoftcap);
+        if (k.f32_or("attn_logit_softcapping", 0.0f) != 0.0f)
+            fail(k.where() + ": gemma3n: attn_logit_softcapping is not supported");
+        c.altup_streams = k.u32_or("altup_num_inputs", 4);
+        if (c.altup_streams < 2 || c.altup_streams > 8)
+            fail(k.where() + ": gemma3n: altup_num_inputs must be 2 to 8");
+        if (k.f32_or("altup_active_idx", 0.0f) != 0.0f)
+            fail(k.where() + ": gemma3n: altup_active_idx other than 0 is not supported");
+        if (!k.flag_or("altup_correct_scale", true))
+            fail(k.where() + ": gemma3n: altup_correct_scale false is not supported");
+        // (altup_coef_clip clamps the coefficients while training only)
+        c.per_layer_width = k.u32_or("hidden_size_per_layer_input", 256);
+        const uint32_t per_layer_vocab = k.u32_or("vocab_size_per_layer_input", c.n_vocab);
+        if (per_layer_vocab > c.n_vocab)
+            fail(k.where() + ": gemma3n: vocab_size_per_layer_input " +
+                 std::to_string(per_layer_vocab) + " exceeds vocab_size " +
+                 std::to_string(c.n_vocab));
+        c.laurel_rank = k.u32_or("laurel_rank", 64);
+        read_hf_sparsity(k, c);
+        const double shared = k.has("num_kv_shared_layers") ? k.number("num_kv_shared_layers")
+                                                            : double(kHfDefaultSharedKv);
+        if (shared < 0 || shared >= c.n_layer || shared != std::floor(shared))
+            fail(k.where() + ": gemma3n: num_kv_shared_layers must be a whole number below "
+                             "num_hidden_layers");
+        share_kv(c, c.n_layer - uint32_t(shared), k.where());
+    }
+    void hf_names(const ModelConfig& c, HfLayerNames& n) const override {
+        n.sandwich_norms(); // (norms stored as they multiply: no shift)
+        n.model_prefixes = {"model.language_model.", "model."};
+        n.top = {{"embed_tokens_per_layer.weight", "per_layer_token_embd.weight"},
+                 {"per_layer_model_projection.weight", "per_layer_model_proj.weight"},
+                 {"per_layer_projection_norm.weight", "per_layer_proj_norm.weight"}};
+        const uint32_t others = c.altup_streams > 0 ? c.altup_streams - 1 : 0;
+        n.stacked = {{"altup_projections.", {"altup_proj.weight", others}},
+                     {"altup_unembed_projections.", {"altup_unembd_proj.weight", others}}};
+        n.ignored = {"model.vision_tower.", "model.audio_tower.", "model.embed_vision.",
+                     "model.embed_audio."};
+        n.pad_rows_with_first = {"per_layer_token_embd.weight"};
+        const std::map<std::string, std::string> parts = {
+            {"altup.modality_router.weight", "altup_router.weight"},
+            {"altup.router_norm.weight", "altup_router_norm.weight"},
+            {"altup.prediction_coefs.weight", "altup_predict_coef.weight"},
+            {"altup.correction_coefs.weight", "altup_correct_coef.weight"},
+            {"altup.correct_output_scale", "altup_correct_scale.weight"}, // (a bare Parameter)
+            {"laurel.linear_left.weight", "laurel_l.weight"},
+            {"laurel.linear_right.weight", "laurel_r.weight"},
+            {"laurel.post_laurel_norm.weight", "laurel_post_norm.weight"},
+            {"per_layer_input_gate.weight", "inp_gate.weight"},
+            {"per_layer_projection.weight", "proj.weight"},
+            {"post_per_layer_input_norm.weight", "post_norm.weight"},
+        };
+        n.parts.insert(parts.begin(), parts.end());
     }
     void validate(const ModelConfig& c) const override {
         if (c.altup_streams < 2) fail("gemma3n: altup_streams must be 2 to 8");
