@@ -1,8 +1,13 @@
 #include "runtime/graph_moe.h"
 
+#include "ops/chunk_range.h"
+
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <omp.h>
+#include <thread>
 #include <vector>
 
 namespace strata {
@@ -61,10 +66,20 @@ void expert_ffn(const GraphContext& gc, uint8_t* act, const MoeWeights& w, int x
     matmul_many(k, &d, 1, act, n, gc.n_threads);
 }
 
-// Decode: the chosen experts of one token in one parallel region of three phases (gate and up
-// of every chosen expert; SwiGLU and the hidden rows' activations; down), each splitting whole
-// slices of rows among the threads, instead of two regions per expert (8 chosen experts met
-// the threads 16 times per layer). Each output row is still one dot product by one thread.
+// Decode: the chosen experts of one token in one parallel region without barriers inside. The
+// gate and up rows of all chosen experts form one list of 32-row chunks and their down rows a
+// second; each thread starts on its own contiguous share of a list (one sequential stream of
+// weights) and, when it runs out, takes chunks from the far end of the others' shares
+// (ChunkRange), so a thread that runs slower (the other vCPU busy) holds no one up at a phase
+// barrier. The thread that finishes an expert's last gate/up chunk forms its SwiGLU and the
+// hidden row's activations and marks the expert ready; a down chunk waits only for its own
+// expert, and only after every gate/up chunk has been taken, so at most for one chunk's time.
+// Each output row is still one dot product by one kernel call, whichever thread runs it.
+struct alignas(64) ExpertPending { // one cache line each
+    std::atomic<int> left{0};      // gate/up chunks not yet done
+    std::atomic<int> ready{0};     // the hidden row's activations are formed
+};
+
 void moe_decode(const GraphContext& gc, const MoeWeights& w, const MoeRoute* route, const float* x,
                 float* y, int D) {
     const Kernels& k = *gc.kernels;
@@ -81,51 +96,70 @@ void moe_decode(const GraphContext& gc, const MoeWeights& w, const MoeRoute* rou
     uint8_t* act_x = act_bytes.data() + (64 - reinterpret_cast<uintptr_t>(act_bytes.data()) % 64);
     uint8_t *act_u = act_x + ax, *act_h = act_u + au;
     quantize_activations(k, w.gate[0].type, x, D, D, 1, act_x);
-    const bool same_act = activation_type(w.gate[0].type) == activation_type(w.up[0].type);
-    if (same_act)
+    if (activation_type(w.gate[0].type) == activation_type(w.up[0].type))
         act_u = act_x;
     else
         quantize_activations(k, w.up[0].type, x, D, D, 1, act_u);
-    // Slices of whole 8-row groups (interleaved matrices), about two per thread per matrix.
-    const int parts = nt == 1 ? 1 : 2 * nt;
-    auto slice_rows = [parts](int rows) { return ((rows + parts - 1) / parts + 7) / 8 * 8; };
-    const int gu_rows = slice_rows(FE), d_rows = slice_rows(D);
-    const int n_gu = (FE + gu_rows - 1) / gu_rows, n_d = (D + d_rows - 1) / d_rows;
+    // 32-row chunks (whole 8-row groups of interleaved matrices; one kernel call each)
+    constexpr int kRows = 32;
+    const int n_gu = (FE + kRows - 1) / kRows, n_d = (D + kRows - 1) / kRows;
+    const int total_gu = U * 2 * n_gu, total_d = U * n_d;
+    thread_local std::unique_ptr<ExpertPending[]> pending;
+    thread_local std::unique_ptr<ChunkRange[]> ranges;
+    thread_local int n_pending = 0, n_ranges = 0;
+    if (n_pending < U) pending.reset(new ExpertPending[size_t(n_pending = U)]);
+    if (n_ranges < 2 * nt) ranges.reset(new ChunkRange[size_t(n_ranges = 2 * nt)]);
+    for (int j = 0; j < U; j++) {
+        pending[size_t(j)].left.store(2 * n_gu, std::memory_order_relaxed);
+        pending[size_t(j)].ready.store(0, std::memory_order_relaxed);
+    }
+    for (int t = 0; t < nt; t++) {
+        ranges[size_t(t)].reset(int64_t(total_gu) * t / nt, int64_t(total_gu) * (t + 1) / nt);
+        ranges[size_t(nt + t)].reset(int64_t(total_d) * t / nt, int64_t(total_d) * (t + 1) / nt);
+    }
+    // (the master's thread-local state, shared with the team through these pointers)
+    ExpertPending* exp = pending.get();
+    ChunkRange *gu_shares = ranges.get(), *d_shares = ranges.get() + nt;
+    float* b = buf.data();
     auto slice = [](const MatrixRef& m, int r0, int n) {
         MatrixRef s = m;
         s.data = static_cast<const uint8_t*>(m.data) + size_t(r0) * row_bytes(m.type, m.cols);
         s.rows = n;
         return s;
     };
-    float* b = buf.data();
-    auto phases = [&] {
-#pragma omp for schedule(static)
-        for (int u = 0; u < U * 2 * n_gu; u++) {
-            const int j = u / (2 * n_gu), up = u % (2 * n_gu) / n_gu, c = u % n_gu;
-            const int r0 = c * gu_rows, n = std::min(gu_rows, FE - r0);
-            const MatrixRef& m = up ? w.up[route[j].expert] : w.gate[route[j].expert];
-            const MatrixRef s = slice(m, r0, n);
-            matmul(k, s, up ? act_u : act_x, 1, b + size_t(j) * slot + size_t(up) * FE + r0, FE, 1);
-        }
-#pragma omp for schedule(static)
-        for (int j = 0; j < U; j++) {
-            float* g = b + size_t(j) * slot;
+    auto run_gu = [&](int c) {
+        const int j = c / (2 * n_gu), up = c / n_gu % 2, r0 = c % n_gu * kRows;
+        const MatrixRef& m = up ? w.up[route[j].expert] : w.gate[route[j].expert];
+        float* g = b + size_t(j) * slot;
+        matmul(k, slice(m, r0, std::min(kRows, FE - r0)), up ? act_u : act_x, 1,
+               g + size_t(up) * FE + r0, FE, 1);
+        if (exp[j].left.fetch_sub(1, std::memory_order_acq_rel) == 1) { // the expert's last
             k.swiglu(FE, g, g + FE, g + 2 * FE);
             quantize_activations(k, w.down[0].type, g + 2 * FE, FE, FE, 1, act_h + size_t(j) * ah);
-        }
-#pragma omp for schedule(static)
-        for (int u = 0; u < U * n_d; u++) {
-            const int j = u / n_d, r0 = u % n_d * d_rows, n = std::min(d_rows, D - r0);
-            const MatrixRef s = slice(w.down[route[j].expert], r0, n);
-            matmul(k, s, act_h + size_t(j) * ah, 1, b + size_t(j) * slot + 3 * size_t(FE) + r0, D,
-                   1);
+            exp[j].ready.store(1, std::memory_order_release);
         }
     };
+    auto run_d = [&](int c) {
+        const int j = c / n_d, r0 = c % n_d * kRows;
+        while (!exp[j].ready.load(std::memory_order_acquire)) std::this_thread::yield();
+        matmul(k, slice(w.down[route[j].expert], r0, std::min(kRows, D - r0)),
+               act_h + size_t(j) * ah, 1, b + size_t(j) * slot + 3 * size_t(FE) + r0, D, 1);
+    };
+    auto share = [nt](ChunkRange* shares, int me, const auto& run) {
+        for (int c; (c = shares[me].take_front()) >= 0;) run(c);
+        for (int o = 1; o < nt; o++) // a team smaller than asked for still covers all
+            for (int c; (c = shares[(me + o) % nt].take_back()) >= 0;) run(c);
+    };
     if (nt == 1) {
-        phases();
+        for (int c = 0; c < total_gu; c++) run_gu(c);
+        for (int c = 0; c < total_d; c++) run_d(c);
     } else {
 #pragma omp parallel num_threads(nt)
-        phases();
+        {
+            const int me = omp_get_thread_num();
+            share(gu_shares, me, run_gu);
+            share(d_shares, me, run_d);
+        }
     }
     std::fill(y, y + D, 0.0f);
     for (int j = 0; j < U; j++) { // in routing order, as prefill sums
