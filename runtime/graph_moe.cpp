@@ -67,7 +67,7 @@ void expert_ffn(const GraphContext& gc, uint8_t* act, const MoeWeights& w, int x
 }
 
 // Decode: the chosen experts of one token in one parallel region without barriers inside. The
-// gate and up rows of all chosen experts form one list of 32-row chunks and their down rows a
+// gate and up rows of all chosen experts form one list of chunks and their down rows a
 // second; each thread starts on its own contiguous share of a list (one sequential stream of
 // weights) and, when it runs out, takes chunks from the far end of the others' shares
 // (ChunkRange), so a thread that runs slower (the other vCPU busy) holds no one up at a phase
@@ -100,8 +100,10 @@ void moe_decode(const GraphContext& gc, const MoeWeights& w, const MoeRoute* rou
         act_u = act_x;
     else
         quantize_activations(k, w.up[0].type, x, D, D, 1, act_u);
-    // 32-row chunks (whole 8-row groups of interleaved matrices; one kernel call each)
-    constexpr int kRows = 32;
+    // 64-row chunks (whole 8-row groups of interleaved matrices; one call each): with OLMoE's
+    // 8 chosen experts of 1024 x 2048, 256 gate/up and 256 down chunks a layer, fine enough to
+    // share out, few enough calls (32 and 256 rows: the same within the noise at 1 thread)
+    constexpr int kRows = 64;
     const int n_gu = (FE + kRows - 1) / kRows, n_d = (D + kRows - 1) / kRows;
     const int total_gu = U * 2 * n_gu, total_d = U * n_d;
     thread_local std::unique_ptr<ExpertPending[]> pending;
