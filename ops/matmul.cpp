@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include "core/error.h"
+#include "ops/chunk_range.h"
 #include "ops/dot_ref.h"
 #include "ops/matmul_onednn.h"
 
@@ -130,30 +131,6 @@ Part plan(const Kernels& k, const MatmulOut& o, int n_tokens, int n_threads) {
     p.n_chunks = (w.rows + p.rows_per_chunk - 1) / p.rows_per_chunk;
     return p;
 }
-
-// A thread's share of chunks [front, back), both ends in one word: the owner takes from the
-// front, others from the back, each with one compare-and-swap, so every chunk runs exactly once.
-struct alignas(64) ChunkRange { // one cache line each: no false sharing between owners
-    std::atomic<uint64_t> fb{0};
-
-    void reset(int64_t front, int64_t back) {
-        fb.store(uint64_t(front) | uint64_t(back) << 32, std::memory_order_relaxed);
-    }
-    int take_front() { return take(true); }
-    int take_back() { return take(false); }
-
-  private:
-    int take(bool front) {
-        uint64_t v = fb.load(std::memory_order_relaxed);
-        for (;;) {
-            const uint32_t f = uint32_t(v), b = uint32_t(v >> 32);
-            if (f >= b) return -1;
-            const uint64_t next = front ? v + 1 : v - (uint64_t(1) << 32);
-            if (fb.compare_exchange_weak(v, next, std::memory_order_relaxed))
-                return int(front ? f : b - 1);
-        }
-    }
-};
 
 void run(const Part& p, int chunk, const void* act, const int32_t* bsums, int n_tokens) {
     const MatrixRef& w = *p.w;
