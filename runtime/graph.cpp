@@ -15,6 +15,11 @@ namespace strata {
 
 namespace {
 
+// Values below which a per-row op over a batch runs inline (each_row): a batched decode's norms,
+// RoPE, adds and SwiGLU over 8 rows are microseconds of work, no more than the threads' meeting
+// costs, and on a loaded machine far less (a parallel region waits for a descheduled thread).
+constexpr long kInlineValues = 1 << 16;
+
 // A per-token op over a batch, its tokens split over the threads (a token's result does not
 // depend on which thread computes it); one token runs inline.
 template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
@@ -42,6 +47,12 @@ struct Exec {
     int cols(int t) const { return g.desc(t).cols; }
 };
 
+// each_token over the rows of tensor t, inline when they hold at most kInlineValues values.
+template <class F> void each_row(const Exec& e, int t, const F& f) {
+    const int rows = e.rows(t);
+    each_token(rows, long(rows) * e.cols(t) <= kInlineValues ? 1 : e.c.n_threads, f);
+}
+
 // An op function runs node i and returns how many nodes it consumed (a MatMul takes the
 // following MatMuls on the same input with it).
 using OpFn = size_t (*)(const Exec&, size_t i);
@@ -61,7 +72,7 @@ size_t op_get_rows(const Exec& e, size_t i) {
 
 size_t op_rms_norm(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         e.c.kernels->rmsnorm(e.cols(n.src0), e.row(n.src0, t), n.vec, e.c.norm_eps,
                              e.row(n.dst, t));
     });
@@ -82,8 +93,10 @@ size_t op_matmul(const Exec& e, size_t i) {
         outs[n_outs++] = {m.w, e.data(m.dst), e.g.desc(m.dst).stride};
     }
     const TensorDesc& d0 = e.g.desc(n.src0);
+    // (a batched decode's few rows are quantized inline: less work than the threads' meeting)
+    const bool few = long(d0.rows) * n.w->cols <= kInlineValues;
     quantize_activations(*e.c.kernels, n.w->type, e.data(n.src0), d0.stride, n.w->cols, d0.rows,
-                         e.act, e.c.n_threads);
+                         e.act, few ? 1 : e.c.n_threads);
     matmul_many(*e.c.kernels, outs, n_outs, e.act, d0.rows, e.c.n_threads);
     return j - i;
 }
@@ -99,7 +112,7 @@ size_t op_add_bias(const Exec& e, size_t i) {
 
 size_t op_add(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         float* a = e.row(n.src0, t);
         const float* b = e.row(n.src1, t);
         for (int k = 0; k < e.cols(n.src0); k++) a[k] += b[k];
@@ -109,7 +122,7 @@ size_t op_add(const Exec& e, size_t i) {
 
 size_t op_rope(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         e.c.kernels->rope(n.rope->params, n.rope->inv_freq.data(), e.c.pos(t), e.row(n.src0, t),
                           n.n_heads);
     });
@@ -118,10 +131,54 @@ size_t op_rope(const Exec& e, size_t i) {
 
 size_t op_store_kv(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         e.c.cache_of(t)->store(n.slot, e.c.pos(t), e.row(n.src0, t), e.row(n.src1, t));
     });
     return 1;
+}
+
+// The ring a windowed slot's K/V live in (0: none), checked against what a pass of `rows` rows
+// reads: the window of every row must still be in the ring, so a pass stores at most ring -
+// window rows (Session::decode).
+int attention_ring(const GraphContext& c, const Node& n, int rows) {
+    const int ring = c.cache->windowed(n.slot) ? c.cache->ring() : 0;
+    if (ring > 0 &&
+        (n.window <= 0 || n.window > c.cache->window() || rows > c.cache->max_batch_rows()))
+        fail("attention: " + std::to_string(rows) + " rows with a window of " +
+             std::to_string(n.window) + " do not fit the KV ring of " + std::to_string(ring) +
+             " positions");
+    return ring;
+}
+
+// The kernel's arguments for query tokens of one block (n_tok 1 unless the caller sets it) at
+// position `pos` of c.cache, all of its positions (or its window) at once.
+AttentionArgs token_args(const GraphContext& c, const Node& n, int ring, const float* q,
+                         size_t q_stride, float* dst, size_t dst_stride, int pos) {
+    AttentionArgs a;
+    a.q_stride = q_stride;
+    a.out_stride = dst_stride;
+    a.q = q;
+    a.kv_type = c.cache->type();
+    a.k = c.cache->heads(n.slot, 0);
+    a.v = c.cache->heads(n.slot, 1);
+    a.kv_row_bytes = c.cache->head_bytes();
+    a.kv_head_stride = c.cache->head_stride(n.slot);
+    a.ring = ring;
+    a.n_pos = pos + 1;
+    a.window = n.window;
+    a.softcap = n.softcap;
+    a.n_head = c.n_head;
+    a.n_head_kv = c.n_head_kv;
+    a.head_dim = c.head_dim;
+    a.scale = n.f > 0 ? n.f : 1.0f / std::sqrt(float(c.head_dim));
+    a.out = dst;
+    return a;
+}
+
+// Whether one token at `pos` attends in chunks of kAttentionChunk positions (a long context).
+bool split_attention(const GraphContext& c, const Node& n, int pos) {
+    const int first = n.window > 0 ? std::max(0, pos + 1 - n.window) : 0;
+    return pos + 1 - first > kAttentionChunk && c.attn_partials;
 }
 
 // Attention of `rows` query rows at positions c.pos(0).. over c.cache (causal).
@@ -136,16 +193,9 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
     const int n_pos = c.pos(rows);
     // the positions one token reads: all before it, or its window
     const int first = n.window > 0 ? std::max(0, n_pos - n.window) : 0;
-    // A windowed slot keeps a ring of the last positions (KvCache): the window of every row
-    // must still be in it, so a pass stores at most ring - window rows (Session::decode).
-    const int ring = c.cache->windowed(n.slot) ? c.cache->ring() : 0;
-    if (ring > 0 &&
-        (n.window <= 0 || n.window > c.cache->window() || rows > c.cache->max_batch_rows()))
-        fail("attention: " + std::to_string(rows) + " rows with a window of " +
-             std::to_string(n.window) + " do not fit the KV ring of " + std::to_string(ring) +
-             " positions");
+    const int ring = attention_ring(c, n, rows);
     const size_t head_stride = c.cache->head_stride(n.slot);
-    if (rows == 1 && n_pos - first > kAttentionChunk && c.attn_partials) {
+    if (rows == 1 && split_attention(c, n, n_pos - 1)) {
         // One token over a long context: (KV head, chunk of positions) items, so every thread
         // has work even with fewer KV heads than threads; then merged per head.
         const int chunks = (n_pos - first + kAttentionChunk - 1) / kAttentionChunk;
@@ -190,25 +240,10 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
 #pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
     for (int item = 0; item < items; item++) {
         const int t = item / G * kAttentionTokens, g = item % G;
-        AttentionArgs a;
+        AttentionArgs a =
+            token_args(c, n, ring, q + size_t(t) * size_t(q_stride), size_t(q_stride),
+                       dst + size_t(t) * size_t(dst_stride), size_t(dst_stride), c.pos(t));
         a.n_tok = std::min(kAttentionTokens, rows - t);
-        a.q_stride = size_t(q_stride);
-        a.out_stride = size_t(dst_stride);
-        a.q = q + size_t(t) * size_t(q_stride);
-        a.kv_type = c.cache->type();
-        a.k = c.cache->heads(n.slot, 0);
-        a.v = c.cache->heads(n.slot, 1);
-        a.kv_row_bytes = c.cache->head_bytes();
-        a.kv_head_stride = head_stride;
-        a.ring = ring;
-        a.n_pos = c.pos(t) + 1;
-        a.window = n.window;
-        a.softcap = n.softcap;
-        a.n_head = c.n_head;
-        a.n_head_kv = G;
-        a.head_dim = c.head_dim;
-        a.scale = scale;
-        a.out = dst + size_t(t) * size_t(dst_stride);
         a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
         k.attention(a, g, g + 1);
     }
@@ -219,11 +254,39 @@ size_t op_attention(const Exec& e, size_t i) {
     const TensorDesc& d0 = e.g.desc(n.src0);
     const int dst_stride = e.g.desc(n.dst).stride;
     if (e.c.row_cache) { // batched decode: each row one token of its own sequence
-        for (int t = 0; t < d0.rows; t++) {
+        auto row_context = [&](int t) {
             GraphContext one = e.c;
             one.cache = e.c.row_cache[t], one.pos0 = e.c.row_pos[t];
             one.row_cache = nullptr, one.row_pos = nullptr;
-            attend(e, one, n, e.row(n.src0, t), 1, d0.stride, e.row(n.dst, t), dst_stride);
+            return one;
+        };
+        // A row over a long context is split into chunks as decoding it alone splits it; the
+        // other rows' (row, KV head) items share one parallel region (one region per row met
+        // the threads once per row and left threads idle on a row's few KV heads). Every row
+        // still runs the kernel on the same arguments as alone.
+        thread_local std::vector<int> whole, rings; // the rows not split, and their rings
+        whole.clear(), rings.clear();
+        for (int t = 0; t < d0.rows; t++) {
+            const GraphContext one = row_context(t);
+            const int ring = attention_ring(one, n, 1); // (checked here: no throw in the region)
+            if (split_attention(one, n, one.pos0)) {
+                attend(e, one, n, e.row(n.src0, t), 1, d0.stride, e.row(n.dst, t), dst_stride);
+            } else {
+                whole.push_back(t);
+                rings.push_back(ring);
+            }
+        }
+        const int G = e.c.n_head_kv, items = int(whole.size()) * G;
+        const size_t scratch = attention_scratch_floats(e.c.n_head, G, e.c.head_dim);
+        const int *rows = whole.data(), *ring_of = rings.data();
+#pragma omp parallel for num_threads(e.c.n_threads) schedule(dynamic, 1) if (items > 1)
+        for (int item = 0; item < items; item++) {
+            const int r = item / G, t = rows[r], g = item % G;
+            AttentionArgs a =
+                token_args(row_context(t), n, ring_of[r], e.row(n.src0, t), size_t(d0.stride),
+                           e.row(n.dst, t), size_t(dst_stride), e.c.row_pos[t]);
+            a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+            e.c.kernels->attention(a, g, g + 1);
         }
     } else {
         attend(e, e.c, n, e.data(n.src0), d0.rows, d0.stride, e.data(n.dst), dst_stride);
@@ -233,7 +296,7 @@ size_t op_attention(const Exec& e, size_t i) {
 
 size_t op_swiglu(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         e.c.kernels->swiglu(e.cols(n.src0), e.row(n.src0, t), e.row(n.src1, t), e.row(n.dst, t));
     });
     return 1;
@@ -241,7 +304,7 @@ size_t op_swiglu(const Exec& e, size_t i) {
 
 size_t op_geglu(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         e.c.kernels->geglu(e.cols(n.src0), e.row(n.src0, t), e.row(n.src1, t), e.row(n.dst, t));
     });
     return 1;
@@ -249,7 +312,7 @@ size_t op_geglu(const Exec& e, size_t i) {
 
 size_t op_scale(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         float* x = e.row(n.src0, t);
         for (int k = 0; k < e.cols(n.src0); k++) x[k] *= n.f;
     });
@@ -258,7 +321,7 @@ size_t op_scale(const Exec& e, size_t i) {
 
 size_t op_softcap(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         float* x = e.row(n.src0, t);
         for (int k = 0; k < e.cols(n.src0); k++) x[k] = n.f * std::tanh(x[k] / n.f);
     });
@@ -274,7 +337,7 @@ size_t op_head_norm(const Exec& e, size_t i) {
         ones.assign(size_t(hd), 1.0f);
         w = ones.data();
     }
-    each_token(e.rows(n.src0), e.c.n_threads, [&](int t) {
+    each_row(e, n.src0, [&](int t) {
         float* x = e.row(n.src0, t);
         for (int h = 0; h < n.n_heads; h++)
             e.c.kernels->rmsnorm(hd, x + size_t(h) * size_t(hd), w, e.c.norm_eps,

@@ -115,3 +115,10 @@ TEST(DecodeBatch, EqualsDecodingAloneQ4_0SevenRows) {
     // seven rows: the kernels' passes of 4, 2 and 1 tokens (fewer than a full pass of 8)
     expect_batch_equals_alone(tiny_model(dir, DType::Q4_0), {6, 1, 19, 3, 40, 2, 11}, 6, 2);
 }
+
+TEST(DecodeBatch, EqualsDecodingAloneQ4_0EightRowsThreeThreads) {
+    TempDir dir;
+    // eight rows, a full pass of the multi-token kernels, on an odd thread count: every row's
+    // attention in one parallel region (two rows past the split run theirs in chunks, as alone)
+    expect_batch_equals_alone(tiny_model(dir, DType::Q4_0), {260, 3, 1, 18, 300, 7, 40, 2}, 5, 3);
+}

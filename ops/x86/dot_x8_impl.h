@@ -88,9 +88,10 @@ void groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const Bl
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock;
-            if (T == 1)
-                for (int l = 0; l < 3; l++)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
+            // (T > 1 too: a batched decode's pass streams its chunk of rows from memory once,
+            // and the rows that follow, the thread's next chunk, are as far ahead)
+            for (int l = 0; l < 3; l++)
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
             // the block's 8 rows unpacked once: q[2c] low nibbles of piece c, q[2c+1] high
             __m256i q[8];
             for (int c = 0; c < 4; c++) {

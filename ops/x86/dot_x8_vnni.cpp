@@ -64,9 +64,16 @@ void pair_q4_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* co
     const __m512i m4 = _mm512_set1_epi8(15);
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    // the next pair of groups (the thread's next chunk of rows in a batched decode) is
+    // prefetched as this one is read: both streams' blocks, one pair ahead
+    const size_t ahead = size_t(g1 - g0) * 2;
     for (int b = 0; b < nb; b++) {
         const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock;
         const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock;
+        for (int l = 0; l < 3; l++) {
+            _mm_prefetch(reinterpret_cast<const char*>(b0) + ahead + 64 * l, _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(b1) + ahead + 64 * l, _MM_HINT_T0);
+        }
         __m512i q[8];
         for (int c = 0; c < 4; c++) {
             const __m512i v = load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c);

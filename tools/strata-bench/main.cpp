@@ -3,6 +3,7 @@
 #include "strata.h"
 #include "tools/capi_helpers.h"
 #include "tools/strata-bench/resume.h"
+#include "tools/strata-bench/streams.h"
 
 #include <chrono>
 #include <cmath>
@@ -35,6 +36,11 @@ options:
   --resume LIST        instead: for each prefix length in LIST (e.g. 16,2048), fill a session file
                        with one prefill (timed), then time reopening it and decoding one token
                        (first model, first thread count; best of -r)
+  --streams LIST       instead: batched decode as strata-server runs it, for each stream count N
+                       in LIST (e.g. 1,2,4,8): N sessions each prefilled with -p tokens (not
+                       timed), then -n steps of strata_decode_batch over all N (timed). Prints
+                       aggregate t/s, per-stream t/s and the aggregate's ratio to 1 stream
+                       (always measured) for each thread count (first model; mean +- sd of -r)
   -h, --help           this text
 )";
 
@@ -79,7 +85,7 @@ int main(int argc, char** argv) {
     int n_prompt = 512, n_gen = 128, reps = 3, depth = 0;
     std::vector<int> threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
     bool json = false, roofline = false;
-    std::vector<int> resume;
+    std::vector<int> resume, streams;
     std::string kv_type = "f16";
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
@@ -116,6 +122,8 @@ int main(int argc, char** argv) {
             roofline = true;
         else if (a == "--resume")
             resume = parse_list(value(), "prefix length", 1 << 20);
+        else if (a == "--streams")
+            streams = parse_list(value(), "stream count", 4096);
         else if (a == "--kv-type") {
             kv_type = value();
             if (!is_kv_type(kv_type))
@@ -127,6 +135,13 @@ int main(int argc, char** argv) {
     try {
         if (!resume.empty()) {
             bench_resume(models[0], resume, threads[0], reps, kv_type);
+            return 0;
+        }
+        if (!streams.empty()) {
+            StreamsOptions so;
+            so.kv_type = kv_type, so.n_prompt = n_prompt, so.n_gen = n_gen, so.reps = reps;
+            so.json = json;
+            bench_streams(models[0], streams, threads, so);
             return 0;
         }
         std::vector<double> read_gbps(threads.size()), fma_gflops(threads.size());
