@@ -410,5 +410,71 @@ void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void
         });
 }
 
+// ---- IQ4_NL x Q8_0 --------------------------------------------------------------------------
+// A group block is Q4_0's (d[8], then piece c of row k at 16 + 32c + 4k, low nibbles values
+// 4c..4c+3, high nibbles 16+4c..16+4c+3); each nibble indexes the 16 signed levels kIq4nlValues
+// (VPSHUFB). The looked-up pieces are signed bytes up to 127 in magnitude, so they take the
+// Q8_0 path's products: P::s8 once per piece for every token of the pass (kS8Bias: +128, the
+// 128 x the token's block sum taken out once per block).
+inline __m256i iq4nl_lut() {
+    return _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+}
+
+template <class P, int T>
+void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                   const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i lut = iq4nl_lut();
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlock;
+            if (T == 1)
+                for (int l = 0; l < 3; l++)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
+            __m256i sum[T];
+            for (int u = 0; u < T; u++) sum[u] = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) {
+                const __m256i v =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+                const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
+                const typename P::S8 hi =
+                    P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
+                for (int u = 0; u < T; u++) {
+                    sum[u] = P::add_s8(sum[u], lo, bcast4(y[u][b].qs + 4 * c));
+                    sum[u] = P::add_s8(sum[u], hi, bcast4(y[u][b].qs + 16 + 4 * c));
+                }
+            }
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++) {
+                __m256i si = sum[u];
+                if constexpr (P::kS8Bias)
+                    si = _mm256_sub_epi32(si, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 7));
+                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(si), acc[u]);
+            }
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                size_t out_stride) {
+    const int nb = n / QK4_NL;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 8 tokens per pass, as Q8_0: each looked-up piece serves all 8
+    by_tokens<BlockQ8_0, 8>(
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
+            groups_iq4_nl<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
+}
+
 } // namespace x8
 } // namespace strata
