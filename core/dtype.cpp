@@ -24,7 +24,7 @@ constexpr DTypeInfo kTypes[] = {
     {DType::Q8_0,  "q8_0",   QK8_0,  bytes<BlockQ8_0>(),   true,  DType::Q8_0,  true,  true,  true, DType::Q8_0  ,  0.0075,   quantize_row_q8_0_ref,  dequantize_row_q8_0_ref},
     {DType::Q4_0,  "q4_0",   QK4_0,  bytes<BlockQ4_0>(),   true,  DType::Q8_0,  true,  false, true, DType::Q4_0  ,  0.110,    quantize_row_q4_0_ref,  dequantize_row_q4_0_ref},
     {DType::Q4_1,  "q4_1",   QK4_1,  bytes<BlockQ4_1>(),   true,  DType::Q8_0,  true,  false, false, DType::Q4_1  , 0.100,    quantize_row_q4_1_ref,  dequantize_row_q4_1_ref},
-    {DType::Q5_0,  "q5_0",   QK5_0,  bytes<BlockQ5_0>(),   true,  DType::Q8_0,  true,  false, false, DType::Q5_0  , 0.055,    quantize_row_q5_0_ref,  dequantize_row_q5_0_ref},
+    {DType::Q5_0,  "q5_0",   QK5_0,  bytes<BlockQ5_0>(),   true,  DType::Q8_0,  true,  false, true,  DType::Q5_0  , 0.055,    quantize_row_q5_0_ref,  dequantize_row_q5_0_ref},
     {DType::Q5_1,  "q5_1",   QK5_1,  bytes<BlockQ5_1>(),   true,  DType::Q8_0,  true,  false, false, DType::Q5_1  , 0.050,    quantize_row_q5_1_ref,  dequantize_row_q5_1_ref},
     {DType::IQ4_NL,"iq4_nl", QK4_NL, bytes<BlockIQ4_NL>(), true,  DType::Q8_0,  true,  false, true,  DType::IQ4_NL, 0.100,    quantize_row_iq4_nl_ref, dequantize_row_iq4_nl_ref},
     {DType::Q2_K,  "q2_k",   QK_K,   bytes<BlockQ2_K>(),   true,  DType::Q8_K,  true,  false, false, DType::IQ4_NL, 0.350,    quantize_row_q2_k_ref,  dequantize_row_q2_k_ref},

@@ -170,7 +170,29 @@ TEST(Interleave8, IQ4_NLIsLaidOutAsQ4_0AndRoundTrips) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
-TEST(Interleave8, OnlyQ4_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify) {
+TEST(Interleave8, Q5_0BytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 96; // 2 groups, 3 blocks per row
+    const auto w = matrix(DType::Q5_0, rows, cols, 13);
+    const size_t rb = row_bytes(DType::Q5_0, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q5_0, w.data(), x.data(), rows, cols);
+    // group g, block b: 8 f16 scales, row k's 4 fifth-bit bytes at 16 + 4k, then nibble piece c
+    // of row k at 48 + 32c + 4k
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ5_0*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 22;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 4 * k, blk->qh, 4)) << r << " " << b;
+            for (int j = 0; j < 16; j++)
+                ASSERT_EQ(gb[48 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << r << " " << j;
+        }
+    deinterleave8(DType::Q5_0, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+TEST(Interleave8, OnlyQ4_0Q5_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
     EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
@@ -183,7 +205,9 @@ TEST(Interleave8, OnlyQ4_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q6_K, 60));
     EXPECT_TRUE(can_interleave8(DType::IQ4_NL, 64));
     EXPECT_FALSE(can_interleave8(DType::IQ4_NL, 36));
-    EXPECT_FALSE(can_interleave8(DType::Q5_0, 64)); // (row-major types)
+    EXPECT_TRUE(can_interleave8(DType::Q5_0, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q5_0, 4));
+    EXPECT_FALSE(can_interleave8(DType::Q4_1, 64)); // (row-major types)
     EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }

@@ -267,12 +267,11 @@ TEST(StrataWriter, CLAConversionDropsConsumerProjectionsAndHalvesKvBytes) {
               (std::vector<int32_t>{0, 0, 0, 3}));
 }
 
-// IQ4_NL conversion stores its matrices (not token_embd) interleave8 too: the blocks are those of
-// the row-major conversion, and the model decodes (prefill and one token) to the row-major
-// model's logits within summation order.
-TEST(StrataFile, Interleave8IQ4_NLRoundTripsAndDecodesAsRowMajor) {
+namespace {
+
+void interleaved_round_trip(DType type) {
     TempDir dir;
-    ConvertOptions x8{DType::IQ4_NL, 0}, plain{DType::IQ4_NL, 0};
+    ConvertOptions x8{type, 0}, plain{type, 0};
     plain.interleave = false;
     SyntheticOptions syn;
     syn.shape = "test-tiny";
@@ -288,12 +287,11 @@ TEST(StrataFile, Interleave8IQ4_NLRoundTripsAndDecodesAsRowMajor) {
             const TensorEntry* p = fp.find(t.name);
             ASSERT_NE(p, nullptr);
             if (t.layout != TensorLayout::Interleave8) {
-                EXPECT_TRUE(t.type != DType::IQ4_NL || t.name == "token_embd.weight" ||
-                            t.rows() % 8 != 0)
+                EXPECT_TRUE(t.type != type || t.name == "token_embd.weight" || t.rows() % 8 != 0)
                     << t.name << " should have been interleaved";
                 continue;
             }
-            EXPECT_EQ(t.type, DType::IQ4_NL) << t.name;
+            EXPECT_EQ(t.type, type) << t.name;
             interleaved++;
             std::vector<uint8_t> rows(t.bytes);
             deinterleave8(t.type, fx.data(t), rows.data(), t.rows(), t.cols());
@@ -324,6 +322,18 @@ TEST(StrataFile, Interleave8IQ4_NLRoundTripsAndDecodesAsRowMajor) {
     lx = sx.decode(&tokens[10], 1); // decode: one token
     const std::vector<float> one(lx, lx + V);
     expect_close(one.data(), sp.decode(&tokens[10], 1), V, "decode");
+}
+
+} // namespace
+
+// IQ4_NL and Q5_0 conversions store their matrices (not token_embd) interleave8 too: the blocks
+// are those of the row-major conversion, and the model decodes (prefill and one token) to the
+// row-major model's logits within summation order.
+TEST(StrataFile, Interleave8IQ4_NLAndQ5_0RoundTripAndDecodeAsRowMajor) {
+    for (DType type : {DType::IQ4_NL, DType::Q5_0}) {
+        SCOPED_TRACE(dtype_name(type));
+        interleaved_round_trip(type);
+    }
 }
 
 // Q4_0 conversion stores every matrix but token_embd interleave8 (rows of whole groups of 8);
