@@ -285,8 +285,8 @@ typedef struct strata_convert_options {
     strata_progress_callback progress; /* after each tensor (NULL: none) */
     void* user;
     int32_t row_major; /* 1: every matrix row-major (blocks byte for byte as in GGUF);
-                          0: q4_0/q8_0/q4_k/q6_k matrices in the interleave8 layout the kernels read
-                          fastest */
+                          0: q4_0/q5_0/q8_0/iq4_nl/q4_k/q6_k matrices in the interleave8 layout
+                          the kernels read fastest */
 } strata_convert_options;
 
 /* What a conversion wrote. The strings stay valid until the next conversion on this thread. */
