@@ -1,6 +1,6 @@
-// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0 and Q8_0 against Q8_0,
-// Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order as the
-// row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
+// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q5_0, Q8_0 and IQ4_NL
+// against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order
+// as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -78,6 +78,38 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                                      const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
                                      s += ((q & 15) - 8) * y.qs[j];
                                      s += ((q >> 4) - 8) * y.qs[j + QK4_0 / 2];
+                                 }
+                                 return s;
+                             });
+}
+
+void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                       size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                       size_t out_stride) {
+    // Q4_0's group block (8 scales + 8 x 16 quant bytes), each nibble a level of kIq4nlValues
+    x8_q8_act_ref<BlockIQ4_NL>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                               out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                   int s = 0;
+                                   for (int j = 0; j < QK4_NL; j++) {
+                                       const uint8_t q =
+                                           blk[16 + (j % 16 / 4) * 32 + 4 * k + j % 4];
+                                       s += kIq4nlValues[j < 16 ? q & 15 : q >> 4] * y.qs[j];
+                                   }
+                                   return s;
+                               });
+}
+
+void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // 8 scales, 8 x 4 fifth-bit bytes (row k's at 16 + 4k), then Q4_0's 8 x 16 nibble bytes at 48
+    x8_q8_act_ref<BlockQ5_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                 int s = 0;
+                                 for (int j = 0; j < QK5_0; j++) {
+                                     const uint8_t q = blk[48 + (j % 16 / 4) * 32 + 4 * k + j % 4];
+                                     const int h = (blk[16 + 4 * k + j / 8] >> (j % 8)) & 1;
+                                     s += (((j < 16 ? q & 15 : q >> 4) | (h << 4)) - 16) * y.qs[j];
                                  }
                                  return s;
                              });

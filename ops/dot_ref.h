@@ -23,9 +23,15 @@ float dot_q2_k_ref(int n, const void* w, const void* a);
 float dot_q3_k_ref(int n, const void* w, const void* a);
 float dot_q5_k_ref(int n, const void* w, const void* a);
 float dot_iq4_xs_ref(int n, const void* w, const void* a);
-// Interleave8 Q4_0 / Q8_0 / Q4_K / Q6_K matrices (ops/kernels.h, DotX8Fn) and the Q8_0 activation
-// block sums that the Q4_0 and Q8_0 kernels take.
+// Interleave8 Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q4_K / Q6_K matrices (ops/kernels.h, DotX8Fn) and the
+// Q8_0 activation block sums that the Q8_0-activation kernels take.
 void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
+void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                       size_t out_stride);
+void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
 void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

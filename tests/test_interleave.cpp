@@ -23,7 +23,7 @@ using strata::test::random_floats;
 
 namespace {
 
-// rows x cols of `type` (Q4_0, Q8_0, Q4_K or Q6_K), row-major.
+// rows x cols of `type` (Q4_0, Q8_0, IQ4_NL, Q4_K or Q6_K), row-major.
 std::vector<uint8_t> matrix(DType type, int rows, int cols, uint32_t seed) {
     const size_t rb = row_bytes(type, uint64_t(cols));
     std::vector<uint8_t> w(rb * size_t(rows));
@@ -36,7 +36,7 @@ std::vector<uint8_t> q4_0_matrix(int rows, int cols, uint32_t seed) {
     return matrix(DType::Q4_0, rows, cols, seed);
 }
 
-// n_tok activation rows for weights of `type` (Q8_0 for Q4_0 and Q8_0, Q8_K for the K-quants).
+// n_tok activation rows for weights of `type` (Q8_0 for the 32-value types, Q8_K for the K-quants).
 std::vector<uint8_t> activations(DType type, int n_tok, int cols, uint32_t seed) {
     const DType at = activation_type(type);
     const size_t ab = row_bytes(at, uint64_t(cols));
@@ -155,7 +155,44 @@ TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
-TEST(Interleave8, OnlyQ4_0Q8_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
+// IQ4_NL's block is Q4_0's (an f16 scale, 16 nibble bytes): its group blocks are laid out as
+// Q4_0's, byte for byte, and come back.
+TEST(Interleave8, IQ4_NLIsLaidOutAsQ4_0AndRoundTrips) {
+    const int rows = 16, cols = 160; // 2 groups, 5 blocks per row
+    const auto w = matrix(DType::IQ4_NL, rows, cols, 12);
+    ASSERT_EQ(row_bytes(DType::IQ4_NL, cols), row_bytes(DType::Q4_0, cols));
+    std::vector<uint8_t> x(w.size()), as_q4(w.size()), back(w.size());
+    interleave8(DType::IQ4_NL, w.data(), x.data(), rows, cols);
+    interleave8(DType::Q4_0, w.data(), as_q4.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    EXPECT_EQ(0, std::memcmp(as_q4.data(), x.data(), w.size()));
+    deinterleave8(DType::IQ4_NL, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+TEST(Interleave8, Q5_0BytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 96; // 2 groups, 3 blocks per row
+    const auto w = matrix(DType::Q5_0, rows, cols, 13);
+    const size_t rb = row_bytes(DType::Q5_0, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q5_0, w.data(), x.data(), rows, cols);
+    // group g, block b: 8 f16 scales, row k's 4 fifth-bit bytes at 16 + 4k, then nibble piece c
+    // of row k at 48 + 32c + 4k
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ5_0*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 22;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 4 * k, blk->qh, 4)) << r << " " << b;
+            for (int j = 0; j < 16; j++)
+                ASSERT_EQ(gb[48 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << r << " " << j;
+        }
+    deinterleave8(DType::Q5_0, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+TEST(Interleave8, OnlyQ4_0Q5_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
     EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
@@ -166,6 +203,12 @@ TEST(Interleave8, OnlyQ4_0Q8_0Q4_KAndQ6_KMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q8_0, 20));
     EXPECT_TRUE(can_interleave8(DType::Q6_K, 64));
     EXPECT_FALSE(can_interleave8(DType::Q6_K, 60));
+    EXPECT_TRUE(can_interleave8(DType::IQ4_NL, 64));
+    EXPECT_FALSE(can_interleave8(DType::IQ4_NL, 36));
+    EXPECT_TRUE(can_interleave8(DType::Q5_0, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q5_0, 4));
+    EXPECT_FALSE(can_interleave8(DType::Q4_1, 64)); // (row-major types)
+    EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 

@@ -1,12 +1,15 @@
 // The .strata writer and validating reader: round trip, every truncation, crafted corruption.
-#include "formats/checksum.h"
-#include "formats/convert.h"
 #include "core/error.h"
 #include "core/interleave.h"
+#include "formats/checksum.h"
+#include "formats/convert.h"
 #include "formats/strata_reader.h"
 #include "runtime/model.h"
+#include "runtime/session.h"
 #include "tests/fixtures.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -262,6 +265,75 @@ TEST(StrataWriter, CLAConversionDropsConsumerProjectionsAndHalvesKvBytes) {
     tiny_file(dir, {DType::F16, 3});
     EXPECT_EQ(StrataFile::open(dir.file("tiny.strata")).config().kv_source,
               (std::vector<int32_t>{0, 0, 0, 3}));
+}
+
+namespace {
+
+void interleaved_round_trip(DType type) {
+    TempDir dir;
+    ConvertOptions x8{type, 0}, plain{type, 0};
+    plain.interleave = false;
+    SyntheticOptions syn;
+    syn.shape = "test-tiny";
+    ModelSource a = make_synthetic(syn), b = make_synthetic(syn);
+    convert_model(a, dir.file("x8.strata"), x8);
+    convert_model(b, dir.file("plain.strata"), plain);
+    {
+        StrataFile fx = StrataFile::open(dir.file("x8.strata"));
+        StrataFile fp = StrataFile::open(dir.file("plain.strata"));
+        EXPECT_TRUE(fx.verify_checksums().empty());
+        int interleaved = 0;
+        for (const auto& t : fx.tensors()) {
+            const TensorEntry* p = fp.find(t.name);
+            ASSERT_NE(p, nullptr);
+            if (t.layout != TensorLayout::Interleave8) {
+                EXPECT_TRUE(t.type != type || t.name == "token_embd.weight" || t.rows() % 8 != 0)
+                    << t.name << " should have been interleaved";
+                continue;
+            }
+            EXPECT_EQ(t.type, type) << t.name;
+            interleaved++;
+            std::vector<uint8_t> rows(t.bytes);
+            deinterleave8(t.type, fx.data(t), rows.data(), t.rows(), t.cols());
+            EXPECT_EQ(0, std::memcmp(rows.data(), fp.data(*p), t.bytes)) << t.name;
+        }
+        EXPECT_GT(interleaved, 0);
+    }
+    auto mx = Model::load(dir.file("x8.strata"));
+    auto mp = Model::load(dir.file("plain.strata"));
+    const size_t V = mx->config().n_vocab;
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 11; i++) tokens.push_back(int32_t(1 + (i * 7) % int(V - 1)));
+    SessionOptions o;
+    o.kv_type = DType::F32;
+    Session sx(mx, o), sp(mp, o);
+    auto expect_close = [](const float* got, const float* want, size_t n, const char* what) {
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < n; i++) {
+            worst = std::max(worst, double(std::fabs(got[i] - want[i])));
+            scale = std::max(scale, double(std::fabs(want[i])));
+        }
+        EXPECT_GT(scale, 0.0) << what;
+        EXPECT_LE(worst, 1e-3 * scale) << what << ": worst " << worst << " of " << scale;
+    };
+    const float* lx = sx.decode(tokens.data(), 10, true); // prefill: the multi-token kernels
+    const std::vector<float> prefill(lx, lx + 10 * V);
+    expect_close(prefill.data(), sp.decode(tokens.data(), 10, true), 10 * V, "prefill");
+    lx = sx.decode(&tokens[10], 1); // decode: one token
+    const std::vector<float> one(lx, lx + V);
+    expect_close(one.data(), sp.decode(&tokens[10], 1), V, "decode");
+}
+
+} // namespace
+
+// IQ4_NL and Q5_0 conversions store their matrices (not token_embd) interleave8 too: the blocks
+// are those of the row-major conversion, and the model decodes (prefill and one token) to the
+// row-major model's logits within summation order.
+TEST(StrataFile, Interleave8IQ4_NLAndQ5_0RoundTripAndDecodeAsRowMajor) {
+    for (DType type : {DType::IQ4_NL, DType::Q5_0}) {
+        SCOPED_TRACE(dtype_name(type));
+        interleaved_round_trip(type);
+    }
 }
 
 // Q4_0 conversion stores every matrix but token_embd interleave8 (rows of whole groups of 8);

@@ -432,17 +432,35 @@ struct NeonPrims {
 
 void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
 
-// Interleave8 Q4_0 and Q8_0 (core/interleave.h) x Q8_0, T tokens per pass over a group's
-// blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching activation
-// bytes copied to every lane, each int32 lane collects its own row: no horizontal sums. Q4_0's
-// piece c holds values 4c.. (low nibbles, made signed by -8 here) and 16 + 4c.. (high); Q8_0's
-// pieces c and c + 4 hold them as they are. Neither needs the activation block sums.
-template <int T, bool kQ8>
+// Interleave8 Q4_0, Q8_0, IQ4_NL and Q5_0 (core/interleave.h) x Q8_0, T tokens per pass over a
+// group's blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching
+// activation bytes copied to every lane, each int32 lane collects its own row: no horizontal sums.
+// Q4_0's piece c holds values 4c.. (low nibbles, made signed by -8 here) and 16 + 4c.. (high);
+// IQ4_NL's likewise, each nibble looked up in its 16 levels (TBL), Q5_0's (at 48) given their fifth
+// bits and made signed by -16; Q8_0's pieces c and c + 4 hold them as they are. None needs the
+// activation block sums.
+enum class X8Kind { Q4_0, Q8_0, IQ4_NL, Q5_0 };
+
+// Q5_0's fifth bits of values j0..j0+3 of 4 rows (their 32-bit words in h's lanes) as 0x10 in
+// byte i of each lane (bit j0 + i of the lane's word).
+inline uint8x16_t fifth_bits_x4(uint8x16_t h, int j0) {
+    static constexpr uint8_t kLane[16] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12};
+    const uint8x16_t idx = vaddq_u8(vld1q_u8(kLane), vdupq_n_u8(uint8_t(j0 / 8)));
+    const uint8x16_t spread = vqtbl1q_u8(h, idx);
+    const uint8x16_t bit = vreinterpretq_u8_u32(vdupq_n_u32(0x08040201u << (j0 % 8)));
+    return vandq_u8(vtstq_u8(spread, bit), vdupq_n_u8(0x10));
+}
+
+template <int T, X8Kind kKind>
 void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                const BlockQ8_0* const* y, float* const* out) {
-    constexpr size_t kBlock = 8 * (kQ8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0));
+    constexpr bool kQ8 = kKind == X8Kind::Q8_0;
+    constexpr size_t kBlock = 8 * (kQ8                     ? sizeof(BlockQ8_0)
+                                   : kKind == X8Kind::Q5_0 ? sizeof(BlockQ5_0)
+                                                           : sizeof(BlockQ4_0));
     const uint8x16_t m4 = vdupq_n_u8(15);
     const int8x16_t eight = vdupq_n_s8(8);
+    const int8x16_t levels = vld1q_s8(kIq4nlValues);
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
         float32x4_t acc[T][2];
@@ -462,6 +480,20 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                     if constexpr (kQ8) {
                         lo = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 16 + 32 * c + 16 * h);
                         hi = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 144 + 32 * c + 16 * h);
+                    } else if constexpr (kKind == X8Kind::Q5_0) {
+                        const uint8x16_t q = vld1q_u8(blk + 48 + 32 * c + 16 * h);
+                        const uint8x16_t fh = vld1q_u8(blk + 16 + 16 * h);
+                        const int8x16_t sixteen = vdupq_n_s8(16);
+                        lo = vsubq_s8(vreinterpretq_s8_u8(
+                                          vorrq_u8(vandq_u8(q, m4), fifth_bits_x4(fh, 4 * c))),
+                                      sixteen);
+                        hi = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4),
+                                                                   fifth_bits_x4(fh, 16 + 4 * c))),
+                                      sixteen);
+                    } else if constexpr (kKind == X8Kind::IQ4_NL) {
+                        const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
+                        lo = vqtbl1q_s8(levels, vandq_u8(q, m4));
+                        hi = vqtbl1q_s8(levels, vshrq_n_u8(q, 4));
                     } else {
                         const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
                         lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
@@ -658,7 +690,7 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
     }
 }
 
-template <bool kQ8>
+template <X8Kind kKind>
 void x8_tokens(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                size_t act_stride, int n_tokens, float* out, size_t out_stride) {
     const int nb = n / QK8_0;
@@ -675,24 +707,40 @@ void x8_tokens(int n, const void* w, size_t group_bytes, int n_groups, const voi
     int t = 0;
     for (; t + 4 <= n_tokens; t += 4) {
         take(t, 4);
-        x8_groups<4, kQ8>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<4, kKind>(nb, wb, group_bytes, n_groups, y, o);
     }
     for (; t < n_tokens; t++) {
         take(t, 1);
-        x8_groups<1, kQ8>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<1, kKind>(nb, wb, group_bytes, n_groups, y, o);
     }
 }
 
 void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                  size_t out_stride) {
-    x8_tokens<false>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
+    x8_tokens<X8Kind::Q4_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                            out_stride);
+}
+
+void dot_x8_q5_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                 size_t out_stride) {
+    x8_tokens<X8Kind::Q5_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                            out_stride);
+}
+
+void dot_x8_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                   size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                   size_t out_stride) {
+    x8_tokens<X8Kind::IQ4_NL>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                              out_stride);
 }
 
 void dot_x8_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                  size_t out_stride) {
-    x8_tokens<true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
+    x8_tokens<X8Kind::Q8_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                            out_stride);
 }
 
 } // namespace
@@ -717,6 +765,8 @@ constexpr Kernels make_neon_row() {
     k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k};
     k[DType::Q8_K].quantize = quantize_q8_k_ref;
     STRATA_NEON_TYPES_NS::set_new_type_dots(k); // Q4_1, Q5_0, Q5_1, IQ4_NL
+    k[DType::IQ4_NL].x8 = dot_x8_iq4_nl;
+    k[DType::Q5_0].x8 = dot_x8_q5_0;
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;

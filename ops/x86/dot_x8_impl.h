@@ -415,6 +415,157 @@ void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void
         });
 }
 
+// ---- IQ4_NL x Q8_0 --------------------------------------------------------------------------
+// A group block is Q4_0's (d[8], then piece c of row k at 16 + 32c + 4k, low nibbles values
+// 4c..4c+3, high nibbles 16+4c..16+4c+3); each nibble indexes the 16 signed levels kIq4nlValues
+// (VPSHUFB). The looked-up pieces are signed bytes up to 127 in magnitude, so they take the
+// Q8_0 path's products: P::s8 once per piece for every token of the pass (kS8Bias: +128, the
+// 128 x the token's block sum taken out once per block).
+inline __m256i iq4nl_lut() {
+    return _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+}
+
+template <class P, int T>
+void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                   const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i lut = iq4nl_lut();
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlock;
+            if (T == 1)
+                for (int l = 0; l < 3; l++)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
+            __m256i sum[T];
+            for (int u = 0; u < T; u++) sum[u] = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) {
+                const __m256i v =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+                const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
+                const typename P::S8 hi =
+                    P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
+                for (int u = 0; u < T; u++) {
+                    sum[u] = P::add_s8(sum[u], lo, bcast4(y[u][b].qs + 4 * c));
+                    sum[u] = P::add_s8(sum[u], hi, bcast4(y[u][b].qs + 16 + 4 * c));
+                }
+            }
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++) {
+                __m256i si = sum[u];
+                if constexpr (P::kS8Bias)
+                    si = _mm256_sub_epi32(si, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 7));
+                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(si), acc[u]);
+            }
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                size_t out_stride) {
+    const int nb = n / QK4_NL;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 8 tokens per pass, as Q8_0: each looked-up piece serves all 8
+    by_tokens<BlockQ8_0, 8>(
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
+            groups_iq4_nl<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
+}
+
+// ---- Q5_0 x Q8_0 ----------------------------------------------------------------------------
+// A group block: d[8], the 8 rows' 32-bit fifth-bit words (row k's at 16 + 4k: one 32-byte load
+// puts row k's in lane k), then Q4_0's nibble pieces at 48 (piece c of row k at 48 + 32c + 4k).
+// Value j of a row is its nibble with bit j of its word as 0x10, less 16: the 5-bit levels go
+// unsigned into the products and the -16 comes out once per block as 16 x the token's block sum.
+constexpr size_t kGroupBlock5 = 8 * sizeof(BlockQ5_0);
+
+// The fifth bits of values j0..j0+3 (j0 a multiple of 4) of each row: byte i of lane k gets
+// bit j0 + i of lane k's word in h, as 0x10.
+template <int j0> inline __m256i fifth_bits_x8(__m256i h) {
+    constexpr char b = char(j0 / 8); // the word's byte holding the 4 bits, copied to each byte
+    const __m256i spread = _mm256_shuffle_epi8(
+        h, _mm256_setr_epi8(b, b, b, b, b + 4, b + 4, b + 4, b + 4, b + 8, b + 8, b + 8, b + 8,
+                            b + 12, b + 12, b + 12, b + 12, b, b, b, b, b + 4, b + 4, b + 4, b + 4,
+                            b + 8, b + 8, b + 8, b + 8, b + 12, b + 12, b + 12, b + 12));
+    const __m256i bit = _mm256_set1_epi32(int(0x08040201u << (j0 % 8)));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
+                            _mm256_set1_epi8(0x10));
+}
+
+// The block's 8 rows unpacked: q[2c] values 4c..4c+3 (low nibbles of piece c), q[2c+1] values
+// 16+4c..16+4c+3 (high), each 0..31.
+inline void unpack_q5_0(const uint8_t* blk, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
+    const __m256i f[8] = {fifth_bits_x8<0>(h),  fifth_bits_x8<16>(h), fifth_bits_x8<4>(h),
+                          fifth_bits_x8<20>(h), fifth_bits_x8<8>(h),  fifth_bits_x8<24>(h),
+                          fifth_bits_x8<12>(h), fifth_bits_x8<28>(h)};
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 48 + 32 * c));
+        q[2 * c] = _mm256_or_si256(_mm256_and_si256(v, m4), f[2 * c]);
+        q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), f[2 * c + 1]);
+    }
+}
+
+// T tokens at once, as groups (Q4_0): the unpacked levels serve all T. Two Accs of 4 pieces
+// each: with AVX2's int16 sums 4 x 2 x 31 x 128 < 2^15, 8 would not fit.
+template <class P, int T>
+void groups_q5_0(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                 const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlock5;
+            if (T == 1)
+                for (size_t l = 0; l < kGroupBlock5; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            __m256i q[8];
+            unpack_q5_0(blk, q);
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++) {
+                const int8_t* yq = y[u][b].qs;
+                typename P::Acc a0 = P::zero(), a1 = P::zero();
+                for (int c = 0; c < 4; c++)
+                    a0 = P::add(a0, q[c], bcast4(yq + 4 * (c / 2) + 16 * (c % 2)));
+                for (int c = 4; c < 8; c++)
+                    a1 = P::add(a1, q[c], bcast4(yq + 4 * (c / 2) + 16 * (c % 2)));
+                const __m256i sum =
+                    _mm256_sub_epi32(_mm256_add_epi32(P::widen(a0), P::widen(a1)),
+                                     _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 4));
+                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(sum), acc[u]);
+            }
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_q5_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+              size_t out_stride) {
+    const int nb = n / QK5_0;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 4 tokens per pass, as Q4_0
+    by_tokens<BlockQ8_0, 4>(
+        act, act_stride, bsums, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
+            groups_q5_0<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
+}
+
 } // namespace x8
 } // namespace
 } // namespace strata

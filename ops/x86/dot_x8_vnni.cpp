@@ -1,8 +1,8 @@
-// Interleave8 Q4_0, Q8_0, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 / Q8_K
-// activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of ops/x86/dot_x8_impl.h
-// with VPDPBUSD, which multiplies, sums each row's 4 byte products and accumulates in int32 in one
-// instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and VPMADDWD per block).
-// Built only into the avx512_vnni kernel row, with that row's flags.
+// Interleave8 Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 /
+// Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
+// ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
+// accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
+// VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/x86_shared.h"
 
@@ -118,6 +118,91 @@ void pair_q8_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* co
                 _mm512_sub_epi32(sum[u], _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 7));
             const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
             acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(si), acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// IQ4_NL: the pair's block looked up once for T tokens, straight into the levels + 128
+// (unsigned, for VPDPBUSD: q[2c] the low nibbles of piece c, q[2c+1] the high); the 128 x the
+// token's block sum this adds comes out once per block, as for Q8_0.
+template <int T>
+void pair_iq4_nl(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                 const int32_t* const* bsum, float* const* out) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i lut = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))),
+        _mm512_set1_epi8(char(0x80)));
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock;
+        __m512i q[8];
+        for (int c = 0; c < 4; c++) {
+            const __m512i v = load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c);
+            q[2 * c] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
+            q[2 * c + 1] = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+        }
+        const __m512 dw = scales_pair(b0, b1);
+        for (int u = 0; u < T; u++) {
+            const int8_t* yq = y[u][b].qs;
+            __m512i a = _mm512_setzero_si512();
+            for (int c = 0; c < 8; c++)
+                a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
+            const __m512i sum =
+                _mm512_sub_epi32(a, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 7));
+            const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(sum), acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+// Q5_0: as pair_q4_0, each nibble given its fifth bit (x8::fifth_bits_x8, 16 rows wide) and the
+// -16 taken out with the token's block sum.
+template <int j0> inline __m512i fifth_bits_pair(__m512i h) {
+    constexpr char b = char(j0 / 8);
+    const __m512i spread = _mm512_shuffle_epi8(
+        h,
+        _mm512_broadcast_i32x4(_mm_setr_epi8(b, b, b, b, b + 4, b + 4, b + 4, b + 4, b + 8, b + 8,
+                                             b + 8, b + 8, b + 12, b + 12, b + 12, b + 12)));
+    const __mmask64 set =
+        _mm512_test_epi8_mask(spread, _mm512_set1_epi32(int(0x08040201u << (j0 % 8))));
+    return _mm512_maskz_mov_epi8(set, _mm512_set1_epi8(0x10));
+}
+
+template <int T>
+void pair_q5_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+               const int32_t* const* bsum, float* const* out) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock5;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock5;
+        const __m512i h = load_pair(b0 + 16, b1 + 16);
+        const __m512i f[8] = {fifth_bits_pair<0>(h),  fifth_bits_pair<16>(h),
+                              fifth_bits_pair<4>(h),  fifth_bits_pair<20>(h),
+                              fifth_bits_pair<8>(h),  fifth_bits_pair<24>(h),
+                              fifth_bits_pair<12>(h), fifth_bits_pair<28>(h)};
+        __m512i q[8];
+        for (int c = 0; c < 4; c++) {
+            const __m512i v = load_pair(b0 + 48 + 32 * c, b1 + 48 + 32 * c);
+            q[2 * c] = _mm512_or_si512(_mm512_and_si512(v, m4), f[2 * c]);
+            q[2 * c + 1] =
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), f[2 * c + 1]);
+        }
+        const __m512 dw = scales_pair(b0, b1);
+        for (int u = 0; u < T; u++) {
+            const int8_t* yq = y[u][b].qs;
+            __m512i a = _mm512_setzero_si512();
+            for (int c = 0; c < 8; c++)
+                a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
+            const __m512i sum =
+                _mm512_sub_epi32(a, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 4));
+            const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(sum), acc[u]);
         }
     }
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
@@ -328,6 +413,35 @@ void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
         [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
                    const int32_t* const* s, float* const* o) {
             x8::groups<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
+        });
+}
+
+void dot_x8_iq4_nl_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t out_stride) {
+    // 8 tokens per pass, as Q4_0: the pair's 8 looked-up pieces and 8 sums stay in registers
+    by_pairs<BlockQ8_0, 8>(
+        n, QK4_NL, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                  const int32_t* const* s,
+                  float* const* o) { pair_iq4_nl<T>(nb, g0, g1, y, s, o); },
+        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
+                   const int32_t* const* s, float* const* o) {
+            x8::groups_iq4_nl<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
+        });
+}
+
+void dot_x8_q5_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    // 8 tokens per pass, as Q4_0
+    by_pairs<BlockQ8_0, 8>(
+        n, QK5_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                  const int32_t* const* s, float* const* o) { pair_q5_0<T>(nb, g0, g1, y, s, o); },
+        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
+                   const int32_t* const* s, float* const* o) {
+            x8::groups_q5_0<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
         });
 }
 
