@@ -259,8 +259,9 @@ STRATA_API int strata_generate(strata_session* session, strata_sampler* sampler,
 
 /* ---- this machine ---------------------------------------------------------------------- */
 
-/* The kernels in use: "ref", "avx2", "avx512", "avx512_vnni", "neon" or "neon_dotprod" (chosen once
- * from the CPU's features; STRATA_ISA=ref|avx2|avx512|neon forces one). NULL when STRATA_ISA names
+/* The kernels in use: "ref", "avx2", "avx512", "avx512_vnni", "avx512_amx", "neon" or
+ * "neon_dotprod" (chosen once from the CPU's features; STRATA_ISA=ref|avx2|avx512|neon forces
+ * one). NULL when STRATA_ISA names
  * kernels this CPU lacks: then strata_session_open fails with STRATA_NOT_SUPPORTED and
  * strata_errmsg() says why. */
 STRATA_API const char* strata_kernels(void);

@@ -51,6 +51,7 @@ constinit const Kernels kKernelsRef = make_reference_row();
 const Kernels* kernels_avx2() { return nullptr; }
 const Kernels* kernels_avx512() { return nullptr; }
 const Kernels* kernels_avx512_vnni() { return nullptr; }
+const Kernels* kernels_avx512_amx() { return nullptr; }
 #endif
 #if !defined(__aarch64__)
 const Kernels* kernels_neon() { return nullptr; }
@@ -94,6 +95,8 @@ std::vector<const Kernels*> available_kernels() {
     add(kernels_avx512(), f.avx512f && f.avx512bw && f.avx512vl && f.fma && f.f16c);
     add(kernels_avx512_vnni(),
         f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.fma && f.f16c);
+    add(kernels_avx512_amx(),
+        f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.fma && f.f16c && f.amx_int8);
     add(kernels_neon(), f.neon);
     add(kernels_neon_dotprod(), f.neon && f.dotprod);
     return out;
@@ -103,8 +106,9 @@ const Kernels* kernels_named(const std::string& name) {
     const Kernels* best = nullptr;
     for (const Kernels* k : available_kernels()) {
         const std::string n = k->name;
-        // "avx512" picks the best AVX-512 row (with VNNI where present); "neon" likewise.
-        if (n == name || (name == "avx512" && n == "avx512_vnni") ||
+        // "avx512" picks the best AVX-512 row (with VNNI, then AMX, where present); "neon"
+        // likewise.
+        if (n == name || (name == "avx512" && (n == "avx512_vnni" || n == "avx512_amx")) ||
             (name == "neon" && n == "neon_dotprod"))
             best = k;
     }

@@ -53,7 +53,7 @@ struct TypeKernels {
 };
 
 struct Kernels {
-    const char* name; // ref | avx2 | avx512 | avx512_vnni | neon | neon_dotprod
+    const char* name; // ref | avx2 | avx512 | avx512_vnni | avx512_amx | neon | neon_dotprod
 
     // Per numeric type, indexed by its id (core/dtype.h).
     TypeKernels types[kDTypeSlots] = {};
@@ -96,6 +96,7 @@ extern const Kernels kKernelsRef;
 const Kernels* kernels_avx2();
 const Kernels* kernels_avx512();
 const Kernels* kernels_avx512_vnni();
+const Kernels* kernels_avx512_amx(); // avx512_vnni with AMX tile products (ops/x86/dot_x8_amx.cpp)
 const Kernels* kernels_neon();
 const Kernels* kernels_neon_dotprod();
 
