@@ -151,13 +151,137 @@ void tile_pair(const PairPanel& p, const uint8_t* act, size_t act_stride, float*
     for (int t = 0; t < kTileTokens; t++) _mm512_storeu_ps(out + size_t(t) * out_stride, acc[t]);
 }
 
+// ---- Q4_K against Q8_K -----------------------------------------------------------------------
+// One tile product per 32-value sub-block (its 6-bit scale differs per row), the products summed
+// in int32 with the scales per row, then per 256-value block the VNNI kernel's float steps:
+// fmsub(dv, sumi, dm * summin) times the token's scale, added to the token's sums. The integer
+// sums are exact in any order, so the outputs are the avx512_vnni row's bit for bit.
+
+// A pair of Q4_K groups repacked once per call: per block, per sub-block j, 8 lines of 64 bytes
+// (line i: values 32j + 4i.. of the 16 rows, group g's 8 rows then g + 1's), the 16 rows'
+// sub-block scales as int32, their mins as int16 pairs (sub-blocks 2q, 2q + 1) and d, dmin.
+struct PairPanelK {
+    int nb = 0;
+    std::vector<int8_t> pieces;  // [nb][8][8][64]
+    std::vector<int32_t> scales; // [nb][8][16]
+    std::vector<int16_t> mins;   // [nb][4][32]
+    std::vector<float> d, dmin;  // [nb][16]
+    void resize(int blocks) {
+        nb = blocks;
+        pieces.resize(size_t(nb) * 4096);
+        scales.resize(size_t(nb) * 128);
+        mins.resize(size_t(nb) * 128);
+        d.resize(size_t(nb) * 16);
+        dmin.resize(size_t(nb) * 16);
+    }
+};
+
+void pack_q4_k(const uint8_t* g0, const uint8_t* g1, PairPanelK& p) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    alignas(64) uint8_t sc[2][64], mn[2][64];
+    for (int b = 0; b < p.nb; b++) {
+        const uint8_t* blk[2] = {g0 + size_t(b) * x8::kGroupBlockK,
+                                 g1 + size_t(b) * x8::kGroupBlockK};
+        int8_t* dst = p.pieces.data() + size_t(b) * 4096;
+        for (int h = 0; h < 2; h++) {
+            x8::scales_mins8(blk[h] + 32, sc[h], mn[h]);
+            // stored piece (p, i) at 128 + 256p + 32i: low nibbles sub-block 2p, high 2p + 1
+            for (int q = 0; q < 4; q++)
+                for (int i = 0; i < 8; i++) {
+                    const __m256i v = _mm256_loadu_si256(
+                        reinterpret_cast<const __m256i*>(blk[h] + 128 + 256 * q + 32 * i));
+                    _mm256_storeu_si256(
+                        reinterpret_cast<__m256i*>(dst + 512 * (2 * q) + 64 * i + 32 * h),
+                        _mm256_and_si256(v, m4));
+                    _mm256_storeu_si256(
+                        reinterpret_cast<__m256i*>(dst + 512 * (2 * q + 1) + 64 * i + 32 * h),
+                        _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+                }
+        }
+        for (int j = 0; j < 8; j++)
+            for (int r = 0; r < 16; r++)
+                p.scales[size_t(b) * 128 + size_t(j) * 16 + size_t(r)] = sc[r / 8][8 * j + r % 8];
+        for (int q = 0; q < 4; q++)
+            for (int r = 0; r < 16; r++) {
+                int16_t* m = p.mins.data() + size_t(b) * 128 + size_t(q) * 32 + 2 * size_t(r);
+                m[0] = mn[r / 8][8 * (2 * q) + r % 8];
+                m[1] = mn[r / 8][8 * (2 * q + 1) + r % 8];
+            }
+        store_scales(blk[0], blk[1], p.d.data() + size_t(b) * 16);
+        store_scales(blk[0] + 16, blk[1] + 16, p.dmin.data() + size_t(b) * 16);
+    }
+}
+
+void tile_pair_k(const PairPanelK& p, const uint8_t* act, size_t act_stride, float* out,
+                 size_t out_stride) {
+    alignas(64) int32_t sums[2][kTileTokens][16];
+    __m512 acc[kTileTokens];
+    __m512i sumi[kTileTokens];
+    for (int t = 0; t < kTileTokens; t++) acc[t] = _mm512_setzero_ps();
+    const int n_sub = 8 * p.nb;
+    auto products = [&](int s) { // sub-block s % 8 of block s / 8 into set s & 1, stored
+        const uint8_t* a = act + size_t(s / 8) * sizeof(BlockQ8_K) + 4 + 32 * size_t(s % 8);
+        _tile_loadd(0, a, long(act_stride));
+        _tile_loadd(1, p.pieces.data() + size_t(s) * 512, 64);
+        if (s & 1) {
+            _tile_zero(3);
+            _tile_dpbssd(3, 0, 1);
+            _tile_stored(3, &sums[1][0][0], 64);
+        } else {
+            _tile_zero(2);
+            _tile_dpbssd(2, 0, 1);
+            _tile_stored(2, &sums[0][0][0], 64);
+        }
+    };
+    auto consume = [&](int s) {
+        const int b = s / 8, j = s % 8;
+        const __m512i sc = _mm512_loadu_si512(p.scales.data() + size_t(s) * 16);
+        const int32_t(*c)[16] = sums[s & 1];
+        if (j == 0)
+            for (int t = 0; t < kTileTokens; t++)
+                sumi[t] = _mm512_mullo_epi32(_mm512_load_si512(c[t]), sc);
+        else
+            for (int t = 0; t < kTileTokens; t++)
+                sumi[t] =
+                    _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(_mm512_load_si512(c[t]), sc));
+        if (j < 7) return;
+        __m512i mpair[4];
+        for (int q = 0; q < 4; q++)
+            mpair[q] = _mm512_loadu_si512(p.mins.data() + size_t(b) * 128 + size_t(q) * 32);
+        const __m512 dv = _mm512_loadu_ps(p.d.data() + size_t(b) * 16);
+        const __m512 dm = _mm512_loadu_ps(p.dmin.data() + size_t(b) * 16);
+        for (int t = 0; t < kTileTokens; t++) {
+            const auto* y = reinterpret_cast<const BlockQ8_K*>(act + size_t(t) * act_stride) + b;
+            alignas(16) int32_t ys[4];
+            _mm_store_si128(
+                reinterpret_cast<__m128i*>(ys),
+                _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y->bsums)),
+                               _mm_loadu_si128(reinterpret_cast<const __m128i*>(y->bsums + 8))));
+            __m512i summin = _mm512_madd_epi16(mpair[0], _mm512_set1_epi32(ys[0]));
+            for (int q = 1; q < 4; q++)
+                summin =
+                    _mm512_add_epi32(summin, _mm512_madd_epi16(mpair[q], _mm512_set1_epi32(ys[q])));
+            const __m512 v = _mm512_fmsub_ps(dv, _mm512_cvtepi32_ps(sumi[t]),
+                                             _mm512_mul_ps(dm, _mm512_cvtepi32_ps(summin)));
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(y->d), v, acc[t]);
+        }
+    };
+    products(0);
+    for (int s = 1; s < n_sub; s++) {
+        products(s);
+        consume(s - 1);
+    }
+    consume(n_sub - 1);
+    for (int t = 0; t < kTileTokens; t++) _mm512_storeu_ps(out + size_t(t) * out_stride, acc[t]);
+}
+
 // The AMX part of an x8 call: whole 16-token tiles over whole pairs of groups; `rest` computes
 // the remaining tokens and groups (the VNNI kernel, same arithmetic).
-template <class Pack, class Rest>
-void amx_x8(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+template <class Panel, class Pack, class Tile, class Rest>
+void amx_x8(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
             size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
-            const Pack& pack, const Rest& rest) {
-    const int nb = n / 32;
+            const Pack& pack, const Tile& tile, const Rest& rest) {
+    const int nb = n / block;
     const int tiled_tokens = n_tokens / kTileTokens * kTileTokens;
     const int paired = n_groups / 2 * 2;
     if (tiled_tokens == 0 || paired == 0) {
@@ -165,23 +289,23 @@ void amx_x8(int n, const void* w, size_t group_bytes, int n_groups, const void* 
         return;
     }
     configure_tiles();
-    thread_local PairPanel panel;
+    thread_local Panel panel;
     panel.resize(nb);
     const auto* a = static_cast<const uint8_t*>(act);
     const auto* wb = static_cast<const uint8_t*>(w);
     for (int g = 0; g < paired; g += 2) {
         pack(wb + size_t(g) * group_bytes, wb + size_t(g + 1) * group_bytes, panel);
         for (int t = 0; t < tiled_tokens; t += kTileTokens)
-            tile_pair(panel, a + size_t(t) * act_stride, act_stride,
-                      out + size_t(t) * out_stride + 8 * size_t(g), out_stride);
+            tile(panel, a + size_t(t) * act_stride, act_stride,
+                 out + size_t(t) * out_stride + 8 * size_t(g), out_stride);
     }
     if (paired < n_groups) // an odd last group, every token
         rest(wb + size_t(paired) * group_bytes, n_groups - paired, act, bsums, n_tokens,
              out + 8 * size_t(paired));
     if (tiled_tokens < n_tokens) // the last tokens, the paired groups
         rest(w, paired, a + size_t(tiled_tokens) * act_stride,
-             bsums ? bsums + size_t(tiled_tokens) * size_t(nb) : nullptr, n_tokens - tiled_tokens,
-             out + size_t(tiled_tokens) * out_stride);
+             bsums ? bsums + size_t(tiled_tokens) * size_t(n / 32) : nullptr,
+             n_tokens - tiled_tokens, out + size_t(tiled_tokens) * out_stride);
 }
 
 } // namespace
@@ -191,8 +315,9 @@ namespace {
 void dot_x8_q8_0_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride) {
-    amx_x8(
-        n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride, pack_q8_0,
+    amx_x8<PairPanel>(
+        n, QK8_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        pack_q8_0, tile_pair,
         [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
             dot_x8_q8_0_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
         });
@@ -201,10 +326,22 @@ void dot_x8_q8_0_amx(int n, const void* w, size_t group_bytes, int n_groups, con
 void dot_x8_q4_0_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride) {
-    amx_x8(
-        n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride, pack_q4_0,
+    amx_x8<PairPanel>(
+        n, QK4_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        pack_q4_0, tile_pair,
         [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
             dot_x8_q4_0_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
+        });
+}
+
+void dot_x8_q4_k_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride) {
+    amx_x8<PairPanelK>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        pack_q4_k, tile_pair_k,
+        [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
+            dot_x8_q4_k_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
         });
 }
 
@@ -218,6 +355,7 @@ const Kernels* kernels_avx512_amx() {
         k.name = "avx512_amx";
         k[DType::Q8_0].x8 = dot_x8_q8_0_amx;
         k[DType::Q4_0].x8 = dot_x8_q4_0_amx;
+        k[DType::Q4_K].x8 = dot_x8_q4_k_amx;
         return k;
     }();
     return &row;
