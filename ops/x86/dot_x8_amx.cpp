@@ -107,6 +107,24 @@ void pack_q4_0(const uint8_t* g0, const uint8_t* g1, PairPanel& p) {
     }
 }
 
+// One tile product: 16 activation lines of 32 bytes at `a` (`stride` apart) times a packed B
+// panel line block (8 x 64 bytes at `b`), into C set `set` (tmm2 or tmm3: consecutive products
+// alternate, so one's product overlaps the previous one's use), stored as 16 lines of 16 int32.
+inline void tile_product(const uint8_t* a, size_t stride, const int8_t* b, int set,
+                         int32_t (*sums)[16]) {
+    _tile_loadd(0, a, long(stride));
+    _tile_loadd(1, b, 64);
+    if (set) {
+        _tile_zero(3);
+        _tile_dpbssd(3, 0, 1);
+        _tile_stored(3, sums, 64);
+    } else {
+        _tile_zero(2);
+        _tile_dpbssd(2, 0, 1);
+        _tile_stored(2, sums, 64);
+    }
+}
+
 // 16 tokens (the activation rows at `act`) against a packed pair of groups: out[t * out_stride
 // + r] for r < 16.
 void tile_pair(const PairPanel& p, const uint8_t* act, size_t act_stride, float* out,
@@ -120,18 +138,9 @@ void tile_pair(const PairPanel& p, const uint8_t* act, size_t act_stride, float*
     const __m512i rows =
         _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32(int(act_stride)));
-    auto products = [&](int b) { // the tile product of block b into set b & 1, stored
-        _tile_loadd(0, act + size_t(b) * sizeof(BlockQ8_0) + 2, long(act_stride));
-        _tile_loadd(1, p.pieces.data() + size_t(b) * 512, 64);
-        if (b & 1) {
-            _tile_zero(3);
-            _tile_dpbssd(3, 0, 1);
-            _tile_stored(3, &sums[1][0][0], 64);
-        } else {
-            _tile_zero(2);
-            _tile_dpbssd(2, 0, 1);
-            _tile_stored(2, &sums[0][0][0], 64);
-        }
+    auto products = [&](int b) { // the tile product of block b into set b & 1
+        tile_product(act + size_t(b) * sizeof(BlockQ8_0) + 2, act_stride,
+                     p.pieces.data() + size_t(b) * 512, b & 1, sums[b & 1]);
     };
     auto scale = [&](int b) { // acc += dw * dy * sums, as the VNNI kernels
         const __m512i d = _mm512_i32gather_epi32(rows, act + size_t(b) * sizeof(BlockQ8_0), 1);
@@ -219,19 +228,9 @@ void tile_pair_k(const PairPanelK& p, const uint8_t* act, size_t act_stride, flo
     __m512i sumi[kTileTokens];
     for (int t = 0; t < kTileTokens; t++) acc[t] = _mm512_setzero_ps();
     const int n_sub = 8 * p.nb;
-    auto products = [&](int s) { // sub-block s % 8 of block s / 8 into set s & 1, stored
-        const uint8_t* a = act + size_t(s / 8) * sizeof(BlockQ8_K) + 4 + 32 * size_t(s % 8);
-        _tile_loadd(0, a, long(act_stride));
-        _tile_loadd(1, p.pieces.data() + size_t(s) * 512, 64);
-        if (s & 1) {
-            _tile_zero(3);
-            _tile_dpbssd(3, 0, 1);
-            _tile_stored(3, &sums[1][0][0], 64);
-        } else {
-            _tile_zero(2);
-            _tile_dpbssd(2, 0, 1);
-            _tile_stored(2, &sums[0][0][0], 64);
-        }
+    auto products = [&](int s) { // sub-block s % 8 of block s / 8 into set s & 1
+        tile_product(act + size_t(s / 8) * sizeof(BlockQ8_K) + 4 + 32 * size_t(s % 8), act_stride,
+                     p.pieces.data() + size_t(s) * 512, s & 1, sums[s & 1]);
     };
     auto consume = [&](int s) {
         const int b = s / 8, j = s % 8;
@@ -275,74 +274,37 @@ void tile_pair_k(const PairPanelK& p, const uint8_t* act, size_t act_stride, flo
     for (int t = 0; t < kTileTokens; t++) _mm512_storeu_ps(out + size_t(t) * out_stride, acc[t]);
 }
 
-// The AMX part of an x8 call: whole 16-token tiles over whole pairs of groups; `rest` computes
-// the remaining tokens and groups (the VNNI kernel, same arithmetic).
-template <class Panel, class Pack, class Tile, class Rest>
-void amx_x8(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
-            size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
-            const Pack& pack, const Tile& tile, const Rest& rest) {
-    const int nb = n / block;
+// An x8 kernel (DotX8Fn) of the avx512_amx row: whole 16-token tiles over whole pairs of groups
+// (Pack repacks a pair into a Panel, Tile computes 16 tokens against it); the remaining tokens
+// and an odd last group go to Vnni, the avx512_vnni row's kernel, whose arithmetic is the same.
+template <int kBlock, class Panel, auto Pack, auto Tile, DotX8Fn Vnni>
+void dot_x8_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                size_t out_stride) {
     const int tiled_tokens = n_tokens / kTileTokens * kTileTokens;
     const int paired = n_groups / 2 * 2;
     if (tiled_tokens == 0 || paired == 0) {
-        rest(w, n_groups, act, bsums, n_tokens, out);
+        Vnni(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride);
         return;
     }
     configure_tiles();
     thread_local Panel panel;
-    panel.resize(nb);
+    panel.resize(n / kBlock);
     const auto* a = static_cast<const uint8_t*>(act);
     const auto* wb = static_cast<const uint8_t*>(w);
     for (int g = 0; g < paired; g += 2) {
-        pack(wb + size_t(g) * group_bytes, wb + size_t(g + 1) * group_bytes, panel);
+        Pack(wb + size_t(g) * group_bytes, wb + size_t(g + 1) * group_bytes, panel);
         for (int t = 0; t < tiled_tokens; t += kTileTokens)
-            tile(panel, a + size_t(t) * act_stride, act_stride,
+            Tile(panel, a + size_t(t) * act_stride, act_stride,
                  out + size_t(t) * out_stride + 8 * size_t(g), out_stride);
     }
     if (paired < n_groups) // an odd last group, every token
-        rest(wb + size_t(paired) * group_bytes, n_groups - paired, act, bsums, n_tokens,
-             out + 8 * size_t(paired));
+        Vnni(n, wb + size_t(paired) * group_bytes, group_bytes, n_groups - paired, act, act_stride,
+             bsums, n_tokens, out + 8 * size_t(paired), out_stride);
     if (tiled_tokens < n_tokens) // the last tokens, the paired groups
-        rest(w, paired, a + size_t(tiled_tokens) * act_stride,
+        Vnni(n, w, group_bytes, paired, a + size_t(tiled_tokens) * act_stride, act_stride,
              bsums ? bsums + size_t(tiled_tokens) * size_t(n / 32) : nullptr,
-             n_tokens - tiled_tokens, out + size_t(tiled_tokens) * out_stride);
-}
-
-} // namespace
-
-namespace {
-
-void dot_x8_q8_0_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                     size_t out_stride) {
-    amx_x8<PairPanel>(
-        n, QK8_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
-        pack_q8_0, tile_pair,
-        [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
-            dot_x8_q8_0_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
-        });
-}
-
-void dot_x8_q4_0_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                     size_t out_stride) {
-    amx_x8<PairPanel>(
-        n, QK4_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
-        pack_q4_0, tile_pair,
-        [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
-            dot_x8_q4_0_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
-        });
-}
-
-void dot_x8_q4_k_amx(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                     size_t out_stride) {
-    amx_x8<PairPanelK>(
-        n, QK_K, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
-        pack_q4_k, tile_pair_k,
-        [&](const void* wr, int groups, const void* ar, const int32_t* s, int tokens, float* o) {
-            dot_x8_q4_k_vnni(n, wr, group_bytes, groups, ar, act_stride, s, tokens, o, out_stride);
-        });
+             n_tokens - tiled_tokens, out + size_t(tiled_tokens) * out_stride, out_stride);
 }
 
 } // namespace
@@ -353,9 +315,9 @@ const Kernels* kernels_avx512_amx() {
     static const Kernels row = [] {
         Kernels k = *kernels_avx512_vnni();
         k.name = "avx512_amx";
-        k[DType::Q8_0].x8 = dot_x8_q8_0_amx;
-        k[DType::Q4_0].x8 = dot_x8_q4_0_amx;
-        k[DType::Q4_K].x8 = dot_x8_q4_k_amx;
+        k[DType::Q8_0].x8 = dot_x8_amx<QK8_0, PairPanel, pack_q8_0, tile_pair, dot_x8_q8_0_vnni>;
+        k[DType::Q4_0].x8 = dot_x8_amx<QK4_0, PairPanel, pack_q4_0, tile_pair, dot_x8_q4_0_vnni>;
+        k[DType::Q4_K].x8 = dot_x8_amx<QK_K, PairPanelK, pack_q4_k, tile_pair_k, dot_x8_q4_k_vnni>;
         return k;
     }();
     return &row;
