@@ -4,6 +4,7 @@
 #include "ops/chunk_range.h"
 #include "ops/dot_ref.h"
 #include "ops/matmul_onednn.h"
+#include "ops/work_team.h"
 
 #include <string>
 
@@ -233,13 +234,17 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
     for (int t = 0; t < threads; t++)
         ranges[size_t(t)].reset(int64_t(total) * t / threads, int64_t(total) * (t + 1) / threads);
     ChunkRange* shares = ranges.get(); // (this thread's)
-#pragma omp parallel num_threads(threads)
-    {
-        const int me = omp_get_thread_num();
+    auto body = [&](int me, int) {
         for (int c; (c = shares[me].take_front()) >= 0;) run_chunk(c);
         for (int k = 1; k < threads; k++) // a team smaller than asked for still covers all
             for (int c; (c = shares[(me + k) % threads].take_back()) >= 0;) run_chunk(c);
+    };
+    if (n_tokens == 1) { // decode: no barrier that waits for a thread to be scheduled
+        run_team(threads, body);
+        return;
     }
+#pragma omp parallel num_threads(threads)
+    body(omp_get_thread_num(), threads);
 }
 
 } // namespace strata

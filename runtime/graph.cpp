@@ -3,10 +3,12 @@
 #include "core/error.h"
 #include "core/quantize_ref.h"
 #include "ops/attention.h"
+#include "ops/work_team.h"
 #include "runtime/graph_moe.h"
 #include "runtime/kv_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <omp.h>
 #include <vector>
@@ -29,6 +31,21 @@ template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
     }
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int t = 0; t < n_tokens; t++) f(t);
+}
+
+// Items [0, items) handed out one at a time to the threads, f(item, thread index). One token's
+// (decode's) items go to ops/work_team.h (no barrier that waits for a thread to be scheduled),
+// a batch's to an OpenMP loop.
+template <class F> void each_item(int items, int n_threads, bool decode, const F& f) {
+    if (decode) {
+        std::atomic<int> next{0};
+        run_team(std::min(n_threads, items), [&](int me, int) {
+            for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < items;) f(i, me);
+        });
+        return;
+    }
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int item = 0; item < items; item++) f(item, omp_get_thread_num());
 }
 
 // What an op function sees: the graph, the context and the memory of this run.
@@ -205,8 +222,7 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
         // With a chunk per thread or more, an item is a chunk of every KV head (fewer, larger
         // items; each head's chunk is one sequential run in the cache).
         const int per_item = chunks >= c.n_threads ? G : 1;
-#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
-        for (int item = 0; item < G / per_item * chunks; item++) {
+        each_item(G / per_item * chunks, c.n_threads, true, [&](int item, int me) {
             const int g = item / chunks * per_item, ch = item % chunks;
             AttentionArgs a;
             a.q = q;
@@ -226,9 +242,9 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
             // chunk ch of group g: outputs where the kernel writes group g's heads
             a.out = outs + size_t(ch) * size_t(c.n_head) * size_t(hd);
             a.partial_stats = stats + (size_t(ch) * size_t(G) + size_t(g)) * 2 * group;
-            a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+            a.scratch = e.attn_scratch + size_t(me) * scratch;
             k.attention(a, g, g + per_item);
-        }
+        });
         for (int g = 0; g < G; g++) // chunk ch of group g: ch * n_head * hd + g * group * hd
             attention_merge(chunks, group, hd, outs + size_t(g) * group * hd, size_t(c.n_head) * hd,
                             stats + size_t(g) * 2 * group, size_t(G) * 2 * group,
@@ -237,16 +253,15 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
     }
     // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is converted
     // once for the block's tokens
-#pragma omp parallel for num_threads(c.n_threads) schedule(dynamic, 1)
-    for (int item = 0; item < items; item++) {
+    each_item(items, c.n_threads, rows == 1, [&](int item, int me) {
         const int t = item / G * kAttentionTokens, g = item % G;
         AttentionArgs a =
             token_args(c, n, ring, q + size_t(t) * size_t(q_stride), size_t(q_stride),
                        dst + size_t(t) * size_t(dst_stride), size_t(dst_stride), c.pos(t));
         a.n_tok = std::min(kAttentionTokens, rows - t);
-        a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+        a.scratch = e.attn_scratch + size_t(me) * scratch;
         k.attention(a, g, g + 1);
-    }
+    });
 }
 
 size_t op_attention(const Exec& e, size_t i) {

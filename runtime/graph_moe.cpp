@@ -1,12 +1,12 @@
 #include "runtime/graph_moe.h"
 
 #include "ops/chunk_range.h"
+#include "ops/work_team.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <omp.h>
 #include <thread>
 #include <vector>
 
@@ -155,13 +155,11 @@ void moe_decode(const GraphContext& gc, const MoeWeights& w, const MoeRoute* rou
     if (nt == 1) {
         for (int c = 0; c < total_gu; c++) run_gu(c);
         for (int c = 0; c < total_d; c++) run_d(c);
-    } else {
-#pragma omp parallel num_threads(nt)
-        {
-            const int me = omp_get_thread_num();
+    } else { // (no barrier that waits for a helper to be scheduled: ops/work_team.h)
+        run_team(nt, [&](int me, int) {
             share(gu_shares, me, run_gu);
             share(d_shares, me, run_d);
-        }
+        });
     }
     std::fill(y, y + D, 0.0f);
     for (int j = 0; j < U; j++) { // in routing order, as prefill sums
