@@ -1,6 +1,6 @@
-// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q5_0, Q8_0 and IQ4_NL
-// against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order
-// as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
+// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
+// IQ4_NL against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same
+// order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -43,9 +43,10 @@ void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, in
 
 namespace {
 
-// Q4_0 and Q8_0 rows (Q8_0 activations): group blocks of `Block`s, the 8 rows' f16 scales
-// first; isum(block, k, y) is row k's integer sum with activation block y.
-template <class Block, class IntSum>
+// Rows of 32-value blocks against Q8_0 activations: group blocks of `Block`s, the 8 rows' f16
+// scales first (then, kMin: their f16 minimums, x = d q + m); isum(block, k, y) is row k's
+// integer sum with activation block y.
+template <class Block, bool kMin = false, class IntSum>
 void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                    size_t act_stride, int n_tokens, float* out, size_t out_stride,
                    const IntSum& isum) {
@@ -59,7 +60,17 @@ void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const
                      const uint8_t* blk = group + size_t(b) * kGroupBlock;
                      uint16_t d;
                      std::memcpy(&d, blk + 2 * k, 2);
-                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(isum(blk, k, y[b]));
+                     const float dy = f16_to_f32(y[b].d);
+                     if constexpr (kMin) { // (dot_with_min's order: d dy sum(q y) + m dy sum(y))
+                         uint16_t m;
+                         std::memcpy(&m, blk + 16 + 2 * k, 2);
+                         int ysum = 0;
+                         for (int i = 0; i < QK8_0; i++) ysum += y[b].qs[i];
+                         sum += f16_to_f32(d) * dy * float(isum(blk, k, y[b])) +
+                                f16_to_f32(m) * dy * float(ysum);
+                     } else {
+                         sum += f16_to_f32(d) * dy * float(isum(blk, k, y[b]));
+                     }
                  }
                  return sum;
              });
@@ -113,6 +124,39 @@ void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                                  }
                                  return s;
                              });
+}
+
+void dot_x8_q4_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // 8 scales, 8 minimums, then 8 x 16 nibble bytes at 32 (piece c of row k at 32 + 32c + 4k)
+    x8_q8_act_ref<BlockQ4_1, true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                                   out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                       int s = 0;
+                                       for (int j = 0; j < QK4_1; j++) {
+                                           const uint8_t q =
+                                               blk[32 + (j % 16 / 4) * 32 + 4 * k + j % 4];
+                                           s += (j < 16 ? q & 15 : q >> 4) * y.qs[j];
+                                       }
+                                       return s;
+                                   });
+}
+
+void dot_x8_q5_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // 8 scales, 8 minimums, 8 x 4 fifth-bit bytes (row k's at 32 + 4k), then the nibbles at 64
+    x8_q8_act_ref<BlockQ5_1, true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                                   out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
+                                       int s = 0;
+                                       for (int j = 0; j < QK5_1; j++) {
+                                           const uint8_t q =
+                                               blk[64 + (j % 16 / 4) * 32 + 4 * k + j % 4];
+                                           const int h = (blk[32 + 4 * k + j / 8] >> (j % 8)) & 1;
+                                           s += ((j < 16 ? q & 15 : q >> 4) | (h << 4)) * y.qs[j];
+                                       }
+                                       return s;
+                                   });
 }
 
 void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
