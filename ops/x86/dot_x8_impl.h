@@ -503,13 +503,14 @@ struct Q5_1 { // d[8], m[8], qh at 32, qs at 64
 // bcast(p) (4 bytes at p in every 32-bit lane): Levels256<P> here, dot_x8_vnni.cpp's 16-row pairs.
 template <class Ty, class V>
 inline typename V::Vec level_sums(const typename V::Vec* q, const int8_t* yq) {
-    typename V::Vec sum;
-    for (int c0 = 0; c0 < 8; c0 += Ty::kRun) {
+    auto run = [&](int c0) { // pieces c0..c0+kRun-1 (q[c]: piece c/2, high nibbles for odd c)
         typename V::Acc a = V::zero();
-        for (int c = c0; c < c0 + Ty::kRun; c++) // q[c]: piece c/2, high nibbles for odd c
+        for (int c = c0; c < c0 + Ty::kRun; c++)
             a = V::add(a, q[c], V::bcast(yq + 4 * (c / 2) + 16 * (c % 2)));
-        sum = c0 == 0 ? V::widen(a) : V::add_i32(sum, V::widen(a));
-    }
+        return V::widen(a);
+    };
+    typename V::Vec sum = run(0);
+    for (int c0 = Ty::kRun; c0 < 8; c0 += Ty::kRun) sum = V::add_i32(sum, run(c0));
     return sum;
 }
 
