@@ -76,23 +76,36 @@ void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const
              });
 }
 
+// Row k's integer sum (level - kOffset) x y over one group block of the 32-value level types:
+// nibbles from qs at kQs (piece c of row k at kQs + 32c + 4k; low nibbles values 0..15, high
+// 16..31), with kQh >= 0 the fifth bit j of row k's word at kQh + 4k as 16.
+template <int kQs, int kQh, int kOffset>
+int level_isum(const uint8_t* blk, int k, const BlockQ8_0& y) {
+    int s = 0;
+    for (int j = 0; j < QK8_0; j++) {
+        const uint8_t q = blk[kQs + (j % 16 / 4) * 32 + 4 * k + j % 4];
+        int level = j < 16 ? q & 15 : q >> 4;
+        if constexpr (kQh >= 0) level |= ((blk[kQh + 4 * k + j / 8] >> (j % 8)) & 1) << 4;
+        s += (level - kOffset) * y.qs[j];
+    }
+    return s;
+}
+
 } // namespace
 
-void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales + 8 x 16 quant bytes
-    x8_q8_act_ref<BlockQ4_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                 int s = 0;
-                                 for (int j = 0; j < QK4_0 / 2; j++) {
-                                     const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
-                                     s += ((q & 15) - 8) * y.qs[j];
-                                     s += ((q >> 4) - 8) * y.qs[j + QK4_0 / 2];
-                                 }
-                                 return s;
-                             });
-}
+#define STRATA_X8_LEVELS_REF(name, Block, kMin, kQs, kQh, kOffset)                                 \
+    void dot_x8_##name##_ref(int n, const void* w, size_t group_bytes, int n_groups,               \
+                             const void* act, size_t act_stride, const int32_t* /*bsums*/,         \
+                             int n_tokens, float* out, size_t out_stride) {                        \
+        x8_q8_act_ref<Block, kMin>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,    \
+                                   out_stride, level_isum<kQs, kQh, kOffset>);                     \
+    }
+// d[8], qs at 16 / d[8], m[8], qs at 32 / d[8], qh at 16, qs at 48 / d[8], m[8], qh at 32, qs at 64
+STRATA_X8_LEVELS_REF(q4_0, BlockQ4_0, false, 16, -1, 8)
+STRATA_X8_LEVELS_REF(q4_1, BlockQ4_1, true, 32, -1, 0)
+STRATA_X8_LEVELS_REF(q5_0, BlockQ5_0, false, 48, 16, 16)
+STRATA_X8_LEVELS_REF(q5_1, BlockQ5_1, true, 64, 32, 0)
+#undef STRATA_X8_LEVELS_REF
 
 void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                        size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
@@ -108,55 +121,6 @@ void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, c
                                    }
                                    return s;
                                });
-}
-
-void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales, 8 x 4 fifth-bit bytes (row k's at 16 + 4k), then Q4_0's 8 x 16 nibble bytes at 48
-    x8_q8_act_ref<BlockQ5_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                 int s = 0;
-                                 for (int j = 0; j < QK5_0; j++) {
-                                     const uint8_t q = blk[48 + (j % 16 / 4) * 32 + 4 * k + j % 4];
-                                     const int h = (blk[16 + 4 * k + j / 8] >> (j % 8)) & 1;
-                                     s += (((j < 16 ? q & 15 : q >> 4) | (h << 4)) - 16) * y.qs[j];
-                                 }
-                                 return s;
-                             });
-}
-
-void dot_x8_q4_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales, 8 minimums, then 8 x 16 nibble bytes at 32 (piece c of row k at 32 + 32c + 4k)
-    x8_q8_act_ref<BlockQ4_1, true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                                   out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                       int s = 0;
-                                       for (int j = 0; j < QK4_1; j++) {
-                                           const uint8_t q =
-                                               blk[32 + (j % 16 / 4) * 32 + 4 * k + j % 4];
-                                           s += (j < 16 ? q & 15 : q >> 4) * y.qs[j];
-                                       }
-                                       return s;
-                                   });
-}
-
-void dot_x8_q5_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales, 8 minimums, 8 x 4 fifth-bit bytes (row k's at 32 + 4k), then the nibbles at 64
-    x8_q8_act_ref<BlockQ5_1, true>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                                   out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                       int s = 0;
-                                       for (int j = 0; j < QK5_1; j++) {
-                                           const uint8_t q =
-                                               blk[64 + (j % 16 / 4) * 32 + 4 * k + j % 4];
-                                           const int h = (blk[32 + 4 * k + j / 8] >> (j % 8)) & 1;
-                                           s += ((j < 16 ? q & 15 : q >> 4) | (h << 4)) * y.qs[j];
-                                       }
-                                       return s;
-                                   });
 }
 
 void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

@@ -50,12 +50,19 @@ struct Avx2Products {
 
 } // namespace
 
-void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_levels<Avx2Products, x8::Q4_0>(n, w, group_bytes, n_groups, act, act_stride, bsums,
-                                           n_tokens, out, out_stride);
-}
+// Q4_0, Q4_1, Q5_0 and Q5_1: x8::dot_levels over the type
+#define STRATA_X8_LEVELS(name, Ty)                                                                 \
+    void dot_x8_##name##_avx2(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* bsums,            \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        x8::dot_levels<Avx2Products, x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, bsums,  \
+                                             n_tokens, out, out_stride);                           \
+    }
+STRATA_X8_LEVELS(q4_0, Q4_0)
+STRATA_X8_LEVELS(q4_1, Q4_1)
+STRATA_X8_LEVELS(q5_0, Q5_0)
+STRATA_X8_LEVELS(q5_1, Q5_1)
+#undef STRATA_X8_LEVELS
 
 void dot_x8_q8_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
@@ -69,27 +76,6 @@ void dot_x8_iq4_nl_avx2(int n, const void* w, size_t group_bytes, int n_groups, 
                         size_t out_stride) {
     x8::dot_iq4_nl<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                  out_stride);
-}
-
-void dot_x8_q5_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_levels<Avx2Products, x8::Q5_0>(n, w, group_bytes, n_groups, act, act_stride, bsums,
-                                           n_tokens, out, out_stride);
-}
-
-void dot_x8_q4_1_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_levels<Avx2Products, x8::Q4_1>(n, w, group_bytes, n_groups, act, act_stride, bsums,
-                                           n_tokens, out, out_stride);
-}
-
-void dot_x8_q5_1_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_levels<Avx2Products, x8::Q5_1>(n, w, group_bytes, n_groups, act, act_stride, bsums,
-                                           n_tokens, out, out_stride);
 }
 
 void dot_x8_q4_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

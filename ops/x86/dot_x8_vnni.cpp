@@ -433,6 +433,19 @@ void dot_levels(int n, const void* w, size_t group_bytes, int n_groups, const vo
 
 } // namespace
 
+#define STRATA_X8_LEVELS(name, Ty)                                                                 \
+    void dot_x8_##name##_vnni(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* bsums,            \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        dot_levels<x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,     \
+                           out_stride);                                                            \
+    }
+STRATA_X8_LEVELS(q4_0, Q4_0)
+STRATA_X8_LEVELS(q4_1, Q4_1)
+STRATA_X8_LEVELS(q5_0, Q5_0)
+STRATA_X8_LEVELS(q5_1, Q5_1)
+#undef STRATA_X8_LEVELS
+
 void dot_x8_iq4_nl_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                         size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                         size_t out_stride) {
@@ -446,34 +459,6 @@ void dot_x8_iq4_nl_vnni(int n, const void* w, size_t group_bytes, int n_groups, 
                    const int32_t* const* s, float* const* o) {
             x8::groups_iq4_nl<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
         });
-}
-
-void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    dot_levels<x8::Q4_0>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                         out_stride);
-}
-
-void dot_x8_q4_1_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    dot_levels<x8::Q4_1>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                         out_stride);
-}
-
-void dot_x8_q5_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    dot_levels<x8::Q5_0>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                         out_stride);
-}
-
-void dot_x8_q5_1_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    dot_levels<x8::Q5_1>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                         out_stride);
 }
 
 void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
