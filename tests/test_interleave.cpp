@@ -210,7 +210,9 @@ TEST(Interleave8, Q4_1AndQ5_1BytesSitWhereTheFormatSaysAndRoundTrip) {
                 const int k = r % 8;
                 ASSERT_EQ(0, std::memcmp(gb + 2 * k, blk, 2)) << r << " " << b;
                 ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, blk + 2, 2)) << r << " " << b;
-                if (q5) ASSERT_EQ(0, std::memcmp(gb + 32 + 4 * k, blk + 4, 4)) << r << " " << b;
+                if (q5) {
+                    ASSERT_EQ(0, std::memcmp(gb + 32 + 4 * k, blk + 4, 4)) << r << " " << b;
+                }
                 const size_t qs = q5 ? 64 : 32;
                 for (int j = 0; j < 16; j++)
                     ASSERT_EQ(gb[qs + (j / 4) * 32 + 4 * k + j % 4], blk[q5 ? 8 + j : 4 + j])
