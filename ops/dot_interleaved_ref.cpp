@@ -1,6 +1,6 @@
-// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q5_0, Q8_0 and IQ4_NL
-// against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same order
-// as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
+// Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
+// IQ4_NL against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same
+// order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -43,9 +43,10 @@ void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, in
 
 namespace {
 
-// Q4_0 and Q8_0 rows (Q8_0 activations): group blocks of `Block`s, the 8 rows' f16 scales
-// first; isum(block, k, y) is row k's integer sum with activation block y.
-template <class Block, class IntSum>
+// Rows of 32-value blocks against Q8_0 activations: group blocks of `Block`s, the 8 rows' f16
+// scales first (then, kMin: their f16 minimums, x = d q + m); isum(block, k, y) is row k's
+// integer sum with activation block y.
+template <class Block, bool kMin = false, class IntSum>
 void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                    size_t act_stride, int n_tokens, float* out, size_t out_stride,
                    const IntSum& isum) {
@@ -59,29 +60,52 @@ void x8_q8_act_ref(int n, const void* w, size_t group_bytes, int n_groups, const
                      const uint8_t* blk = group + size_t(b) * kGroupBlock;
                      uint16_t d;
                      std::memcpy(&d, blk + 2 * k, 2);
-                     sum += f16_to_f32(d) * f16_to_f32(y[b].d) * float(isum(blk, k, y[b]));
+                     const float dy = f16_to_f32(y[b].d);
+                     if constexpr (kMin) { // (dot_with_min's order: d dy sum(q y) + m dy sum(y))
+                         uint16_t m;
+                         std::memcpy(&m, blk + 16 + 2 * k, 2);
+                         int ysum = 0;
+                         for (int i = 0; i < QK8_0; i++) ysum += y[b].qs[i];
+                         sum += f16_to_f32(d) * dy * float(isum(blk, k, y[b])) +
+                                f16_to_f32(m) * dy * float(ysum);
+                     } else {
+                         sum += f16_to_f32(d) * dy * float(isum(blk, k, y[b]));
+                     }
                  }
                  return sum;
              });
 }
 
+// Row k's integer sum (level - kOffset) x y over one group block of the 32-value level types:
+// nibbles from qs at kQs (piece c of row k at kQs + 32c + 4k; low nibbles values 0..15, high
+// 16..31), with kQh >= 0 the fifth bit j of row k's word at kQh + 4k as 16.
+template <int kQs, int kQh, int kOffset>
+int level_isum(const uint8_t* blk, int k, const BlockQ8_0& y) {
+    int s = 0;
+    for (int j = 0; j < QK8_0; j++) {
+        const uint8_t q = blk[kQs + (j % 16 / 4) * 32 + 4 * k + j % 4];
+        int level = j < 16 ? q & 15 : q >> 4;
+        if constexpr (kQh >= 0) level |= ((blk[kQh + 4 * k + j / 8] >> (j % 8)) & 1) << 4;
+        s += (level - kOffset) * y.qs[j];
+    }
+    return s;
+}
+
 } // namespace
 
-void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales + 8 x 16 quant bytes
-    x8_q8_act_ref<BlockQ4_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                 int s = 0;
-                                 for (int j = 0; j < QK4_0 / 2; j++) {
-                                     const uint8_t q = blk[16 + (j / 4) * 32 + 4 * k + j % 4];
-                                     s += ((q & 15) - 8) * y.qs[j];
-                                     s += ((q >> 4) - 8) * y.qs[j + QK4_0 / 2];
-                                 }
-                                 return s;
-                             });
-}
+#define STRATA_X8_LEVELS_REF(name, Block, kMin, kQs, kQh, kOffset)                                 \
+    void dot_x8_##name##_ref(int n, const void* w, size_t group_bytes, int n_groups,               \
+                             const void* act, size_t act_stride, const int32_t* /*bsums*/,         \
+                             int n_tokens, float* out, size_t out_stride) {                        \
+        x8_q8_act_ref<Block, kMin>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,    \
+                                   out_stride, level_isum<kQs, kQh, kOffset>);                     \
+    }
+// d[8], qs at 16 / d[8], m[8], qs at 32 / d[8], qh at 16, qs at 48 / d[8], m[8], qh at 32, qs at 64
+STRATA_X8_LEVELS_REF(q4_0, BlockQ4_0, false, 16, -1, 8)
+STRATA_X8_LEVELS_REF(q4_1, BlockQ4_1, true, 32, -1, 0)
+STRATA_X8_LEVELS_REF(q5_0, BlockQ5_0, false, 48, 16, 16)
+STRATA_X8_LEVELS_REF(q5_1, BlockQ5_1, true, 64, 32, 0)
+#undef STRATA_X8_LEVELS_REF
 
 void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                        size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
@@ -97,22 +121,6 @@ void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, c
                                    }
                                    return s;
                                });
-}
-
-void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
-    // 8 scales, 8 x 4 fifth-bit bytes (row k's at 16 + 4k), then Q4_0's 8 x 16 nibble bytes at 48
-    x8_q8_act_ref<BlockQ5_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                             out_stride, [](const uint8_t* blk, int k, const BlockQ8_0& y) {
-                                 int s = 0;
-                                 for (int j = 0; j < QK5_0; j++) {
-                                     const uint8_t q = blk[48 + (j % 16 / 4) * 32 + 4 * k + j % 4];
-                                     const int h = (blk[16 + 4 * k + j / 8] >> (j % 8)) & 1;
-                                     s += (((j < 16 ? q & 15 : q >> 4) | (h << 4)) - 16) * y.qs[j];
-                                 }
-                                 return s;
-                             });
 }
 
 void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

@@ -31,6 +31,12 @@ void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
 void dot_x8_iq4_nl_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                        size_t out_stride);
+void dot_x8_q4_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
+void dot_x8_q5_1_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
 void dot_x8_q5_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);

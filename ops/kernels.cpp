@@ -22,9 +22,9 @@ constexpr Kernels make_reference_row() {
     k[DType::BF16].dot = dot_bf16_ref;
     k[DType::Q8_0] = {.dot = dot_q8_0_ref, .x8 = dot_x8_q8_0_ref, .quantize = quantize_q8_0_ref};
     k[DType::Q4_0] = {.dot = dot_q4_0_ref, .x8 = dot_x8_q4_0_ref};
-    k[DType::Q4_1].dot = dot_q4_1_ref;
+    k[DType::Q4_1] = {.dot = dot_q4_1_ref, .x8 = dot_x8_q4_1_ref};
     k[DType::Q5_0] = {.dot = dot_q5_0_ref, .x8 = dot_x8_q5_0_ref};
-    k[DType::Q5_1].dot = dot_q5_1_ref;
+    k[DType::Q5_1] = {.dot = dot_q5_1_ref, .x8 = dot_x8_q5_1_ref};
     k[DType::IQ4_NL] = {.dot = dot_iq4_nl_ref, .x8 = dot_x8_iq4_nl_ref};
     k[DType::Q2_K].dot = dot_q2_k_ref;
     k[DType::Q3_K].dot = dot_q3_k_ref;

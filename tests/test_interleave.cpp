@@ -23,7 +23,7 @@ using strata::test::random_floats;
 
 namespace {
 
-// rows x cols of `type` (Q4_0, Q8_0, IQ4_NL, Q4_K or Q6_K), row-major.
+// rows x cols of `type` (a type with the Interleave8 layout), row-major.
 std::vector<uint8_t> matrix(DType type, int rows, int cols, uint32_t seed) {
     const size_t rb = row_bytes(type, uint64_t(cols));
     std::vector<uint8_t> w(rb * size_t(rows));
@@ -192,7 +192,41 @@ TEST(Interleave8, Q5_0BytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
-TEST(Interleave8, OnlyQ4_0Q5_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify) {
+// Q4_1 and Q5_1: the 8 rows' scales, then their minimums, then (Q5_1) their fifth-bit words and
+// the nibble pieces.
+TEST(Interleave8, Q4_1AndQ5_1BytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 96; // 2 groups, 3 blocks per row
+    for (DType type : {DType::Q4_1, DType::Q5_1}) {
+        const bool q5 = type == DType::Q5_1;
+        const auto w = matrix(type, rows, cols, 14);
+        const size_t rb = row_bytes(type, cols), bb = size_t(dtype_info(type).block_bytes);
+        std::vector<uint8_t> x(w.size()), back(w.size());
+        interleave8(type, w.data(), x.data(), rows, cols);
+        EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+        for (int r = 0; r < rows; r++)
+            for (int b = 0; b < cols / 32; b++) {
+                const uint8_t* blk = w.data() + rb * size_t(r) + bb * size_t(b); // d m [qh] qs
+                const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * bb;
+                const int k = r % 8;
+                ASSERT_EQ(0, std::memcmp(gb + 2 * k, blk, 2)) << r << " " << b;
+                ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, blk + 2, 2)) << r << " " << b;
+                if (q5) {
+                    ASSERT_EQ(0, std::memcmp(gb + 32 + 4 * k, blk + 4, 4)) << r << " " << b;
+                }
+                const size_t qs = q5 ? 64 : 32;
+                for (int j = 0; j < 16; j++)
+                    ASSERT_EQ(gb[qs + (j / 4) * 32 + 4 * k + j % 4], blk[q5 ? 8 + j : 4 + j])
+                        << dtype_name(type) << " " << r << " " << j;
+            }
+        deinterleave8(type, x.data(), back.data(), rows, cols);
+        EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+        std::vector<uint8_t> row(rb);
+        interleaved_row(type, x.data(), 11, cols, row.data());
+        EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 11 * rb, rb));
+    }
+}
+
+TEST(Interleave8, OnlyTypesWithTheLayoutAndMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 8));
     EXPECT_TRUE(can_interleave8(DType::Q4_0, 2048));
     EXPECT_TRUE(can_interleave8(DType::Q4_K, 256));
@@ -207,7 +241,11 @@ TEST(Interleave8, OnlyQ4_0Q5_0Q8_0IQ4_NLQ4_KAndQ6_KMatricesOfWholeGroupsQualify)
     EXPECT_FALSE(can_interleave8(DType::IQ4_NL, 36));
     EXPECT_TRUE(can_interleave8(DType::Q5_0, 64));
     EXPECT_FALSE(can_interleave8(DType::Q5_0, 4));
-    EXPECT_FALSE(can_interleave8(DType::Q4_1, 64)); // (row-major types)
+    EXPECT_TRUE(can_interleave8(DType::Q4_1, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q4_1, 60));
+    EXPECT_TRUE(can_interleave8(DType::Q5_1, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q5_1, 12));
+    EXPECT_FALSE(can_interleave8(DType::Q5_K, 64)); // (row-major types)
     EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }

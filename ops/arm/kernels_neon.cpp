@@ -432,16 +432,16 @@ struct NeonPrims {
 
 void attention(const AttentionArgs& a, int g0, int g1) { attention_impl<NeonPrims>(a, g0, g1); }
 
-// Interleave8 Q4_0, Q8_0, IQ4_NL and Q5_0 (core/interleave.h) x Q8_0, T tokens per pass over a
-// group's blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4 matching
-// activation bytes copied to every lane, each int32 lane collects its own row: no horizontal sums.
-// Q4_0's piece c holds values 4c.. (low nibbles, made signed by -8 here) and 16 + 4c.. (high);
-// IQ4_NL's likewise, each nibble looked up in its 16 levels (TBL), Q5_0's (at 48) given their fifth
-// bits and made signed by -16; Q8_0's pieces c and c + 4 hold them as they are. None needs the
-// activation block sums.
-enum class X8Kind { Q4_0, Q8_0, IQ4_NL, Q5_0 };
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL (core/interleave.h) x Q8_0, T tokens per
+// pass over a group's blocks. A 16-byte load holds 4 quant bytes of 4 rows; against the token's 4
+// matching activation bytes copied to every lane, each int32 lane collects its own row: no
+// horizontal sums. Piece c of the nibble types holds values 4c.. (low nibbles) and 16 + 4c..
+// (high): Q4_0's made signed by -8 here, IQ4_NL's looked up in its 16 levels (TBL), Q5's given
+// their fifth bits (Q5_0's then less 16), Q4_1/Q5_1's levels 0..31 taken as they are and their
+// minimums added as m dy x the token's block sum; Q8_0's pieces c and c + 4 hold them as they are.
+enum class X8Kind { Q4_0, Q4_1, Q8_0, IQ4_NL, Q5_0, Q5_1 };
 
-// Q5_0's fifth bits of values j0..j0+3 of 4 rows (their 32-bit words in h's lanes) as 0x10 in
+// Q5's fifth bits of values j0..j0+3 of 4 rows (their 32-bit words in h's lanes) as 0x10 in
 // byte i of each lane (bit j0 + i of the lane's word).
 inline uint8x16_t fifth_bits_x4(uint8x16_t h, int j0) {
     static constexpr uint8_t kLane[16] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12};
@@ -453,14 +453,24 @@ inline uint8x16_t fifth_bits_x4(uint8x16_t h, int j0) {
 
 template <int T, X8Kind kKind>
 void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
-               const BlockQ8_0* const* y, float* const* out) {
+               const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
     constexpr bool kQ8 = kKind == X8Kind::Q8_0;
+    constexpr bool kQ5 = kKind == X8Kind::Q5_0 || kKind == X8Kind::Q5_1;
+    constexpr bool kMin = kKind == X8Kind::Q4_1 || kKind == X8Kind::Q5_1;
     constexpr size_t kBlock = 8 * (kQ8                     ? sizeof(BlockQ8_0)
+                                   : kKind == X8Kind::Q4_1 ? sizeof(BlockQ4_1)
                                    : kKind == X8Kind::Q5_0 ? sizeof(BlockQ5_0)
+                                   : kKind == X8Kind::Q5_1 ? sizeof(BlockQ5_1)
                                                            : sizeof(BlockQ4_0));
+    // the group block's fields: d[8], [m[8]], [qh: row k's word at kQh + 4k], qs pieces at kQs
+    constexpr size_t kQh = kMin ? 32 : 16;
+    constexpr size_t kQs = 16 + (kMin ? 16 : 0) + (kQ5 ? 32 : 0);
+    constexpr int kOffset = kKind == X8Kind::Q4_0 ? 8 : kKind == X8Kind::Q5_0 ? 16 : 0;
     const uint8x16_t m4 = vdupq_n_u8(15);
-    const int8x16_t eight = vdupq_n_s8(8);
     const int8x16_t levels = vld1q_s8(kIq4nlValues);
+    auto signed_level = [](uint8x16_t v) { // (a constant offset: no instruction when 0)
+        return vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(int8_t(kOffset)));
+    };
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
         float32x4_t acc[T][2];
@@ -480,24 +490,20 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                     if constexpr (kQ8) {
                         lo = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 16 + 32 * c + 16 * h);
                         hi = vld1q_s8(reinterpret_cast<const int8_t*>(blk) + 144 + 32 * c + 16 * h);
-                    } else if constexpr (kKind == X8Kind::Q5_0) {
-                        const uint8x16_t q = vld1q_u8(blk + 48 + 32 * c + 16 * h);
-                        const uint8x16_t fh = vld1q_u8(blk + 16 + 16 * h);
-                        const int8x16_t sixteen = vdupq_n_s8(16);
-                        lo = vsubq_s8(vreinterpretq_s8_u8(
-                                          vorrq_u8(vandq_u8(q, m4), fifth_bits_x4(fh, 4 * c))),
-                                      sixteen);
-                        hi = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4),
-                                                                   fifth_bits_x4(fh, 16 + 4 * c))),
-                                      sixteen);
+                    } else if constexpr (kQ5) {
+                        const uint8x16_t q = vld1q_u8(blk + kQs + 32 * c + 16 * h);
+                        const uint8x16_t fh = vld1q_u8(blk + kQh + 16 * h);
+                        lo = signed_level(vorrq_u8(vandq_u8(q, m4), fifth_bits_x4(fh, 4 * c)));
+                        hi =
+                            signed_level(vorrq_u8(vshrq_n_u8(q, 4), fifth_bits_x4(fh, 16 + 4 * c)));
                     } else if constexpr (kKind == X8Kind::IQ4_NL) {
                         const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
                         lo = vqtbl1q_s8(levels, vandq_u8(q, m4));
                         hi = vqtbl1q_s8(levels, vshrq_n_u8(q, 4));
-                    } else {
-                        const uint8x16_t q = vld1q_u8(blk + 16 + 32 * c + 16 * h);
-                        lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
-                        hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+                    } else { // Q4_0, Q4_1
+                        const uint8x16_t q = vld1q_u8(blk + kQs + 32 * c + 16 * h);
+                        lo = signed_level(vandq_u8(q, m4));
+                        hi = signed_level(vshrq_n_u8(q, 4));
                     }
                     for (int u = 0; u < T; u++) {
                         int32x4_t yl, yh;
@@ -519,15 +525,26 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                         s[u][h] = dot4x4(s[u][h], hi, vreinterpretq_s8_s32(yh));
                     }
                 }
-            uint16_t d[8];
-            std::memcpy(d, blk, 16);
-            float dw[8];
-            for (int k = 0; k < 8; k++) dw[k] = f16_to_f32(d[k]);
-            const float32x4_t dw0 = vld1q_f32(dw), dw1 = vld1q_f32(dw + 4);
+            // the 8 rows' scales (and minimums) as floats
+            auto f16x8 = [](const uint8_t* p, float32x4_t* v) {
+                uint16_t d[8];
+                std::memcpy(d, p, 16);
+                float f[8];
+                for (int k = 0; k < 8; k++) f[k] = f16_to_f32(d[k]);
+                v[0] = vld1q_f32(f), v[1] = vld1q_f32(f + 4);
+            };
+            float32x4_t dw[2], dm[2];
+            f16x8(blk, dw);
+            if constexpr (kMin) f16x8(blk + 16, dm);
             for (int u = 0; u < T; u++) {
                 const float dy = f16_to_f32(y[u][b].d);
-                acc[u][0] = vmlaq_f32(acc[u][0], vmulq_n_f32(dw0, dy), vcvtq_f32_s32(s[u][0]));
-                acc[u][1] = vmlaq_f32(acc[u][1], vmulq_n_f32(dw1, dy), vcvtq_f32_s32(s[u][1]));
+                for (int h = 0; h < 2; h++) {
+                    acc[u][h] =
+                        vmlaq_f32(acc[u][h], vmulq_n_f32(dw[h], dy), vcvtq_f32_s32(s[u][h]));
+                    if constexpr (kMin)
+                        acc[u][h] = vmlaq_f32(acc[u][h], vmulq_n_f32(dm[h], dy),
+                                              vdupq_n_f32(float(bsum[u][b])));
+                }
             }
         }
         for (int u = 0; u < T; u++) {
@@ -692,56 +709,46 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
 
 template <X8Kind kKind>
 void x8_tokens(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-               size_t act_stride, int n_tokens, float* out, size_t out_stride) {
+               size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+               size_t out_stride) {
     const int nb = n / QK8_0;
     const auto* wb = static_cast<const uint8_t*>(w);
     const auto* ab = static_cast<const uint8_t*>(act);
     const BlockQ8_0* y[4];
+    const int32_t* s[4];
     float* o[4];
     auto take = [&](int t, int count) {
         for (int u = 0; u < count; u++) {
             y[u] = reinterpret_cast<const BlockQ8_0*>(ab + size_t(t + u) * act_stride);
+            s[u] = bsums ? bsums + size_t(t + u) * size_t(nb) : nullptr;
             o[u] = out + size_t(t + u) * out_stride;
         }
     };
     int t = 0;
     for (; t + 4 <= n_tokens; t += 4) {
         take(t, 4);
-        x8_groups<4, kKind>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<4, kKind>(nb, wb, group_bytes, n_groups, y, s, o);
     }
     for (; t < n_tokens; t++) {
         take(t, 1);
-        x8_groups<1, kKind>(nb, wb, group_bytes, n_groups, y, o);
+        x8_groups<1, kKind>(nb, wb, group_bytes, n_groups, y, s, o);
     }
 }
 
-void dot_x8_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                 size_t out_stride) {
-    x8_tokens<X8Kind::Q4_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                            out_stride);
-}
-
-void dot_x8_q5_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                 size_t out_stride) {
-    x8_tokens<X8Kind::Q5_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                            out_stride);
-}
-
-void dot_x8_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                   size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                   size_t out_stride) {
-    x8_tokens<X8Kind::IQ4_NL>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                              out_stride);
-}
-
-void dot_x8_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                 size_t out_stride) {
-    x8_tokens<X8Kind::Q8_0>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
-                            out_stride);
-}
+#define STRATA_NEON_X8(name, kind)                                                                 \
+    void dot_x8_##name(int n, const void* w, size_t group_bytes, int n_groups, const void* act,    \
+                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,          \
+                       size_t out_stride) {                                                        \
+        x8_tokens<X8Kind::kind>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens,     \
+                                out, out_stride);                                                  \
+    }
+STRATA_NEON_X8(q4_0, Q4_0)
+STRATA_NEON_X8(q4_1, Q4_1)
+STRATA_NEON_X8(q5_0, Q5_0)
+STRATA_NEON_X8(q5_1, Q5_1)
+STRATA_NEON_X8(iq4_nl, IQ4_NL)
+STRATA_NEON_X8(q8_0, Q8_0)
+#undef STRATA_NEON_X8
 
 } // namespace
 
@@ -767,6 +774,8 @@ constexpr Kernels make_neon_row() {
     STRATA_NEON_TYPES_NS::set_new_type_dots(k); // Q4_1, Q5_0, Q5_1, IQ4_NL
     k[DType::IQ4_NL].x8 = dot_x8_iq4_nl;
     k[DType::Q5_0].x8 = dot_x8_q5_0;
+    k[DType::Q4_1].x8 = dot_x8_q4_1;
+    k[DType::Q5_1].x8 = dot_x8_q5_1;
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;

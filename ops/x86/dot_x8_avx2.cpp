@@ -1,7 +1,7 @@
-// Interleave8 Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 /
-// Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled
-// with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the kernel table use
-// them.
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h)
+// against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW
+// products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the
+// kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/x86_shared.h"
 
@@ -50,12 +50,19 @@ struct Avx2Products {
 
 } // namespace
 
-void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_q4_0<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
-}
+// Q4_0, Q4_1, Q5_0 and Q5_1: x8::dot_levels over the type
+#define STRATA_X8_LEVELS(name, Ty)                                                                 \
+    void dot_x8_##name##_avx2(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* bsums,            \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        x8::dot_levels<Avx2Products, x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, bsums,  \
+                                             n_tokens, out, out_stride);                           \
+    }
+STRATA_X8_LEVELS(q4_0, Q4_0)
+STRATA_X8_LEVELS(q4_1, Q4_1)
+STRATA_X8_LEVELS(q5_0, Q5_0)
+STRATA_X8_LEVELS(q5_1, Q5_1)
+#undef STRATA_X8_LEVELS
 
 void dot_x8_q8_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
@@ -69,13 +76,6 @@ void dot_x8_iq4_nl_avx2(int n, const void* w, size_t group_bytes, int n_groups, 
                         size_t out_stride) {
     x8::dot_iq4_nl<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                  out_stride);
-}
-
-void dot_x8_q5_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_q5_0<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
 }
 
 void dot_x8_q4_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

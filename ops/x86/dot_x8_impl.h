@@ -77,47 +77,6 @@ void by_tokens(const void* act, size_t act_stride, const int32_t* bsums, int n_b
     }
 }
 
-// T tokens at once: each group's unpacked nibbles serve all T.
-template <class P, int T>
-void groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const BlockQ8_0* const* y,
-            const int32_t* const* bsum, float* const* out) {
-    const __m256i m4 = _mm256_set1_epi8(15);
-    for (int g = 0; g < n_groups; g++) {
-        const uint8_t* group = w + size_t(g) * group_bytes;
-        __m256 acc[T];
-        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
-        for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * kGroupBlock;
-            // (T > 1 too: a batched decode's pass streams its chunk of rows from memory once,
-            // and the rows that follow, the thread's next chunk, are as far ahead)
-            for (int l = 0; l < 3; l++)
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
-            // the block's 8 rows unpacked once: q[2c] low nibbles of piece c, q[2c+1] high
-            __m256i q[8];
-            for (int c = 0; c < 4; c++) {
-                const __m256i v =
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
-                q[2 * c] = _mm256_and_si256(v, m4);
-                q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            }
-            const __m256 dw =
-                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-            for (int u = 0; u < T; u++) { // one token at a time: q[] and acc[] stay in registers
-                const int8_t* yq = y[u][b].qs;
-                typename P::Acc a = P::zero();
-                for (int c = 0; c < 8; c++) // q[c]: piece c/2, high nibbles for odd c
-                    a = P::add(a, q[c], bcast4(yq + 4 * (c / 2) + 16 * (c % 2)));
-                // (broadcasts from memory, then shift / convert: fewer uops than scalar work)
-                const __m256i sum = _mm256_sub_epi32(
-                    P::widen(a), _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 3));
-                const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
-                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(sum), acc[u]);
-            }
-        }
-        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
-    }
-}
-
 // ---- Q8_0 x Q8_0 ----------------------------------------------------------------------------
 // A group block: d[8], then the 8 rows' signed quants in 4-byte pieces (piece c, values
 // 4c..4c+3, of row k at 16 + 32c + 4k). Each piece is prepared once (P::s8) for every token of the
@@ -401,20 +360,6 @@ void dot_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const void
         });
 }
 
-template <class P>
-void dot_q4_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-              size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-              size_t out_stride) {
-    const int nb = n / QK4_0;
-    const auto* wb = static_cast<const uint8_t*>(w);
-    // 4 tokens per pass: each group's unpacked nibbles serve all 4
-    by_tokens<BlockQ8_0, 4>(
-        act, act_stride, bsums, nb, n_tokens, out, out_stride,
-        [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
-            groups<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
-        });
-}
-
 // ---- IQ4_NL x Q8_0 --------------------------------------------------------------------------
 // A group block is Q4_0's (d[8], then piece c of row k at 16 + 32c + 4k, low nibbles values
 // 4c..4c+3, high nibbles 16+4c..16+4c+3); each nibble indexes the 16 signed levels kIq4nlValues
@@ -481,12 +426,28 @@ void dot_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const vo
         });
 }
 
-// ---- Q5_0 x Q8_0 ----------------------------------------------------------------------------
-// A group block: d[8], the 8 rows' 32-bit fifth-bit words (row k's at 16 + 4k: one 32-byte load
-// puts row k's in lane k), then Q4_0's nibble pieces at 48 (piece c of row k at 48 + 32c + 4k).
-// Value j of a row is its nibble with bit j of its word as 0x10, less 16: the 5-bit levels go
-// unsigned into the products and the -16 comes out once per block as 16 x the token's block sum.
-constexpr size_t kGroupBlock5 = 8 * sizeof(BlockQ5_0);
+// ---- Q4_0, Q4_1, Q5_0, Q5_1 x Q8_0: one skeleton over the type ----------------------------------
+// Each of these group blocks unpacks to 8 pieces of unsigned levels: q[2c] values 4c..4c+3 of the
+// 8 rows (the low nibbles of qs piece c), q[2c+1] values 16+4c..16+4c+3 (the high nibbles), Q5's
+// given their fifth bit as 0x10. Each token's products go into Accs of Ty::kRun pieces, widened
+// and summed in int32; a level offset comes out once per block as the token's block sum << kShift,
+// a minimum (x = d q + m) adds m dy x the block sum. A type Ty gives:
+//   kBlock         the group block's bytes
+//   unpack(blk, q) the 8 unpacked pieces
+//   kRun           pieces per Acc: AVX2's int16 sums take 8 x 2 x 15 x 128 (nibbles) < 2^15, but
+//                  only 4 of 5-bit levels (4 x 2 x 31 x 128)
+//   kShift         value = level - (1 << kShift) (Q4_0: 3, Q5_0: 4); 0: the levels as they are
+//   kMin           the 8 rows' f16 minimums follow the scales (at 16)
+
+// qs pieces 0..3 (32 bytes apart from qs) as q[0..7]
+inline void unpack_nibbles(const uint8_t* qs, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+        q[2 * c] = _mm256_and_si256(v, m4);
+        q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    }
+}
 
 // The fifth bits of values j0..j0+3 (j0 a multiple of 4) of each row: byte i of lane k gets
 // bit j0 + i of lane k's word in h, as 0x10.
@@ -501,68 +462,113 @@ template <int j0> inline __m256i fifth_bits_x8(__m256i h) {
                             _mm256_set1_epi8(0x10));
 }
 
-// The block's 8 rows unpacked: q[2c] values 4c..4c+3 (low nibbles of piece c), q[2c+1] values
-// 16+4c..16+4c+3 (high), each 0..31.
-inline void unpack_q5_0(const uint8_t* blk, __m256i q[8]) {
-    const __m256i m4 = _mm256_set1_epi8(15);
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
+// Q5's levels 0..31: the nibbles of qs with the fifth bits of the 8 rows' 32-bit words at qh
+// (row k's at qh + 4k: one 32-byte load puts it in lane k)
+inline void unpack_q5(const uint8_t* qh, const uint8_t* qs, __m256i q[8]) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
     const __m256i f[8] = {fifth_bits_x8<0>(h),  fifth_bits_x8<16>(h), fifth_bits_x8<4>(h),
                           fifth_bits_x8<20>(h), fifth_bits_x8<8>(h),  fifth_bits_x8<24>(h),
                           fifth_bits_x8<12>(h), fifth_bits_x8<28>(h)};
-    for (int c = 0; c < 4; c++) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 48 + 32 * c));
-        q[2 * c] = _mm256_or_si256(_mm256_and_si256(v, m4), f[2 * c]);
-        q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), f[2 * c + 1]);
-    }
+    unpack_nibbles(qs, q);
+    for (int c = 0; c < 8; c++) q[c] = _mm256_or_si256(q[c], f[c]);
 }
 
-// T tokens at once, as groups (Q4_0): the unpacked levels serve all T. Two Accs of 4 pieces
-// each: with AVX2's int16 sums 4 x 2 x 31 x 128 < 2^15, 8 would not fit.
-template <class P, int T>
-void groups_q5_0(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
-                 const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
+struct Q4_0 { // d[8], qs at 16
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ4_0);
+    static constexpr int kRun = 8, kShift = 3;
+    static constexpr bool kMin = false;
+    static void unpack(const uint8_t* blk, __m256i q[8]) { unpack_nibbles(blk + 16, q); }
+};
+struct Q4_1 { // d[8], m[8], qs at 32
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ4_1);
+    static constexpr int kRun = 8, kShift = 0;
+    static constexpr bool kMin = true;
+    static void unpack(const uint8_t* blk, __m256i q[8]) { unpack_nibbles(blk + 32, q); }
+};
+struct Q5_0 { // d[8], qh at 16, qs at 48
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ5_0);
+    static constexpr int kRun = 4, kShift = 4;
+    static constexpr bool kMin = false;
+    static void unpack(const uint8_t* blk, __m256i q[8]) { unpack_q5(blk + 16, blk + 48, q); }
+};
+struct Q5_1 { // d[8], m[8], qh at 32, qs at 64
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ5_1);
+    static constexpr int kRun = 4, kShift = 0;
+    static constexpr bool kMin = true;
+    static void unpack(const uint8_t* blk, __m256i q[8]) { unpack_q5(blk + 32, blk + 64, q); }
+};
+
+// One token's int32 sums with a block's unpacked pieces q[0..8), before the offset comes out, in
+// any register width: V is P (zero, add, widen) with, for its vectors Vec, add_i32(a, b) and
+// bcast(p) (4 bytes at p in every 32-bit lane): Levels256<P> here, dot_x8_vnni.cpp's 16-row pairs.
+template <class Ty, class V>
+inline typename V::Vec level_sums(const typename V::Vec* q, const int8_t* yq) {
+    auto run = [&](int c0) { // pieces c0..c0+kRun-1 (q[c]: piece c/2, high nibbles for odd c)
+        typename V::Acc a = V::zero();
+        for (int c = c0; c < c0 + Ty::kRun; c++)
+            a = V::add(a, q[c], V::bcast(yq + 4 * (c / 2) + 16 * (c % 2)));
+        return V::widen(a);
+    };
+    typename V::Vec sum = run(0);
+    for (int c0 = Ty::kRun; c0 < 8; c0 += Ty::kRun) sum = V::add_i32(sum, run(c0));
+    return sum;
+}
+
+template <class P> struct Levels256 : P {
+    using Vec = __m256i;
+    static __m256i add_i32(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
+    static __m256i bcast(const int8_t* p) { return bcast4(p); }
+};
+
+// T tokens at once: each group's unpacked levels serve all T.
+template <class P, class Ty, int T>
+void groups_levels(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                   const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
         __m256 acc[T];
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * kGroupBlock5;
-            if (T == 1)
-                for (size_t l = 0; l < kGroupBlock5; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            const uint8_t* blk = group + size_t(b) * Ty::kBlock;
+            // (T > 1 too: a batched decode's pass streams its chunk of rows from memory once,
+            // and the rows that follow, the thread's next chunk, are as far ahead)
+            for (size_t l = 0; l < Ty::kBlock; l += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             __m256i q[8];
-            unpack_q5_0(blk, q);
+            Ty::unpack(blk, q);
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-            for (int u = 0; u < T; u++) {
-                const int8_t* yq = y[u][b].qs;
-                typename P::Acc a0 = P::zero(), a1 = P::zero();
-                for (int c = 0; c < 4; c++)
-                    a0 = P::add(a0, q[c], bcast4(yq + 4 * (c / 2) + 16 * (c % 2)));
-                for (int c = 4; c < 8; c++)
-                    a1 = P::add(a1, q[c], bcast4(yq + 4 * (c / 2) + 16 * (c % 2)));
-                const __m256i sum =
-                    _mm256_sub_epi32(_mm256_add_epi32(P::widen(a0), P::widen(a1)),
-                                     _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 4));
+            __m256 dm = _mm256_setzero_ps();
+            if constexpr (Ty::kMin)
+                dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+            for (int u = 0; u < T; u++) { // one token at a time: q[] and acc[] stay in registers
+                __m256i sum = level_sums<Ty, Levels256<P>>(q, y[u][b].qs);
+                // (broadcasts from memory, then shift / convert: fewer uops than scalar work)
+                if constexpr (Ty::kShift > 0)
+                    sum = _mm256_sub_epi32(
+                        sum, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), Ty::kShift));
                 const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
                 acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy), _mm256_cvtepi32_ps(sum), acc[u]);
+                if constexpr (Ty::kMin)
+                    acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dm, dy),
+                                             _mm256_set1_ps(float(bsum[u][b])), acc[u]);
             }
         }
         for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
     }
 }
 
-template <class P>
-void dot_q5_0(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-              size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-              size_t out_stride) {
-    const int nb = n / QK5_0;
+template <class P, class Ty>
+void dot_levels(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                size_t out_stride) {
+    const int nb = n / QK8_0;
     const auto* wb = static_cast<const uint8_t*>(w);
-    // 4 tokens per pass, as Q4_0
+    // 4 tokens per pass: each group's unpacked levels serve all 4
     by_tokens<BlockQ8_0, 4>(
         act, act_stride, bsums, nb, n_tokens, out, out_stride,
         [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
-            groups_q5_0<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+            groups_levels<P, Ty, T>(nb, wb, group_bytes, n_groups, y, s, o);
         });
 }
 

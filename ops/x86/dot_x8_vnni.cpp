@@ -1,5 +1,5 @@
-// Interleave8 Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h) against Q8_0 /
-// Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h)
+// against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
 // ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
 // accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
 // VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
@@ -55,44 +55,6 @@ inline __m512i bcast4_512(const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
-}
-
-// Q4_0: the pair's block unpacked once (q[2c] low nibbles of piece c, q[2c+1] high) for T tokens
-template <int T>
-void pair_q4_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
-               const int32_t* const* bsum, float* const* out) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    __m512 acc[T];
-    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
-    // the next pair of groups (the thread's next chunk of rows in a batched decode) is
-    // prefetched as this one is read: both streams' blocks, one pair ahead
-    const size_t ahead = size_t(g1 - g0) * 2;
-    for (int b = 0; b < nb; b++) {
-        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock;
-        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock;
-        for (int l = 0; l < 3; l++) {
-            _mm_prefetch(reinterpret_cast<const char*>(b0) + ahead + 64 * l, _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(b1) + ahead + 64 * l, _MM_HINT_T0);
-        }
-        __m512i q[8];
-        for (int c = 0; c < 4; c++) {
-            const __m512i v = load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c);
-            q[2 * c] = _mm512_and_si512(v, m4);
-            q[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        }
-        const __m512 dw = scales_pair(b0, b1);
-        for (int u = 0; u < T; u++) {
-            const int8_t* yq = y[u][b].qs;
-            __m512i a = _mm512_setzero_si512();
-            for (int c = 0; c < 8; c++)
-                a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
-            const __m512i sum =
-                _mm512_sub_epi32(a, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 3));
-            const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
-            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(sum), acc[u]);
-        }
-    }
-    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
 // Q8_0: each piece of the pair biased to unsigned once for T tokens
@@ -159,8 +121,28 @@ void pair_iq4_nl(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* 
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
-// Q5_0: as pair_q4_0, each nibble given its fifth bit (x8::fifth_bits_x8, 16 rows wide) and the
-// -16 taken out with the token's block sum.
+// Q4_0, Q4_1, Q5_0, Q5_1: x8::groups_levels 16 rows wide, each pair's block unpacked once for T
+// tokens (Ty: x8's type, with unpack_pair, its 16-row unpacking, from PairLevels below).
+struct Levels512 { // for x8::level_sums
+    using Vec = __m512i;
+    using Acc = __m512i;
+    static __m512i zero() { return _mm512_setzero_si512(); }
+    static __m512i add(__m512i a, __m512i q, __m512i y) { return _mm512_dpbusd_epi32(a, q, y); }
+    static __m512i widen(__m512i a) { return a; }
+    static __m512i add_i32(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
+    static __m512i bcast(const int8_t* p) { return bcast4_512(p); }
+};
+
+inline void nibbles_pair(const uint8_t* qs0, const uint8_t* qs1, __m512i q[8]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        const __m512i v = load_pair(qs0 + 32 * c, qs1 + 32 * c);
+        q[2 * c] = _mm512_and_si512(v, m4);
+        q[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    }
+}
+
+// x8::fifth_bits_x8, 16 rows wide
 template <int j0> inline __m512i fifth_bits_pair(__m512i h) {
     constexpr char b = char(j0 / 8);
     const __m512i spread = _mm512_shuffle_epi8(
@@ -172,37 +154,69 @@ template <int j0> inline __m512i fifth_bits_pair(__m512i h) {
     return _mm512_maskz_mov_epi8(set, _mm512_set1_epi8(0x10));
 }
 
-template <int T>
-void pair_q5_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
-               const int32_t* const* bsum, float* const* out) {
-    const __m512i m4 = _mm512_set1_epi8(15);
+inline void q5_pair(const uint8_t* qh0, const uint8_t* qh1, const uint8_t* qs0, const uint8_t* qs1,
+                    __m512i q[8]) {
+    const __m512i h = load_pair(qh0, qh1);
+    const __m512i f[8] = {fifth_bits_pair<0>(h),  fifth_bits_pair<16>(h), fifth_bits_pair<4>(h),
+                          fifth_bits_pair<20>(h), fifth_bits_pair<8>(h),  fifth_bits_pair<24>(h),
+                          fifth_bits_pair<12>(h), fifth_bits_pair<28>(h)};
+    nibbles_pair(qs0, qs1, q);
+    for (int c = 0; c < 8; c++) q[c] = _mm512_or_si512(q[c], f[c]);
+}
+
+// The qs (and qh) offsets of each type's group block, as x8's Ty::unpack reads them.
+template <class Ty> struct PairLevels;
+template <> struct PairLevels<x8::Q4_0> : x8::Q4_0 {
+    static void unpack_pair(const uint8_t* b0, const uint8_t* b1, __m512i q[8]) {
+        nibbles_pair(b0 + 16, b1 + 16, q);
+    }
+};
+template <> struct PairLevels<x8::Q4_1> : x8::Q4_1 {
+    static void unpack_pair(const uint8_t* b0, const uint8_t* b1, __m512i q[8]) {
+        nibbles_pair(b0 + 32, b1 + 32, q);
+    }
+};
+template <> struct PairLevels<x8::Q5_0> : x8::Q5_0 {
+    static void unpack_pair(const uint8_t* b0, const uint8_t* b1, __m512i q[8]) {
+        q5_pair(b0 + 16, b1 + 16, b0 + 48, b1 + 48, q);
+    }
+};
+template <> struct PairLevels<x8::Q5_1> : x8::Q5_1 {
+    static void unpack_pair(const uint8_t* b0, const uint8_t* b1, __m512i q[8]) {
+        q5_pair(b0 + 32, b1 + 32, b0 + 64, b1 + 64, q);
+    }
+};
+
+template <class Ty, int T>
+void pair_levels(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
+                 const int32_t* const* bsum, float* const* out) {
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    // the next pair of groups (the thread's next chunk of rows in a batched decode) is
+    // prefetched as this one is read: both streams' blocks, one pair ahead
+    const size_t ahead = size_t(g1 - g0) * 2;
     for (int b = 0; b < nb; b++) {
-        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock5;
-        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock5;
-        const __m512i h = load_pair(b0 + 16, b1 + 16);
-        const __m512i f[8] = {fifth_bits_pair<0>(h),  fifth_bits_pair<16>(h),
-                              fifth_bits_pair<4>(h),  fifth_bits_pair<20>(h),
-                              fifth_bits_pair<8>(h),  fifth_bits_pair<24>(h),
-                              fifth_bits_pair<12>(h), fifth_bits_pair<28>(h)};
-        __m512i q[8];
-        for (int c = 0; c < 4; c++) {
-            const __m512i v = load_pair(b0 + 48 + 32 * c, b1 + 48 + 32 * c);
-            q[2 * c] = _mm512_or_si512(_mm512_and_si512(v, m4), f[2 * c]);
-            q[2 * c + 1] =
-                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), f[2 * c + 1]);
+        const uint8_t* b0 = g0 + size_t(b) * Ty::kBlock;
+        const uint8_t* b1 = g1 + size_t(b) * Ty::kBlock;
+        for (size_t l = 0; l < Ty::kBlock; l += 64) {
+            _mm_prefetch(reinterpret_cast<const char*>(b0) + ahead + l, _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(b1) + ahead + l, _MM_HINT_T0);
         }
+        __m512i q[8];
+        PairLevels<Ty>::unpack_pair(b0, b1, q);
         const __m512 dw = scales_pair(b0, b1);
+        __m512 dm = _mm512_setzero_ps();
+        if constexpr (Ty::kMin) dm = scales_pair(b0 + 16, b1 + 16);
         for (int u = 0; u < T; u++) {
-            const int8_t* yq = y[u][b].qs;
-            __m512i a = _mm512_setzero_si512();
-            for (int c = 0; c < 8; c++)
-                a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
-            const __m512i sum =
-                _mm512_sub_epi32(a, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), 4));
+            __m512i sum = x8::level_sums<Ty, Levels512>(q, y[u][b].qs);
+            if constexpr (Ty::kShift > 0)
+                sum = _mm512_sub_epi32(
+                    sum, _mm512_slli_epi32(_mm512_set1_epi32(bsum[u][b]), Ty::kShift));
             const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16(short(y[u][b].d)));
             acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dy), _mm512_cvtepi32_ps(sum), acc[u]);
+            if constexpr (Ty::kMin)
+                acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dm, dy), _mm512_set1_ps(float(bsum[u][b])),
+                                         acc[u]);
         }
     }
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
@@ -400,21 +414,37 @@ void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups,
         });
 }
 
-} // namespace
-
-void dot_x8_q4_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    // 8 tokens per pass: 32 registers hold the pair's 8 unpacked pieces and 8 sums
+// Q4_0, Q4_1, Q5_0, Q5_1: 8 tokens per pass (32 registers hold the pair's 8 unpacked pieces and
+// 8 sums), one token through x8::groups_levels.
+template <class Ty>
+void dot_levels(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                size_t out_stride) {
     by_pairs<BlockQ8_0, 8>(
-        n, QK4_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
+        n, QK8_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
         []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
-                  const int32_t* const* s, float* const* o) { pair_q4_0<T>(nb, g0, g1, y, s, o); },
+                  const int32_t* const* s,
+                  float* const* o) { pair_levels<Ty, T>(nb, g0, g1, y, s, o); },
         [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
                    const int32_t* const* s, float* const* o) {
-            x8::groups<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
+            x8::groups_levels<VnniProducts, Ty, T>(nb, g, group_bytes, count, y, s, o);
         });
 }
+
+} // namespace
+
+#define STRATA_X8_LEVELS(name, Ty)                                                                 \
+    void dot_x8_##name##_vnni(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* bsums,            \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        dot_levels<x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,     \
+                           out_stride);                                                            \
+    }
+STRATA_X8_LEVELS(q4_0, Q4_0)
+STRATA_X8_LEVELS(q4_1, Q4_1)
+STRATA_X8_LEVELS(q5_0, Q5_0)
+STRATA_X8_LEVELS(q5_1, Q5_1)
+#undef STRATA_X8_LEVELS
 
 void dot_x8_iq4_nl_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                         size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
@@ -428,20 +458,6 @@ void dot_x8_iq4_nl_vnni(int n, const void* w, size_t group_bytes, int n_groups, 
         [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
                    const int32_t* const* s, float* const* o) {
             x8::groups_iq4_nl<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
-        });
-}
-
-void dot_x8_q5_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    // 8 tokens per pass, as Q4_0
-    by_pairs<BlockQ8_0, 8>(
-        n, QK5_0, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out, out_stride,
-        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
-                  const int32_t* const* s, float* const* o) { pair_q5_0<T>(nb, g0, g1, y, s, o); },
-        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_0* const* y,
-                   const int32_t* const* s, float* const* o) {
-            x8::groups_q5_0<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
         });
 }
 

@@ -140,6 +140,8 @@ constexpr Kernels make_avx512_row() {
     set_q32_kernels_vnni(k); // Q4_1, Q5_0, Q5_1, IQ4_NL (dot_q32_avx2.cpp built for VNNI)
     k[DType::IQ4_NL].x8 = dot_x8_iq4_nl_vnni; // (after the entries set_q32_kernels_vnni replaces)
     k[DType::Q5_0].x8 = dot_x8_q5_0_vnni;
+    k[DType::Q4_1].x8 = dot_x8_q4_1_vnni;
+    k[DType::Q5_1].x8 = dot_x8_q5_1_vnni;
     add_k_kernels_vnni(k); // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_vnni.cpp)
 #endif
     return k;
