@@ -24,8 +24,8 @@
 
 constexpr int kHalfLine = 32; // values of one 64-byte line of a half row
 // Bytes a slice's streams run ahead, together: each of R rows kHalfAhead / R ahead. 8 KiB as the
-// interleaved kernels' one stream (x8::kAhead); 4 and 8 KiB measured best of 0.5-32 KiB
-// (32000x2048 GEMV, 1 thread, Zen 5 VM, loaded: ±30% noise).
+// interleaved kernels' one stream (x8::kAhead); 8 and 16 KiB measured best of 0.5-32 KiB with
+// 8-row slices (32000x2048 GEMV, 1 thread, Zen 5 VM, loaded: ±30% noise).
 constexpr size_t kHalfAhead = 8192;
 
 template <typename H, int R>
