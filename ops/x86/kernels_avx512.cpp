@@ -112,6 +112,50 @@ float dot_q4_0(int n, const void* w, const void* a) {
     return sum;
 }
 
+// F16 and BF16 rows against F32 activations: the skeleton of ops/dot_half_impl.h with 512-bit
+// vectors, 32 values (one 64-byte line of a row) per step and 8 rows per GEMV slice (16
+// accumulators of the 32 registers).
+struct Half512 {
+    using Vec = __m512;
+    static constexpr int kStep = 32;
+    static Vec zero() { return _mm512_setzero_ps(); }
+    static Vec fma(Vec w, Vec a, Vec acc) { return _mm512_fmadd_ps(w, a, acc); }
+    static float hsum(Vec a, Vec b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+};
+struct HalfF16 : Half512 {
+    static void act(const float* y, __m512& a0, __m512& a1) {
+        a0 = _mm512_loadu_ps(y), a1 = _mm512_loadu_ps(y + 16);
+    }
+    static void weights(const uint16_t* x, __m512& w0, __m512& w1) {
+        w0 = _mm512_cvtph_ps(load256(x));
+        w1 = _mm512_cvtph_ps(load256(x + 16));
+    }
+    static float widen(uint16_t v) { return f16_to_f32(v); }
+};
+// One 64-byte load holds 32 BF16 values, two to each 32-bit lane: shifting a lane left by 16
+// makes the float of its even value, masking its low half the float of its odd one. The
+// activations are split into even and odd values to match, once per step for all rows.
+struct HalfBF16 : Half512 {
+    static void act(const float* y, __m512& a0, __m512& a1) {
+        const __m512 y0 = _mm512_loadu_ps(y), y1 = _mm512_loadu_ps(y + 16);
+        const __m512i even =
+            _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        a0 = _mm512_permutex2var_ps(y0, even, y1);
+        a1 = _mm512_permutex2var_ps(y0, _mm512_add_epi32(even, _mm512_set1_epi32(1)), y1);
+    }
+    static void weights(const uint16_t* x, __m512& w0, __m512& w1) {
+        const __m512i v = _mm512_loadu_si512(x);
+        w0 = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+        w1 = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(int(0xffff0000u))));
+    }
+    static float widen(uint16_t v) { return bf16_to_f32(v); }
+};
+
+#include "ops/dot_half_impl.h"
+
+float dot_f16(int n, const void* w, const void* a) { return dot_half_row<HalfF16>(n, w, a); }
+float dot_bf16(int n, const void* w, const void* a) { return dot_half_row<HalfBF16>(n, w, a); }
+
 } // namespace
 
 #ifdef __AVX512VNNI__
@@ -122,16 +166,17 @@ float dot_q4_0(int n, const void* w, const void* a) {
 
 namespace {
 
-// The AVX2 row (x86_shared.h), with the kernels 512-bit registers do better in its place. F16/BF16,
-// Q4_K/Q6_K dots and the GEMV slices stay AVX2: their 4- and 8-row slices beat one 512-bit row at
-// a time on the lent AVX-512 Xeon (1.1B F16 generation, 1 thread: 4.8-5.4 against 3.7-3.9 t/s;
-// 8 threads: 29.5 against 22.9; BF16 1 thread 4.7-5.1 against 3.5; docs/performance.md).
+// The AVX2 row (x86_shared.h), with the kernels 512-bit registers do better in its place. Q4_K/Q6_K
+// dots and the quantized GEMV slices stay AVX2 (their 8-row slices beat one 512-bit row at a time
+// on the lent AVX-512 Xeon); F16/BF16 take 8-row slices of 512-bit vectors (dot_half_impl.h).
 constexpr Kernels make_avx512_row() {
     Kernels k{.name = STRATA_ROW_NAME};
     set_avx2_kernels(k);
     k[DType::F32].dot = dot_f32;
     k[DType::Q8_0].dot = dot_q8_0;
     k[DType::Q4_0].dot = dot_q4_0;
+    k[DType::F16] = {.dot = dot_f16, .rows = dot_rows_half<HalfF16, 8>};
+    k[DType::BF16] = {.dot = dot_bf16, .rows = dot_rows_half<HalfBF16, 8>};
 #ifdef __AVX512VNNI__ // byte products as VPDPBUSD
     k[DType::Q8_0].x8 = dot_x8_q8_0_vnni;
     k[DType::Q4_0].x8 = dot_x8_q4_0_vnni;
