@@ -22,6 +22,8 @@ struct Avx2Products {
         return acc;
     }
     static __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
+    // one chain: each more would cost a VPMADDWD, and AVX2 decode streams at the bound already
+    static constexpr int kChains = 1;
     // 6-bit x 8-bit products: 2 VPMADDUBSW results (<= 2 x 2 x 63 x 128 < 2^15) per int16 sum
     static constexpr int kQ6Run = 2;
     static __m256i scales_i8(const uint8_t* sc) { // each scale in both int16 halves

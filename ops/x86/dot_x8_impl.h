@@ -13,6 +13,9 @@
 //   S8, s8(q)                32 signed quant bytes (Q8_0) prepared once for every token
 //   add_s8(acc, s, y)        int32 acc + the products of a prepared S8 with y, per row
 //   kS8Bias                  s8 biased the quants by +128: 128 x the token's block sum comes out
+//   kChains                  independent sums one token's products with a block are split over:
+//                            one-token GEMV is bound by the products' latency, not their count,
+//                            where one instruction multiplies and accumulates (VNNI: 4)
 //
 // One 32-byte load holds 4 quant bytes of each of 8 rows: its low nibbles are values 4c..4c+3 of
 // the 8 rows and its high nibbles values 16+4c..16+4c+3 (Q4_0), so a product against the token's
@@ -45,6 +48,21 @@ inline __m256i bcast4(const int8_t* p) {
     std::memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
 }
+
+// A token's int32 sums with one block split over N independent accumulators (P::kChains): piece c
+// goes to sum c % N; total() adds them (integers: the same result for any N).
+template <int N> struct Chains {
+    __m256i s[N];
+    Chains() {
+        for (int h = 0; h < N; h++) s[h] = _mm256_setzero_si256();
+    }
+    __m256i& operator[](int c) { return s[c % N]; }
+    __m256i total() const {
+        __m256i t = s[0];
+        for (int h = 1; h < N; h++) t = _mm256_add_epi32(t, s[h]);
+        return t;
+    }
+};
 
 // Runs a kernel over n_tokens activation rows of `Block`s: passes of kT tokens, then what is
 // left in passes of kT/2, kT/4, ... tokens (a batched decode of 2-7 sequences shares each
@@ -95,18 +113,17 @@ void groups_q8(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             if (T == 1)
                 for (size_t l = 0; l < kGroupBlock8; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
-            __m256i sum[T];
-            for (int u = 0; u < T; u++) sum[u] = _mm256_setzero_si256();
+            Chains<P::kChains> sum[T];
             for (int c = 0; c < 8; c++) {
                 const typename P::S8 q =
                     P::s8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c)));
                 for (int u = 0; u < T; u++)
-                    sum[u] = P::add_s8(sum[u], q, bcast4(y[u][b].qs + 4 * c));
+                    sum[u][c] = P::add_s8(sum[u][c], q, bcast4(y[u][b].qs + 4 * c));
             }
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
             for (int u = 0; u < T; u++) {
-                __m256i si = sum[u];
+                __m256i si = sum[u].total();
                 if constexpr (P::kS8Bias)
                     si = _mm256_sub_epi32(si, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 7));
                 const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
@@ -385,8 +402,7 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             if (T == 1)
                 for (int l = 0; l < 3; l++)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
-            __m256i sum[T];
-            for (int u = 0; u < T; u++) sum[u] = _mm256_setzero_si256();
+            Chains<P::kChains> sum[T];
             for (int c = 0; c < 4; c++) {
                 const __m256i v =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
@@ -394,14 +410,15 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                 const typename P::S8 hi =
                     P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
                 for (int u = 0; u < T; u++) {
-                    sum[u] = P::add_s8(sum[u], lo, bcast4(y[u][b].qs + 4 * c));
-                    sum[u] = P::add_s8(sum[u], hi, bcast4(y[u][b].qs + 16 + 4 * c));
+                    sum[u][2 * c] = P::add_s8(sum[u][2 * c], lo, bcast4(y[u][b].qs + 4 * c));
+                    sum[u][2 * c + 1] =
+                        P::add_s8(sum[u][2 * c + 1], hi, bcast4(y[u][b].qs + 16 + 4 * c));
                 }
             }
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
             for (int u = 0; u < T; u++) {
-                __m256i si = sum[u];
+                __m256i si = sum[u].total();
                 if constexpr (P::kS8Bias)
                     si = _mm256_sub_epi32(si, _mm256_slli_epi32(_mm256_set1_epi32(bsum[u][b]), 7));
                 const __m256 dy = _mm256_cvtph_ps(_mm_set1_epi16(short(y[u][b].d)));
@@ -501,16 +518,17 @@ struct Q5_1 { // d[8], m[8], qh at 32, qs at 64
 // One token's int32 sums with a block's unpacked pieces q[0..8), before the offset comes out, in
 // any register width: V is P (zero, add, widen) with, for its vectors Vec, add_i32(a, b) and
 // bcast(p) (4 bytes at p in every 32-bit lane): Levels256<P> here, dot_x8_vnni.cpp's 16-row pairs.
+// The pieces go into N = max(V::kChains, 8 / kRun) Accs, piece c into Acc c % N (q[c]: piece c/2,
+// high nibbles for odd c), each widened and summed.
 template <class Ty, class V>
 inline typename V::Vec level_sums(const typename V::Vec* q, const int8_t* yq) {
-    auto run = [&](int c0) { // pieces c0..c0+kRun-1 (q[c]: piece c/2, high nibbles for odd c)
-        typename V::Acc a = V::zero();
-        for (int c = c0; c < c0 + Ty::kRun; c++)
-            a = V::add(a, q[c], V::bcast(yq + 4 * (c / 2) + 16 * (c % 2)));
-        return V::widen(a);
-    };
-    typename V::Vec sum = run(0);
-    for (int c0 = Ty::kRun; c0 < 8; c0 += Ty::kRun) sum = V::add_i32(sum, run(c0));
+    constexpr int N = V::kChains > 8 / Ty::kRun ? V::kChains : 8 / Ty::kRun;
+    typename V::Acc a[N];
+    for (int h = 0; h < N; h++) a[h] = V::zero();
+    for (int c = 0; c < 8; c++)
+        a[c % N] = V::add(a[c % N], q[c], V::bcast(yq + 4 * (c / 2) + 16 * (c % 2)));
+    typename V::Vec sum = V::widen(a[0]);
+    for (int h = 1; h < N; h++) sum = V::add_i32(sum, V::widen(a[h]));
     return sum;
 }
 
