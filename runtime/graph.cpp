@@ -347,9 +347,10 @@ size_t op_head_norm(const Exec& e, size_t i) {
     const Node& n = e.g.node(i);
     const int hd = e.cols(n.src0) / n.n_heads;
     const float* w = n.vec;
-    thread_local std::vector<float> ones; // the weight of a weightless norm (Gemma 3n's V)
+    // the weight of a weightless norm (Gemma 3n's V): filled once, grown only for a wider head
+    thread_local std::vector<float> ones;
     if (!w) {
-        ones.assign(size_t(hd), 1.0f);
+        if (ones.size() < size_t(hd)) ones.assign(size_t(hd), 1.0f);
         w = ones.data();
     }
     each_row(e, n.src0, [&](int t) {
