@@ -239,7 +239,7 @@ void matmul_many(const Kernels& k, const MatmulOut* outs, int n_outs, const void
         for (int k = 1; k < threads; k++) // a team smaller than asked for still covers all
             for (int c; (c = shares[(me + k) % threads].take_back()) >= 0;) run_chunk(c);
     };
-    if (n_tokens == 1) { // decode: no barrier that waits for a thread to be scheduled
+    if (n_tokens <= kTeamMaxRows) { // decode: no barrier that waits for a thread to be scheduled
         run_team(threads, body);
         return;
     }

@@ -22,20 +22,9 @@ namespace {
 // costs, and on a loaded machine far less (a parallel region waits for a descheduled thread).
 constexpr long kInlineValues = 1 << 16;
 
-// A per-token op over a batch, its tokens split over the threads (a token's result does not
-// depend on which thread computes it); one token runs inline.
-template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
-    if (n_tokens < 2 || n_threads < 2) {
-        for (int t = 0; t < n_tokens; t++) f(t);
-        return;
-    }
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int t = 0; t < n_tokens; t++) f(t);
-}
-
-// Items [0, items) handed out one at a time to the threads, f(item, thread index). One token's
-// (decode's) items go to ops/work_team.h (no barrier that waits for a thread to be scheduled),
-// a batch's to an OpenMP loop.
+// Items [0, items) handed out one at a time to the threads, f(item, thread index). Decode's and
+// a batched decode's items (`decode`: at most kTeamMaxRows rows) go to ops/work_team.h (no
+// barrier that waits for a thread to be scheduled), a prompt's to an OpenMP loop.
 template <class F> void each_item(int items, int n_threads, bool decode, const F& f) {
     if (decode) {
         std::atomic<int> next{0};
@@ -46,6 +35,21 @@ template <class F> void each_item(int items, int n_threads, bool decode, const F
     }
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
     for (int item = 0; item < items; item++) f(item, omp_get_thread_num());
+}
+
+// A per-token op over a batch, its tokens split over the threads (a token's result does not
+// depend on which thread computes it); one token runs inline, a batched decode's on the team.
+template <class F> void each_token(int n_tokens, int n_threads, const F& f) {
+    if (n_tokens < 2 || n_threads < 2) {
+        for (int t = 0; t < n_tokens; t++) f(t);
+        return;
+    }
+    if (n_tokens <= kTeamMaxRows) {
+        each_item(n_tokens, n_threads, true, [&](int t, int) { f(t); });
+        return;
+    }
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) f(t);
 }
 
 // What an op function sees: the graph, the context and the memory of this run.
@@ -253,7 +257,7 @@ void attend(const Exec& e, const GraphContext& c, const Node& n, const float* q,
     }
     // (block of up to kAttentionTokens tokens, KV head) items: each K/V block is converted
     // once for the block's tokens
-    each_item(items, c.n_threads, rows == 1, [&](int item, int me) {
+    each_item(items, c.n_threads, rows <= kTeamMaxRows, [&](int item, int me) {
         const int t = item / G * kAttentionTokens, g = item % G;
         AttentionArgs a =
             token_args(c, n, ring, q + size_t(t) * size_t(q_stride), size_t(q_stride),
@@ -294,15 +298,14 @@ size_t op_attention(const Exec& e, size_t i) {
         const int G = e.c.n_head_kv, items = int(whole.size()) * G;
         const size_t scratch = attention_scratch_floats(e.c.n_head, G, e.c.head_dim);
         const int *rows = whole.data(), *ring_of = rings.data();
-#pragma omp parallel for num_threads(e.c.n_threads) schedule(dynamic, 1) if (items > 1)
-        for (int item = 0; item < items; item++) {
+        each_item(items, e.c.n_threads, true, [&](int item, int me) {
             const int r = item / G, t = rows[r], g = item % G;
             AttentionArgs a =
                 token_args(row_context(t), n, ring_of[r], e.row(n.src0, t), size_t(d0.stride),
                            e.row(n.dst, t), size_t(dst_stride), e.c.row_pos[t]);
-            a.scratch = e.attn_scratch + size_t(omp_get_thread_num()) * scratch;
+            a.scratch = e.attn_scratch + size_t(me) * scratch;
             e.c.kernels->attention(a, g, g + 1);
-        }
+        });
     } else {
         attend(e, e.c, n, e.data(n.src0), d0.rows, d0.stride, e.data(n.dst), dst_stride);
     }
