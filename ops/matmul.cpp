@@ -117,11 +117,14 @@ Part plan(const Kernels& k, const MatmulOut& o, int n_tokens, int n_threads) {
     if (w.layout == TensorLayout::Interleave8) {
         if (w.rows % 8 != 0) fail("an interleaved matrix needs a multiple of 8 rows");
         p.dot_x8 = k.dot_x8(w.type);
-        // groups of 8 rows per call: decode reads up to 32 rows per call but gives every
-        // thread a chunk where the matrix has enough groups
+        // groups of 8 rows per call: decode (and a batched decode: its weights stream from
+        // memory too) reads up to 32 rows per call but gives every thread a chunk where the
+        // matrix has enough groups; a prompt's chunk is a pair of groups that stays in cache
+        // while every token passes over it
         const int n_groups = w.rows / 8;
         p.rows_per_chunk =
-            8 * (n_tokens == 1 ? std::clamp(n_groups / std::max(1, n_threads), 1, 4) : 2);
+            8 *
+            (n_tokens <= kTeamMaxRows ? std::clamp(n_groups / std::max(1, n_threads), 1, 4) : 2);
     } else {
         p.dot = k.dot(w.type);
         p.dot_rows = k.dot_rows(w.type);

@@ -110,7 +110,7 @@ void groups_q8(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock8;
-            if (T == 1)
+            if (T < 4) // (decode and a small batched decode stream their rows from memory)
                 for (size_t l = 0; l < kGroupBlock8; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             Chains<P::kChains> sum[T];
@@ -187,7 +187,7 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlockK;
-            if (T == 1)
+            if (T < 4)
                 for (size_t l = 0; l < kGroupBlockK; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             scales_mins8(blk + 32, sc, mn);
@@ -333,7 +333,7 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock6;
-            if (T == 1)
+            if (T < 4)
                 for (size_t l = 0; l < kGroupBlock6; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             const uint8_t* sc = blk + 1536;
@@ -399,7 +399,7 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock;
-            if (T == 1)
+            if (T < 4)
                 for (int l = 0; l < 3; l++)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
             Chains<P::kChains> sum[T];

@@ -383,8 +383,9 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
-// T > 1 tokens: pairs of groups through Pair, an odd last group through the 256-bit Single. One
-// token (decode): every group through Single, one group after another. A pair reads two streams
+// Passes of T >= kPairMinTokens tokens: pairs of groups through Pair, an odd last group through
+// the 256-bit Single. Fewer tokens (decode, a small batched decode): every group through Single,
+// one group after another. A pair reads two streams
 // a group apart, and the 8 KiB software prefetch that keeps one stream ahead of the hardware
 // prefetcher (x8::kAhead) lands, from the first stream, on data the second is reading: half the
 // weights arrived unprefetched. On the Zen 5 VM (1 thread, 32000x2048 GEMV, loaded machine) Q4_0
@@ -392,7 +393,11 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
 // pair-aware prefetch 2.9-3.1 ms but more CPU time than the groups. Both give every row the same
 // arithmetic (see above), so decode and batched results stay identical. Pair and Single take
 // (nb, group(s), [Single: the number of groups], activation rows, their block sums (Q8_0; none
-// for Q8_K), outputs).
+// for Q8_K), outputs). Passes of 2-3 tokens are bound by memory as decode is, so they take the
+// groups and their prefetch too (the lent Xeon at 16 threads: 2 streams in pairs gave 0.86x
+// one stream's tokens/s).
+constexpr int kPairMinTokens = 4;
+
 template <class Block, int kT, class Pair, class Single>
 void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
               size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
@@ -404,7 +409,7 @@ void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups,
         [&]<int T>(const Block* const* y, const int32_t* const* s, float* const* o) {
             float* og[T];
             int g = 0;
-            if constexpr (T > 1)
+            if constexpr (T >= kPairMinTokens)
                 for (; g + 2 <= n_groups; g += 2) {
                     for (int u = 0; u < T; u++) og[u] = o[u] + 8 * g;
                     pair.template operator()<T>(nb, wb + size_t(g) * group_bytes,
