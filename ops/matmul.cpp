@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "ops/chunk_range.h"
 #include "ops/dot_ref.h"
+#include "ops/float_panel.h"
 #include "ops/matmul_onednn.h"
 #include "ops/work_team.h"
 
@@ -64,22 +65,13 @@ void matmul_blas(const Kernels& k, const MatrixRef& w, const float* x, int n_tok
         return true;
     }();
     (void)one_thread_each;
-    const size_t wrow = row_bytes(w.type, uint64_t(w.cols));
-    const auto* wb = static_cast<const uint8_t*>(w.data);
     const int n_panels = (w.rows + kPanel - 1) / kPanel;
     const int threads = std::max(1, n_threads); // the same team for every matmul (see matmul_many)
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int p = 0; p < n_panels; p++) {
         const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
-        const float* panel = reinterpret_cast<const float*>(wb + size_t(r0) * wrow);
         thread_local std::vector<float> widened;
-        if (w.type != DType::F32) {
-            widened.resize(size_t(nr) * size_t(w.cols));
-            for (int r = 0; r < nr; r++)
-                k.dequantize(w.type, wb + size_t(r0 + r) * wrow,
-                             widened.data() + size_t(r) * w.cols, w.cols);
-            panel = widened.data();
-        }
+        const float* panel = float_panel(k, w, r0, nr, widened);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, nr, w.cols, 1.0f, x, w.cols,
                     panel, w.cols, 0.0f, y + r0, y_stride);
     }

@@ -13,6 +13,7 @@ bool matmul_f32_onednn(const Kernels&, const MatrixRef&, const float*, int, floa
 
 #include "core/half.h"
 #include "ops/cpu_features.h"
+#include "ops/float_panel.h"
 
 #include <algorithm>
 #include <map>
@@ -94,6 +95,29 @@ void run_panel(const Shape* s, const void* x, const void* panel, float* y) {
     stream.wait();
 }
 
+// The shapes of a product of n_tokens rows with w in kPanel-row panels: `full` (nullptr where w
+// has fewer rows) and the tail's `last` (nullptr without a tail); false where oneDNN has none.
+bool panel_shapes(dnnl::memory::data_type t, const MatrixRef& w, int n_tokens, int y_stride,
+                  const Shape*& full, const Shape*& last) {
+    const int tail = w.rows % kPanel;
+    full = w.rows >= kPanel ? shape(t, n_tokens, kPanel, w.cols, y_stride) : nullptr;
+    last = tail ? shape(t, n_tokens, tail, w.cols, y_stride) : nullptr;
+    return (w.rows < kPanel || full) && (!tail || last);
+}
+
+// f(r0, nr, shape) for every panel, the panels split over the threads (the same team for every
+// matmul, ops/matmul.cpp; inside it oneDNN runs each call on the calling thread: it does not
+// nest teams).
+template <class F>
+void each_panel(int rows, int n_threads, const Shape* full, const Shape* last, const F& f) {
+    const int n_panels = (rows + kPanel - 1) / kPanel;
+#pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        const int r0 = p * kPanel, nr = std::min(kPanel, rows - r0);
+        f(r0, nr, nr == kPanel ? full : last);
+    }
+}
+
 } // namespace
 
 bool onednn_bf16_available() {
@@ -105,28 +129,22 @@ bool matmul_bf16_onednn(const MatrixRef& w, const float* x, int n_tokens, float*
                         int n_threads) {
     if (!onednn_bf16_available()) return false;
     const OneOmpThread one; // (this thread's setting; our team's size is explicit below)
-    const int k = w.cols, tail = w.rows % kPanel;
-    constexpr auto bf16 = dnnl::memory::data_type::bf16;
-    const Shape* full = w.rows >= kPanel ? shape(bf16, n_tokens, kPanel, k, y_stride) : nullptr;
-    const Shape* last = tail ? shape(bf16, n_tokens, tail, k, y_stride) : nullptr;
-    if ((w.rows >= kPanel && !full) || (tail && !last)) return false;
-    const int threads = std::max(1, n_threads); // the same team for every matmul (ops/matmul.cpp)
-    thread_local std::vector<uint16_t> xb;      // (this thread's: it splits the work)
+    const int k = w.cols;
+    const Shape *full, *last;
+    if (!panel_shapes(dnnl::memory::data_type::bf16, w, n_tokens, y_stride, full, last))
+        return false;
+    thread_local std::vector<uint16_t> xb; // (this thread's: it splits the work)
     xb.resize(size_t(n_tokens) * size_t(k));
     uint16_t* xbd = xb.data();
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(static)
     for (int t = 0; t < n_tokens; t++)
         for (int i = 0; i < k; i++)
             xbd[size_t(t) * size_t(k) + size_t(i)] =
                 f32_to_bf16(x[size_t(t) * size_t(k) + size_t(i)]);
-    const int n_panels = (w.rows + kPanel - 1) / kPanel;
     const auto* wb = static_cast<const uint16_t*>(w.data);
-    // (inside our team oneDNN runs each call on the calling thread: it does not nest teams)
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int p = 0; p < n_panels; p++) {
-        const int r0 = p * kPanel;
-        run_panel(w.rows - r0 >= kPanel ? full : last, xbd, wb + size_t(r0) * size_t(k), y + r0);
-    }
+    each_panel(w.rows, n_threads, full, last, [&](int r0, int, const Shape* s) {
+        run_panel(s, xbd, wb + size_t(r0) * size_t(k), y + r0);
+    });
     return true;
 }
 
@@ -143,29 +161,13 @@ bool matmul_f32_onednn(const Kernels& kern, const MatrixRef& w, const float* x, 
     if (w.type != DType::F32 && w.type != DType::F16 && w.type != DType::BF16) return false;
     if (!onednn_f32_preferred()) return false;
     const OneOmpThread one;
-    const int k = w.cols, tail = w.rows % kPanel;
-    constexpr auto f32 = dnnl::memory::data_type::f32;
-    const Shape* full = w.rows >= kPanel ? shape(f32, n_tokens, kPanel, k, y_stride) : nullptr;
-    const Shape* last = tail ? shape(f32, n_tokens, tail, k, y_stride) : nullptr;
-    if ((w.rows >= kPanel && !full) || (tail && !last)) return false;
-    const int threads = std::max(1, n_threads); // the same team for every matmul (ops/matmul.cpp)
-    const int n_panels = (w.rows + kPanel - 1) / kPanel;
-    const size_t wrow = row_bytes(w.type, uint64_t(k));
-    const auto* wb = static_cast<const uint8_t*>(w.data);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int p = 0; p < n_panels; p++) {
-        const int r0 = p * kPanel, nr = std::min(kPanel, w.rows - r0);
-        const void* panel = wb + size_t(r0) * wrow;
+    const Shape *full, *last;
+    if (!panel_shapes(dnnl::memory::data_type::f32, w, n_tokens, y_stride, full, last))
+        return false;
+    each_panel(w.rows, n_threads, full, last, [&](int r0, int nr, const Shape* s) {
         thread_local std::vector<float> widened; // a panel widened once for every token
-        if (w.type != DType::F32) {
-            widened.resize(size_t(nr) * size_t(k));
-            for (int r = 0; r < nr; r++)
-                kern.dequantize(w.type, wb + size_t(r0 + r) * wrow, widened.data() + size_t(r) * k,
-                                k);
-            panel = widened.data();
-        }
-        run_panel(w.rows - r0 >= kPanel ? full : last, x, panel, y + r0);
-    }
+        run_panel(s, x, float_panel(kern, w, r0, nr, widened), y + r0);
+    });
     return true;
 }
 
