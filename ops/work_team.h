@@ -12,9 +12,11 @@ namespace strata {
 
 // Batches of up to this many rows (decode, and a batched decode of that many sequences) run
 // their parallel regions here rather than in OpenMP: their regions are short and many, so a
-// barrier's wait is a large share (2 streams at 16 threads on the lent Xeon: 0.89x one stream),
-// and one kind of spinning thread, not two, shares the CPUs.
-constexpr int kTeamMaxRows = 16;
+// barrier's wait is a large share (2 streams at 16 threads on the lent Xeon: 0.86x one stream),
+// and one kind of spinning thread, not two, shares the CPUs. Not 16: there a batch of 16 rows
+// (one AMX tile of tokens) ran at 0.84-1.04x one stream on the team against 2.9-3.4x in OpenMP
+// regions (8 rows: 3.6-4.6x either way).
+constexpr int kTeamMaxRows = 8;
 
 // body(ctx, me, n) runs on the calling thread with me = 0 and on each helper that joins with its
 // own me in [1, n); every call must together cover all the work whichever subset of them runs
