@@ -35,7 +35,7 @@ options:
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.
-  --row-major         keep q4_0/q4_1/q5_0/q5_1/q8_0/iq4_nl/q4_k/q6_k matrices row-major
+  --row-major         keep q4_0/q4_1/q5_0/q5_1/q8_0/iq4_nl/q4_k/q5_k/q6_k matrices row-major
                       (GGUF's blocks byte for byte) instead of the interleave8 layout (8 rows'
                       blocks together) that the kernels read fastest
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
