@@ -1,7 +1,7 @@
 // Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
-// IQ4_NL against Q8_0, Q4_K, Q5_K and Q6_K against Q8_K activations. Each row's sum is formed in
-// the same order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree
-// exactly.
+// IQ4_NL against Q8_0, Q4_K, Q5_K, Q6_K and IQ4_XS against Q8_K activations. Each row's sum is
+// formed in the same order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they
+// agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -241,6 +241,37 @@ void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                          for (int s = 0; s < 8; s++) sumi += scale(8 * h + s) * sub[s];
                      }
                      sum += y[b].d * f16_to_f32(d) * float(sumi);
+                 }
+                 return sum;
+             });
+}
+
+void dot_x8_iq4_xs_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                       size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                       size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockIQ4_XS); // d[8] scales_h[8] scales_l[32] qs
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     BlockIQ4_XS x; // row k's scales (iq4_xs_scale reads them)
+                     std::memcpy(&x.d, blk + 2 * k, 2);
+                     std::memcpy(&x.scales_h, blk + 16 + 2 * k, 2);
+                     std::memcpy(x.scales_l, blk + 32 + 4 * k, 4);
+                     int sumi = 0;
+                     for (int s = 0; s < 8; s++) { // qs[16s + j]: piece 4s + j / 4, byte j % 4
+                         const int8_t* q8 = y[b].qs + 32 * s;
+                         int t = 0;
+                         for (int j = 0; j < 16; j++) {
+                             const uint8_t q = blk[64 + (4 * s + j / 4) * 32 + 4 * k + j % 4];
+                             t += kIq4nlValues[q & 15] * q8[j] + kIq4nlValues[q >> 4] * q8[j + 16];
+                         }
+                         sumi += iq4_xs_scale(x, s) * t;
+                     }
+                     sum += y[b].d * f16_to_f32(x.d) * float(sumi);
                  }
                  return sum;
              });

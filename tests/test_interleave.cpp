@@ -221,6 +221,32 @@ TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
+// IQ4_XS: the 8 rows' d, scales_h, scales_l (a 4-byte piece per row), then qs as Q4_K's.
+TEST(Interleave8, IQ4_XSBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 768; // 2 groups, 3 super-blocks per row
+    const auto w = matrix(DType::IQ4_XS, rows, cols, 11);
+    const size_t rb = row_bytes(DType::IQ4_XS, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::IQ4_XS, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockIQ4_XS*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 136;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, &blk->scales_h, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 32 + 4 * k, blk->scales_l, 4)) << r << " " << b;
+            for (int j = 0; j < 128; j++)
+                ASSERT_EQ(gb[64 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << j;
+        }
+    deinterleave8(DType::IQ4_XS, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::IQ4_XS, x.data(), 6, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 6 * rb, rb));
+}
+
 // IQ4_NL's block is Q4_0's (an f16 scale, 16 nibble bytes): its group blocks are laid out as
 // Q4_0's, byte for byte, and come back.
 TEST(Interleave8, IQ4_NLIsLaidOutAsQ4_0AndRoundTrips) {
@@ -313,8 +339,10 @@ TEST(Interleave8, OnlyTypesWithTheLayoutAndMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q5_1, 12));
     EXPECT_TRUE(can_interleave8(DType::Q5_K, 64));
     EXPECT_FALSE(can_interleave8(DType::Q5_K, 20));
+    EXPECT_TRUE(can_interleave8(DType::IQ4_XS, 64));
+    EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 28));
     EXPECT_FALSE(can_interleave8(DType::Q3_K, 64)); // (row-major types)
-    EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q2_K, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 

@@ -1,4 +1,4 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K and Q6_K matrices
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
 // (core/interleave.h) against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h
 // with VPMADDUBSW products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without
 // VNNI) rows of the kernel table use them.
@@ -93,6 +93,13 @@ void dot_x8_iq4_nl_avx2(int n, const void* w, size_t group_bytes, int n_groups, 
 STRATA_X8_K(q4_k, Q4_K)
 STRATA_X8_K(q5_k, Q5_K)
 #undef STRATA_X8_K
+
+void dot_x8_iq4_xs_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t out_stride) {
+    x8::dot_iq4_xs<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                                 out_stride);
+}
 
 void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,

@@ -423,10 +423,28 @@ inline __m256i iq4nl_lut() {
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
 }
 
+// One 32-value block of the 8 rows (qs pieces 0..3 from qs, IQ4_NL's nibble order) looked up,
+// its products with T tokens' 32 activation bytes yq[u] added to sum[u] (int32 per row, its 8
+// products spread over the chains).
+template <class P, int T>
+inline void iq4_block(const uint8_t* qs, __m256i lut, const int8_t* const* yq,
+                      Chains<P::kChains>* sum) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+        const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
+        const typename P::S8 hi =
+            P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
+        for (int u = 0; u < T; u++) {
+            sum[u][2 * c] = P::add_s8(sum[u][2 * c], lo, bcast4(yq[u] + 4 * c));
+            sum[u][2 * c + 1] = P::add_s8(sum[u][2 * c + 1], hi, bcast4(yq[u] + 16 + 4 * c));
+        }
+    }
+}
+
 template <class P, int T>
 void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                    const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
-    const __m256i m4 = _mm256_set1_epi8(15);
     const __m256i lut = iq4nl_lut();
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
@@ -438,18 +456,9 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                 for (int l = 0; l < 3; l++)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
             Chains<P::kChains> sum[T];
-            for (int c = 0; c < 4; c++) {
-                const __m256i v =
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
-                const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
-                const typename P::S8 hi =
-                    P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
-                for (int u = 0; u < T; u++) {
-                    sum[u][2 * c] = P::add_s8(sum[u][2 * c], lo, bcast4(y[u][b].qs + 4 * c));
-                    sum[u][2 * c + 1] =
-                        P::add_s8(sum[u][2 * c + 1], hi, bcast4(y[u][b].qs + 16 + 4 * c));
-                }
-            }
+            const int8_t* yq[T];
+            for (int u = 0; u < T; u++) yq[u] = y[u][b].qs;
+            iq4_block<P, T>(blk + 16, lut, yq, sum);
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
             for (int u = 0; u < T; u++) {
@@ -475,6 +484,85 @@ void dot_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const vo
         act, act_stride, bsums, nb, n_tokens, out, out_stride,
         [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
             groups_iq4_nl<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
+}
+
+// ---- IQ4_XS x Q8_K ---------------------------------------------------------------------------
+// A group block: d[8], scales_h[8] (f16 and u16 pieces of 2), scales_l (row k's 4 bytes at 32 +
+// 4k), then qs pieces at 64 + 32c + 4k: sub-block s (32 values) is pieces 4s..4s+3, an IQ4_NL
+// block's qs (iq4_block). Each sub-block's int32 sums are multiplied by the 8 rows' signed 6-bit
+// scales (VPMULLD), unpacked once per block; VNNI's +128 bias comes out per sub-block as 128 x
+// its Q8_K sum (bsums 2s, 2s + 1).
+constexpr size_t kGroupBlockXS = 8 * sizeof(BlockIQ4_XS);
+
+// The 8 rows' scales of sub-blocks 0..7, int32 lanes: (4 bits at 4s of scales_l's word) | (2 bits
+// at 2s of scales_h) << 4, less 32 (iq4_xs_scale).
+inline void iq4_xs_scales8(const uint8_t* blk, __m256i sc[8]) {
+    __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32));
+    __m256i h = _mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16))), 4);
+    const __m256i m15 = _mm256_set1_epi32(15), m48 = _mm256_set1_epi32(48);
+    for (int s = 0; s < 8; s++) {
+        sc[s] =
+            _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(l, m15), _mm256_and_si256(h, m48)),
+                             _mm256_set1_epi32(32));
+        l = _mm256_srli_epi32(l, 4);
+        h = _mm256_srli_epi32(h, 2);
+    }
+}
+
+template <class P, int T>
+void groups_iq4_xs(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                   const BlockQ8_K* const* y, float* const* out) {
+    const __m256i lut = iq4nl_lut();
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlockXS;
+            if (T < 4) // (decode and a small batched decode stream their rows from memory)
+                for (size_t l = 0; l < kGroupBlockXS; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            __m256i sc[8];
+            iq4_xs_scales8(blk, sc);
+            __m256i sumi[T];
+            for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
+            for (int s = 0; s < 8; s++) {
+                Chains<P::kChains> sum[T];
+                const int8_t* yq[T];
+                for (int u = 0; u < T; u++) yq[u] = y[u][b].qs + 32 * s;
+                iq4_block<P, T>(blk + 64 + 128 * s, lut, yq, sum);
+                for (int u = 0; u < T; u++) {
+                    __m256i si = sum[u].total();
+                    if constexpr (P::kS8Bias)
+                        si = _mm256_sub_epi32(
+                            si, _mm256_set1_epi32(
+                                    (y[u][b].bsums[2 * s] + y[u][b].bsums[2 * s + 1]) * 128));
+                    sumi[u] = _mm256_add_epi32(sumi[u], _mm256_mullo_epi32(si, sc[s]));
+                }
+            }
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++)
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(y[u][b].d)),
+                                         _mm256_cvtepi32_ps(sumi[u]), acc[u]);
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_iq4_xs(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                size_t out_stride) {
+    const int nb = n / QK_K;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 4 tokens per pass: each looked-up piece serves all 4
+    by_tokens<BlockQ8_K, 4>(
+        act, act_stride, nullptr, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
+            groups_iq4_xs<P, T>(nb, wb, group_bytes, n_groups, y, o);
         });
 }
 

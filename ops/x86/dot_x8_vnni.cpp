@@ -1,4 +1,4 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K and Q6_K matrices
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
 // (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
 // (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's
 // 4 byte products and accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW +
@@ -515,6 +515,14 @@ void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                    const int32_t* const* s, float* const* o) {
             x8::groups_q8<VnniProducts, T>(nb, g, group_bytes, count, y, s, o);
         });
+}
+
+void dot_x8_iq4_xs_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t out_stride) {
+    // 256-bit groups only (no 16-row pairs yet)
+    x8::dot_iq4_xs<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                                 out_stride);
 }
 
 void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
