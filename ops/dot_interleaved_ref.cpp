@@ -1,6 +1,7 @@
 // Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
-// IQ4_NL against Q8_0, Q4_K and Q6_K against Q8_K activations. Each row's sum is formed in the same
-// order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they agree exactly.
+// IQ4_NL against Q8_0, Q4_K, Q5_K, Q6_K and IQ4_XS against Q8_K activations. Each row's sum is
+// formed in the same order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they
+// agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -136,11 +137,16 @@ void dot_x8_q8_0_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                              });
 }
 
-void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                     size_t out_stride) {
+namespace {
+
+// Q4_K and Q5_K against Q8_K: d[8], dmin[8], the scale bytes (byte j of row k at 32 + 8j + k),
+// [Q5_K: qh pieces at kQh], qs pieces at kQs; with kQh >= 0 value 64p + l (l < 32) gets the
+// fifth bit 2p of qh[l] (value 64p + 32 + l: bit 2p + 1), as dot_q5_k_ref.
+template <class Block, int kQs, int kQh>
+void x8_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, int n_tokens, float* out, size_t out_stride) {
     const int nb = n / QK_K;
-    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_K); // d[8] dmin[8] scales[96] qs[1024]
+    constexpr size_t kGroupBlock = 8 * sizeof(Block);
     each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
              [&](const uint8_t* group, int k, const uint8_t* a) {
                  const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
@@ -152,7 +158,9 @@ void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      std::memcpy(&dmin, blk + 16 + 2 * k, 2);
                      uint8_t scales[K_SCALE_BYTES];
                      for (int j = 0; j < K_SCALE_BYTES; j++) scales[j] = blk[32 + 8 * j + k];
-                     auto qs = [&](int i) { return blk[128 + (i / 4) * 32 + 4 * k + i % 4]; };
+                     // byte i of row k's qs (qh) field
+                     auto qs = [&](int i) { return blk[kQs + (i / 4) * 32 + 4 * k + i % 4]; };
+                     auto qh = [&](int l) { return blk[kQh + (l / 4) * 32 + 4 * k + l % 4]; };
                      int sumi = 0, summin = 0;
                      for (int p = 0; p < 4; p++) {
                          uint8_t sc0, m0, sc1, m1;
@@ -160,8 +168,13 @@ void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                          q4_k_scale_min(2 * p + 1, scales, &sc1, &m1);
                          int s0 = 0, s1 = 0;
                          for (int l = 0; l < 32; l++) {
-                             s0 += (qs(32 * p + l) & 15) * y[b].qs[64 * p + l];
-                             s1 += (qs(32 * p + l) >> 4) * y[b].qs[64 * p + 32 + l];
+                             int lo = qs(32 * p + l) & 15, hi = qs(32 * p + l) >> 4;
+                             if constexpr (kQh >= 0) {
+                                 lo |= ((qh(l) >> (2 * p)) & 1) << 4;
+                                 hi |= ((qh(l) >> (2 * p + 1)) & 1) << 4;
+                             }
+                             s0 += lo * y[b].qs[64 * p + l];
+                             s1 += hi * y[b].qs[64 * p + 32 + l];
                          }
                          sumi += sc0 * s0 + sc1 * s1;
                          summin += m0 * (y[b].bsums[4 * p] + y[b].bsums[4 * p + 1]) +
@@ -172,6 +185,24 @@ void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                  }
                  return sum;
              });
+}
+
+} // namespace
+
+void dot_x8_q4_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // d[8] dmin[8] scales[96] qs[1024]
+    x8_k_ref<BlockQ4_K, 128, -1>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                                 out_stride);
+}
+
+void dot_x8_q5_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    // d[8] dmin[8] scales[96] qh[256] qs[1024]
+    x8_k_ref<BlockQ5_K, 384, 128>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out,
+                                  out_stride);
 }
 
 void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
@@ -210,6 +241,37 @@ void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                          for (int s = 0; s < 8; s++) sumi += scale(8 * h + s) * sub[s];
                      }
                      sum += y[b].d * f16_to_f32(d) * float(sumi);
+                 }
+                 return sum;
+             });
+}
+
+void dot_x8_iq4_xs_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                       size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                       size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockIQ4_XS); // d[8] scales_h[8] scales_l[32] qs
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     BlockIQ4_XS x; // row k's scales (iq4_xs_scale reads them)
+                     std::memcpy(&x.d, blk + 2 * k, 2);
+                     std::memcpy(&x.scales_h, blk + 16 + 2 * k, 2);
+                     std::memcpy(x.scales_l, blk + 32 + 4 * k, 4);
+                     int sumi = 0;
+                     for (int s = 0; s < 8; s++) { // qs[16s + j]: piece 4s + j / 4, byte j % 4
+                         const int8_t* q8 = y[b].qs + 32 * s;
+                         int t = 0;
+                         for (int j = 0; j < 16; j++) {
+                             const uint8_t q = blk[64 + (4 * s + j / 4) * 32 + 4 * k + j % 4];
+                             t += kIq4nlValues[q & 15] * q8[j] + kIq4nlValues[q >> 4] * q8[j + 16];
+                         }
+                         sumi += iq4_xs_scale(x, s) * t;
+                     }
+                     sum += y[b].d * f16_to_f32(x.d) * float(sumi);
                  }
                  return sum;
              });

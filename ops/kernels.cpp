@@ -29,9 +29,9 @@ constexpr Kernels make_reference_row() {
     k[DType::Q2_K].dot = dot_q2_k_ref;
     k[DType::Q3_K].dot = dot_q3_k_ref;
     k[DType::Q4_K] = {.dot = dot_q4_k_ref, .x8 = dot_x8_q4_k_ref};
-    k[DType::Q5_K].dot = dot_q5_k_ref;
+    k[DType::Q5_K] = {.dot = dot_q5_k_ref, .x8 = dot_x8_q5_k_ref};
     k[DType::Q6_K] = {.dot = dot_q6_k_ref, .x8 = dot_x8_q6_k_ref};
-    k[DType::IQ4_XS].dot = dot_iq4_xs_ref;
+    k[DType::IQ4_XS] = {.dot = dot_iq4_xs_ref, .x8 = dot_x8_iq4_xs_ref};
     k[DType::Q8_K].quantize = quantize_q8_k_ref;
     k.rmsnorm = rmsnorm_ref;
     k.softmax = softmax_ref;

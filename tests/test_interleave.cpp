@@ -133,6 +133,72 @@ TEST(Interleave8, Q4_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
 }
 
+// Q5_K: Q4_K's fields with the fifth bits' qh between scales and qs, in 4-byte pieces as qs.
+TEST(Interleave8, Q5_KBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 768; // 2 groups, 3 super-blocks per row
+    const auto w = matrix(DType::Q5_K, rows, cols, 10);
+    const size_t rb = row_bytes(DType::Q5_K, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q5_K, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ5_K*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 176;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, &blk->dmin, 2)) << r << " " << b;
+            for (int j = 0; j < 12; j++) ASSERT_EQ(gb[32 + 8 * j + k], blk->scales[j]) << j;
+            for (int j = 0; j < 32; j++)
+                ASSERT_EQ(gb[128 + (j / 4) * 32 + 4 * k + j % 4], blk->qh[j]) << j;
+            for (int j = 0; j < 128; j++)
+                ASSERT_EQ(gb[384 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << j;
+        }
+    deinterleave8(DType::Q5_K, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::Q5_K, x.data(), 13, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
+}
+
+// The largest Q5_K sums: every value 31 (qs and qh all ones), scales and mins 63, against
+// activations of -128 and 127. AVX2 sums a sub-block's byte products in int16 lanes, which hold
+// only 4 pieces of these (4 x 2 x 31 x 128 = 31744); a run of 8 would wrap. Every row must give
+// the reference's result.
+TEST(Interleave8, Q5_KExtremeValuesDoNotOverflow) {
+    const int rows = 8, n = 2 * QK_K;
+    std::vector<BlockQ5_K> w(size_t(rows) * 2);
+    for (auto& blk : w) {
+        blk.d = 0x3C00;    // 1.0
+        blk.dmin = 0x3800; // 0.5
+        std::memset(blk.scales, 0xFF, sizeof blk.scales);
+        std::memset(blk.qh, 0xFF, sizeof blk.qh);
+        std::memset(blk.qs, 0xFF, sizeof blk.qs);
+    }
+    w[3].qh[5] = 0; // (one row with other fifth bits)
+    for (int8_t v : {int8_t(-128), int8_t(127)}) {
+        BlockQ8_K a[2];
+        for (auto& blk : a) {
+            blk.d = 1.0f;
+            std::memset(blk.qs, v, sizeof blk.qs);
+            for (auto& s : blk.bsums) s = int16_t(16 * v);
+        }
+        std::vector<uint8_t> x(w.size() * sizeof(BlockQ5_K));
+        interleave8(DType::Q5_K, reinterpret_cast<const uint8_t*>(w.data()), x.data(), rows, n);
+        for (const Kernels* k : available_kernels()) {
+            std::vector<float> out(rows);
+            k->dot_x8(DType::Q5_K)(n, x.data(), x.size(), 1, a, sizeof a, nullptr, 1, out.data(),
+                                   rows);
+            for (int r = 0; r < rows; r++)
+                ASSERT_EQ(out[size_t(r)],
+                          ref_dot(DType::Q5_K, n,
+                                  reinterpret_cast<const uint8_t*>(w.data() + 2 * r),
+                                  reinterpret_cast<const uint8_t*>(a)))
+                    << k->name << " r=" << r << " y=" << int(v);
+        }
+    }
+}
+
 TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     const int rows = 8, cols = 512;
     const auto w = matrix(DType::Q6_K, rows, cols, 9);
@@ -153,6 +219,32 @@ TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
         }
     deinterleave8(DType::Q6_K, x.data(), back.data(), rows, cols);
     EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
+// IQ4_XS: the 8 rows' d, scales_h, scales_l (a 4-byte piece per row), then qs as Q4_K's.
+TEST(Interleave8, IQ4_XSBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 768; // 2 groups, 3 super-blocks per row
+    const auto w = matrix(DType::IQ4_XS, rows, cols, 11);
+    const size_t rb = row_bytes(DType::IQ4_XS, cols);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::IQ4_XS, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockIQ4_XS*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 136;
+            const int k = r % 8;
+            ASSERT_EQ(0, std::memcmp(gb + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * k, &blk->scales_h, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 32 + 4 * k, blk->scales_l, 4)) << r << " " << b;
+            for (int j = 0; j < 128; j++)
+                ASSERT_EQ(gb[64 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << j;
+        }
+    deinterleave8(DType::IQ4_XS, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::IQ4_XS, x.data(), 6, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 6 * rb, rb));
 }
 
 // IQ4_NL's block is Q4_0's (an f16 scale, 16 nibble bytes): its group blocks are laid out as
@@ -245,8 +337,12 @@ TEST(Interleave8, OnlyTypesWithTheLayoutAndMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q4_1, 60));
     EXPECT_TRUE(can_interleave8(DType::Q5_1, 64));
     EXPECT_FALSE(can_interleave8(DType::Q5_1, 12));
-    EXPECT_FALSE(can_interleave8(DType::Q5_K, 64)); // (row-major types)
-    EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 64));
+    EXPECT_TRUE(can_interleave8(DType::Q5_K, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q5_K, 20));
+    EXPECT_TRUE(can_interleave8(DType::IQ4_XS, 64));
+    EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 28));
+    EXPECT_FALSE(can_interleave8(DType::Q3_K, 64)); // (row-major types)
+    EXPECT_FALSE(can_interleave8(DType::Q2_K, 64));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 

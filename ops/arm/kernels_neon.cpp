@@ -554,13 +554,14 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
     }
 }
 
-// Interleave8 Q4_K x Q8_K, one token at a time (core/interleave.h): sub-block s of 4 rows is
-// 8 pieces of 16 bytes (low nibbles for even s, high for odd), each dotted with the token's 4
-// matching bytes in every lane; the 8 rows' 6-bit scales and mins are unpacked 16 bytes at a
-// time from the byte-interleaved scale bytes (byte j of row k at 32 + 8j + k).
-void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                 size_t out_stride) {
+// Interleave8 Q4_K and Q5_K x Q8_K, one token at a time (core/interleave.h): sub-block s of 4
+// rows is 8 pieces of 16 bytes at kQs (low nibbles for even s, high for odd; Q5_K's fifth bits:
+// bit s of qh's 8 pieces at kQh), each dotted with the token's 4 matching bytes in every lane; the
+// 8 rows' 6-bit scales and mins are unpacked 16 bytes at a time (byte j of row k at 32 + 8j + k).
+template <class Block, int kQs, int kQh>
+void dot_x8_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+              size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+              size_t out_stride) {
     const int nb = n / QK_K;
     const uint8x16_t m4 = vdupq_n_u8(15), m63 = vdupq_n_u8(63), top2 = vdupq_n_u8(0xC0);
     for (int t = 0; t < n_tokens; t++) {
@@ -570,7 +571,7 @@ void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const v
             const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
             float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
             for (int b = 0; b < nb; b++) {
-                const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ4_K);
+                const uint8_t* blk = group + size_t(b) * 8 * sizeof(Block);
                 uint8_t sc[64], mn[64]; // [8s + k]
                 for (int h = 0; h < 2; h++) {
                     const uint8x16_t l0 = vld1q_u8(blk + 32 + 16 * h);
@@ -596,8 +597,13 @@ void dot_x8_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const v
                         std::memcpy(&yw, y[b].qs + 64 * p + 32 * (s % 2) + 4 * i, 4);
                         const int8x16_t yv = vreinterpretq_s8_s32(vdupq_n_s32(yw));
                         for (int h = 0; h < 2; h++) {
-                            const uint8x16_t q = vld1q_u8(blk + 128 + 256 * p + 32 * i + 16 * h);
-                            const uint8x16_t nib = s % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4);
+                            const uint8x16_t q = vld1q_u8(blk + kQs + 256 * p + 32 * i + 16 * h);
+                            uint8x16_t nib = s % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4);
+                            if constexpr (kQh >= 0) // bit s to bit 4 (a negative shift: right)
+                                nib = vorrq_u8(
+                                    nib, vandq_u8(vshlq_u8(vld1q_u8(blk + kQh + 32 * i + 16 * h),
+                                                           vdupq_n_s8(int8_t(4 - s))),
+                                                  vdupq_n_u8(0x10)));
                             dots[h] = dot4x4(dots[h], vreinterpretq_s8_u8(nib), yv);
                         }
                     }
@@ -768,7 +774,7 @@ constexpr Kernels make_neon_row() {
     k[DType::BF16] = {.dot = dot_bf16, .rows = dot_rows_half<HalfBF16>};
     k[DType::Q8_0] = {.dot = dot_q8_0, .x8 = dot_x8_q8_0, .quantize = quantize_q8_0_ref};
     k[DType::Q4_0] = {.dot = dot_q4_0, .x8 = dot_x8_q4_0};
-    k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_q4_k};
+    k[DType::Q4_K] = {.dot = dot_q4_k, .x8 = dot_x8_k<BlockQ4_K, 128, -1>};
     k[DType::Q6_K] = {.dot = dot_q6_k, .x8 = dot_x8_q6_k};
     k[DType::Q8_K].quantize = quantize_q8_k_ref;
     STRATA_NEON_TYPES_NS::set_new_type_dots(k); // Q4_1, Q5_0, Q5_1, IQ4_NL
@@ -776,6 +782,7 @@ constexpr Kernels make_neon_row() {
     k[DType::Q5_0].x8 = dot_x8_q5_0;
     k[DType::Q4_1].x8 = dot_x8_q4_1;
     k[DType::Q5_1].x8 = dot_x8_q5_1;
+    k[DType::Q5_K].x8 = dot_x8_k<BlockQ5_K, 384, 128>;
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;

@@ -1,7 +1,7 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h)
-// against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW
-// products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the
-// kernel table use them.
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
+// (core/interleave.h) against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h
+// with VPMADDUBSW products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without
+// VNNI) rows of the kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/x86_shared.h"
 
@@ -26,6 +26,8 @@ struct Avx2Products {
     static constexpr int kChains = 1;
     // 6-bit x 8-bit products: 2 VPMADDUBSW results (<= 2 x 2 x 63 x 128 < 2^15) per int16 sum
     static constexpr int kQ6Run = 2;
+    // 5-bit x 8-bit products: 4 VPMADDUBSW results (<= 4 x 2 x 31 x 128 < 2^15) per int16 sum
+    static constexpr int kQ5Run = 4;
     static __m256i scales_i8(const uint8_t* sc) { // each scale in both int16 halves
         const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc));
         return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
@@ -80,11 +82,23 @@ void dot_x8_iq4_nl_avx2(int n, const void* w, size_t group_bytes, int n_groups, 
                                  out_stride);
 }
 
-void dot_x8_q4_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                      size_t out_stride) {
-    x8::dot_q4_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+// Q4_K and Q5_K: x8::dot_k over the type
+#define STRATA_X8_K(name, Ty)                                                                      \
+    void dot_x8_##name##_avx2(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* bsums,            \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        x8::dot_k<Avx2Products, x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, bsums,       \
+                                        n_tokens, out, out_stride);                                \
+    }
+STRATA_X8_K(q4_k, Q4_K)
+STRATA_X8_K(q5_k, Q5_K)
+#undef STRATA_X8_K
+
+void dot_x8_iq4_xs_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t out_stride) {
+    x8::dot_iq4_xs<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                                 out_stride);
 }
 
 void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,

@@ -10,6 +10,7 @@
 //   scales_i8(sc)            8 rows' signed 8-bit scales (Q6_K) in the form mul_scale takes
 //   mul_scale(acc, s)        the 8 rows' sums times those scales, int32 lanes
 //   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
+//   kQ5Run                   5-bit quant pieces (Q5_K) an Acc may take before it is scaled
 //   S8, s8(q)                32 signed quant bytes (Q8_0) prepared once for every token
 //   add_s8(acc, s, y)        int32 acc + the products of a prepared S8 with y, per row
 //   kS8Bias                  s8 biased the quants by +128: 128 x the token's block sum comes out
@@ -149,14 +150,28 @@ void dot_q8_0(int n, const void* w, size_t group_bytes, int n_groups, const void
         });
 }
 
-// ---- Q4_K x Q8_K ----------------------------------------------------------------------------
+// ---- Q4_K and Q5_K x Q8_K: one skeleton over the fifth bit ----------------------------------
 // A group block: d[8], dmin[8], the 12 scale bytes of the 8 rows byte-interleaved (byte j of row
-// k at 32 + 8j + k), then qs in 4-byte pieces (piece c of row k at 128 + 32c + 4k). Sub-block s
-// (32 values) of the 8 rows is pieces 8(s/2)..8(s/2)+7, low nibbles for even s, high for odd;
-// its 8 pieces' products go into one Acc, scaled by each row's 6-bit scale. The 8 rows' scales
-// and mins are unpacked with 3 loads; the mins term is an 8 x 8 VPMADDWD product of the rows'
-// mins with the Q8_K sub-block sums.
-constexpr size_t kGroupBlockK = 8 * sizeof(BlockQ4_K);
+// k at 32 + 8j + k), [Q5_K: qh in 4-byte pieces at 128 + 32c + 4k], then qs in 4-byte pieces
+// (piece c of row k at Ty::kQs + 32c + 4k). Sub-block s (32 values) of the 8 rows is qs pieces
+// 8(s/2)..8(s/2)+7, low nibbles for even s, high for odd; Q5_K's fifth bit of those values is
+// bit s of qh pieces 0..7 (one qh piece serves the 4 qs pieces 8p + i). Runs of a sub-block's
+// pieces go into one Acc, scaled by each row's 6-bit scale. The 8 rows' scales and mins are
+// unpacked with 3 loads; the mins term is an 8 x 8 VPMADDWD product of the rows' mins with the
+// Q8_K sub-block sums. A type Ty gives:
+//   kBlock    the group block's bytes
+//   kQs       qs's offset in it
+//   kQh       Q5_K: qh's offset in it; -1 for none (Q4_K)
+// and P gives kQ5Run, the 5-bit pieces an Acc may take (kRun below; 4-bit: all 8).
+struct Q4_K {
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ4_K), kQs = 128;
+    static constexpr int kQh = -1;
+};
+struct Q5_K {
+    static constexpr size_t kBlock = 8 * sizeof(BlockQ5_K), kQs = 384;
+    static constexpr int kQh = 128;
+};
+constexpr size_t kGroupBlockK = Q4_K::kBlock; // (the AMX packer reads Q4_K's)
 
 // The 8 rows' 6-bit scales and mins, sc[8s + k] and mn[8s + k] (s < 8), as q4_k_scale_min.
 inline void scales_mins8(const uint8_t* p, uint8_t* sc, uint8_t* mn) {
@@ -176,9 +191,20 @@ inline void scales_mins8(const uint8_t* p, uint8_t* sc, uint8_t* mn) {
                         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), m15), mn_hi));
 }
 
-template <class P, int T>
+// Q5_K: the fifth bits of qs piece 8p + i's low and high nibbles, bits 2p and 2p + 1 of each
+// byte of qh piece i, ORed into them as 0x10. h is that qh piece shifted right by 2p in 16-bit
+// lanes (a byte's bits 2p, 2p + 1 come from the byte itself: 2p + 1 < 8).
+inline void add_fifth_bits(__m256i h, __m256i& lo, __m256i& hi) {
+    const __m256i m16 = _mm256_set1_epi8(0x10);
+    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), m16));
+    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), m16));
+}
+
+template <class P, class Ty, int T>
 void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const BlockQ8_K* const* y,
               float* const* out) {
+    constexpr bool kFifth = Ty::kQh >= 0;
+    constexpr int kRun = kFifth ? P::kQ5Run : 8; // pieces per Acc
     const __m256i m4 = _mm256_set1_epi8(15);
     alignas(32) uint8_t sc[64], mn[64];
     for (int g = 0; g < n_groups; g++) {
@@ -186,32 +212,41 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
         __m256 acc[T];
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * kGroupBlockK;
+            const uint8_t* blk = group + size_t(b) * Ty::kBlock;
             if (T < 4)
-                for (size_t l = 0; l < kGroupBlockK; l += 64)
+                for (size_t l = 0; l < Ty::kBlock; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
             scales_mins8(blk + 32, sc, mn);
             __m256i sumi[T];
             for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
             for (int p = 0; p < 4; p++) {
-                typename P::Acc lo[T], hi[T];
-                for (int u = 0; u < T; u++) lo[u] = hi[u] = P::zero();
-                const uint8_t* qs = blk + 128 + 256 * p;
-                for (int i = 0; i < 8; i++) {
-                    const __m256i v =
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * i));
-                    const __m256i ql = _mm256_and_si256(v, m4);
-                    const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                    for (int u = 0; u < T; u++) {
-                        const int8_t* yq = y[u][b].qs + 64 * p + 4 * i;
-                        lo[u] = P::add(lo[u], ql, bcast4(yq));
-                        hi[u] = P::add(hi[u], qh, bcast4(yq + 32));
+                const uint8_t* qs = blk + Ty::kQs + 256 * p;
+                const __m128i shift = _mm_cvtsi32_si128(2 * p);
+                for (int i0 = 0; i0 < 8; i0 += kRun) {
+                    typename P::Acc lo[T], hi[T];
+                    for (int u = 0; u < T; u++) lo[u] = hi[u] = P::zero();
+                    for (int i = i0; i < i0 + kRun; i++) {
+                        const __m256i v =
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * i));
+                        __m256i q_lo = _mm256_and_si256(v, m4);
+                        __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                        if constexpr (kFifth)
+                            add_fifth_bits(_mm256_srl_epi16(
+                                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                   blk + Ty::kQh + 32 * i)),
+                                               shift),
+                                           q_lo, q_hi);
+                        for (int u = 0; u < T; u++) {
+                            const int8_t* yq = y[u][b].qs + 64 * p + 4 * i;
+                            lo[u] = P::add(lo[u], q_lo, bcast4(yq));
+                            hi[u] = P::add(hi[u], q_hi, bcast4(yq + 32));
+                        }
                     }
+                    for (int u = 0; u < T; u++)
+                        sumi[u] = _mm256_add_epi32(
+                            sumi[u], _mm256_add_epi32(P::scaled(lo[u], sc + 16 * p),
+                                                      P::scaled(hi[u], sc + 16 * p + 8)));
                 }
-                for (int u = 0; u < T; u++)
-                    sumi[u] = _mm256_add_epi32(sumi[u],
-                                               _mm256_add_epi32(P::scaled(lo[u], sc + 16 * p),
-                                                                P::scaled(hi[u], sc + 16 * p + 8)));
             }
             // mins: lane k = (mn[k][s], mn[k][s+1]) as int16, against (Y[s], Y[s+1])
             __m256i mpair[4];
@@ -243,17 +278,17 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
     }
 }
 
-template <class P>
-void dot_q4_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-              size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-              size_t out_stride) {
+template <class P, class Ty>
+void dot_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+           size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+           size_t out_stride) {
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
     // 2 tokens per pass in prefill: 2 x (lo, hi, sum) stay in registers
     by_tokens<BlockQ8_K, 2>(
         act, act_stride, nullptr, nb, n_tokens, out, out_stride,
         [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
-            groups_k<P, T>(nb, wb, group_bytes, n_groups, y, o);
+            groups_k<P, Ty, T>(nb, wb, group_bytes, n_groups, y, o);
         });
 }
 
@@ -388,10 +423,28 @@ inline __m256i iq4nl_lut() {
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
 }
 
+// One 32-value block of the 8 rows (qs pieces 0..3 from qs, IQ4_NL's nibble order) looked up,
+// its products with T tokens' 32 activation bytes yq[u] added to sum[u] (int32 per row, its 8
+// products spread over the chains).
+template <class P, int T>
+inline void iq4_block(const uint8_t* qs, __m256i lut, const int8_t* const* yq,
+                      Chains<P::kChains>* sum) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+        const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
+        const typename P::S8 hi =
+            P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
+        for (int u = 0; u < T; u++) {
+            sum[u][2 * c] = P::add_s8(sum[u][2 * c], lo, bcast4(yq[u] + 4 * c));
+            sum[u][2 * c + 1] = P::add_s8(sum[u][2 * c + 1], hi, bcast4(yq[u] + 16 + 4 * c));
+        }
+    }
+}
+
 template <class P, int T>
 void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                    const BlockQ8_0* const* y, const int32_t* const* bsum, float* const* out) {
-    const __m256i m4 = _mm256_set1_epi8(15);
     const __m256i lut = iq4nl_lut();
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
@@ -403,18 +456,9 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                 for (int l = 0; l < 3; l++)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
             Chains<P::kChains> sum[T];
-            for (int c = 0; c < 4; c++) {
-                const __m256i v =
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
-                const typename P::S8 lo = P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4)));
-                const typename P::S8 hi =
-                    P::s8(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
-                for (int u = 0; u < T; u++) {
-                    sum[u][2 * c] = P::add_s8(sum[u][2 * c], lo, bcast4(y[u][b].qs + 4 * c));
-                    sum[u][2 * c + 1] =
-                        P::add_s8(sum[u][2 * c + 1], hi, bcast4(y[u][b].qs + 16 + 4 * c));
-                }
-            }
+            const int8_t* yq[T];
+            for (int u = 0; u < T; u++) yq[u] = y[u][b].qs;
+            iq4_block<P, T>(blk + 16, lut, yq, sum);
             const __m256 dw =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
             for (int u = 0; u < T; u++) {
@@ -440,6 +484,85 @@ void dot_iq4_nl(int n, const void* w, size_t group_bytes, int n_groups, const vo
         act, act_stride, bsums, nb, n_tokens, out, out_stride,
         [&]<int T>(const BlockQ8_0* const* y, const int32_t* const* s, float* const* o) {
             groups_iq4_nl<P, T>(nb, wb, group_bytes, n_groups, y, s, o);
+        });
+}
+
+// ---- IQ4_XS x Q8_K ---------------------------------------------------------------------------
+// A group block: d[8], scales_h[8] (f16 and u16 pieces of 2), scales_l (row k's 4 bytes at 32 +
+// 4k), then qs pieces at 64 + 32c + 4k: sub-block s (32 values) is pieces 4s..4s+3, an IQ4_NL
+// block's qs (iq4_block). Each sub-block's int32 sums are multiplied by the 8 rows' signed 6-bit
+// scales (VPMULLD), unpacked once per block; VNNI's +128 bias comes out per sub-block as 128 x
+// its Q8_K sum (bsums 2s, 2s + 1).
+constexpr size_t kGroupBlockXS = 8 * sizeof(BlockIQ4_XS);
+
+// The 8 rows' scales of sub-blocks 0..7, int32 lanes: (4 bits at 4s of scales_l's word) | (2 bits
+// at 2s of scales_h) << 4, less 32 (iq4_xs_scale).
+inline void iq4_xs_scales8(const uint8_t* blk, __m256i sc[8]) {
+    __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32));
+    __m256i h = _mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16))), 4);
+    const __m256i m15 = _mm256_set1_epi32(15), m48 = _mm256_set1_epi32(48);
+    for (int s = 0; s < 8; s++) {
+        sc[s] =
+            _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(l, m15), _mm256_and_si256(h, m48)),
+                             _mm256_set1_epi32(32));
+        l = _mm256_srli_epi32(l, 4);
+        h = _mm256_srli_epi32(h, 2);
+    }
+}
+
+template <class P, int T>
+void groups_iq4_xs(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
+                   const BlockQ8_K* const* y, float* const* out) {
+    const __m256i lut = iq4nl_lut();
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        __m256 acc[T];
+        for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* blk = group + size_t(b) * kGroupBlockXS;
+            if (T < 4) // (decode and a small batched decode stream their rows from memory)
+                for (size_t l = 0; l < kGroupBlockXS; l += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+            __m256i sc[8];
+            iq4_xs_scales8(blk, sc);
+            __m256i sumi[T];
+            for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
+            for (int s = 0; s < 8; s++) {
+                Chains<P::kChains> sum[T];
+                const int8_t* yq[T];
+                for (int u = 0; u < T; u++) yq[u] = y[u][b].qs + 32 * s;
+                iq4_block<P, T>(blk + 64 + 128 * s, lut, yq, sum);
+                for (int u = 0; u < T; u++) {
+                    __m256i si = sum[u].total();
+                    if constexpr (P::kS8Bias)
+                        si = _mm256_sub_epi32(
+                            si, _mm256_set1_epi32(
+                                    (y[u][b].bsums[2 * s] + y[u][b].bsums[2 * s + 1]) * 128));
+                    sumi[u] = _mm256_add_epi32(sumi[u], _mm256_mullo_epi32(si, sc[s]));
+                }
+            }
+            const __m256 dw =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+            for (int u = 0; u < T; u++)
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(y[u][b].d)),
+                                         _mm256_cvtepi32_ps(sumi[u]), acc[u]);
+        }
+        for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
+    }
+}
+
+template <class P>
+void dot_iq4_xs(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                size_t out_stride) {
+    const int nb = n / QK_K;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // 4 tokens per pass: each looked-up piece serves all 4
+    by_tokens<BlockQ8_K, 4>(
+        act, act_stride, nullptr, nb, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
+            groups_iq4_xs<P, T>(nb, wb, group_bytes, n_groups, y, o);
         });
 }
 

@@ -1,8 +1,9 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h)
-// against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
-// ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
-// accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
-// VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
+// (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
+// (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's
+// 4 byte products and accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW +
+// VPADDW per piece and VPMADDWD per block). Built only into the avx512_vnni kernel row, with that
+// row's flags.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/x86_shared.h"
 
@@ -18,6 +19,7 @@ struct VnniProducts {
     // products per block kept Q8_0 GEMV in L2 at 12.0 us (256 x 2048), 4 chains 10.3-10.6
     static constexpr int kChains = 4;
     static constexpr int kQ6Run = 4; // int32 sums: a whole 16-value sub-block
+    static constexpr int kQ5Run = 8; // a whole 32-value sub-block
     static __m256i scales_i8(const uint8_t* sc) {
         return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
     }
@@ -226,18 +228,19 @@ void pair_levels(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* 
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
-// Q4_K: as x8::groups_k, 16 rows wide; the two groups' 6-bit scales and mins are unpacked
-// into one array each (lanes 0..7 the first group's rows, 8..15 the second's).
-template <int T>
-void pair_q4_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
-               float* const* out) {
-    const __m512i m4 = _mm512_set1_epi8(15);
+// Q4_K and Q5_K: as x8::groups_k, 16 rows wide; the two groups' 6-bit scales and mins are
+// unpacked into one array each (lanes 0..7 the first group's rows, 8..15 the second's).
+template <class Ty, int T>
+void pair_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+            float* const* out) {
+    constexpr bool kFifth = Ty::kQh >= 0;
+    const __m512i m4 = _mm512_set1_epi8(15), m16 = _mm512_set1_epi8(0x10);
     alignas(64) uint8_t sc[2][64], mn[2][64];
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlockK;
-        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlockK;
+        const uint8_t* b0 = g0 + size_t(b) * Ty::kBlock;
+        const uint8_t* b1 = g1 + size_t(b) * Ty::kBlock;
         x8::scales_mins8(b0 + 32, sc[0], mn[0]);
         x8::scales_mins8(b1 + 32, sc[1], mn[1]);
         // the 16 rows' 8-bit values at offset o of each group's array, as int32 lanes
@@ -251,15 +254,22 @@ void pair_q4_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
         for (int p = 0; p < 4; p++) {
             __m512i lo[T], hi[T];
             for (int u = 0; u < T; u++) lo[u] = hi[u] = _mm512_setzero_si512();
+            const __m128i shift = _mm_cvtsi32_si128(2 * p);
             for (int i = 0; i < 8; i++) {
-                const size_t o = 128 + 256 * size_t(p) + 32 * size_t(i);
+                const size_t o = Ty::kQs + 256 * size_t(p) + 32 * size_t(i);
                 const __m512i v = load_pair(b0 + o, b1 + o);
-                const __m512i ql = _mm512_and_si512(v, m4);
-                const __m512i qh = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                __m512i q_lo = _mm512_and_si512(v, m4);
+                __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                if constexpr (kFifth) { // as x8::add_fifth_bits
+                    const size_t oh = size_t(Ty::kQh) + 32 * size_t(i);
+                    const __m512i h = _mm512_srl_epi16(load_pair(b0 + oh, b1 + oh), shift);
+                    q_lo = _mm512_or_si512(q_lo, _mm512_and_si512(_mm512_slli_epi16(h, 4), m16));
+                    q_hi = _mm512_or_si512(q_hi, _mm512_and_si512(_mm512_slli_epi16(h, 3), m16));
+                }
                 for (int u = 0; u < T; u++) {
                     const int8_t* yq = y[u][b].qs + 64 * p + 4 * i;
-                    lo[u] = _mm512_dpbusd_epi32(lo[u], ql, bcast4_512(yq));
-                    hi[u] = _mm512_dpbusd_epi32(hi[u], qh, bcast4_512(yq + 32));
+                    lo[u] = _mm512_dpbusd_epi32(lo[u], q_lo, bcast4_512(yq));
+                    hi[u] = _mm512_dpbusd_epi32(hi[u], q_hi, bcast4_512(yq + 32));
                 }
             }
             const __m512i s_lo = rows16(sc, 16 * p), s_hi = rows16(sc, 16 * p + 8);
@@ -440,7 +450,31 @@ void dot_levels(int n, const void* w, size_t group_bytes, int n_groups, const vo
         });
 }
 
+// Q4_K and Q5_K: 4 tokens per pass (2 in the 256-bit kernel, which has half the registers)
+template <class Ty>
+void dot_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+           size_t act_stride, int n_tokens, float* out, size_t out_stride) {
+    by_pairs<BlockQ8_K, 4>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                  const int32_t* const*, float* const* o) { pair_k<Ty, T>(nb, g0, g1, y, o); },
+        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_K* const* y,
+                   const int32_t* const*, float* const* o) {
+            x8::groups_k<VnniProducts, Ty, T>(nb, g, group_bytes, count, y, o);
+        });
+}
+
 } // namespace
+
+#define STRATA_X8_K(name, Ty)                                                                      \
+    void dot_x8_##name##_vnni(int n, const void* w, size_t group_bytes, int n_groups,              \
+                              const void* act, size_t act_stride, const int32_t* /*bsums*/,        \
+                              int n_tokens, float* out, size_t out_stride) {                       \
+        dot_k<x8::Ty>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);    \
+    }
+STRATA_X8_K(q4_k, Q4_K)
+STRATA_X8_K(q5_k, Q5_K)
+#undef STRATA_X8_K
 
 #define STRATA_X8_LEVELS(name, Ty)                                                                 \
     void dot_x8_##name##_vnni(int n, const void* w, size_t group_bytes, int n_groups,              \
@@ -483,18 +517,12 @@ void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
         });
 }
 
-void dot_x8_q4_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
-                      size_t out_stride) {
-    // 4 tokens per pass (2 in the 256-bit kernel, which has half the registers)
-    by_pairs<BlockQ8_K, 4>(
-        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
-        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
-                  const int32_t* const*, float* const* o) { pair_q4_k<T>(nb, g0, g1, y, o); },
-        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_K* const* y,
-                   const int32_t* const*, float* const* o) {
-            x8::groups_k<VnniProducts, T>(nb, g, group_bytes, count, y, o);
-        });
+void dot_x8_iq4_xs_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t out_stride) {
+    // 256-bit groups only (no 16-row pairs yet)
+    x8::dot_iq4_xs<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                                 out_stride);
 }
 
 void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
