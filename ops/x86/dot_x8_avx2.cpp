@@ -3,6 +3,7 @@
 // products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the
 // kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
+#include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
 
 namespace strata {
@@ -91,6 +92,13 @@ void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
     x8::dot_q6_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
+}
+
+void dot_x8_q3_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q3_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
 }
 

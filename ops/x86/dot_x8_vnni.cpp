@@ -4,6 +4,7 @@
 // accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
 // VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
 #include "ops/x86/dot_x8_impl.h"
+#include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
 
 namespace strata {
@@ -504,6 +505,13 @@ void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                    const int32_t* const*, float* const* o) {
             x8::groups_q6<VnniProducts, T>(nb, g, group_bytes, count, y, o);
         });
+}
+
+void dot_x8_q3_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_q3_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
+                               out_stride);
 }
 
 } // namespace strata
