@@ -27,7 +27,7 @@ constexpr DTypeInfo kTypes[] = {
     {DType::Q5_0,  "q5_0",   QK5_0,  bytes<BlockQ5_0>(),   true,  DType::Q8_0,  true,  false, true,  DType::Q5_0  , 0.055,    quantize_row_q5_0_ref,  dequantize_row_q5_0_ref},
     {DType::Q5_1,  "q5_1",   QK5_1,  bytes<BlockQ5_1>(),   true,  DType::Q8_0,  true,  false, true,  DType::Q5_1  , 0.050,    quantize_row_q5_1_ref,  dequantize_row_q5_1_ref},
     {DType::IQ4_NL,"iq4_nl", QK4_NL, bytes<BlockIQ4_NL>(), true,  DType::Q8_0,  true,  false, true,  DType::IQ4_NL, 0.100,    quantize_row_iq4_nl_ref, dequantize_row_iq4_nl_ref},
-    {DType::Q2_K,  "q2_k",   QK_K,   bytes<BlockQ2_K>(),   true,  DType::Q8_K,  true,  false, false, DType::IQ4_NL, 0.350,    quantize_row_q2_k_ref,  dequantize_row_q2_k_ref},
+    {DType::Q2_K,  "q2_k",   QK_K,   bytes<BlockQ2_K>(),   true,  DType::Q8_K,  true,  false, true,  DType::IQ4_NL, 0.350,    quantize_row_q2_k_ref,  dequantize_row_q2_k_ref},
     {DType::Q3_K,  "q3_k",   QK_K,   bytes<BlockQ3_K>(),   true,  DType::Q8_K,  true,  false, true,  DType::IQ4_NL, 0.200,    quantize_row_q3_k_ref,  dequantize_row_q3_k_ref},
     {DType::Q4_K,  "q4_k",   QK_K,   bytes<BlockQ4_K>(),   true,  DType::Q8_K,  true,  false, true, DType::Q4_0  ,  0.100,    quantize_row_q4_k_ref,  dequantize_row_q4_k_ref},
     {DType::Q5_K,  "q5_k",   QK_K,   bytes<BlockQ5_K>(),   true,  DType::Q8_K,  true,  false, false, DType::Q5_1  , 0.050,    quantize_row_q5_k_ref,  dequantize_row_q5_k_ref},

@@ -31,6 +31,7 @@ Fields fields(DType type) {
     static constexpr Field kQ4_K[] = {{0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 128, 4}};
     static constexpr Field kQ6_K[] = {{0, 128, 4}, {128, 64, 4}, {192, 16, 1}, {208, 2, 2}};
     static constexpr Field kQ3_K[] = {{0, 32, 4}, {32, 64, 4}, {96, 12, 1}, {108, 2, 2}};
+    static constexpr Field kQ2_K[] = {{0, 16, 1}, {16, 64, 4}, {80, 2, 2}, {82, 2, 2}};
     if (type == DType::Q4_0) return {kQ4_0, 2};   // d qs
     if (type == DType::IQ4_NL) return {kQ4_0, 2}; // d qs: Q4_0's block, table-indexed nibbles
     if (type == DType::Q8_0) return {kQ8_0, 2};   // d qs
@@ -40,8 +41,9 @@ Fields fields(DType type) {
     if (type == DType::Q4_K) return {kQ4_K, 4};   // d dmin scales qs
     if (type == DType::Q6_K) return {kQ6_K, 4};   // ql qh scales d
     if (type == DType::Q3_K) return {kQ3_K, 4};   // hmask qs scales d
-    fail(std::string("the interleave8 layout is for q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q3_k, "
-                     "q4_k and q6_k, not ") +
+    if (type == DType::Q2_K) return {kQ2_K, 4};   // scales qs d dmin
+    fail(std::string("the interleave8 layout is for q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q2_k, "
+                     "q3_k, q4_k and q6_k, not ") +
          dtype_name(type));
 }
 

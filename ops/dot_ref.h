@@ -23,8 +23,8 @@ float dot_q2_k_ref(int n, const void* w, const void* a);
 float dot_q3_k_ref(int n, const void* w, const void* a);
 float dot_q5_k_ref(int n, const void* w, const void* a);
 float dot_iq4_xs_ref(int n, const void* w, const void* a);
-// Interleave8 Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q3_K / Q4_K / Q6_K matrices (ops/kernels.h, DotX8Fn)
-// and the Q8_0 activation block sums that the Q8_0-activation kernels take.
+// Interleave8 Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q2_K / Q3_K / Q4_K / Q6_K matrices (ops/kernels.h,
+// DotX8Fn) and the Q8_0 activation block sums that the Q8_0-activation kernels take.
 void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
@@ -50,6 +50,9 @@ void dot_x8_q6_k_ref(int n, const void* w, size_t group_bytes, int n_groups, con
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
 void dot_x8_q3_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                     size_t out_stride);
+void dot_x8_q2_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);
 void block_sums_q8_0(int n, const void* act, size_t act_stride, int n_tokens, int32_t* out);

@@ -1,8 +1,9 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K and Q6_K matrices (core/interleave.h)
-// against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
-// ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
-// accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
-// VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K and Q6_K matrices
+// (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
+// (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's
+// 4 byte products and accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW +
+// VPADDW per piece and VPMADDWD per block). Built only into the avx512_vnni kernel row, with that
+// row's flags.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
@@ -507,11 +508,19 @@ void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
         });
 }
 
+// Q2_K and Q3_K: x8::dot_lowbit over the type (ops/x86/dot_x8_lowbit_impl.h)
+void dot_x8_q2_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_lowbit<VnniProducts, x8::Q2K>(n, w, group_bytes, n_groups, act, act_stride, bsums,
+                                          n_tokens, out, out_stride);
+}
+
 void dot_x8_q3_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride) {
-    x8::dot_q3_k<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                               out_stride);
+    x8::dot_lowbit<VnniProducts, x8::Q3K>(n, w, group_bytes, n_groups, act, act_stride, bsums,
+                                          n_tokens, out, out_stride);
 }
 
 } // namespace strata

@@ -188,7 +188,8 @@ constexpr Kernels make_avx512_row() {
     k[DType::Q4_1].x8 = dot_x8_q4_1_vnni;
     k[DType::Q5_1].x8 = dot_x8_q5_1_vnni;
     add_k_kernels_vnni(k);                // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_vnni.cpp)
-    k[DType::Q3_K].x8 = dot_x8_q3_k_vnni; // (after add_k_kernels_vnni sets the entry)
+    k[DType::Q2_K].x8 = dot_x8_q2_k_vnni; // (after add_k_kernels_vnni sets the entries)
+    k[DType::Q3_K].x8 = dot_x8_q3_k_vnni;
 #endif
     return k;
 }

@@ -38,9 +38,9 @@ void dot_rows_f16_avx2(int n, const void* w, size_t stride, int n_rows, const vo
 void dot_rows_bf16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 void dot_tile_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL x Q8_0, Q4_K and Q6_K x Q8_K (ops/kernels.h,
-// DotX8Fn): AVX2 (ops/x86/dot_x8_avx2.cpp) and AVX-512 VNNI (ops/x86/dot_x8_vnni.cpp, in the
-// avx512_vnni row only)
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL x Q8_0, Q2_K, Q3_K, Q4_K and Q6_K x Q8_K
+// (ops/kernels.h, DotX8Fn): AVX2 (ops/x86/dot_x8_avx2.cpp) and AVX-512 VNNI
+// (ops/x86/dot_x8_vnni.cpp, in the avx512_vnni row only)
 void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);
@@ -89,7 +89,13 @@ void dot_x8_q5_1_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);
-// Q3_K x Q8_K (ops/x86/dot_x8_lowbit_impl.h)
+// Q2_K and Q3_K x Q8_K (ops/x86/dot_x8_lowbit_impl.h)
+void dot_x8_q2_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
+void dot_x8_q2_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
 void dot_x8_q3_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);
@@ -121,7 +127,8 @@ constexpr void set_avx2_kernels(Kernels& k) {
     k[DType::Q4_1].x8 = dot_x8_q4_1_avx2;
     k[DType::Q5_1].x8 = dot_x8_q5_1_avx2;
     add_k_kernels_avx2(k);                // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_avx2.cpp)
-    k[DType::Q3_K].x8 = dot_x8_q3_k_avx2; // (after add_k_kernels_avx2 sets the entry)
+    k[DType::Q2_K].x8 = dot_x8_q2_k_avx2; // (after add_k_kernels_avx2 sets the entries)
+    k[DType::Q3_K].x8 = dot_x8_q3_k_avx2;
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;
