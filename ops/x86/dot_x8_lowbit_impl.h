@@ -82,18 +82,24 @@ template <int n> inline void unpack_q2(const uint8_t* blk, int c, __m256i q[4]) 
 }
 
 // ---- Q2_K and Q3_K: one skeleton over the type ------------------------------------------------
-// lane k = sum over the 16 sub-blocks s of v[8s + k] x bsums[s] (v: the 8 rows' signed scales, or
-// unsigned mins), as (v[k][s], v[k][s+1]) int16 pairs against (bsums s, s+1).
-template <bool kSigned> inline __m256i dot_bsums(const uint8_t* v, const int16_t* bsums) {
-    __m256i sum = _mm256_setzero_si256();
+// The 8 rows' 8-bit values of the 16 sub-blocks (v[8s + k]: signed scales or unsigned mins) as
+// int16 pairs for dot_bsums: p[s / 2] lane k = (v[k][s], v[k][s+1]), s even. Once per block.
+template <bool kSigned> inline void bsum_pairs(const uint8_t* v, __m256i p[8]) {
     for (int s = 0; s < 16; s += 2) {
         const __m128i pairs =
             _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v + 8 * s)),
                               _mm_loadl_epi64(reinterpret_cast<const __m128i*>(v + 8 * s + 8)));
-        const __m256i p = kSigned ? _mm256_cvtepi8_epi16(pairs) : _mm256_cvtepu8_epi16(pairs);
+        p[s / 2] = kSigned ? _mm256_cvtepi8_epi16(pairs) : _mm256_cvtepu8_epi16(pairs);
+    }
+}
+
+// lane k = sum over the 16 sub-blocks s of v[k][s] x bsums[s] (p: bsum_pairs of v), per token.
+inline __m256i dot_bsums(const __m256i p[8], const int16_t* bsums) {
+    __m256i sum = _mm256_setzero_si256();
+    for (int s = 0; s < 16; s += 2) {
         int32_t b;
         std::memcpy(&b, bsums + s, 4);
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_set1_epi32(b)));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p[s / 2], _mm256_set1_epi32(b)));
     }
     return sum;
 }
@@ -122,19 +128,22 @@ inline __m256i scaled_levels(const Quants& quants, const BlockQ8_K& y, const __m
     return sumi;
 }
 
-// The types: kBlock, scales(blk, sc, mn) (the 8 rows' scales sc[8s + k] as signed bytes, and
-// mins, if any, in mn), unpack<n>(blk, c, q) and add(acc, blk, sumi, sc, mn, y): acc + the
-// token's block result from scaled_levels' sums.
+// The types: kBlock, scales(blk, sc, pairs) (the 8 rows' scales sc[8s + k] as signed bytes, and
+// bsum_pairs of what the Q8_K sums multiply: Q3_K's scales, Q2_K's mins), unpack<n>(blk, c, q)
+// and add(acc, blk, sumi, pairs, y): acc + the token's block result from scaled_levels' sums.
 struct Q3K {
     static constexpr size_t kBlock = kGroupBlock3;
-    static void scales(const uint8_t* blk, int8_t* sc, uint8_t*) { scales_q3(blk + 768, sc); }
+    static void scales(const uint8_t* blk, int8_t* sc, __m256i pairs[8]) {
+        scales_q3(blk + 768, sc);
+        bsum_pairs<true>(reinterpret_cast<const uint8_t*>(sc), pairs);
+    }
     template <int n> static void unpack(const uint8_t* blk, int c, __m256i q[4]) {
         unpack_q3<n>(blk, c, q);
     }
-    static __m256 add(__m256 acc, const uint8_t* blk, __m256i sumi, const int8_t* sc,
-                      const uint8_t*, const BlockQ8_K& y) {
+    static __m256 add(__m256 acc, const uint8_t* blk, __m256i sumi, const __m256i* pairs,
+                      const BlockQ8_K& y) {
         // the -4 of every level: 4 x (the rows' scales . the Q8_K 16-value sums)
-        const __m256i corr = dot_bsums<true>(reinterpret_cast<const uint8_t*>(sc), y.bsums);
+        const __m256i corr = dot_bsums(pairs, y.bsums);
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 2));
         const __m256 d =
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 864)));
@@ -144,7 +153,8 @@ struct Q3K {
 };
 struct Q2K {
     static constexpr size_t kBlock = kGroupBlock2;
-    static void scales(const uint8_t* blk, int8_t* sc, uint8_t* mn) {
+    static void scales(const uint8_t* blk, int8_t* sc, __m256i pairs[8]) {
+        alignas(32) uint8_t mn[128];
         const __m256i m4 = _mm256_set1_epi8(15);
         for (int i = 0; i < 4; i++) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 * i));
@@ -152,13 +162,14 @@ struct Q2K {
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(mn + 32 * i),
                                 _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
         }
+        bsum_pairs<false>(mn, pairs);
     }
     template <int n> static void unpack(const uint8_t* blk, int c, __m256i q[4]) {
         unpack_q2<n>(blk, c, q);
     }
-    static __m256 add(__m256 acc, const uint8_t* blk, __m256i sumi, const int8_t*,
-                      const uint8_t* mn, const BlockQ8_K& y) {
-        const __m256i summin = dot_bsums<false>(mn, y.bsums);
+    static __m256 add(__m256 acc, const uint8_t* blk, __m256i sumi, const __m256i* pairs,
+                      const BlockQ8_K& y) {
+        const __m256i summin = dot_bsums(pairs, y.bsums);
         const __m256 d =
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 640)));
         const __m256 dm =
@@ -176,7 +187,6 @@ void groups_lowbit(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                    const BlockQ8_K* const* y, float* const* out) {
     alignas(32) __m256i buf[T > 1 ? 64 : 1];
     alignas(32) int8_t sc[128];
-    alignas(32) uint8_t mn[128];
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
         __m256 acc[T];
@@ -186,7 +196,8 @@ void groups_lowbit(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             if (T == 1)
                 for (size_t l = 0; l < Ty::kBlock; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
-            Ty::scales(blk, sc, mn);
+            __m256i pairs[8];
+            Ty::scales(blk, sc, pairs);
             __m256i scv[16]; // each sub-block's scales, prepared once per block
             for (int s = 0; s < 16; s++)
                 scv[s] = P::scales_i8(reinterpret_cast<const uint8_t*>(sc + 8 * s));
@@ -208,7 +219,7 @@ void groups_lowbit(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                         y[u][b], scv);
                 else
                     sumi = scaled_levels<P>(direct, y[u][b], scv);
-                acc[u] = Ty::add(acc[u], blk, sumi, sc, mn, y[u][b]);
+                acc[u] = Ty::add(acc[u], blk, sumi, pairs, y[u][b]);
             }
         }
         for (int u = 0; u < T; u++) _mm256_storeu_ps(out[u] + 8 * g, acc[u]);
