@@ -32,6 +32,8 @@ Fields fields(DType type) {
     static constexpr Field kQ5_K[] = {{0, 2, 2}, {2, 2, 2}, {4, 12, 1}, {16, 32, 4}, {48, 128, 4}};
     static constexpr Field kIQ4_XS[] = {{0, 2, 2}, {2, 2, 2}, {4, 4, 4}, {8, 128, 4}};
     static constexpr Field kQ6_K[] = {{0, 128, 4}, {128, 64, 4}, {192, 16, 1}, {208, 2, 2}};
+    static constexpr Field kQ3_K[] = {{0, 32, 4}, {32, 64, 4}, {96, 12, 1}, {108, 2, 2}};
+    static constexpr Field kQ2_K[] = {{0, 16, 1}, {16, 64, 4}, {80, 2, 2}, {82, 2, 2}};
     if (type == DType::Q4_0) return {kQ4_0, 2};     // d qs
     if (type == DType::IQ4_NL) return {kQ4_0, 2};   // d qs: Q4_0's block, table-indexed nibbles
     if (type == DType::Q8_0) return {kQ8_0, 2};     // d qs
@@ -42,8 +44,10 @@ Fields fields(DType type) {
     if (type == DType::Q5_K) return {kQ5_K, 5};     // d dmin scales qh qs
     if (type == DType::Q6_K) return {kQ6_K, 4};     // ql qh scales d
     if (type == DType::IQ4_XS) return {kIQ4_XS, 4}; // d scales_h scales_l qs
-    fail(std::string("the interleave8 layout is for q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q4_k, "
-                     "q5_k, q6_k and iq4_xs, not ") +
+    if (type == DType::Q3_K) return {kQ3_K, 4};     // hmask qs scales d
+    if (type == DType::Q2_K) return {kQ2_K, 4};     // scales qs d dmin
+    fail(std::string("the interleave8 layout is for q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q2_k, "
+                     "q3_k, q4_k, q5_k, q6_k and iq4_xs, not ") +
          dtype_name(type));
 }
 

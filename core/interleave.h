@@ -1,8 +1,8 @@
-// The Interleave8 tensor layout (TensorLayout below): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K,
-// Q5_K, Q6_K and IQ4_XS rows stored in groups of 8 so that one 32-byte load holds 4 quant bytes (8
-// values; 4 for Q8_0) of each of 8 rows. A group of 8 rows keeps its byte size (8 x the row's
-// bytes); within it, for each block column b, the 8 rows' blocks are stored field by field, each
-// field cut in pieces, piece c of row k at field start + (8c + k) x piece size:
+// The Interleave8 tensor layout (TensorLayout below): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K,
+// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS rows stored in groups of 8 so that one 32-byte load holds 4
+// quant bytes (8 values; 4 for Q8_0) of each of 8 rows. A group of 8 rows keeps its byte size (8 x
+// the row's bytes); within it, for each block column b, the 8 rows' blocks are stored field by
+// field, each field cut in pieces, piece c of row k at field start + (8c + k) x piece size:
 //   q4_0 (144 bytes): d[8] (pieces of 2), then qs: piece c (4 bytes) of row k at 16 + 32c + 4k.
 //   iq4_nl (144 bytes): as q4_0 (its block is q4_0's, the nibbles indexing 16 levels).
 //   q5_0 (176 bytes): d[8], qh (row k's 4 bytes at 16 + 4k), then qs: piece c (4 bytes) of row
@@ -13,6 +13,10 @@
 //        (4 bytes) of row k at 64 + 32c + 4k.
 //   q8_0 (272 bytes): d[8], then qs: piece c (4 bytes, values 4c..4c+3) of row k at
 //        16 + 32c + 4k.
+//   q2_k (672 bytes): scales (byte j of row k at 8j + k), qs (pieces of 4: piece c of row k at
+//        128 + 32c + 4k), d[8] (at 640 + 2k), dmin[8] (at 656 + 2k).
+//   q3_k (880 bytes): hmask (pieces of 4: piece c of row k at 32c + 4k), qs (at 256 + 32c + 4k),
+//        scales (byte j of row k at 768 + 8j + k), d[8] (at 864 + 2k).
 //   q4_k (1152 bytes): d[8], dmin[8] (pieces of 2), scales (pieces of 1: byte j of row k at
 //        32 + 8j + k), then qs: piece c (4 bytes) of row k at 128 + 32c + 4k.
 //   q5_k (1408 bytes): d[8], dmin[8], scales as q4_k's, qh: piece c (4 bytes, qh[4c..4c+3]) of
@@ -36,10 +40,10 @@
 namespace strata {
 
 // How a tensor's rows are laid out (docs/format.md, "Tensor layouts"). RowMajor: each row's
-// blocks back to back. Interleave8: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL/Q4_K/Q5_K/Q6_K/IQ4_XS matrices
-// whose rows are stored in groups of 8, the group's blocks of one column together (8 scales, then
-// the 8 rows' quants 4 bytes at a time), the layout the integer GEMV/GEMM kernels read without
-// horizontal sums (below).
+// blocks back to back. Interleave8: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL/Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS
+// matrices whose rows are stored in groups of 8, the group's blocks of one column together (8
+// scales, then the 8 rows' quants 4 bytes at a time), the layout the integer GEMV/GEMM kernels read
+// without horizontal sums (below).
 enum class TensorLayout : uint32_t { RowMajor = 0, Interleave8 = 1 };
 
 inline const char* layout_name(TensorLayout l) {
@@ -49,7 +53,7 @@ inline const char* layout_name(TensorLayout l) {
 constexpr int kInterleaveRows = 8;
 
 // Whether a matrix of this type and row count can take the Interleave8 layout (q4_0, q4_1, q5_0,
-// q5_1, q8_0, iq4_nl, q4_k, q5_k, q6_k, iq4_xs).
+// q5_1, q8_0, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs).
 bool can_interleave8(DType type, uint64_t rows);
 
 // rows (a multiple of 8) row-major rows of `cols` values -> Interleave8, and back. src and dst

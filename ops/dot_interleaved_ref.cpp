@@ -1,7 +1,7 @@
 // Scalar reference for Interleave8 matrices (core/interleave.h): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
-// IQ4_NL against Q8_0, Q4_K, Q5_K, Q6_K and IQ4_XS against Q8_K activations. Each row's sum is
-// formed in the same order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so they
-// agree exactly.
+// IQ4_NL against Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS against Q8_K activations. Each row's
+// sum is formed in the same order as the row-major reference (dot_q4_0_ref, dot_q8_0_ref, ...), so
+// they agree exactly.
 #include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/dot_ref.h"
@@ -272,6 +272,73 @@ void dot_x8_iq4_xs_ref(int n, const void* w, size_t group_bytes, int n_groups, c
                          sumi += iq4_xs_scale(x, s) * t;
                      }
                      sum += y[b].d * f16_to_f32(x.d) * float(sumi);
+                 }
+                 return sum;
+             });
+}
+
+void dot_x8_q3_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ3_K); // hmask[256] qs[512] scales[96] d[8]
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     auto hmask = [&](int i) { return blk[(i / 4) * 32 + 4 * k + i % 4]; };
+                     auto qs = [&](int i) { return blk[256 + (i / 4) * 32 + 4 * k + i % 4]; };
+                     uint8_t packed[12];
+                     for (int j = 0; j < 12; j++) packed[j] = blk[768 + 8 * j + k];
+                     int8_t sc[16];
+                     q3_k_scales(packed, sc);
+                     uint16_t d;
+                     std::memcpy(&d, blk + 864 + 2 * k, 2);
+                     int sub[16] = {}; // (dot_q3_k_ref's sums)
+                     for (int i = 0; i < QK_K; i++) {
+                         const int nn = i / 128, j = (i % 128) / 32, l = i % 32;
+                         const int lo = (qs(32 * nn + l) >> (2 * j)) & 3;
+                         const int high = (hmask(l) >> (4 * nn + j)) & 1;
+                         sub[i / 16] += (lo - (high ? 0 : 4)) * y[b].qs[i];
+                     }
+                     int sumi = 0;
+                     for (int s = 0; s < 16; s++) sumi += sc[s] * sub[s];
+                     sum += y[b].d * f16_to_f32(d) * float(sumi);
+                 }
+                 return sum;
+             });
+}
+
+void dot_x8_q2_k_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                     size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                     size_t out_stride) {
+    const int nb = n / QK_K;
+    constexpr size_t kGroupBlock = 8 * sizeof(BlockQ2_K); // scales[128] qs[512] d[8] dmin[8]
+    each_row(w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride,
+             [&](const uint8_t* group, int k, const uint8_t* a) {
+                 const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
+                 float sum = 0;
+                 for (int b = 0; b < nb; b++) {
+                     const uint8_t* blk = group + size_t(b) * kGroupBlock;
+                     auto qs = [&](int i) { return blk[128 + (i / 4) * 32 + 4 * k + i % 4]; };
+                     uint16_t d, dmin;
+                     std::memcpy(&d, blk + 640 + 2 * k, 2);
+                     std::memcpy(&dmin, blk + 656 + 2 * k, 2);
+                     int sub[16] = {}, summin = 0; // (dot_q2_k_ref's sums)
+                     for (int i = 0; i < QK_K; i++) {
+                         const int q = (qs(32 * (i / 128) + i % 32) >> (2 * ((i % 128) / 32))) & 3;
+                         sub[i / 16] += q * y[b].qs[i];
+                     }
+                     int sumi = 0;
+                     for (int s = 0; s < 16; s++) {
+                         const uint8_t sc = blk[8 * s + k];
+                         sumi += (sc & 15) * sub[s];
+                         summin += (sc >> 4) * y[b].bsums[s];
+                     }
+                     sum +=
+                         y[b].d * (f16_to_f32(d) * float(sumi) - f16_to_f32(dmin) * float(summin));
                  }
                  return sum;
              });

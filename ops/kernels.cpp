@@ -26,8 +26,8 @@ constexpr Kernels make_reference_row() {
     k[DType::Q5_0] = {.dot = dot_q5_0_ref, .x8 = dot_x8_q5_0_ref};
     k[DType::Q5_1] = {.dot = dot_q5_1_ref, .x8 = dot_x8_q5_1_ref};
     k[DType::IQ4_NL] = {.dot = dot_iq4_nl_ref, .x8 = dot_x8_iq4_nl_ref};
-    k[DType::Q2_K].dot = dot_q2_k_ref;
-    k[DType::Q3_K].dot = dot_q3_k_ref;
+    k[DType::Q2_K] = {.dot = dot_q2_k_ref, .x8 = dot_x8_q2_k_ref};
+    k[DType::Q3_K] = {.dot = dot_q3_k_ref, .x8 = dot_x8_q3_k_ref};
     k[DType::Q4_K] = {.dot = dot_q4_k_ref, .x8 = dot_x8_q4_k_ref};
     k[DType::Q5_K] = {.dot = dot_q5_k_ref, .x8 = dot_x8_q5_k_ref};
     k[DType::Q6_K] = {.dot = dot_q6_k_ref, .x8 = dot_x8_q6_k_ref};

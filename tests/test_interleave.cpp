@@ -247,6 +247,58 @@ TEST(Interleave8, IQ4_XSBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 6 * rb, rb));
 }
 
+// Q3_K: hmask pieces, then qs pieces, the packed scale bytes byte-interleaved, d[8].
+TEST(Interleave8, Q3_KBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 768; // 2 groups, 3 super-blocks per row
+    const auto w = matrix(DType::Q3_K, rows, cols, 10);
+    const size_t rb = row_bytes(DType::Q3_K, cols);
+    ASSERT_EQ(sizeof(BlockQ3_K), 110u);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q3_K, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ3_K*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 110;
+            const int k = r % 8;
+            for (int j = 0; j < 32; j++)
+                ASSERT_EQ(gb[(j / 4) * 32 + 4 * k + j % 4], blk->hmask[j]) << r << " " << j;
+            for (int j = 0; j < 64; j++)
+                ASSERT_EQ(gb[256 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << r << " " << j;
+            for (int j = 0; j < 12; j++) ASSERT_EQ(gb[768 + 8 * j + k], blk->scales[j]) << j;
+            ASSERT_EQ(0, std::memcmp(gb + 864 + 2 * k, &blk->d, 2)) << r << " " << b;
+        }
+    deinterleave8(DType::Q3_K, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+    std::vector<uint8_t> row(rb);
+    interleaved_row(DType::Q3_K, x.data(), 12, cols, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 12 * rb, rb));
+}
+
+// Q2_K: the scale bytes byte-interleaved, qs pieces, d[8], dmin[8].
+TEST(Interleave8, Q2_KBytesSitWhereTheFormatSaysAndRoundTrip) {
+    const int rows = 16, cols = 512; // 2 groups, 2 super-blocks per row
+    const auto w = matrix(DType::Q2_K, rows, cols, 11);
+    const size_t rb = row_bytes(DType::Q2_K, cols);
+    ASSERT_EQ(sizeof(BlockQ2_K), 84u);
+    std::vector<uint8_t> x(w.size()), back(w.size());
+    interleave8(DType::Q2_K, w.data(), x.data(), rows, cols);
+    EXPECT_NE(0, std::memcmp(w.data(), x.data(), w.size()));
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 256; b++) {
+            const auto* blk = reinterpret_cast<const BlockQ2_K*>(w.data() + rb * size_t(r)) + b;
+            const uint8_t* gb = x.data() + size_t(r / 8) * 8 * rb + size_t(b) * 8 * 84;
+            const int k = r % 8;
+            for (int j = 0; j < 16; j++) ASSERT_EQ(gb[8 * j + k], blk->scales[j]) << j;
+            for (int j = 0; j < 64; j++)
+                ASSERT_EQ(gb[128 + (j / 4) * 32 + 4 * k + j % 4], blk->qs[j]) << r << " " << j;
+            ASSERT_EQ(0, std::memcmp(gb + 640 + 2 * k, &blk->d, 2)) << r << " " << b;
+            ASSERT_EQ(0, std::memcmp(gb + 656 + 2 * k, &blk->dmin, 2)) << r << " " << b;
+        }
+    deinterleave8(DType::Q2_K, x.data(), back.data(), rows, cols);
+    EXPECT_EQ(0, std::memcmp(w.data(), back.data(), w.size()));
+}
+
 // IQ4_NL's block is Q4_0's (an f16 scale, 16 nibble bytes): its group blocks are laid out as
 // Q4_0's, byte for byte, and come back.
 TEST(Interleave8, IQ4_NLIsLaidOutAsQ4_0AndRoundTrips) {
@@ -341,8 +393,10 @@ TEST(Interleave8, OnlyTypesWithTheLayoutAndMatricesOfWholeGroupsQualify) {
     EXPECT_FALSE(can_interleave8(DType::Q5_K, 20));
     EXPECT_TRUE(can_interleave8(DType::IQ4_XS, 64));
     EXPECT_FALSE(can_interleave8(DType::IQ4_XS, 28));
-    EXPECT_FALSE(can_interleave8(DType::Q3_K, 64)); // (row-major types)
-    EXPECT_FALSE(can_interleave8(DType::Q2_K, 64));
+    EXPECT_TRUE(can_interleave8(DType::Q3_K, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q3_K, 60));
+    EXPECT_TRUE(can_interleave8(DType::Q2_K, 64));
+    EXPECT_FALSE(can_interleave8(DType::Q2_K, 4));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
 }
 

@@ -783,6 +783,8 @@ constexpr Kernels make_neon_row() {
     k[DType::Q4_1].x8 = dot_x8_q4_1;
     k[DType::Q5_1].x8 = dot_x8_q5_1;
     k[DType::Q5_K].x8 = dot_x8_k<BlockQ5_K, 384, 128>;
+    k[DType::Q2_K].x8 = STRATA_NEON_TYPES_NS::dot_x8_q2_k;
+    k[DType::Q3_K].x8 = STRATA_NEON_TYPES_NS::dot_x8_q3_k;
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;

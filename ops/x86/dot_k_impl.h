@@ -52,9 +52,7 @@ struct Unpacked {
 
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-inline __m256i load256(const void* p) {
-    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -66,9 +64,12 @@ inline float hsum(__m256 v) {
 // Bit `from` of every byte moved to bit `to` (other bits garbage: callers mask). 16-bit shifts
 // by at most 7 take the target bit of each byte from that same byte.
 template <int from, int to> inline __m256i move_bit(__m256i v) {
-    if constexpr (from < to) return _mm256_slli_epi16(v, to - from);
-    else if constexpr (from > to) return _mm256_srli_epi16(v, from - to);
-    else return v;
+    if constexpr (from < to)
+        return _mm256_slli_epi16(v, to - from);
+    else if constexpr (from > to)
+        return _mm256_srli_epi16(v, from - to);
+    else
+        return v;
 }
 
 template <int... I, class F> inline void unrolled(std::integer_sequence<int, I...>, F&& f) {
@@ -78,15 +79,17 @@ template <int... I, class F> inline void unrolled(std::integer_sequence<int, I..
 // ---- the per-type unpackers -----------------------------------------------------------------
 
 // The 8 6-bit scales (bytes 0..7) and mins (8..15) of a Q5_K block, as q4_k_unpack_scales_mins
-// gives them, in a register: 16 bytes read (qh follows the 12 in the block), words w0, w1, w2. Scales 0..3 = w0 & 63, 4..7 = (w2 & 15) | (w0 >> 6) << 4; mins 0..3 =
-// w1 & 63, 4..7 = (w2 >> 4) | (w1 >> 6) << 4.
+// gives them, in a register: 16 bytes read (qh follows the 12 in the block), words w0, w1, w2.
+// Scales 0..3 = w0 & 63, 4..7 = (w2 & 15) | (w0 >> 6) << 4; mins 0..3 = w1 & 63, 4..7 = (w2 >> 4) |
+// (w1 >> 6) << 4.
 inline __m128i q4_k_scales_mins(const uint8_t* q) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
     const __m128i lo = _mm_and_si128(
         _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4)),
         _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-    const __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 0, 0)), 2),
-                                     _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    const __m128i hi =
+        _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 0, 0)), 2),
+                      _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
     return _mm_or_si128(lo, hi);
 }
 
@@ -108,9 +111,8 @@ struct Q5K {
             const __m256i v = load256(b.qs + 32 * p);
             u.q[2 * p] = _mm256_or_si256(_mm256_and_si256(v, m4),
                                          _mm256_and_si256(move_bit<2 * p, 4>(hb), m16));
-            u.q[2 * p + 1] =
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                _mm256_and_si256(move_bit<2 * p + 1, 4>(hb), m16));
+            u.q[2 * p + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                             _mm256_and_si256(move_bit<2 * p + 1, 4>(hb), m16));
         });
         u.d = h2f(b.d);
         u.dmin = h2f(b.dmin);
@@ -153,12 +155,14 @@ struct Q3K {
         // 2 bits at 2 (s / 4) of byte 8 + s % 4. Output word k: scales 4k..4k+3.
         static_assert(offsetof(BlockQ3_K, scales) >= 4);
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales - 4));
-        const __m128i lo = _mm_and_si128(
-            _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 1)), _mm_setr_epi32(0, 0, 4, 4)),
-            _mm_set1_epi8(15)); // w0, w1, w0 >> 4, w1 >> 4
-        const __m128i hi = _mm_and_si128(
-            _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(3, 3, 3, 3)), _mm_setr_epi32(0, 2, 4, 6)),
-            _mm_set1_epi8(3)); // w2 >> 2k
+        const __m128i lo =
+            _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 1)),
+                                         _mm_setr_epi32(0, 0, 4, 4)),
+                          _mm_set1_epi8(15)); // w0, w1, w0 >> 4, w1 >> 4
+        const __m128i hi =
+            _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(3, 3, 3, 3)),
+                                         _mm_setr_epi32(0, 2, 4, 6)),
+                          _mm_set1_epi8(3)); // w2 >> 2k
         const __m128i sc = _mm_or_si128(lo, _mm_slli_epi32(hi, 4));
         u.scales = _mm256_cvtepi8_epi16(_mm_sub_epi8(sc, _mm_set1_epi8(32)));
         u.mins = _mm256_slli_epi16(u.scales, 2);
@@ -183,24 +187,27 @@ struct IQ4XS {
     static void unpack(const Block& b, Unpacked& u) {
         uint32_t l;
         std::memcpy(&l, b.scales_l, 4);
-        const __m256i lo = _mm256_and_si256(
-            _mm256_srlv_epi32(_mm256_set1_epi32(int(l)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
-            _mm256_set1_epi32(15));
-        const __m256i hi = _mm256_and_si256(
-            _mm256_srlv_epi32(_mm256_set1_epi32(b.scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
-            _mm256_set1_epi32(3));
-        const __m256i s32 = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)),
-                                             _mm256_set1_epi32(32));
+        const __m256i lo =
+            _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int(l)),
+                                               _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                             _mm256_set1_epi32(15));
+        const __m256i hi =
+            _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b.scales_h),
+                                               _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                             _mm256_set1_epi32(3));
+        const __m256i s32 =
+            _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
         // scale s (int32 lane s) into int16 lanes 2s and 2s + 1
         u.scales = _mm256_or_si256(_mm256_and_si256(s32, _mm256_set1_epi32(0xffff)),
                                    _mm256_slli_epi32(s32, 16));
         u.mins = _mm256_setzero_si256();
-        const __m256i lut =
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+        const __m256i lut = _mm256_broadcastsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
         const __m256i m4 = _mm256_set1_epi8(15);
         for (int p = 0; p < 4; p++) { // sub-blocks 2p (bytes 0..15) and 2p + 1 (16..31)
             const __m256i v = load256(b.qs + 32 * p);
-            const __m256i vl = _mm256_and_si256(v, m4), vh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            const __m256i vl = _mm256_and_si256(v, m4),
+                          vh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
             u.q[2 * p] = _mm256_shuffle_epi8(lut, _mm256_permute2x128_si256(vl, vh, 0x20));
             u.q[2 * p + 1] = _mm256_shuffle_epi8(lut, _mm256_permute2x128_si256(vl, vh, 0x31));
         }
@@ -217,12 +224,11 @@ inline void scale_picks(__m256i scales, __m256i out[8]) {
     const __m256i hi = _mm256_permute2x128_si256(scales, scales, 0x11);
     for (int k = 0; k < 4; k++) {
         const char a = char(4 * k), b = char(4 * k + 2);
-        const __m256i pick = _mm256_setr_epi8(a, char(a + 1), a, char(a + 1), a, char(a + 1), a,
-                                              char(a + 1), a, char(a + 1), a, char(a + 1), a,
-                                              char(a + 1), a, char(a + 1), b, char(b + 1), b,
-                                              char(b + 1), b, char(b + 1), b, char(b + 1), b,
-                                              char(b + 1), b, char(b + 1), b, char(b + 1), b,
-                                              char(b + 1));
+        const __m256i pick =
+            _mm256_setr_epi8(a, char(a + 1), a, char(a + 1), a, char(a + 1), a, char(a + 1), a,
+                             char(a + 1), a, char(a + 1), a, char(a + 1), a, char(a + 1), b,
+                             char(b + 1), b, char(b + 1), b, char(b + 1), b, char(b + 1), b,
+                             char(b + 1), b, char(b + 1), b, char(b + 1), b, char(b + 1));
         out[k] = _mm256_shuffle_epi8(lo, pick);
         out[k + 4] = _mm256_shuffle_epi8(hi, pick);
     }
@@ -230,18 +236,23 @@ inline void scale_picks(__m256i scales, __m256i out[8]) {
 
 // int16 pair sums of 32 weight bytes q (mag = |q| for signed types, else q) with 32 activations
 template <class T> inline __m256i pairs(__m256i q, __m256i mag, __m256i y) {
-    if constexpr (T::kSigned) return _mm256_maddubs_epi16(mag, _mm256_sign_epi8(y, q));
-    else return _mm256_maddubs_epi16(q, y);
+    if constexpr (T::kSigned)
+        return _mm256_maddubs_epi16(mag, _mm256_sign_epi8(y, q));
+    else
+        return _mm256_maddubs_epi16(q, y);
 }
 
 template <class T> inline __m256i magnitude(__m256i q) {
-    if constexpr (T::kSigned) return _mm256_abs_epi8(q);
-    else return q;
+    if constexpr (T::kSigned)
+        return _mm256_abs_epi8(q);
+    else
+        return q;
 }
 
 // One block's integer sums against one token, then into the float accumulator.
 template <class T>
-inline __m256 fold(__m256 acc, __m256i sumi, float d, float dmin, __m256i mins, const BlockQ8_K& y) {
+inline __m256 fold(__m256 acc, __m256i sumi, float d, float dmin, __m256i mins,
+                   const BlockQ8_K& y) {
     if constexpr (T::kMins == Mins::SameScale)
         sumi = _mm256_sub_epi32(sumi, _mm256_madd_epi16(load256(y.bsums), mins));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi), acc);
@@ -251,14 +262,16 @@ inline __m256 fold(__m256 acc, __m256i sumi, float d, float dmin, __m256i mins, 
     return acc;
 }
 
-template <class P, class T> inline __m256 block_dot(__m256 acc, const typename T::Block& x, const BlockQ8_K& y) {
+template <class P, class T>
+inline __m256 block_dot(__m256 acc, const typename T::Block& x, const BlockQ8_K& y) {
     Unpacked u;
     T::unpack(x, u);
     __m256i sc[8];
     scale_picks(u.scales, sc);
     __m256i sumi = _mm256_setzero_si256();
     for (int i = 0; i < 8; i++)
-        sumi = P::scale_add(sumi, pairs<T>(u.q[i], magnitude<T>(u.q[i]), load256(y.qs + 32 * i)), sc[i]);
+        sumi = P::scale_add(sumi, pairs<T>(u.q[i], magnitude<T>(u.q[i]), load256(y.qs + 32 * i)),
+                            sc[i]);
     return fold<T>(acc, sumi, u.d, u.dmin, u.mins, y);
 }
 
@@ -325,7 +338,8 @@ void row_tokens(int nb, const Prepared* pb, const BlockQ8_K* const* ys, float* c
                 sumi[u] = P::scale_add(sumi[u], pairs<T>(q, mag, load256(ys[u][b].qs + 32 * i)),
                                        _mm256_load_si256(&pr.sc[i]));
         }
-        for (int u = 0; u < NT; u++) acc[u] = fold<T>(acc[u], sumi[u], pr.d, pr.dmin, pr.mins, ys[u][b]);
+        for (int u = 0; u < NT; u++)
+            acc[u] = fold<T>(acc[u], sumi[u], pr.d, pr.dmin, pr.mins, ys[u][b]);
     }
     for (int u = 0; u < NT; u++) *outs[u] = hsum(acc[u]);
 }
@@ -365,7 +379,8 @@ void tile(int n, const void* w, size_t stride, int n_rows, const void* a, size_t
                 ys[u] = reinterpret_cast<const BlockQ8_K*>(ab + size_t(t + u) * act_stride);
             for (int r = 0; r < nr; r++) {
                 float* outs[NT];
-                for (int u = 0; u < NT; u++) outs[u] = y + size_t(t + u) * y_stride + size_t(r0 + r);
+                for (int u = 0; u < NT; u++)
+                    outs[u] = y + size_t(t + u) * y_stride + size_t(r0 + r);
                 row_tokens<P, T, NT>(nb, buf.data() + size_t(r) * size_t(nb), ys, outs);
             }
         };

@@ -1,8 +1,9 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
-// (core/interleave.h) against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h
-// with VPMADDUBSW products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without
-// VNNI) rows of the kernel table use them.
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
+// matrices (core/interleave.h) against Q8_0 / Q8_K activations, AVX2: the kernels of
+// ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled with -mavx2 -mfma -mf16c only; the AVX2
+// and AVX-512 (without VNNI) rows of the kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
+#include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
 
 namespace strata {
@@ -106,6 +107,21 @@ void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, co
                       size_t out_stride) {
     x8::dot_q6_k<Avx2Products>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
                                out_stride);
+}
+
+// Q2_K and Q3_K: x8::dot_lowbit over the type (ops/x86/dot_x8_lowbit_impl.h)
+void dot_x8_q2_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_lowbit<Avx2Products, x8::Q2K>(n, w, group_bytes, n_groups, act, act_stride, bsums,
+                                          n_tokens, out, out_stride);
+}
+
+void dot_x8_q3_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride) {
+    x8::dot_lowbit<Avx2Products, x8::Q3K>(n, w, group_bytes, n_groups, act, act_stride, bsums,
+                                          n_tokens, out, out_stride);
 }
 
 } // namespace strata

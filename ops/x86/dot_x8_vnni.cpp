@@ -1,11 +1,14 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS matrices
-// (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
+// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
+// matrices (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
 // (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's
 // 4 byte products and accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW +
 // VPADDW per piece and VPMADDWD per block). Built only into the avx512_vnni kernel row, with that
 // row's flags.
 #include "ops/x86/dot_x8_impl.h"
+#include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
+
+#include <type_traits>
 
 namespace strata {
 namespace {
@@ -537,6 +540,116 @@ void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
                    const int32_t* const*, float* const* o) {
             x8::groups_q6<VnniProducts, T>(nb, g, group_bytes, count, y, o);
         });
+}
+
+namespace {
+
+// Q2_K, Q3_K: x8::groups_lowbit 16 rows wide for T > 1 tokens, each group's block unpacked by the
+// 256-bit code and the pair joined once into a 4 KiB buffer that every token reads; a row's
+// arithmetic is the 256-bit kernel's lane for lane.
+template <class Ty, int T>
+void pair_lowbit(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                 float* const* out) {
+    static_assert(T > 1, "one token runs the 256-bit groups (by_pairs)");
+    constexpr bool kQ3 = std::is_same_v<Ty, x8::Q3K>;
+    alignas(64) __m512i buf[64];
+    alignas(32) int8_t sc0[128], sc1[128];
+    auto join = [](__m256i lo, __m256i hi) {
+        return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    };
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * Ty::kBlock;
+        const uint8_t* b1 = g1 + size_t(b) * Ty::kBlock;
+        __m256i p0[8], p1[8];
+        Ty::scales(b0, sc0, p0);
+        Ty::scales(b1, sc1, p1);
+        __m512i pairs[8], scv[16];
+        for (int i = 0; i < 8; i++) pairs[i] = join(p0[i], p1[i]);
+        for (int s = 0; s < 16; s++)
+            scv[s] = _mm512_cvtepi8_epi32(
+                _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc0 + 8 * s)),
+                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc1 + 8 * s))));
+        for (int c = 0; c < 16; c++) {
+            __m256i q0[4], q1[4];
+            if (c < 8) {
+                Ty::template unpack<0>(b0, c, q0);
+                Ty::template unpack<0>(b1, c, q1);
+            } else {
+                Ty::template unpack<1>(b0, c - 8, q0);
+                Ty::template unpack<1>(b1, c - 8, q1);
+            }
+            for (int j = 0; j < 4; j++) buf[4 * c + j] = join(q0[j], q1[j]);
+        }
+        const size_t dof = kQ3 ? 864 : 640;
+        const __m512 d = scales_pair(b0 + dof, b1 + dof);
+        for (int u = 0; u < T; u++) {
+            const BlockQ8_K& yb = y[u][b];
+            __m512i sumi = _mm512_setzero_si512();
+            for (int n = 0; n < 2; n++)
+                for (int is = 0; is < 2; is++) {
+                    __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
+                                    _mm512_setzero_si512(), _mm512_setzero_si512()};
+                    for (int i = 0; i < 4; i++) {
+                        const int c = 4 * is + i;
+                        for (int j = 0; j < 4; j++)
+                            a[j] =
+                                _mm512_dpbusd_epi32(a[j], buf[4 * (8 * n + c) + j],
+                                                    bcast4_512(yb.qs + 128 * n + 32 * j + 4 * c));
+                    }
+                    for (int j = 0; j < 4; j++)
+                        sumi = _mm512_add_epi32(sumi,
+                                                _mm512_mullo_epi32(a[j], scv[8 * n + 2 * j + is]));
+                }
+            __m512i bs = _mm512_setzero_si512(); // x8::dot_bsums
+            for (int s = 0; s < 16; s += 2) {
+                int32_t v;
+                std::memcpy(&v, yb.bsums + s, 4);
+                bs = _mm512_add_epi32(bs, _mm512_madd_epi16(pairs[s / 2], _mm512_set1_epi32(v)));
+            }
+            if constexpr (kQ3) { // as x8::Q3K::add
+                sumi = _mm512_sub_epi32(sumi, _mm512_slli_epi32(bs, 2));
+                acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(yb.d)),
+                                         _mm512_cvtepi32_ps(sumi), acc[u]);
+            } else { // as x8::Q2K::add
+                const __m512 dm = scales_pair(b0 + 656, b1 + 656);
+                const __m512 t = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(sumi),
+                                                 _mm512_mul_ps(dm, _mm512_cvtepi32_ps(bs)));
+                acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d), t, acc[u]);
+            }
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
+template <class Ty>
+void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                size_t act_stride, int n_tokens, float* out, size_t out_stride) {
+    // 8 tokens per unpacked pair
+    by_pairs<BlockQ8_K, 8>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                  const int32_t* const*, float* const* o) { pair_lowbit<Ty, T>(nb, g0, g1, y, o); },
+        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_K* const* y,
+                   const int32_t* const*, float* const* o) {
+            x8::groups_lowbit<VnniProducts, Ty, T>(nb, g, group_bytes, count, y, o);
+        });
+}
+
+} // namespace
+
+// Q2_K and Q3_K: x8::groups_lowbit (ops/x86/dot_x8_lowbit_impl.h), pairs of groups for T > 1
+void dot_x8_q2_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                      size_t out_stride) {
+    dot_lowbit<x8::Q2K>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
+}
+
+void dot_x8_q3_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
+                      size_t out_stride) {
+    dot_lowbit<x8::Q3K>(n, w, group_bytes, n_groups, act, act_stride, n_tokens, out, out_stride);
 }
 
 } // namespace strata

@@ -188,9 +188,11 @@ constexpr Kernels make_avx512_row() {
     k[DType::Q4_1].x8 = dot_x8_q4_1_vnni;
     k[DType::Q5_1].x8 = dot_x8_q5_1_vnni;
     add_k_kernels_vnni(k); // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_vnni.cpp)
-    // (after it: it sets Q5_K's and IQ4_XS's whole entries)
+    // (after it: it sets those types' whole entries)
     k[DType::Q5_K].x8 = dot_x8_q5_k_vnni;
     k[DType::IQ4_XS].x8 = dot_x8_iq4_xs_vnni;
+    k[DType::Q2_K].x8 = dot_x8_q2_k_vnni;
+    k[DType::Q3_K].x8 = dot_x8_q3_k_vnni;
 #endif
     return k;
 }

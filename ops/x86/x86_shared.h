@@ -101,6 +101,19 @@ void dot_x8_q5_1_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 void dot_x8_q4_0_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);
+// Q2_K and Q3_K x Q8_K (ops/x86/dot_x8_lowbit_impl.h)
+void dot_x8_q2_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
+void dot_x8_q2_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
+void dot_x8_q3_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
+void dot_x8_q3_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                      size_t out_stride);
 
 // Every entry of the AVX2 row. The AVX-512 rows start from it and replace what their wider
 // registers do better, so an AVX2 kernel is registered in one place and reaches all three rows.
@@ -126,9 +139,11 @@ constexpr void set_avx2_kernels(Kernels& k) {
     k[DType::Q4_1].x8 = dot_x8_q4_1_avx2;
     k[DType::Q5_1].x8 = dot_x8_q5_1_avx2;
     add_k_kernels_avx2(k); // Q2_K, Q3_K, Q5_K, IQ4_XS (dot_k_avx2.cpp)
-    // (after it: it sets Q5_K's and IQ4_XS's whole entries)
+    // (after it: it sets those types' whole entries)
     k[DType::Q5_K].x8 = dot_x8_q5_k_avx2;
     k[DType::IQ4_XS].x8 = dot_x8_iq4_xs_avx2;
+    k[DType::Q2_K].x8 = dot_x8_q2_k_avx2;
+    k[DType::Q3_K].x8 = dot_x8_q3_k_avx2;
     k.rmsnorm = rmsnorm_avx2;
     k.softmax = softmax_avx2;
     k.swiglu = swiglu_avx2;
