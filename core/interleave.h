@@ -1,6 +1,7 @@
-// The Interleave8 tensor layout (TensorLayout below): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K,
-// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS rows stored in groups of 8 so that one 32-byte load holds 4
-// quant bytes (8 values; 4 for Q8_0) of each of 8 rows. A group of 8 rows keeps its byte size (8 x
+// The Interleave8 tensor layout (TensorLayout below): rows of the types whose type-table row says
+// so (core/dtype.cpp's interleave8 column; interleave8_type_names() below, docs/format.md's list)
+// stored in groups of 8 so that one 32-byte load holds 4 quant bytes (8 values; 4 for Q8_0) of
+// each of 8 rows. A group of 8 rows keeps its byte size (8 x
 // the row's bytes); within it, for each block column b, the 8 rows' blocks are stored field by
 // field, each field cut in pieces, piece c of row k at field start + (8c + k) x piece size:
 //   q4_0 (144 bytes): d[8] (pieces of 2), then qs: piece c (4 bytes) of row k at 16 + 32c + 4k.
@@ -36,14 +37,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace strata {
 
 // How a tensor's rows are laid out (docs/format.md, "Tensor layouts"). RowMajor: each row's
-// blocks back to back. Interleave8: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL/Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS
-// matrices whose rows are stored in groups of 8, the group's blocks of one column together (8
-// scales, then the 8 rows' quants 4 bytes at a time), the layout the integer GEMV/GEMM kernels read
-// without horizontal sums (below).
+// blocks back to back. Interleave8: matrices of the interleave8 types whose rows are stored in
+// groups of 8, the group's blocks of one column together (8 scales, then the 8 rows' quants 4
+// bytes at a time), the layout the integer GEMV/GEMM kernels read without horizontal sums (below).
 enum class TensorLayout : uint32_t { RowMajor = 0, Interleave8 = 1 };
 
 inline const char* layout_name(TensorLayout l) {
@@ -52,9 +53,12 @@ inline const char* layout_name(TensorLayout l) {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether a matrix of this type and row count can take the Interleave8 layout (q4_0, q4_1, q5_0,
-// q5_1, q8_0, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs).
+// Whether a matrix of this type and row count can take the Interleave8 layout: a type whose
+// type-table row has `interleave8` set, and a whole number of groups of 8 rows.
 bool can_interleave8(DType type, uint64_t rows);
+// The types that can take the layout, read from the same column, in the table's order, for
+// messages: "q8_0, q4_0, ..., iq4_xs". Code that names them prints this, never its own list.
+std::string interleave8_type_names();
 
 // rows (a multiple of 8) row-major rows of `cols` values -> Interleave8, and back. src and dst
 // are distinct buffers of rows x row_bytes(type, cols) bytes.

@@ -17,10 +17,10 @@ struct ConvertOptions {
     // A K-quant mix (formats/quant_mix.h: q3_k_s ... q5_k_m; `type` must be its base type):
     // larger types for the tensors llama.cpp's mix of that name gives more bits. Empty: none.
     std::string mix = {};
-    // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS matrices with a
-    // multiple of 8 rows (all but token_embd, whose rows are looked up one by one) are stored in
-    // the interleave8 layout the kernels read fastest; false keeps every tensor row-major (byte for
-    // byte the GGUF blocks).
+    // Matrices that can_interleave8 (core/interleave.h: a type with the layout, a multiple of 8
+    // rows; all but token_embd, whose rows are looked up one by one) are stored in the interleave8
+    // layout the kernels read fastest; false keeps every tensor row-major (byte for byte the GGUF
+    // blocks).
     bool interleave = true;
     // Plan everything and report it (file_bytes included), but write nothing.
     bool dry_run = false;

@@ -140,9 +140,8 @@ void StrataFile::parse(const std::string& name) {
                 (n_dims < 2 || n_dims > 3 || !can_interleave8(t.type, t.shape[n_dims - 2])))
                 fail("tensor " + t.name + " has the interleave8 layout but is a " +
                      dtype_name(t.type) + " tensor of shape " + shape_string(t.shape) +
-                     " (it needs a q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q2_k, q3_k, q4_k, q5_k, "
-                     "q6_k or "
-                     "iq4_xs matrix with a multiple of 8 rows)");
+                     " (it is for matrices with a multiple of 8 rows of the types " +
+                     interleave8_type_names() + ")");
             if (t.offset % kTensorAlignment != 0)
                 fail("tensor " + t.name + " offset " + std::to_string(t.offset) +
                      " is not 64-byte aligned");

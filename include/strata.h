@@ -286,8 +286,8 @@ typedef struct strata_convert_options {
     strata_progress_callback progress; /* after each tensor (NULL: none) */
     void* user;
     int32_t row_major; /* 1: every matrix row-major (blocks byte for byte as in GGUF);
-                          0: q4_0/q4_1/q5_0/q5_1/q8_0/iq4_nl/q2_k/q3_k/q4_k/q5_k/q6_k/
-                          iq4_xs matrices in the interleave8 layout the kernels read
+                          0: matrices of the types that take it (docs/format.md, "Tensor
+                          layouts", lists them) in the interleave8 layout the kernels read
                           fastest */
     int32_t dry_run;   /* 1: check and plan everything, fill the report (file_bytes included),
                           write nothing */

@@ -2,6 +2,7 @@
 // each byte where docs/format.md says, round-trips losslessly, and every kernel row's
 // interleaved dot products equal the row-major reference (the reference row exactly).
 #include "core/dtype.h"
+#include "core/error.h"
 #include "core/interleave.h"
 #include "core/quant_blocks.h"
 #include "core/quantize_ref.h"
@@ -10,10 +11,13 @@
 #include "ops/matmul.h"
 #include "tests/kernel_test_data.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -398,6 +402,73 @@ TEST(Interleave8, OnlyTypesWithTheLayoutAndMatricesOfWholeGroupsQualify) {
     EXPECT_TRUE(can_interleave8(DType::Q2_K, 64));
     EXPECT_FALSE(can_interleave8(DType::Q2_K, 4));
     EXPECT_FALSE(can_interleave8(DType::F16, 64));
+}
+
+// interleave8_type_names() (what messages print) names exactly the types can_interleave8 takes,
+// each once, read from every type id; each of them has a field list (its random bytes round-trip
+// through the layout), and interleave8 refuses every other type, naming them.
+TEST(Interleave8, TheNamedTypesAreExactlyTheOnesThatRoundTrip) {
+    const std::string names = interleave8_type_names();
+    std::vector<std::string> listed;
+    for (size_t at = 0; at <= names.size();) {
+        const size_t comma = std::min(names.find(", ", at), names.size());
+        listed.push_back(names.substr(at, comma - at));
+        at = comma + 2;
+    }
+    std::mt19937 rng(5);
+    int takers = 0;
+    for (uint32_t id = 0; id < kDTypeSlots; id++) {
+        const auto type = dtype_from_id(id);
+        if (!type) continue;
+        SCOPED_TRACE(dtype_name(*type));
+        const bool takes = can_interleave8(*type, 8);
+        EXPECT_EQ(std::count(listed.begin(), listed.end(), dtype_name(*type)), takes ? 1 : 0);
+        const int rows = 16, cols = 3 * dtype_info(*type).block_size; // 2 groups, 3 blocks
+        std::vector<uint8_t> w(size_t(rows) * row_bytes(*type, uint64_t(cols)));
+        for (auto& b : w) b = uint8_t(rng());
+        std::vector<uint8_t> x(w.size()), back(w.size());
+        if (!takes) {
+            try {
+                interleave8(*type, w.data(), x.data(), rows, uint64_t(cols));
+                ADD_FAILURE() << "interleaved a type that cannot take the layout";
+            } catch (const Error& e) {
+                EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+            }
+            continue;
+        }
+        takers++;
+        interleave8(*type, w.data(), x.data(), rows, uint64_t(cols));
+        deinterleave8(*type, x.data(), back.data(), rows, uint64_t(cols));
+        EXPECT_NE(x, w);
+        EXPECT_EQ(back, w);
+    }
+    EXPECT_EQ(takers, int(listed.size()));
+    EXPECT_GE(takers, 12); // q4_0 ... iq4_xs when this was written
+}
+
+// docs/format.md's interleave8 table, the docs' one list of the types with the layout (the others
+// point to it), has a row for exactly those types, each giving its group block's size.
+TEST(Interleave8, FormatMdListsExactlyTheTypesWithTheLayout) {
+    std::ifstream doc(STRATA_SOURCE_DIR "/docs/format.md");
+    ASSERT_TRUE(doc.good());
+    const std::regex table_row(R"(^\| ([a-z0-9_]+) \| ([0-9]+) bytes \|)");
+    std::vector<std::string> listed;
+    bool in_layouts = false;
+    for (std::string line; std::getline(doc, line);) {
+        if (line.rfind("#", 0) == 0) in_layouts = line == "### Tensor layouts";
+        std::smatch m;
+        if (!in_layouts || !std::regex_search(line, m, table_row)) continue;
+        const auto type = dtype_from_name(m[1].str());
+        ASSERT_TRUE(type.has_value()) << line;
+        EXPECT_TRUE(can_interleave8(*type, 8)) << line;
+        EXPECT_EQ(std::stoi(m[2].str()), 8 * dtype_info(*type).block_bytes) << line;
+        listed.push_back(dtype_name(*type));
+    }
+    std::vector<std::string> expected;
+    for (DType t : interleaved_types()) expected.push_back(dtype_name(t));
+    std::sort(listed.begin(), listed.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(listed, expected);
 }
 
 // Every row (the reference included) against the row-major reference dot, for group, token

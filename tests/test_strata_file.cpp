@@ -378,6 +378,7 @@ TEST(StrataFile, Interleave8IsWrittenForQ4_0MatricesAndCheckedOnRead) {
     auto bad = good;
     set<uint32_t>(bad, dir_entry(bad, q).type + 4, uint32_t(TensorLayout::Interleave8));
     expect_refused(bad, "has the interleave8 layout but is a f32 tensor");
+    expect_refused(bad, "of the types " + interleave8_type_names() + ")"); // (from the type table)
     bad = good;
     set<uint32_t>(bad, dir_entry(bad, q).type + 4, 7);
     expect_refused(bad, "unknown layout 7");

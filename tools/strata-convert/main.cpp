@@ -35,9 +35,10 @@ options:
   --cla N             cross-layer attention: the first layer of each group of N keeps its K/V
                       projections, the others reuse its K/V (KV cache / N). Quality drops unless
                       the model was trained that way.
-  --row-major         keep q4_0/q4_1/q5_0/q5_1/q8_0/iq4_nl/q2_k/q3_k/q4_k/q5_k/q6_k/iq4_xs
-                      matrices row-major (GGUF's blocks byte for byte) instead of the
-                      interleave8 layout (8 rows' blocks together) that the kernels read fastest
+  --row-major         keep every matrix row-major (GGUF's blocks byte for byte) instead of
+                      the interleave8 layout (8 rows' blocks together) that the kernels read
+                      fastest, which matrices of most integer types take (docs/format.md,
+                      "Tensor layouts", lists the types; the summary counts the matrices)
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
   --synthetic SHAPE   random weights in a real model's shape (listed below; test-tiny is for
                       tests)
