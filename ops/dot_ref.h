@@ -23,9 +23,8 @@ float dot_q2_k_ref(int n, const void* w, const void* a);
 float dot_q3_k_ref(int n, const void* w, const void* a);
 float dot_q5_k_ref(int n, const void* w, const void* a);
 float dot_iq4_xs_ref(int n, const void* w, const void* a);
-// Interleave8 Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 / IQ4_NL / Q2_K / Q3_K / Q4_K / Q5_K / Q6_K / IQ4_XS
-// matrices (ops/kernels.h, DotX8Fn) and the Q8_0 activation block sums that the Q8_0-activation
-// kernels take.
+// Interleave8 matrices, one reference per type with the layout (docs/format.md's table;
+// ops/kernels.h, DotX8Fn) and the Q8_0 activation block sums that the Q8_0-activation kernels take.
 void dot_x8_q4_0_ref(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                      size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                      size_t out_stride);

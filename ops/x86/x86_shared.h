@@ -38,9 +38,9 @@ void dot_rows_f16_avx2(int n, const void* w, size_t stride, int n_rows, const vo
 void dot_rows_bf16_avx2(int n, const void* w, size_t stride, int n_rows, const void* a, float* out);
 void dot_tile_q8_0_avx2(int n, const void* w, size_t stride, int n_rows, const void* a,
                         size_t act_stride, int n_tok, float* y, size_t y_stride);
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL x Q8_0, Q4_K, Q5_K, Q6_K and IQ4_XS x Q8_K
-// (ops/kernels.h, DotX8Fn): AVX2 (ops/x86/dot_x8_avx2.cpp) and AVX-512 VNNI
-// (ops/x86/dot_x8_vnni.cpp, in the avx512_vnni row only)
+// Interleave8 matrices, one kernel per type with the layout (docs/format.md's table; Q2_K and Q3_K
+// further down) against Q8_0 / Q8_K activations (ops/kernels.h, DotX8Fn): AVX2
+// (ops/x86/dot_x8_avx2.cpp) and AVX-512 VNNI (ops/x86/dot_x8_vnni.cpp, in the avx512_vnni row only)
 void dot_x8_q6_k_avx2(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                       size_t out_stride);

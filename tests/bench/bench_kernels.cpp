@@ -228,10 +228,11 @@ int main(int argc, char** argv) {
                 ->Unit(benchmark::kMillisecond)
                 ->MinTime(0.5);
         }
-        // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS in the
-        // interleave8 layout the converter writes (core/interleave.h)
-        for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
-                        DType::IQ4_NL, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS}) {
+        // every type the converter writes in the interleave8 layout (core/interleave.h)
+        for (uint32_t id = 0; id < kDTypeSlots; id++) {
+            const auto type = dtype_from_id(id);
+            if (!type || !can_interleave8(*type, 8)) continue;
+            const DType t = *type;
             const std::string name = std::string(dtype_name(t)) + "x8/" + shape_name(s);
             benchmark::RegisterBenchmark(
                 ("gemv/strata/" + name).c_str(),
