@@ -1,7 +1,7 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
-// matrices (core/interleave.h) against Q8_0 / Q8_K activations, AVX2: the kernels of
-// ops/x86/dot_x8_impl.h with VPMADDUBSW products. Compiled with -mavx2 -mfma -mf16c only; the AVX2
-// and AVX-512 (without VNNI) rows of the kernel table use them.
+// Interleave8 matrices of every type with the layout (core/interleave.h, docs/format.md's table)
+// against Q8_0 / Q8_K activations, AVX2: the kernels of ops/x86/dot_x8_impl.h with VPMADDUBSW
+// products. Compiled with -mavx2 -mfma -mf16c only; the AVX2 and AVX-512 (without VNNI) rows of the
+// kernel table use them.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
@@ -22,6 +22,7 @@ struct Avx2Products {
         asm("" : "+x"(acc));
         return acc;
     }
+    static Acc add4(Acc acc, __m256i q, const int8_t* y) { return add(acc, q, x8::bcast4(y)); }
     static __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
     // one chain: each more would cost a VPMADDWD, and AVX2 decode streams at the bound already
     static constexpr int kChains = 1;
@@ -29,15 +30,15 @@ struct Avx2Products {
     static constexpr int kQ6Run = 2;
     // 5-bit x 8-bit products: 4 VPMADDUBSW results (<= 4 x 2 x 31 x 128 < 2^15) per int16 sum
     static constexpr int kQ5Run = 4;
+    static constexpr bool kHigh16 = false;        // 2 x 240 x 128 overflows VPMADDUBSW's int16
     static __m256i scales_i8(const uint8_t* sc) { // each scale in both int16 halves
         const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc));
         return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
     }
     static __m256i mul_scale(Acc acc, __m256i s) { return _mm256_madd_epi16(acc, s); }
     // the scale in both int16 halves of each row's lane: one VPMADDWD scales and widens
-    static __m256i scaled(Acc acc, const uint8_t* sc) {
-        const __m256i x =
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
+    static __m256i scaled(Acc acc, __m128i sc) { // sc: the 8 rows' scale bytes, low 64 bits
+        const __m256i x = _mm256_cvtepu8_epi32(sc);
         return _mm256_madd_epi16(acc, _mm256_or_si256(x, _mm256_slli_epi32(x, 16)));
     }
     // signed x signed bytes: |q| x (y with q's signs), whose byte pairs fit int16 (2 x 128 x 127),

@@ -6,7 +6,7 @@
 //   zero()                   an empty Acc
 //   add(acc, q, y)           acc + the products of 32 quant bytes (4 of each of 8 rows) with y
 //   widen(acc)               the 8 rows' sums as int32 lanes
-//   scaled(acc, sc)          the 8 rows' sums times their 6-bit scales sc[0..7], int32 lanes
+//   scaled(acc, sc)          the 8 rows' sums times their 6-bit scales (sc's low 8 bytes), int32
 //   scales_i8(sc)            8 rows' signed 8-bit scales (Q6_K) in the form mul_scale takes
 //   mul_scale(acc, s)        the 8 rows' sums times those scales, int32 lanes
 //   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
@@ -173,8 +173,13 @@ struct Q5_K {
 };
 constexpr size_t kGroupBlockK = Q4_K::kBlock; // (the AMX packer reads Q4_K's)
 
-// The 8 rows' 6-bit scales and mins, sc[8s + k] and mn[8s + k] (s < 8), as q4_k_scale_min.
-inline void scales_mins8(const uint8_t* p, uint8_t* sc, uint8_t* mn) {
+// The 8 rows' 6-bit scales and mins of a block, as q4_k_scale_min, in registers: sc[q] byte
+// 8j + k is row k's scale of sub-block 2q + j (j < 2), mn[q] its min. (Kept in registers: stored
+// in 32 bytes and read back 8 at a time, the loads waited on the stores.)
+struct ScalesMins8 {
+    __m128i sc[4], mn[4];
+};
+inline ScalesMins8 scales_mins8(const uint8_t* p) {
     const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));      // bytes 0..3
     const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)); // 4..7
     const __m256i l2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64)); // 8..11
@@ -183,12 +188,21 @@ inline void scales_mins8(const uint8_t* p, uint8_t* sc, uint8_t* mn) {
     // (x & 0xC0) >> 2 moves bits 6-7 to 4-5; the 16-bit shift brings in only zero bits
     const __m256i sc_hi = _mm256_srli_epi16(_mm256_and_si256(l0, top2), 2);
     const __m256i mn_hi = _mm256_srli_epi16(_mm256_and_si256(l1, top2), 2);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc), _mm256_and_si256(l0, m63));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(mn), _mm256_and_si256(l1, m63));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc + 32),
-                        _mm256_or_si256(_mm256_and_si256(l2, m15), sc_hi));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(mn + 32),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), m15), mn_hi));
+    const __m256i sc03 = _mm256_and_si256(l0, m63), mn03 = _mm256_and_si256(l1, m63);
+    const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(l2, m15), sc_hi);
+    const __m256i mn47 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), m15), mn_hi);
+    return {{_mm256_castsi256_si128(sc03), _mm256_extracti128_si256(sc03, 1),
+             _mm256_castsi256_si128(sc47), _mm256_extracti128_si256(sc47, 1)},
+            {_mm256_castsi256_si128(mn03), _mm256_extracti128_si256(mn03, 1),
+             _mm256_castsi256_si128(mn47), _mm256_extracti128_si256(mn47, 1)}};
+}
+// The same in memory: sc[8s + k] and mn[8s + k], row k's scale and min of sub-block s.
+inline void scales_mins8(const uint8_t* p, uint8_t* sc, uint8_t* mn) {
+    const ScalesMins8 r = scales_mins8(p);
+    for (int q = 0; q < 4; q++) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(sc + 16 * q), r.sc[q]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(mn + 16 * q), r.mn[q]);
+    }
 }
 
 // Q5_K: the fifth bits of qs piece 8p + i's low and high nibbles, bits 2p and 2p + 1 of each
@@ -205,8 +219,10 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
               float* const* out) {
     constexpr bool kFifth = Ty::kQh >= 0;
     constexpr int kRun = kFifth ? P::kQ5Run : 8; // pieces per Acc
+    // Q4_K with P::kHigh16: the high nibbles go into the products in place (16 x their value,
+    // one VPAND instead of a shift and a VPAND) and the scaled sums come back >> 4, exactly
+    constexpr bool kHigh16 = !kFifth && P::kHigh16;
     const __m256i m4 = _mm256_set1_epi8(15);
-    alignas(32) uint8_t sc[64], mn[64];
     for (int g = 0; g < n_groups; g++) {
         const uint8_t* group = w + size_t(g) * group_bytes;
         __m256 acc[T];
@@ -216,7 +232,7 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
             if (T < 4)
                 for (size_t l = 0; l < Ty::kBlock; l += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
-            scales_mins8(blk + 32, sc, mn);
+            const ScalesMins8 sm = scales_mins8(blk + 32);
             __m256i sumi[T];
             for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
             for (int p = 0; p < 4; p++) {
@@ -229,7 +245,8 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
                         const __m256i v =
                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * i));
                         __m256i q_lo = _mm256_and_si256(v, m4);
-                        __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                        __m256i q_hi = kHigh16 ? _mm256_andnot_si256(m4, v)
+                                               : _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
                         if constexpr (kFifth)
                             add_fifth_bits(_mm256_srl_epi16(
                                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
@@ -238,22 +255,23 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
                                            q_lo, q_hi);
                         for (int u = 0; u < T; u++) {
                             const int8_t* yq = y[u][b].qs + 64 * p + 4 * i;
-                            lo[u] = P::add(lo[u], q_lo, bcast4(yq));
-                            hi[u] = P::add(hi[u], q_hi, bcast4(yq + 32));
+                            lo[u] = P::add4(lo[u], q_lo, yq);
+                            hi[u] = P::add4(hi[u], q_hi, yq + 32);
                         }
                     }
-                    for (int u = 0; u < T; u++)
-                        sumi[u] = _mm256_add_epi32(
-                            sumi[u], _mm256_add_epi32(P::scaled(lo[u], sc + 16 * p),
-                                                      P::scaled(hi[u], sc + 16 * p + 8)));
+                    for (int u = 0; u < T; u++) {
+                        __m256i h = P::scaled(hi[u], _mm_srli_si128(sm.sc[p], 8));
+                        if constexpr (kHigh16) h = _mm256_srai_epi32(h, 4); // exact: 16 x ...
+                        sumi[u] = _mm256_add_epi32(sumi[u],
+                                                   _mm256_add_epi32(P::scaled(lo[u], sm.sc[p]), h));
+                    }
                 }
             }
             // mins: lane k = (mn[k][s], mn[k][s+1]) as int16, against (Y[s], Y[s+1])
             __m256i mpair[4];
             for (int q = 0; q < 4; q++)
-                mpair[q] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(
-                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn + 16 * q)),
-                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn + 16 * q + 8))));
+                mpair[q] =
+                    _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sm.mn[q], _mm_srli_si128(sm.mn[q], 8)));
             const __m256 dv =
                 _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
             const __m256 dm =

@@ -1,9 +1,8 @@
-// Interleave8 Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
-// matrices (core/interleave.h) against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers
-// (AVX512VL): the kernels of ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's
-// 4 byte products and accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW +
-// VPADDW per piece and VPMADDWD per block). Built only into the avx512_vnni kernel row, with that
-// row's flags.
+// Interleave8 matrices of every type with the layout (core/interleave.h, docs/format.md's table)
+// against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
+// ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
+// accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
+// VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
 #include "ops/x86/dot_x8_impl.h"
 #include "ops/x86/dot_x8_lowbit_impl.h"
 #include "ops/x86/x86_shared.h"
@@ -17,19 +16,26 @@ struct VnniProducts {
     using Acc = __m256i; // int32 per row
     static Acc zero() { return _mm256_setzero_si256(); }
     static Acc add(Acc acc, __m256i q, __m256i y) { return _mm256_dpbusd_epi32(acc, q, y); }
+    static Acc add4(Acc acc, __m256i q, const int8_t* y) {
+        asm("vpdpbusd %2%{1to8%}, %1, %0"
+            : "+v"(acc)
+            : "v"(q), "m"(*reinterpret_cast<const int32_t*>(y)));
+        return acc;
+    }
     static __m256i widen(Acc acc) { return acc; }
     // VPDPBUSD's latency is ~4 cycles, its throughput 2 per cycle (Zen 5): one token's chain of 8
     // products per block kept Q8_0 GEMV in L2 at 12.0 us (256 x 2048), 4 chains 10.3-10.6
     static constexpr int kChains = 4;
     static constexpr int kQ6Run = 4; // int32 sums: a whole 16-value sub-block
     static constexpr int kQ5Run = 8; // a whole 32-value sub-block
+    // int32 sums take a high nibble in place, 16 x its value: 8 pieces x 4 x 240 x 128 x 63 < 2^31
+    static constexpr bool kHigh16 = true;
     static __m256i scales_i8(const uint8_t* sc) {
         return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
     }
     static __m256i mul_scale(Acc acc, __m256i s) { return _mm256_mullo_epi32(acc, s); }
-    static __m256i scaled(Acc acc, const uint8_t* sc) {
-        return _mm256_mullo_epi32(
-            acc, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
+    static __m256i scaled(Acc acc, __m128i sc) { // sc: the 8 rows' scale bytes, low 64 bits
+        return _mm256_mullo_epi32(acc, _mm256_cvtepu8_epi32(sc));
     }
     // signed quants made unsigned (q + 128, a flipped top bit) for VPDPBUSD; the 128 x the
     // token's block sum this adds comes out once per block
