@@ -165,42 +165,55 @@ TEST(Interleave8, Q5_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
 }
 
-// The largest Q5_K sums: every value 31 (qs and qh all ones), scales and mins 63, against
-// activations of -128 and 127. AVX2 sums a sub-block's byte products in int16 lanes, which hold
-// only 4 pieces of these (4 x 2 x 31 x 128 = 31744); a run of 8 would wrap. Every row must give
-// the reference's result.
-TEST(Interleave8, Q5_KExtremeValuesDoNotOverflow) {
-    const int rows = 8, n = 2 * QK_K;
-    std::vector<BlockQ5_K> w(size_t(rows) * 2);
+// The largest Q4_K / Q5_K sums: every value at its top (15 / 31: qs and qh all ones), scales and
+// mins 63, against activations of -128 and 127, for 1, 2 and 5 tokens (decode, the 2-token pass,
+// the pairs of prefill). AVX2 sums a sub-block's byte products in int16 lanes, which hold only 4
+// pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of 8 would wrap. VNNI takes Q4_K's high
+// nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 < 2^31 per sub-block sum). Every row
+// must give the reference's result.
+template <class Block> void expect_extreme_k_sums(DType type) {
+    const int rows = 8, n = 2 * QK_K, max_tokens = 5;
+    std::vector<Block> w(size_t(rows) * 2);
     for (auto& blk : w) {
         blk.d = 0x3C00;    // 1.0
         blk.dmin = 0x3800; // 0.5
         std::memset(blk.scales, 0xFF, sizeof blk.scales);
-        std::memset(blk.qh, 0xFF, sizeof blk.qh);
+        if constexpr (requires { blk.qh; }) std::memset(blk.qh, 0xFF, sizeof blk.qh);
         std::memset(blk.qs, 0xFF, sizeof blk.qs);
     }
-    w[3].qh[5] = 0; // (one row with other fifth bits)
+    if constexpr (requires { w[3].qh; })
+        w[3].qh[5] = 0; // (one row with other fifth bits)
+    else
+        w[3].qs[5] = 0x0F; // (one row with another high nibble)
     for (int8_t v : {int8_t(-128), int8_t(127)}) {
-        BlockQ8_K a[2];
+        BlockQ8_K a[max_tokens * 2];
         for (auto& blk : a) {
             blk.d = 1.0f;
             std::memset(blk.qs, v, sizeof blk.qs);
             for (auto& s : blk.bsums) s = int16_t(16 * v);
         }
-        std::vector<uint8_t> x(w.size() * sizeof(BlockQ5_K));
-        interleave8(DType::Q5_K, reinterpret_cast<const uint8_t*>(w.data()), x.data(), rows, n);
-        for (const Kernels* k : available_kernels()) {
-            std::vector<float> out(rows);
-            k->dot_x8(DType::Q5_K)(n, x.data(), x.size(), 1, a, sizeof a, nullptr, 1, out.data(),
-                                   rows);
-            for (int r = 0; r < rows; r++)
-                ASSERT_EQ(out[size_t(r)],
-                          ref_dot(DType::Q5_K, n,
-                                  reinterpret_cast<const uint8_t*>(w.data() + 2 * r),
-                                  reinterpret_cast<const uint8_t*>(a)))
-                    << k->name << " r=" << r << " y=" << int(v);
-        }
+        std::vector<uint8_t> x(w.size() * sizeof(Block));
+        interleave8(type, reinterpret_cast<const uint8_t*>(w.data()), x.data(), rows, n);
+        for (const Kernels* k : available_kernels())
+            for (int tokens : {1, 2, max_tokens}) {
+                std::vector<float> out(size_t(rows) * size_t(tokens));
+                k->dot_x8(type)(n, x.data(), x.size(), 1, a, 2 * sizeof(BlockQ8_K), nullptr, tokens,
+                                out.data(), rows);
+                for (int t = 0; t < tokens; t++)
+                    for (int r = 0; r < rows; r++)
+                        ASSERT_EQ(out[size_t(t) * rows + size_t(r)],
+                                  ref_dot(type, n,
+                                          reinterpret_cast<const uint8_t*>(w.data() + 2 * r),
+                                          reinterpret_cast<const uint8_t*>(a + 2 * t)))
+                            << k->name << " " << dtype_name(type) << " r=" << r
+                            << " tokens=" << tokens << " y=" << int(v);
+            }
     }
+}
+
+TEST(Interleave8, Q4_KAndQ5_KExtremeValuesDoNotOverflow) {
+    expect_extreme_k_sums<BlockQ4_K>(DType::Q4_K);
+    expect_extreme_k_sums<BlockQ5_K>(DType::Q5_K);
 }
 
 TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
