@@ -312,6 +312,9 @@ STRATA_API void strata_convert_options_init(strata_convert_options* options);
 STRATA_API const char* strata_convert_types(void);
 /* The types strata_session_options.kv_type accepts, space-separated (from the type table). */
 STRATA_API const char* strata_kv_types(void);
+/* The weight types whose matrices (rows a multiple of 8) the converter writes in the interleave8
+ * layout unless told --row-major, comma-separated (from the type table; docs/format.md). */
+STRATA_API const char* strata_interleave8_types(void);
 /* The shapes strata_convert_synthetic accepts, space-separated. */
 STRATA_API const char* strata_synthetic_shapes(void);
 /* Bytes per value of a numeric type ("f16": 2, "q8_0": 34/32 ...), from the type table;

@@ -2,6 +2,7 @@
 // to .strata, and describing or verifying a .strata file. See include/strata.h.
 #include "runtime/c_api_internal.h"
 
+#include "core/interleave.h"
 #include "formats/convert.h"
 #include "formats/model_source.h"
 #include "formats/quant_mix.h"
@@ -121,6 +122,11 @@ const char* strata_convert_types(void) {
 
 const char* strata_kv_types(void) {
     static const std::string names = strata::kv_type_names();
+    return names.c_str();
+}
+
+const char* strata_interleave8_types(void) {
+    static const std::string names = strata::interleave8_type_names();
     return names.c_str();
 }
 

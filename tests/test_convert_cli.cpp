@@ -1,4 +1,5 @@
 // strata-convert as a user runs it: exit codes, messages, --info, --verify, --synthetic, --cla.
+#include "core/interleave.h"
 #include "formats/convert.h"
 #include "formats/strata_reader.h"
 #include "tests/fixtures.h"
@@ -18,6 +19,10 @@ TEST(ConvertCli, HelpListsTheContractFlags) {
     for (const char* flag :
          {"--type", "--cla", "--info", "--verify", "--synthetic", "--tokenizer", "-o", "--dry-run"})
         EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+    // the types that take the interleave8 layout, from the type table
+    EXPECT_NE(r.output.find("interleave8 layout: " + strata::interleave8_type_names()),
+              std::string::npos)
+        << r.output;
 }
 
 TEST(ConvertCli, BadArgumentsFailWithAMessage) {

@@ -209,6 +209,10 @@ static int text_and_file_calls(const char* model_path) {
     }
     co.row_major = 0;
     CHECK(strstr(strata_convert_types(), "q4_k_m") != NULL, "types: %s", strata_convert_types());
+    CHECK(strstr(strata_interleave8_types(), "q4_0") != NULL &&
+              strstr(strata_interleave8_types(), "q6_k") != NULL &&
+              strstr(strata_interleave8_types(), "f16") == NULL,
+          "interleave8 types: %s", strata_interleave8_types());
     CHECK(strstr(strata_synthetic_shapes(), "gemma-3-1b") != NULL &&
               strstr(strata_synthetic_shapes(), "olmoe-1b-7b") != NULL,
           "shapes: %s", strata_synthetic_shapes());

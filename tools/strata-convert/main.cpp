@@ -37,8 +37,8 @@ options:
                       the model was trained that way.
   --row-major         keep every matrix row-major (GGUF's blocks byte for byte) instead of
                       the interleave8 layout (8 rows' blocks together) that the kernels read
-                      fastest, which matrices of most integer types take (docs/format.md,
-                      "Tensor layouts", lists the types; the summary counts the matrices)
+                      fastest, which matrices of most integer types take (listed below; the
+                      summary counts the matrices)
   --tokenizer PATH    llama2.c tokenizer .bin (llama2.c checkpoints only)
   --synthetic SHAPE   random weights in a real model's shape (listed below; test-tiny is for
                       tests)
@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
-            std::printf("\nsynthetic shapes: %s\ntypes: %s\n", strata_synthetic_shapes(),
-                        strata_convert_types());
+            std::printf("\nsynthetic shapes: %s\ntypes: %s\ninterleave8 layout: %s\n",
+                        strata_synthetic_shapes(), strata_convert_types(),
+                        strata_interleave8_types());
             return 0;
         } else if (a == "-o" || a == "--output")
             out = value(i, "-o");
