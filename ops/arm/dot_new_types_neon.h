@@ -31,6 +31,10 @@ void dot_x8_q2_k(int n, const void* w, size_t group_bytes, int n_groups, const v
 void dot_x8_q3_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                  size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
                  size_t out_stride);
+// Interleave8 IQ4_XS x Q8_K (DotX8Fn; dot_x8_iq4_xs_neon.cpp)
+void dot_x8_iq4_xs(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
+                   size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                   size_t out_stride);
 
 // Fills these types' dot products in a NEON row.
 constexpr void set_new_type_dots(Kernels& k) {

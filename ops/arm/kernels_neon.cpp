@@ -785,6 +785,7 @@ constexpr Kernels make_neon_row() {
     k[DType::Q5_K].x8 = dot_x8_k<BlockQ5_K, 384, 128>;
     k[DType::Q2_K].x8 = STRATA_NEON_TYPES_NS::dot_x8_q2_k;
     k[DType::Q3_K].x8 = STRATA_NEON_TYPES_NS::dot_x8_q3_k;
+    k[DType::IQ4_XS].x8 = STRATA_NEON_TYPES_NS::dot_x8_iq4_xs;
     k.rmsnorm = rmsnorm;
     k.softmax = softmax;
     k.swiglu = swiglu;
