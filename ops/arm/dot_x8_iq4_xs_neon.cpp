@@ -6,16 +6,16 @@
 // signed 6-bit scales, unpacked once per block. Up to 4 tokens share each looked-up piece.
 // Compiled into both NEON rows (SDOT in the dotprod build), each in its own namespace.
 #include "core/quant_blocks.h"
-#include "ops/arm/dot_new_types_neon.h"
+#include "ops/arm/dot_x8_neon.h"
 
 #include <arm_neon.h>
-#include <cstring>
 
 namespace strata {
 namespace STRATA_NEON_TYPES_NS {
 namespace {
 
 #include "ops/arm/neon_byte_dots.h"
+#include "ops/arm/neon_x8_common.h"
 
 constexpr size_t kGroupBlock = 8 * sizeof(BlockIQ4_XS); // d[8] scales_h[8] scales_l[32] qs[1024]
 
@@ -33,20 +33,6 @@ inline void iq4_xs_scales(const uint8_t* blk, int32x4_t sc[8][2]) {
             l = vshrq_n_u32(l, 4);
             h = vshrq_n_u32(h, 2);
         }
-    }
-}
-
-// v's 32-bit lane c in every lane (c must fold to a constant once the caller's loop unrolls).
-inline int32x4_t lane(int32x4_t v, int c) {
-    switch (c) {
-    case 0:
-        return vdupq_laneq_s32(v, 0);
-    case 1:
-        return vdupq_laneq_s32(v, 1);
-    case 2:
-        return vdupq_laneq_s32(v, 2);
-    default:
-        return vdupq_laneq_s32(v, 3);
     }
 }
 
@@ -88,8 +74,8 @@ void iq4_xs_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                     for (int r = 0; r < 2; r++)
                         sumi[u][r] = vmlaq_s32(sumi[u][r], d[u][r], sc[s][r]);
             }
-            const float16x8_t dh = vreinterpretq_f16_u8(vld1q_u8(blk));
-            const float32x4_t dw[2] = {vcvt_f32_f16(vget_low_f16(dh)), vcvt_high_f32_f16(dh)};
+            float32x4_t dw[2];
+            f16x8(blk, dw);
             for (int u = 0; u < T; u++)
                 for (int r = 0; r < 2; r++)
                     acc[u][r] = vmlaq_f32(acc[u][r], vmulq_n_f32(dw[r], y[u][b].d),
@@ -109,24 +95,11 @@ void dot_x8_iq4_xs(int n, const void* w, size_t group_bytes, int n_groups, const
                    size_t out_stride) {
     const int nb = n / QK_K;
     const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    const BlockQ8_K* y[4];
-    float* o[4];
-    auto take = [&](int t, int count) {
-        for (int u = 0; u < count; u++) {
-            y[u] = reinterpret_cast<const BlockQ8_K*>(ab + size_t(t + u) * act_stride);
-            o[u] = out + size_t(t + u) * out_stride;
-        }
-    };
-    int t = 0;
-    for (; t + 4 <= n_tokens; t += 4) {
-        take(t, 4);
-        iq4_xs_groups<4>(nb, wb, group_bytes, n_groups, y, o);
-    }
-    for (; t < n_tokens; t++) {
-        take(t, 1);
-        iq4_xs_groups<1>(nb, wb, group_bytes, n_groups, y, o);
-    }
+    token_passes<BlockQ8_K>(
+        act, act_stride, nullptr, 0, n_tokens, out, out_stride,
+        [&]<int T>(const BlockQ8_K* const* y, const int32_t* const*, float* const* o) {
+            iq4_xs_groups<T>(nb, wb, group_bytes, n_groups, y, o);
+        });
 }
 
 } // namespace STRATA_NEON_TYPES_NS

@@ -5,7 +5,7 @@
 // Compiled into both NEON rows (SDOT in the dotprod build), each in its own namespace.
 #include "core/half.h"
 #include "core/quant_blocks.h"
-#include "ops/arm/dot_new_types_neon.h"
+#include "ops/arm/dot_x8_neon.h"
 
 #include <arm_neon.h>
 #include <cstring>
