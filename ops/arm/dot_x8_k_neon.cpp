@@ -1,6 +1,5 @@
 // Interleave8 Q4_K, Q5_K and Q6_K x Q8_K for NEON (core/interleave.h), one token at a time.
 // Compiled into both NEON rows (SDOT in the dotprod build), each in its own namespace.
-#include "core/half.h"
 #include "core/quant_blocks.h"
 #include "ops/arm/dot_x8_neon.h"
 
@@ -126,7 +125,7 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
             float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
             for (int b = 0; b < nb; b++) {
                 const uint8_t* blk = group + size_t(b) * 8 * sizeof(BlockQ6_K);
-                const uint8_t* sc = blk + 1536;
+                const auto* sc = reinterpret_cast<const int8_t*>(blk + 1536);
                 int32x4_t sumi[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
                 for (int h = 0; h < 2; h++) {
                     const int8_t* q8 = y[b].qs + 128 * h;
@@ -159,24 +158,14 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
                                     yv[3]);
                             }
                         }
-                        for (int k = 0; k < 4; k++) { // quarter k: sub-block 8h + 2k + is
-                            const int16x8_t s16 = vmovl_s8(vld1_s8(
-                                reinterpret_cast<const int8_t*>(sc) + 8 * (8 * h + 2 * k + is)));
-                            sumi[0] = vmlaq_s32(sumi[0], d[k][0], vmovl_s16(vget_low_s16(s16)));
-                            sumi[1] = vmlaq_s32(sumi[1], d[k][1], vmovl_s16(vget_high_s16(s16)));
-                        }
+                        for (int k = 0; k < 4; k++) // quarter k: sub-block 8h + 2k + is
+                            add_scaled8(sumi, d[k], sc + 8 * (8 * h + 2 * k + is));
                     }
                 }
-                for (int r = 0; r < 2; r++) {
-                    float dw[4];
-                    for (int k = 0; k < 4; k++) {
-                        uint16_t dh;
-                        std::memcpy(&dh, blk + 1664 + 2 * (4 * r + k), 2);
-                        dw[k] = f16_to_f32(dh);
-                    }
-                    acc[r] = vmlaq_f32(acc[r], vmulq_n_f32(vld1q_f32(dw), y[b].d),
-                                       vcvtq_f32_s32(sumi[r]));
-                }
+                float32x4_t dw[2];
+                f16x8(blk + 1664, dw);
+                for (int r = 0; r < 2; r++)
+                    acc[r] = vmlaq_f32(acc[r], vmulq_n_f32(dw[r], y[b].d), vcvtq_f32_s32(sumi[r]));
             }
             vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g), acc[0]);
             vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g) + 4, acc[1]);

@@ -1,7 +1,7 @@
 // Pieces shared by the NEON interleave8 kernel files (dot_x8_*_neon.cpp): the 8 rows' f16
-// scales as floats, one 32-bit lane in every lane, and the passes of up to 4 tokens. Like
-// neon_byte_dots.h, include only from a .cpp, inside an anonymous namespace (each file is
-// compiled twice, once per NEON row).
+// scales as floats, one 32-bit lane in every lane, sub-block sums times the 8 rows' signed byte
+// scales, and the passes of up to 4 tokens. Like neon_byte_dots.h, include only from a .cpp,
+// inside an anonymous namespace (each file is compiled twice, once per NEON row).
 #pragma once
 
 // The 8 rows' f16 fields at p (row k at p + 2k) as floats: v[0] rows 0..3, v[1] rows 4..7.
@@ -24,6 +24,14 @@ inline int32x4_t lane(int32x4_t v, int c) {
     default:
         return vdupq_laneq_s32(v, 3);
     }
+}
+
+// sumi[r] += d[r] x the 8 rows' signed byte scales of one sub-block (row k's at sc[k]), r = 0:
+// rows 0..3, r = 1: rows 4..7. (Q2_K, Q3_K and Q6_K: their scales as sc[8s + k].)
+inline void add_scaled8(int32x4_t sumi[2], const int32x4_t d[2], const int8_t* sc) {
+    const int16x8_t s16 = vmovl_s8(vld1_s8(sc));
+    sumi[0] = vmlaq_s32(sumi[0], d[0], vmovl_s16(vget_low_s16(s16)));
+    sumi[1] = vmlaq_s32(sumi[1], d[1], vmovl_s16(vget_high_s16(s16)));
 }
 
 // n_tokens activation rows (Block = BlockQ8_0 or BlockQ8_K, act_stride bytes apart) in passes
