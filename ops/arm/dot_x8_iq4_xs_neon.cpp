@@ -60,6 +60,7 @@ void iq4_xs_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                     yhi[u] = vreinterpretq_s32_s8(vld1q_s8(y[u][b].qs + 32 * s + 16));
                     d[u][0] = d[u][1] = vdupq_n_s32(0);
                 }
+#pragma GCC unroll 4 // (lane()'s c a constant: no branch on it)
                 for (int c = 0; c < 4; c++)
                     for (int r = 0; r < 2; r++) { // rows 0..3, then 4..7
                         const uint8x16_t v = vld1q_u8(q + 32 * c + 16 * r);
