@@ -24,13 +24,6 @@ float dot_q2_k(int n, const void* w, const void* a);
 float dot_q3_k(int n, const void* w, const void* a);
 float dot_q5_k(int n, const void* w, const void* a);
 float dot_iq4_xs(int n, const void* w, const void* a);
-// Interleave8 Q2_K and Q3_K x Q8_K (DotX8Fn; dot_x8_lowbit_neon.cpp)
-void dot_x8_q2_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                 size_t out_stride);
-void dot_x8_q3_k(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                 size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
-                 size_t out_stride);
 
 // Fills these types' dot products in a NEON row.
 constexpr void set_new_type_dots(Kernels& k) {

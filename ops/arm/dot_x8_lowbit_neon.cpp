@@ -3,9 +3,8 @@
 // rows, each byte's 2-bit fields j = values 128n + 32j + 4c.. of its row (Q3_K's made signed: -4
 // where the hmask bit is clear) dotted 4 bytes per lane with the token's 4 matching bytes.
 // Compiled into both NEON rows (SDOT in the dotprod build), each in its own namespace.
-#include "core/half.h"
 #include "core/quant_blocks.h"
-#include "ops/arm/dot_new_types_neon.h"
+#include "ops/arm/dot_x8_neon.h"
 
 #include <arm_neon.h>
 #include <cstring>
@@ -15,6 +14,7 @@ namespace STRATA_NEON_TYPES_NS {
 namespace {
 
 #include "ops/arm/neon_byte_dots.h"
+#include "ops/arm/neon_x8_common.h"
 
 // The 8 rows' 16 signed scales, sc[8s + k], from the packed bytes at p (byte j of row k at
 // p + 8j + k), 16 bytes at a time, as q3_k_scales.
@@ -95,11 +95,8 @@ void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const vo
                                 }
                             }
                         }
-                        for (int j = 0; j < 4; j++) {
-                            const int16x8_t s16 = vmovl_s8(vld1_s8(sc + 8 * (8 * nn + 2 * j + is)));
-                            sumi[0] = vmlaq_s32(sumi[0], d[j][0], vmovl_s16(vget_low_s16(s16)));
-                            sumi[1] = vmlaq_s32(sumi[1], d[j][1], vmovl_s16(vget_high_s16(s16)));
-                        }
+                        for (int j = 0; j < 4; j++)
+                            add_scaled8(sumi, d[j], sc + 8 * (8 * nn + 2 * j + is));
                     }
                 int32x4_t summin[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
                 if constexpr (!kQ3)
@@ -110,21 +107,13 @@ void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const vo
                         summin[1] =
                             vmlaq_n_s32(summin[1], vmovl_s16(vget_high_s16(m16)), y[b].bsums[s]);
                     }
+                float32x4_t dw[2], dm[2];
+                f16x8(blk + kD, dw);
+                if constexpr (!kQ3) f16x8(blk + kD + 16, dm); // dmin[8] after d[8]
                 for (int r = 0; r < 2; r++) {
-                    float dw[4], dm[4];
-                    for (int k = 0; k < 4; k++) {
-                        uint16_t h;
-                        std::memcpy(&h, blk + kD + 2 * (4 * r + k), 2);
-                        dw[k] = f16_to_f32(h);
-                        dm[k] = 0;
-                        if constexpr (!kQ3) { // dmin[8] after d[8]
-                            std::memcpy(&h, blk + kD + 16 + 2 * (4 * r + k), 2);
-                            dm[k] = f16_to_f32(h);
-                        }
-                    }
-                    float32x4_t v = vmulq_f32(vld1q_f32(dw), vcvtq_f32_s32(sumi[r]));
+                    float32x4_t v = vmulq_f32(dw[r], vcvtq_f32_s32(sumi[r]));
                     if constexpr (!kQ3)
-                        v = vsubq_f32(v, vmulq_f32(vld1q_f32(dm), vcvtq_f32_s32(summin[r])));
+                        v = vsubq_f32(v, vmulq_f32(dm[r], vcvtq_f32_s32(summin[r])));
                     acc[r] = vmlaq_n_f32(acc[r], v, y[b].d);
                 }
             }
