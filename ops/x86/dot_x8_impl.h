@@ -5,12 +5,15 @@
 //   Acc                      a running sum of unsigned-nibble x signed-byte products, per row
 //   zero()                   an empty Acc
 //   add(acc, q, y)           acc + the products of 32 quant bytes (4 of each of 8 rows) with y
+//   add4(acc, q, p)          add with y the 4 activation bytes at p broadcast (VNNI: as the
+//                            instruction's embedded-broadcast memory operand)
 //   widen(acc)               the 8 rows' sums as int32 lanes
 //   scaled(acc, sc)          the 8 rows' sums times their 6-bit scales (sc's low 8 bytes), int32
 //   scales_i8(sc)            8 rows' signed 8-bit scales (Q6_K) in the form mul_scale takes
 //   mul_scale(acc, s)        the 8 rows' sums times those scales, int32 lanes
 //   kQ6Run                   6-bit quant pieces an Acc may take before it is scaled
 //   kQ5Run                   5-bit quant pieces (Q5_K) an Acc may take before it is scaled
+//   kHigh16                  an Acc may take Q4_K's high nibbles in place (16 x their value)
 //   S8, s8(q)                32 signed quant bytes (Q8_0) prepared once for every token
 //   add_s8(acc, s, y)        int32 acc + the products of a prepared S8 with y, per row
 //   kS8Bias                  s8 biased the quants by +128: 128 x the token's block sum comes out
