@@ -42,12 +42,9 @@ void iq4_xs_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                    const BlockQ8_K* const* y, float* const* out) {
     const uint8x16_t m4 = vdupq_n_u8(15);
     const int8x16_t levels = vld1q_s8(kIq4nlValues);
-    for (int g = 0; g < n_groups; g++) {
-        const uint8_t* group = w + size_t(g) * group_bytes;
-        float32x4_t acc[T][2];
-        for (int u = 0; u < T; u++) acc[u][0] = acc[u][1] = vdupq_n_f32(0);
-        for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * kGroupBlock;
+    each_group_block<T>(
+        nb, w, group_bytes, kGroupBlock, n_groups, out,
+        [&](const uint8_t* blk, int b, float32x4_t(*acc)[2]) {
             int32x4_t sc[8][2];
             iq4_xs_scales(blk, sc);
             int32x4_t sumi[T][2];
@@ -81,12 +78,7 @@ void iq4_xs_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                 for (int r = 0; r < 2; r++)
                     acc[u][r] = vmlaq_f32(acc[u][r], vmulq_n_f32(dw[r], y[u][b].d),
                                           vcvtq_f32_s32(sumi[u][r]));
-        }
-        for (int u = 0; u < T; u++) {
-            vst1q_f32(out[u] + 8 * g, acc[u][0]);
-            vst1q_f32(out[u] + 8 * g + 4, acc[u][1]);
-        }
-    }
+        });
 }
 
 } // namespace

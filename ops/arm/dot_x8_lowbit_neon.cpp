@@ -53,74 +53,59 @@ void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const vo
     constexpr size_t kQs = kQ3 ? 256 : 128, kD = kQ3 ? 864 : 640;
     const int nb = n / QK_K;
     const uint8x16_t m3 = vdupq_n_u8(3), minus4 = vdupq_n_u8(0xFC);
-    for (int t = 0; t < n_tokens; t++) {
-        const auto* y = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
-                                                           size_t(t) * act_stride);
-        for (int g = 0; g < n_groups; g++) {
-            const uint8_t* group = static_cast<const uint8_t*>(w) + size_t(g) * group_bytes;
-            float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
-            for (int b = 0; b < nb; b++) {
-                const uint8_t* blk = group + size_t(b) * kBlock;
-                int8_t sc[128], mn[128];
-                if constexpr (kQ3)
-                    scales_q3(blk + 768, sc);
-                else
-                    scales_q2(blk, sc, mn);
-                int32x4_t sumi[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
-                for (int nn = 0; nn < 2; nn++)
-                    for (int is = 0; is < 2; is++) { // pieces 4is..: sub-blocks 8nn + 2j + is
-                        int32x4_t d[4][2];
-                        for (int j = 0; j < 4; j++) d[j][0] = d[j][1] = vdupq_n_s32(0);
-                        for (int i = 0; i < 4; i++) {
-                            const int c = 4 * is + i;
-                            int8x16_t yv[4];
-                            for (int j = 0; j < 4; j++) {
-                                int32_t yw;
-                                std::memcpy(&yw, y[b].qs + 128 * nn + 32 * j + 4 * c, 4);
-                                yv[j] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
-                            }
-                            for (int r = 0; r < 2; r++) { // rows 0..3, 4..7
-                                const uint8x16_t Q =
-                                    vld1q_u8(blk + kQs + 32 * (8 * nn + c) + 16 * r);
-                                const uint8x16_t H = vld1q_u8(blk + 32 * c + 16 * r);
-                                for (int j = 0; j < 4; j++) {
-                                    uint8x16_t q =
-                                        vandq_u8(vshlq_u8(Q, vdupq_n_s8(int8_t(-2 * j))), m3);
-                                    if constexpr (kQ3) // less 4 where the high bit is clear
-                                        q = vorrq_u8(
-                                            q, vbicq_u8(minus4,
-                                                        vtstq_u8(H, vdupq_n_u8(uint8_t(
-                                                                        1u << (4 * nn + j))))));
-                                    d[j][r] = dot4x4(d[j][r], vreinterpretq_s8_u8(q), yv[j]);
-                                }
-                            }
+    auto block = [&](const uint8_t* blk, const BlockQ8_K& y, float32x4_t acc[2]) {
+        int8_t sc[128], mn[128];
+        if constexpr (kQ3)
+            scales_q3(blk + 768, sc);
+        else
+            scales_q2(blk, sc, mn);
+        int32x4_t sumi[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+        for (int nn = 0; nn < 2; nn++)
+            for (int is = 0; is < 2; is++) { // pieces 4is..: sub-blocks 8nn + 2j + is
+                int32x4_t d[4][2];
+                for (int j = 0; j < 4; j++) d[j][0] = d[j][1] = vdupq_n_s32(0);
+                for (int i = 0; i < 4; i++) {
+                    const int c = 4 * is + i;
+                    int8x16_t yv[4];
+                    for (int j = 0; j < 4; j++) {
+                        int32_t yw;
+                        std::memcpy(&yw, y.qs + 128 * nn + 32 * j + 4 * c, 4);
+                        yv[j] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
+                    }
+                    for (int r = 0; r < 2; r++) { // rows 0..3, 4..7
+                        const uint8x16_t Q = vld1q_u8(blk + kQs + 32 * (8 * nn + c) + 16 * r);
+                        const uint8x16_t H = vld1q_u8(blk + 32 * c + 16 * r);
+                        for (int j = 0; j < 4; j++) {
+                            uint8x16_t q = vandq_u8(vshlq_u8(Q, vdupq_n_s8(int8_t(-2 * j))), m3);
+                            if constexpr (kQ3) // less 4 where the high bit is clear
+                                q = vorrq_u8(
+                                    q,
+                                    vbicq_u8(minus4,
+                                             vtstq_u8(H, vdupq_n_u8(uint8_t(1u << (4 * nn + j))))));
+                            d[j][r] = dot4x4(d[j][r], vreinterpretq_s8_u8(q), yv[j]);
                         }
-                        for (int j = 0; j < 4; j++)
-                            add_scaled8(sumi, d[j], sc + 8 * (8 * nn + 2 * j + is));
                     }
-                int32x4_t summin[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
-                if constexpr (!kQ3)
-                    for (int s = 0; s < 16; s++) {
-                        const int16x8_t m16 = vmovl_s8(vld1_s8(mn + 8 * s));
-                        summin[0] =
-                            vmlaq_n_s32(summin[0], vmovl_s16(vget_low_s16(m16)), y[b].bsums[s]);
-                        summin[1] =
-                            vmlaq_n_s32(summin[1], vmovl_s16(vget_high_s16(m16)), y[b].bsums[s]);
-                    }
-                float32x4_t dw[2], dm[2];
-                f16x8(blk + kD, dw);
-                if constexpr (!kQ3) f16x8(blk + kD + 16, dm); // dmin[8] after d[8]
-                for (int r = 0; r < 2; r++) {
-                    float32x4_t v = vmulq_f32(dw[r], vcvtq_f32_s32(sumi[r]));
-                    if constexpr (!kQ3)
-                        v = vsubq_f32(v, vmulq_f32(dm[r], vcvtq_f32_s32(summin[r])));
-                    acc[r] = vmlaq_n_f32(acc[r], v, y[b].d);
                 }
+                for (int j = 0; j < 4; j++) add_scaled8(sumi, d[j], sc + 8 * (8 * nn + 2 * j + is));
             }
-            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g), acc[0]);
-            vst1q_f32(out + size_t(t) * out_stride + 8 * size_t(g) + 4, acc[1]);
+        int32x4_t summin[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+        if constexpr (!kQ3)
+            for (int s = 0; s < 16; s++) {
+                const int16x8_t m16 = vmovl_s8(vld1_s8(mn + 8 * s));
+                summin[0] = vmlaq_n_s32(summin[0], vmovl_s16(vget_low_s16(m16)), y.bsums[s]);
+                summin[1] = vmlaq_n_s32(summin[1], vmovl_s16(vget_high_s16(m16)), y.bsums[s]);
+            }
+        float32x4_t dw[2], dm[2];
+        f16x8(blk + kD, dw);
+        if constexpr (!kQ3) f16x8(blk + kD + 16, dm); // dmin[8] after d[8]
+        for (int r = 0; r < 2; r++) {
+            float32x4_t v = vmulq_f32(dw[r], vcvtq_f32_s32(sumi[r]));
+            if constexpr (!kQ3) v = vsubq_f32(v, vmulq_f32(dm[r], vcvtq_f32_s32(summin[r])));
+            acc[r] = vmlaq_n_f32(acc[r], v, y.d);
         }
-    }
+    };
+    one_token_blocks<BlockQ8_K>(nb, w, group_bytes, kBlock, n_groups, act, act_stride, n_tokens,
+                                out, out_stride, block);
 }
 
 } // namespace

@@ -51,12 +51,9 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
     auto signed_level = [](uint8x16_t v) { // (a constant offset: no instruction when 0)
         return vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(int8_t(kOffset)));
     };
-    for (int g = 0; g < n_groups; g++) {
-        const uint8_t* group = w + size_t(g) * group_bytes;
-        float32x4_t acc[T][2];
-        for (int u = 0; u < T; u++) acc[u][0] = acc[u][1] = vdupq_n_f32(0);
-        for (int b = 0; b < nb; b++) {
-            const uint8_t* blk = group + size_t(b) * kBlock;
+    each_group_block<T>(
+        nb, w, group_bytes, kBlock, n_groups, out,
+        [&](const uint8_t* blk, int b, float32x4_t(*acc)[2]) {
             int32x4_t s[T][2];
             int32x4_t ylo[T], yhi[T];
             for (int u = 0; u < T; u++) {
@@ -105,12 +102,7 @@ void x8_groups(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
                                               vdupq_n_f32(float(bsum[u][b])));
                 }
             }
-        }
-        for (int u = 0; u < T; u++) {
-            vst1q_f32(out[u] + 8 * g, acc[u][0]);
-            vst1q_f32(out[u] + 8 * g + 4, acc[u][1]);
-        }
-    }
+        });
 }
 
 template <X8Kind kKind>

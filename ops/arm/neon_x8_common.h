@@ -1,7 +1,8 @@
 // Pieces shared by the NEON interleave8 kernel files (dot_x8_*_neon.cpp): the 8 rows' f16
 // scales as floats, one 32-bit lane in every lane, sub-block sums times the 8 rows' signed byte
-// scales, and the passes of up to 4 tokens. Like neon_byte_dots.h, include only from a .cpp,
-// inside an anonymous namespace (each file is compiled twice, once per NEON row).
+// scales, the passes of up to 4 tokens and the loop over groups and blocks. Like neon_byte_dots.h,
+// include only from a .cpp, inside an anonymous namespace (each file is compiled twice, once per
+// NEON row).
 #pragma once
 
 // The 8 rows' f16 fields at p (row k at p + 2k) as floats: v[0] rows 0..3, v[1] rows 4..7.
@@ -35,15 +36,17 @@ inline void add_scaled8(int32x4_t sumi[2], const int32x4_t d[2], const int8_t* s
 }
 
 // n_tokens activation rows (Block = BlockQ8_0 or BlockQ8_K, act_stride bytes apart) in passes
-// of 4 tokens, then 1: pass.template operator()<T>(y, bsums, out) with T pointers each to the
-// pass's activation blocks, block sums (bsums_stride apart; nullptr when bsums is) and outputs.
-template <class Block, class Pass>
+// of kT tokens (4 or 1), then 1: pass.template operator()<T>(y, bsums, out) with T pointers each
+// to the pass's activation blocks, block sums (bsums_stride apart; nullptr when bsums is) and
+// outputs.
+template <class Block, int kT = 4, class Pass>
 void token_passes(const void* act, size_t act_stride, const int32_t* bsums, size_t bsums_stride,
                   int n_tokens, float* out, size_t out_stride, Pass pass) {
+    static_assert(kT == 4 || kT == 1);
     const auto* ab = static_cast<const uint8_t*>(act);
-    const Block* y[4];
-    const int32_t* s[4];
-    float* o[4];
+    const Block* y[kT];
+    const int32_t* s[kT];
+    float* o[kT];
     auto take = [&](int t, int count) {
         for (int u = 0; u < count; u++) {
             y[u] = reinterpret_cast<const Block*>(ab + size_t(t + u) * act_stride);
@@ -52,12 +55,48 @@ void token_passes(const void* act, size_t act_stride, const int32_t* bsums, size
         }
     };
     int t = 0;
-    for (; t + 4 <= n_tokens; t += 4) {
-        take(t, 4);
-        pass.template operator()<4>(y, s, o);
-    }
+    if constexpr (kT == 4)
+        for (; t + 4 <= n_tokens; t += 4) {
+            take(t, 4);
+            pass.template operator()<4>(y, s, o);
+        }
     for (; t < n_tokens; t++) {
         take(t, 1);
         pass.template operator()<1>(y, s, o);
     }
+}
+
+// The skeleton of every NEON x8 kernel: each group of 8 rows (group_bytes apart from w) against
+// a pass of T tokens. acc[u][0..1] (token u's rows 0..3 and 4..7) start at zero, body(blk, b, acc)
+// adds the group's block b (block_bytes apart, at blk) for every token, and acc goes to out[u] at
+// the group's 8 rows.
+template <int T, class Body>
+void each_group_block(int nb, const uint8_t* w, size_t group_bytes, size_t block_bytes,
+                      int n_groups, float* const* out, Body body) {
+    for (int g = 0; g < n_groups; g++) {
+        const uint8_t* group = w + size_t(g) * group_bytes;
+        float32x4_t acc[T][2];
+        for (int u = 0; u < T; u++) acc[u][0] = acc[u][1] = vdupq_n_f32(0);
+        for (int b = 0; b < nb; b++) body(group + size_t(b) * block_bytes, b, acc);
+        for (int u = 0; u < T; u++) {
+            vst1q_f32(out[u] + 8 * size_t(g), acc[u][0]);
+            vst1q_f32(out[u] + 8 * size_t(g) + 4, acc[u][1]);
+        }
+    }
+}
+
+// The one-token kernels' form of the two above: each token by itself, block(blk, y, acc) adding
+// the group's block at blk against the token's activation block y to acc[0..1].
+template <class Block, class Fn>
+void one_token_blocks(int nb, const void* w, size_t group_bytes, size_t block_bytes, int n_groups,
+                      const void* act, size_t act_stride, int n_tokens, float* out,
+                      size_t out_stride, const Fn& block) {
+    token_passes<Block, 1>(
+        act, act_stride, nullptr, 0, n_tokens, out, out_stride,
+        [&]<int T>(const Block* const* y, const int32_t* const*, float* const* o) {
+            each_group_block<1>(nb, static_cast<const uint8_t*>(w), group_bytes, block_bytes,
+                                n_groups, o, [&](const uint8_t* blk, int b, float32x4_t(*acc)[2]) {
+                                    block(blk, y[0][b], acc[0]);
+                                });
+        });
 }
