@@ -9,6 +9,7 @@
 #include "ops/arm/dot_x8_neon.h"
 
 #include <arm_neon.h>
+#include <cstring>
 
 namespace strata {
 namespace STRATA_NEON_TYPES_NS {

@@ -118,11 +118,7 @@ void dot_x8_q6_k(int n, const void* w, size_t group_bytes, int n_groups, const v
                 for (int j = 0; j < 4; j++) {
                     const int i = 4 * is + j;
                     int8x16_t yv[4];
-                    for (int k = 0; k < 4; k++) {
-                        int32_t yw;
-                        std::memcpy(&yw, q8 + 32 * k + 4 * i, 4);
-                        yv[k] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
-                    }
+                    quarter_bytes(q8, i, yv);
                     for (int r = 0; r < 2; r++) { // rows 0..3, 4..7
                         const uint8x16_t A = vld1q_u8(blk + 32 * (16 * h + i) + 16 * r);
                         const uint8x16_t B = vld1q_u8(blk + 32 * (16 * h + 8 + i) + 16 * r);

@@ -66,12 +66,8 @@ void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const vo
                 for (int j = 0; j < 4; j++) d[j][0] = d[j][1] = vdupq_n_s32(0);
                 for (int i = 0; i < 4; i++) {
                     const int c = 4 * is + i;
-                    int8x16_t yv[4];
-                    for (int j = 0; j < 4; j++) {
-                        int32_t yw;
-                        std::memcpy(&yw, y.qs + 128 * nn + 32 * j + 4 * c, 4);
-                        yv[j] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
-                    }
+                    int8x16_t yv[4]; // yv[j]: field j's 4 bytes
+                    quarter_bytes(y.qs + 128 * nn, c, yv);
                     for (int r = 0; r < 2; r++) { // rows 0..3, 4..7
                         const uint8x16_t Q = vld1q_u8(blk + kQs + 32 * (8 * nn + c) + 16 * r);
                         const uint8x16_t H = vld1q_u8(blk + 32 * c + 16 * r);

@@ -1,8 +1,8 @@
 // Pieces shared by the NEON interleave8 kernel files (dot_x8_*_neon.cpp): the 8 rows' f16
 // scales as floats, one 32-bit lane in every lane, sub-block sums times the 8 rows' signed byte
 // scales, the passes of up to 4 tokens and the loop over groups and blocks. Like neon_byte_dots.h,
-// include only from a .cpp, inside an anonymous namespace (each file is compiled twice, once per
-// NEON row).
+// include only from a .cpp, after <arm_neon.h> and <cstring>, inside an anonymous namespace (each
+// file is compiled twice, once per NEON row).
 #pragma once
 
 // The 8 rows' f16 fields at p (row k at p + 2k) as floats: v[0] rows 0..3, v[1] rows 4..7.
@@ -24,6 +24,16 @@ inline int32x4_t lane(int32x4_t v, int c) {
         return vdupq_laneq_s32(v, 2);
     default:
         return vdupq_laneq_s32(v, 3);
+    }
+}
+
+// The token's 4 bytes at q + 32k + 4i for k = 0..3 (piece i of each of 4 consecutive 32-value
+// quarters), each in every lane of yv[k]: what the 4 quarters' piece i of 4 rows is dotted with.
+inline void quarter_bytes(const int8_t* q, int i, int8x16_t yv[4]) {
+    for (int k = 0; k < 4; k++) {
+        int32_t yw;
+        std::memcpy(&yw, q + 32 * k + 4 * i, 4);
+        yv[k] = vreinterpretq_s8_s32(vdupq_n_s32(yw));
     }
 }
 
