@@ -46,6 +46,15 @@ constexpr size_t kGroupBlock = 8 * sizeof(BlockQ4_0); // 8 f16 scales + 8 x 16 q
 // TinyLlama Q4_0 generation from 24 to 29-32 t/s (1 thread) and 44 to 51-53 (2 threads); 1, 2,
 // 4, 16 and 32 KiB measured the same within noise, none (0) clearly worse.
 constexpr size_t kAhead = 8192;
+// Which cache the prefetch fills, per kernel: L2 (T1) for Q4_K, Q5_K, Q6_K, IQ4_XS and Q4_0/Q4_1/
+// Q5_0/Q5_1, L1 (T0) for Q8_0, IQ4_NL, Q2_K and Q3_K. Measured on the Zen 5 VM (2026-12-03, idle):
+// 32000x2048 GEMV from memory, min of 5 alternating runs, Q5_K 2222 us with T1 against 2544 with
+// T0 at 1 thread, 1027 against 1204 at 2; Q6_K 1349 against 1593 at 2 threads; and TinyLlama
+// generation (strata-bench -p 0 -n 64 -t 1,2, two alternating rounds): Q4_K_M 33.6-35.0 t/s
+// against 24.7 at 1 thread, Q5_K_M 28.8-30.6 against 20.1-21.7, Q4_0 39.7-43.2 against 34.7-37.3,
+// IQ4_XS 31.9-37.3 against 29.9-31.2; Q8_0 (22 against 19), Q2_K and Q3_K_M were faster with T0.
+// (With no software prefetch Q6_K's scattered reads within a block took 4x as long.)
+constexpr auto kHintL2 = _MM_HINT_T1;
 
 inline __m256i bcast4(const int8_t* p) {
     int32_t v;
@@ -234,7 +243,7 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
             if (T < 4)
                 for (size_t l = 0; l < Ty::kBlock; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
             const ScalesMins8 sm = scales_mins8(blk + 32);
             __m256i sumi[T];
             for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
@@ -391,7 +400,7 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             const uint8_t* blk = group + size_t(b) * kGroupBlock6;
             if (T < 4)
                 for (size_t l = 0; l < kGroupBlock6; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
             const uint8_t* sc = blk + 1536;
             __m256i scv[16]; // each sub-block's scales, prepared once per block
             for (int j = 0; j < 16; j++) scv[j] = P::scales_i8(sc + 8 * j);
@@ -544,7 +553,7 @@ void groups_iq4_xs(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             const uint8_t* blk = group + size_t(b) * kGroupBlockXS;
             if (T < 4) // (decode and a small batched decode stream their rows from memory)
                 for (size_t l = 0; l < kGroupBlockXS; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
             __m256i sc[8];
             iq4_xs_scales8(blk, sc);
             __m256i sumi[T];
@@ -695,7 +704,7 @@ void groups_levels(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             // (T > 1 too: a batched decode's pass streams its chunk of rows from memory once,
             // and the rows that follow, the thread's next chunk, are as far ahead)
             for (size_t l = 0; l < Ty::kBlock; l += 64)
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
             __m256i q[8];
             Ty::unpack(blk, q);
             const __m256 dw =
