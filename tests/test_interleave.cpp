@@ -165,12 +165,12 @@ TEST(Interleave8, Q5_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
 }
 
-// The largest Q4_K / Q5_K sums: every value at its top (15 / 31: qs and qh all ones), scales and
-// mins 63, against activations of -128 and 127, for 1, 2 and 5 tokens (decode, the 2-token pass,
-// the pairs of prefill). AVX2 sums a sub-block's byte products in int16 lanes, which hold only 4
-// pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of 8 would wrap. VNNI takes Q4_K's high
-// nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 < 2^31 per sub-block sum). Every row
-// must give the reference's result.
+// The largest Q4_K / Q5_K / Q2_K sums: every value at its top (15 / 31 / 3: qs and qh all ones),
+// scales and mins at theirs (63; Q2_K 15), against activations of -128 and 127, for 1, 2 and 5
+// tokens (decode, the 2-token pass, the pairs of prefill). AVX2 sums a sub-block's byte products in
+// int16 lanes, which hold only 4 pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of 8 would
+// wrap. VNNI takes Q4_K's high nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 < 2^31
+// per sub-block sum). Every row must give the reference's result.
 template <class Block> void expect_extreme_k_sums(DType type) {
     const int rows = 8, n = 2 * QK_K, max_tokens = 5;
     std::vector<Block> w(size_t(rows) * 2);
@@ -211,9 +211,10 @@ template <class Block> void expect_extreme_k_sums(DType type) {
     }
 }
 
-TEST(Interleave8, Q4_KAndQ5_KExtremeValuesDoNotOverflow) {
+TEST(Interleave8, Q4_KQ5_KAndQ2_KExtremeValuesDoNotOverflow) {
     expect_extreme_k_sums<BlockQ4_K>(DType::Q4_K);
     expect_extreme_k_sums<BlockQ5_K>(DType::Q5_K);
+    expect_extreme_k_sums<BlockQ2_K>(DType::Q2_K);
 }
 
 TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
