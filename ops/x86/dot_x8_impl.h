@@ -55,6 +55,14 @@ constexpr size_t kAhead = 8192;
 // IQ4_XS 31.9-37.3 against 29.9-31.2; Q8_0 (22 against 19), Q2_K and Q3_K_M were faster with T0.
 // (With no software prefetch Q6_K's scattered reads within a block took 4x as long.)
 constexpr auto kHintL2 = _MM_HINT_T1;
+constexpr auto kHintL1 = _MM_HINT_T0;
+
+// Prefetches the `bytes` of weights that lie kAhead past blk into the cache kHint names: every
+// x8 kernel's decode calls it once per group block.
+template <auto kHint> inline void prefetch_ahead(const uint8_t* blk, size_t bytes) {
+    for (size_t l = 0; l < bytes; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHint);
+}
 
 inline __m256i bcast4(const int8_t* p) {
     int32_t v;
@@ -124,8 +132,7 @@ void groups_q8(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock8;
             if (T < 4) // (decode and a small batched decode stream their rows from memory)
-                for (size_t l = 0; l < kGroupBlock8; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                prefetch_ahead<kHintL1>(blk, kGroupBlock8);
             Chains<P::kChains> sum[T];
             for (int c = 0; c < 8; c++) {
                 const typename P::S8 q =
@@ -242,8 +249,7 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
             if (T < 4)
-                for (size_t l = 0; l < Ty::kBlock; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
+                prefetch_ahead<kHintL2>(blk, Ty::kBlock);
             const ScalesMins8 sm = scales_mins8(blk + 32);
             __m256i sumi[T];
             for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
@@ -399,8 +405,7 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock6;
             if (T < 4)
-                for (size_t l = 0; l < kGroupBlock6; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
+                prefetch_ahead<kHintL2>(blk, kGroupBlock6);
             const uint8_t* sc = blk + 1536;
             __m256i scv[16]; // each sub-block's scales, prepared once per block
             for (int j = 0; j < 16; j++) scv[j] = P::scales_i8(sc + 8 * j);
@@ -483,8 +488,7 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock;
             if (T < 4)
-                for (int l = 0; l < 3; l++)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + 64 * l, _MM_HINT_T0);
+                prefetch_ahead<kHintL1>(blk, kGroupBlock);
             Chains<P::kChains> sum[T];
             const int8_t* yq[T];
             for (int u = 0; u < T; u++) yq[u] = y[u][b].qs;
@@ -552,8 +556,7 @@ void groups_iq4_xs(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlockXS;
             if (T < 4) // (decode and a small batched decode stream their rows from memory)
-                for (size_t l = 0; l < kGroupBlockXS; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
+                prefetch_ahead<kHintL2>(blk, kGroupBlockXS);
             __m256i sc[8];
             iq4_xs_scales8(blk, sc);
             __m256i sumi[T];
@@ -703,8 +706,7 @@ void groups_levels(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
             // (T > 1 too: a batched decode's pass streams its chunk of rows from memory once,
             // and the rows that follow, the thread's next chunk, are as far ahead)
-            for (size_t l = 0; l < Ty::kBlock; l += 64)
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHintL2);
+            prefetch_ahead<kHintL2>(blk, Ty::kBlock);
             __m256i q[8];
             Ty::unpack(blk, q);
             const __m256 dw =

@@ -194,8 +194,7 @@ void groups_lowbit(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
             if (T == 1)
-                for (size_t l = 0; l < Ty::kBlock; l += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, _MM_HINT_T0);
+                prefetch_ahead<kHintL1>(blk, Ty::kBlock);
             __m256i pairs[8];
             Ty::scales(blk, sc, pairs);
             __m256i scv[16]; // each sub-block's scales, prepared once per block
