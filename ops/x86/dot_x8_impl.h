@@ -248,8 +248,7 @@ void groups_k(int nb, const uint8_t* w, size_t group_bytes, int n_groups, const 
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
-            if (T < 4)
-                prefetch_ahead<kHintL2>(blk, Ty::kBlock);
+            if (T < 4) prefetch_ahead<kHintL2>(blk, Ty::kBlock);
             const ScalesMins8 sm = scales_mins8(blk + 32);
             __m256i sumi[T];
             for (int u = 0; u < T; u++) sumi[u] = _mm256_setzero_si256();
@@ -404,8 +403,7 @@ void groups_q6(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock6;
-            if (T < 4)
-                prefetch_ahead<kHintL2>(blk, kGroupBlock6);
+            if (T < 4) prefetch_ahead<kHintL2>(blk, kGroupBlock6);
             const uint8_t* sc = blk + 1536;
             __m256i scv[16]; // each sub-block's scales, prepared once per block
             for (int j = 0; j < 16; j++) scv[j] = P::scales_i8(sc + 8 * j);
@@ -487,8 +485,7 @@ void groups_iq4_nl(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * kGroupBlock;
-            if (T < 4)
-                prefetch_ahead<kHintL1>(blk, kGroupBlock);
+            if (T < 4) prefetch_ahead<kHintL1>(blk, kGroupBlock);
             Chains<P::kChains> sum[T];
             const int8_t* yq[T];
             for (int u = 0; u < T; u++) yq[u] = y[u][b].qs;

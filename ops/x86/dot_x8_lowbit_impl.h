@@ -193,8 +193,7 @@ void groups_lowbit(int nb, const uint8_t* w, size_t group_bytes, int n_groups,
         for (int u = 0; u < T; u++) acc[u] = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const uint8_t* blk = group + size_t(b) * Ty::kBlock;
-            if (T == 1)
-                prefetch_ahead<kHintL1>(blk, Ty::kBlock);
+            if (T == 1) prefetch_ahead<kHintL1>(blk, Ty::kBlock);
             __m256i pairs[8];
             Ty::scales(blk, sc, pairs);
             __m256i scv[16]; // each sub-block's scales, prepared once per block
