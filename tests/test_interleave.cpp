@@ -167,12 +167,13 @@ TEST(Interleave8, Q5_KBytesSitWhereTheFormatSaysAndRoundTrip) {
 
 // The largest Q4_K / Q5_K / Q2_K sums: every value at its top (15 / 31 / 3: qs and qh all ones),
 // scales and mins at theirs (63; Q2_K 15), against activations of -128 and 127, for 1, 2 and 5
-// tokens (decode, the 2-token pass, the pairs of prefill). AVX2 sums a sub-block's byte products in
-// int16 lanes, which hold only 4 pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of 8 would
-// wrap. VNNI takes Q4_K's high nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 < 2^31
-// per sub-block sum). Every row must give the reference's result.
+// tokens (decode, the 2-token pass, the pairs of prefill), in 2 groups (AVX-512 pairs them; Q2_K's
+// decode packs a sub-block's sum into int16 there: 16 x 3 x 128). AVX2 sums a sub-block's byte
+// products in int16 lanes, which hold only 4 pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of
+// 8 would wrap. VNNI takes Q4_K's high nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 <
+// 2^31 per sub-block sum). Every row must give the reference's result.
 template <class Block> void expect_extreme_k_sums(DType type) {
-    const int rows = 8, n = 2 * QK_K, max_tokens = 5;
+    const int rows = 16, n = 2 * QK_K, max_tokens = 5;
     std::vector<Block> w(size_t(rows) * 2);
     for (auto& blk : w) {
         blk.d = 0x3C00;    // 1.0
@@ -181,10 +182,12 @@ template <class Block> void expect_extreme_k_sums(DType type) {
         if constexpr (requires { blk.qh; }) std::memset(blk.qh, 0xFF, sizeof blk.qh);
         std::memset(blk.qs, 0xFF, sizeof blk.qs);
     }
-    if constexpr (requires { w[3].qh; })
-        w[3].qh[5] = 0; // (one row with other fifth bits)
-    else
-        w[3].qs[5] = 0x0F; // (one row with another high nibble)
+    for (size_t i : {3, 19}) { // (one row of each group, 1 and 9, ...)
+        if constexpr (requires { w[i].qh; })
+            w[i].qh[5] = 0; // (... with other fifth bits)
+        else
+            w[i].qs[5] = 0x0F; // (... with another high nibble)
+    }
     for (int8_t v : {int8_t(-128), int8_t(127)}) {
         BlockQ8_K a[max_tokens * 2];
         for (auto& blk : a) {
@@ -197,8 +200,8 @@ template <class Block> void expect_extreme_k_sums(DType type) {
         for (const Kernels* k : available_kernels())
             for (int tokens : {1, 2, max_tokens}) {
                 std::vector<float> out(size_t(rows) * size_t(tokens));
-                k->dot_x8(type)(n, x.data(), x.size(), 1, a, 2 * sizeof(BlockQ8_K), nullptr, tokens,
-                                out.data(), rows);
+                k->dot_x8(type)(n, x.data(), x.size() / 2, 2, a, 2 * sizeof(BlockQ8_K), nullptr,
+                                tokens, out.data(), rows);
                 for (int t = 0; t < tokens; t++)
                     for (int r = 0; r < rows; r++)
                         ASSERT_EQ(out[size_t(t) * rows + size_t(r)],

@@ -417,7 +417,7 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
 // one stream's tokens/s).
 constexpr int kPairMinTokens = 4;
 
-template <class Block, int kT, class Pair, class Single>
+template <class Block, int kT, int kPairMin = kPairMinTokens, class Pair, class Single>
 void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups, const void* act,
               size_t act_stride, const int32_t* bsums, int n_tokens, float* out, size_t out_stride,
               const Pair& pair, const Single& single) {
@@ -428,7 +428,7 @@ void by_pairs(int n, int block, const void* w, size_t group_bytes, int n_groups,
         [&]<int T>(const Block* const* y, const int32_t* const* s, float* const* o) {
             float* og[T];
             int g = 0;
-            if constexpr (T >= kPairMinTokens)
+            if constexpr (T >= kPairMin)
                 for (; g + 2 <= n_groups; g += 2) {
                     for (int u = 0; u < T; u++) og[u] = o[u] + 8 * g;
                     pair.template operator()<T>(nb, wb + size_t(g) * group_bytes,
@@ -629,14 +629,102 @@ void pair_lowbit(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* 
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
+// Q2_K for 1 or 2 tokens (decode, a small batched decode): 16 rows per VPDPBUSD straight from the
+// weights. The 256-bit groups were bound by their instructions, not by memory (12 GB/s per core on
+// the Zen 5 VM, in L2 as from memory). Here each 2-bit level j of a byte is masked in place (bits
+// 2j, 2j+1: the level x 4^j, exact in int32), so sub-block s's sum comes out x 4^j; the sums of
+// sub-blocks 2p and 2p+1 (is 0 and 1, |sum| <= 4 x 4 x 3 x 128 before the 4^j) go into one int16
+// pair per row and one VPDPWSSD multiplies them by the scale pair, as another the mins pair by the
+// Q8_K block sums. The integer sums are the 256-bit kernel's, the float steps its steps: a row's
+// result does not depend on the path. The prefetch reads each stream's next pair, 2 groups ahead.
+template <int T>
+void pair_q2_k_few(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                   float* const* out) {
+    static_assert(T <= 2, "4 and 8 tokens unpack each pair once (pair_lowbit)");
+    const ptrdiff_t next = 2 * (g1 - g0);
+    const __m512i m15 = _mm512_set1_epi16(15);
+    // bytes 8s + k of sub-blocks s = 2p, 2p + 1 -> (s, s + 1) per row k, in each 128-bit lane
+    const __m256i inter = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0,
+                                           8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock2;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock2;
+        for (size_t l = 0; l < x8::kGroupBlock2; l += 64) {
+            _mm_prefetch(reinterpret_cast<const char*>(b0 + next + l), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(b1 + next + l), _MM_HINT_T0);
+        }
+        __m512i scp[8], mnp[8]; // lane k: (scale or min of sub-block 2p, of 2p + 1) as int16
+        for (int p = 0; p < 8; p++) {
+            const __m256i raw = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 16 * p))),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(b1 + 16 * p)), 1);
+            const __m512i v = _mm512_cvtepu8_epi16(_mm256_shuffle_epi8(raw, inter));
+            scp[p] = _mm512_and_si512(v, m15);
+            mnp[p] = _mm512_srli_epi16(v, 4);
+        }
+        __m512i sumi[T], summin[T];
+        for (int u = 0; u < T; u++) {
+            sumi[u] = _mm512_setzero_si512();
+            summin[u] = _mm512_setzero_si512();
+            for (int p = 0; p < 8; p++) {
+                int32_t v;
+                std::memcpy(&v, y[u][b].bsums + 2 * p, 4);
+                summin[u] = _mm512_dpwssd_epi32(summin[u], mnp[p], _mm512_set1_epi32(v));
+            }
+        }
+        for (int n = 0; n < 2; n++) {
+            __m512i a[2][T][4]; // [is][token][j]
+            for (int is = 0; is < 2; is++) {
+                for (int u = 0; u < T; u++)
+                    for (int j = 0; j < 4; j++) a[is][u][j] = _mm512_setzero_si512();
+                for (int i = 0; i < 4; i++) {
+                    const int c = 4 * is + i;
+                    const __m512i q =
+                        load_pair(b0 + 128 + 32 * (8 * n + c), b1 + 128 + 32 * (8 * n + c));
+                    for (int j = 0; j < 4; j++) {
+                        const __m512i qj = _mm512_and_si512(q, _mm512_set1_epi8(char(3 << 2 * j)));
+                        for (int u = 0; u < T; u++)
+                            a[is][u][j] = _mm512_dpbusd_epi32(
+                                a[is][u][j], qj, bcast4_512(y[u][b].qs + 128 * n + 32 * j + 4 * c));
+                    }
+                }
+            }
+            for (int u = 0; u < T; u++)
+                for (int j = 0; j < 4; j++) { // sub-blocks 8n + 2j + is: scale pair 4n + j
+                    const __m512i lo = _mm512_srai_epi32(a[0][u][j], 2 * j);
+                    const __m512i hi = _mm512_slli_epi32(a[1][u][j], 16 - 2 * j);
+                    const __m512i pr = _mm512_mask_blend_epi16(0xAAAAAAAA, lo, hi);
+                    sumi[u] = _mm512_dpwssd_epi32(sumi[u], pr, scp[4 * n + j]);
+                }
+        }
+        const __m512 d = scales_pair(b0 + 640, b1 + 640);
+        const __m512 dm = scales_pair(b0 + 656, b1 + 656);
+        for (int u = 0; u < T; u++) { // as x8::Q2K::add
+            const __m512 t = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(sumi[u]),
+                                             _mm512_mul_ps(dm, _mm512_cvtepi32_ps(summin[u])));
+            acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(y[u][b].d), t, acc[u]);
+        }
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
 template <class Ty>
 void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                 size_t act_stride, int n_tokens, float* out, size_t out_stride) {
-    // 8 tokens per unpacked pair
-    by_pairs<BlockQ8_K, 8>(
+    constexpr bool kQ2 = std::is_same_v<Ty, x8::Q2K>;
+    // 8 tokens per unpacked pair; Q2_K's 1 and 2 in pairs too (pair_q2_k_few)
+    by_pairs<BlockQ8_K, 8, kQ2 ? 1 : kPairMinTokens>(
         n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
         []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
-                  const int32_t* const*, float* const* o) { pair_lowbit<Ty, T>(nb, g0, g1, y, o); },
+                  const int32_t* const*, float* const* o) {
+            if constexpr (T <= 2)
+                pair_q2_k_few<T>(nb, g0, g1, y, o);
+            else
+                pair_lowbit<Ty, T>(nb, g0, g1, y, o);
+        },
         [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_K* const* y,
                    const int32_t* const*, float* const* o) {
             x8::groups_lowbit<VnniProducts, Ty, T>(nb, g, group_bytes, count, y, o);
