@@ -112,9 +112,12 @@ inline __m256i dot_bsums(const __m256i p[8], const int16_t* bsums) {
 template <class P, class Quants>
 inline __m256i scaled_levels(const Quants& quants, const BlockQ8_K& y, const __m256i* scv) {
     __m256i sumi = _mm256_setzero_si256();
+#pragma GCC unroll 2
     for (int n = 0; n < 2; n++)
+#pragma GCC unroll 2
         for (int is = 0; is < 2; is++) { // pieces 4is..4is+3: sub-blocks 8n + 2j + is
             typename P::Acc a[4] = {P::zero(), P::zero(), P::zero(), P::zero()};
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) {
                 const int c = 4 * is + i;
                 __m256i q[4];
