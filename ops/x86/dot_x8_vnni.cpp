@@ -333,9 +333,23 @@ inline void unpack_q6_pair(const uint8_t* b0, const uint8_t* b1, int h, int i, _
                            _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
 }
 
+// The 16 rows' scale pairs of a block: lane k = (sc[k][2p], sc[k][2p + 1]) as int16, for the -32's
+// products with the Q8_K sums (bsums 2p, 2p + 1); once per block, for every token.
+inline void q6_scale_pairs(const uint8_t* sc0, const uint8_t* sc1, __m512i sp[8]) {
+    for (int p = 0; p < 8; p++) {
+        auto pairs = [&](const uint8_t* sc) {
+            return _mm_unpacklo_epi8(
+                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p)),
+                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p + 8)));
+        };
+        sp[p] = _mm512_cvtepi8_epi16(
+            _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(sc0)), pairs(sc1), 1));
+    }
+}
+
 template <class Quants>
-inline __m512i block_q6_pair(const Quants& quants, const BlockQ8_K& y, const uint8_t* sc0,
-                             const uint8_t* sc1, const __m512i* scv) {
+inline __m512i block_q6_pair(const Quants& quants, const BlockQ8_K& y, const __m512i* sp,
+                             const __m512i* scv) {
     __m512i sumi = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
         const int8_t* q8 = y.qs + 128 * h;
@@ -353,19 +367,11 @@ inline __m512i block_q6_pair(const Quants& quants, const BlockQ8_K& y, const uin
                 sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(a[k], scv[8 * h + 2 * k + is]));
         }
     }
-    // the -32: lane k = (sc[k][j], sc[k][j+1]) against the Q8_K sums (bsums j, j+1)
-    __m512i corr = _mm512_setzero_si512();
-    for (int j = 0; j < 16; j += 2) {
-        auto pairs = [&](const uint8_t* sc) {
-            return _mm_unpacklo_epi8(
-                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j)),
-                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * j + 8)));
-        };
-        const __m512i sp = _mm512_cvtepi8_epi16(
-            _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(sc0)), pairs(sc1), 1));
+    __m512i corr = _mm512_setzero_si512(); // the -32: the scale pairs against the Q8_K sums
+    for (int p = 0; p < 8; p++) {
         int32_t pair;
-        std::memcpy(&pair, y.bsums + j, 4);
-        corr = _mm512_add_epi32(corr, _mm512_madd_epi16(sp, _mm512_set1_epi32(pair)));
+        std::memcpy(&pair, y.bsums + 2 * p, 4);
+        corr = _mm512_dpwssd_epi32(corr, sp[p], _mm512_set1_epi32(pair));
     }
     return _mm512_sub_epi32(sumi, _mm512_slli_epi32(corr, 5));
 }
@@ -387,6 +393,8 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
                 _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc0 + 8 * j)),
                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc1 + 8 * j))));
         const __m512 d = scales_pair(b0 + 1664, b1 + 1664);
+        __m512i sp[8];
+        q6_scale_pairs(sc0, sc1, sp);
         for (int h = 0; h < 2; h++)
             for (int i = 0; i < 8; i++) unpack_q6_pair(b0, b1, h, i, buf + 4 * (8 * h + i));
         for (int u = 0; u < T; u++) {
@@ -394,7 +402,7 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
                 [&](int h, int i, __m512i* q) {
                     for (int k = 0; k < 4; k++) q[k] = buf[4 * (8 * h + i) + k];
                 },
-                y[u][b], sc0, sc1, scv);
+                y[u][b], sp, scv);
             acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(y[u][b].d)),
                                      _mm512_cvtepi32_ps(sumi), acc[u]);
         }
