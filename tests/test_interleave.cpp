@@ -165,10 +165,11 @@ TEST(Interleave8, Q5_KBytesSitWhereTheFormatSaysAndRoundTrip) {
     EXPECT_EQ(0, std::memcmp(row.data(), w.data() + 13 * rb, rb));
 }
 
-// The largest Q4_K / Q5_K / Q2_K sums: every value at its top (15 / 31 / 3: qs and qh all ones),
-// scales and mins at theirs (63; Q2_K 15), against activations of -128 and 127, for 1, 2 and 5
-// tokens (decode, the 2-token pass, the pairs of prefill), in 2 groups (AVX-512 pairs them; Q2_K's
-// decode packs a sub-block's sum into int16 there: 16 x 3 x 128). AVX2 sums a sub-block's byte
+// The largest Q4_K / Q5_K / Q2_K / Q3_K sums: every value at its top (15 / 31 / 3 / 7: qs, qh and
+// hmask all ones), scales and mins at theirs (63; Q2_K 15; Q3_K -32, its 6-bit fields all zero),
+// against activations of -128 and 127, for 1, 2 and 5 tokens (decode, the 2-token pass, the pairs
+// of prefill), in 2 groups (AVX-512 pairs them; Q2_K's and Q3_K's decode packs a sub-block's level
+// sum into int16 there: 16 x 7 x 128 at most). AVX2 sums a sub-block's byte
 // products in int16 lanes, which hold only 4 pieces of Q5_K's (4 x 2 x 31 x 128 = 31744); a run of
 // 8 would wrap. VNNI takes Q4_K's high nibbles in place, 16 x their value (8 x 4 x 240 x 128 x 63 <
 // 2^31 per sub-block sum). Every row must give the reference's result.
@@ -176,15 +177,22 @@ template <class Block> void expect_extreme_k_sums(DType type) {
     const int rows = 16, n = 2 * QK_K, max_tokens = 5;
     std::vector<Block> w(size_t(rows) * 2);
     for (auto& blk : w) {
-        blk.d = 0x3C00;    // 1.0
-        blk.dmin = 0x3800; // 0.5
-        std::memset(blk.scales, 0xFF, sizeof blk.scales);
+        blk.d = 0x3C00;                          // 1.0
+        if constexpr (requires { blk.hmask; }) { // Q3_K
+            std::memset(blk.scales, 0, sizeof blk.scales);
+            std::memset(blk.hmask, 0xFF, sizeof blk.hmask);
+        } else {
+            blk.dmin = 0x3800; // 0.5
+            std::memset(blk.scales, 0xFF, sizeof blk.scales);
+        }
         if constexpr (requires { blk.qh; }) std::memset(blk.qh, 0xFF, sizeof blk.qh);
         std::memset(blk.qs, 0xFF, sizeof blk.qs);
     }
     for (size_t i : {3, 19}) { // (one row of each group, 1 and 9, ...)
         if constexpr (requires { w[i].qh; })
             w[i].qh[5] = 0; // (... with other fifth bits)
+        else if constexpr (requires { w[i].hmask; })
+            w[i].hmask[5] = 0; // (... with other high bits)
         else
             w[i].qs[5] = 0x0F; // (... with another high nibble)
     }
@@ -214,10 +222,11 @@ template <class Block> void expect_extreme_k_sums(DType type) {
     }
 }
 
-TEST(Interleave8, Q4_KQ5_KAndQ2_KExtremeValuesDoNotOverflow) {
+TEST(Interleave8, KQuantExtremeValuesDoNotOverflow) {
     expect_extreme_k_sums<BlockQ4_K>(DType::Q4_K);
     expect_extreme_k_sums<BlockQ5_K>(DType::Q5_K);
     expect_extreme_k_sums<BlockQ2_K>(DType::Q2_K);
+    expect_extreme_k_sums<BlockQ3_K>(DType::Q3_K);
 }
 
 TEST(Interleave8, Q6_KBytesSitWhereTheFormatSaysAndRoundTrip) {
