@@ -2,7 +2,8 @@
 // against Q8_0 / Q8_K activations, AVX-512 VNNI on 256-bit registers (AVX512VL): the kernels of
 // ops/x86/dot_x8_impl.h with VPDPBUSD, which multiplies, sums each row's 4 byte products and
 // accumulates in int32 in one instruction (the AVX2 path needs VPMADDUBSW + VPADDW per piece and
-// VPMADDWD per block). Built only into the avx512_vnni kernel row, with that row's flags.
+// VPMADDWD per block), and pairs of groups in 512-bit registers for prefill. Built only into the
+// avx512_vnni kernel row, with that row's flags. Q2_K and Q3_K: dot_x8_lowbit_vnni.cpp.
 #include "ops/x86/dot_x8_vnni_impl.h"
 #include "ops/x86/x86_shared.h"
 
