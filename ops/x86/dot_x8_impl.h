@@ -57,11 +57,16 @@ constexpr size_t kAhead = 8192;
 constexpr auto kHintL2 = _MM_HINT_T1;
 constexpr auto kHintL1 = _MM_HINT_T0;
 
-// Prefetches the `bytes` of weights that lie kAhead past blk into the cache kHint names: every
-// x8 kernel's decode calls it once per group block.
-template <auto kHint> inline void prefetch_ahead(const uint8_t* blk, size_t bytes) {
+// Prefetches the `bytes` at p, a 64-byte line at a time, into the cache kHint names.
+template <auto kHint> inline void prefetch_bytes(const uint8_t* p, size_t bytes) {
     for (size_t l = 0; l < bytes; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk) + kAhead + l, kHint);
+        _mm_prefetch(reinterpret_cast<const char*>(p + l), kHint);
+}
+
+// The `bytes` of weights that lie kAhead past blk: every x8 kernel's decode prefetches so once
+// per group block (the 512-bit pairs, two streams, prefetch their next pair instead).
+template <auto kHint> inline void prefetch_ahead(const uint8_t* blk, size_t bytes) {
+    prefetch_bytes<kHint>(blk + kAhead, bytes);
 }
 
 inline __m256i bcast4(const int8_t* p) {

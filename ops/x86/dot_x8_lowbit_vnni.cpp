@@ -110,38 +110,26 @@ void pair_lowbit_few(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8
     constexpr bool kQ3 = std::is_same_v<Ty, x8::Q3K>;
     const ptrdiff_t next = 2 * (g1 - g0);
     const __m512i m15 = _mm512_set1_epi16(15), m3 = _mm512_set1_epi8(3);
-    // bytes 8s + k of sub-blocks s = 2p, 2p + 1 -> (s, s + 1) per row k, in each 128-bit lane
-    const __m256i inter = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0,
-                                           8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-    auto pair16 = [&](const uint8_t* p0, const uint8_t* p1) { // 16 bytes of each, interleaved
-        return _mm256_shuffle_epi8(
-            _mm256_inserti128_si256(
-                _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0))),
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1)), 1),
-            inter);
-    };
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
     alignas(32) int8_t sc0[128], sc1[128];
     for (int b = 0; b < nb; b++) {
         const uint8_t* b0 = g0 + size_t(b) * Ty::kBlock;
         const uint8_t* b1 = g1 + size_t(b) * Ty::kBlock;
-        for (size_t l = 0; l < Ty::kBlock; l += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(b0 + next + l), _MM_HINT_T1);
-            _mm_prefetch(reinterpret_cast<const char*>(b1 + next + l), _MM_HINT_T1);
-        }
+        x8::prefetch_bytes<x8::kHintL2>(b0 + next, Ty::kBlock);
+        x8::prefetch_bytes<x8::kHintL2>(b1 + next, Ty::kBlock);
         // lane k: (the value of sub-block 2p, of 2p + 1) as int16: scales, and Q2_K's mins
         __m512i scp[8], mnp[8];
         if constexpr (kQ3) {
             x8::scales_q3(b0 + 768, sc0);
             x8::scales_q3(b1 + 768, sc1);
             for (int p = 0; p < 8; p++)
-                scp[p] =
-                    _mm512_cvtepi8_epi16(pair16(reinterpret_cast<const uint8_t*>(sc0 + 16 * p),
-                                                reinterpret_cast<const uint8_t*>(sc1 + 16 * p)));
+                scp[p] = _mm512_cvtepi8_epi16(
+                    pair_bytes16(reinterpret_cast<const uint8_t*>(sc0 + 16 * p),
+                                 reinterpret_cast<const uint8_t*>(sc1 + 16 * p)));
         } else
             for (int p = 0; p < 8; p++) {
-                const __m512i v = _mm512_cvtepu8_epi16(pair16(b0 + 16 * p, b1 + 16 * p));
+                const __m512i v = _mm512_cvtepu8_epi16(pair_bytes16(b0 + 16 * p, b1 + 16 * p));
                 scp[p] = _mm512_and_si512(v, m15);
                 mnp[p] = _mm512_srli_epi16(v, 4);
             }
@@ -242,7 +230,8 @@ void dot_lowbit(int n, const void* w, size_t group_bytes, int n_groups, const vo
 
 } // namespace
 
-// Q2_K and Q3_K: x8::groups_lowbit (ops/x86/dot_x8_lowbit_impl.h), pairs of groups for T > 1
+// Q2_K and Q3_K: pairs of groups for any number of tokens, an odd last group through
+// x8::groups_lowbit (ops/x86/dot_x8_lowbit_impl.h)
 void dot_x8_q2_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
                       size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                       size_t out_stride) {

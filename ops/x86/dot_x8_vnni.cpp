@@ -152,10 +152,8 @@ void pair_levels(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* 
     for (int b = 0; b < nb; b++) {
         const uint8_t* b0 = g0 + size_t(b) * Ty::kBlock;
         const uint8_t* b1 = g1 + size_t(b) * Ty::kBlock;
-        for (size_t l = 0; l < Ty::kBlock; l += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(b0) + ahead + l, _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(b1) + ahead + l, _MM_HINT_T0);
-        }
+        x8::prefetch_bytes<x8::kHintL1>(b0 + ahead, Ty::kBlock);
+        x8::prefetch_bytes<x8::kHintL1>(b1 + ahead, Ty::kBlock);
         __m512i q[8];
         PairLevels<Ty>::unpack_pair(b0, b1, q);
         const __m512 dw = scales_pair(b0, b1);
@@ -228,15 +226,8 @@ void pair_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const
         }
         // mins: lane k = (mn[k][2q], mn[k][2q+1]) as int16, against (Y[2q], Y[2q+1])
         __m512i mpair[4];
-        for (int q = 0; q < 4; q++) {
-            auto pairs = [&](int grp) {
-                return _mm_unpacklo_epi8(
-                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn[grp] + 16 * q)),
-                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn[grp] + 16 * q + 8)));
-            };
-            mpair[q] = _mm512_cvtepu8_epi16(
-                _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(0)), pairs(1), 1));
-        }
+        for (int q = 0; q < 4; q++)
+            mpair[q] = _mm512_cvtepu8_epi16(pair_bytes16(mn[0] + 16 * q, mn[1] + 16 * q));
         const __m512 dv = scales_pair(b0, b1), dm = scales_pair(b0 + 16, b1 + 16);
         for (int u = 0; u < T; u++) {
             const int16_t* bs = y[u][b].bsums;
@@ -270,20 +261,6 @@ inline void unpack_q6_pair(const uint8_t* b0, const uint8_t* b1, int h, int i, _
     q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4), _mm512_and_si512(H, m30));
     q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
                            _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
-}
-
-// The 16 rows' scale pairs of a block: lane k = (sc[k][2p], sc[k][2p + 1]) as int16, for the -32's
-// products with the Q8_K sums (bsums 2p, 2p + 1); once per block, for every token.
-inline void q6_scale_pairs(const uint8_t* sc0, const uint8_t* sc1, __m512i sp[8]) {
-    for (int p = 0; p < 8; p++) {
-        auto pairs = [&](const uint8_t* sc) {
-            return _mm_unpacklo_epi8(
-                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p)),
-                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p + 8)));
-        };
-        sp[p] = _mm512_cvtepi8_epi16(
-            _mm256_inserti128_si256(_mm256_castsi128_si256(pairs(sc0)), pairs(sc1), 1));
-    }
 }
 
 template <class Quants>
@@ -332,8 +309,9 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
                 _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc0 + 8 * j)),
                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc1 + 8 * j))));
         const __m512 d = scales_pair(b0 + 1664, b1 + 1664);
-        __m512i sp[8];
-        q6_scale_pairs(sc0, sc1, sp);
+        __m512i sp[8]; // the scale pairs for the -32, once per block for every token
+        for (int p = 0; p < 8; p++)
+            sp[p] = _mm512_cvtepi8_epi16(pair_bytes16(sc0 + 16 * p, sc1 + 16 * p));
         for (int h = 0; h < 2; h++)
             for (int i = 0; i < 8; i++) unpack_q6_pair(b0, b1, h, i, buf + 4 * (8 * h + i));
         for (int u = 0; u < T; u++) {
