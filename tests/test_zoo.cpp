@@ -9,10 +9,10 @@
 #include "formats/model_source.h"
 #include "formats/strata_reader.h"
 #include "ops/rope.h"
-#include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/fixtures.h"
 #include "tests/golden.h"
+#include "tests/zoo_compare.h"
 
 #include <cmath>
 #include <cstdio>
@@ -23,76 +23,11 @@ using namespace strata::test;
 
 namespace {
 
-constexpr int kPromptPositions = 34; // BOS + the prompt's 33 tokens: one batch
-
-struct ZooResult {
-    double max_abs = 0, logit_std = 0;
-    int top1_checked = 0, top1_agree = 0;
-    // per position: max |dlogit| and the Pearson correlation of the two logit vectors
-    std::vector<double> pos_max_abs, pos_corr;
-};
-
-double correlation(const float* a, const std::vector<float>& b) {
-    const size_t n = b.size();
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) ma += a[i], mb += b[i];
-    ma /= double(n), mb /= double(n);
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / std::sqrt(saa * sbb);
-}
-
 // Teacher-forced comparison of `model_path` with the golden logits of zoo file `name`.
-ZooResult run_zoo(const std::string& model_path, const std::string& name, int threads = 1) {
-    const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
-    const auto golden = read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin"));
-    EXPECT_EQ(positions.size(), golden.size());
-    // the golden logits' standard deviation over every position
-    double sum = 0, sum2 = 0;
-    size_t count = 0;
-    for (const auto& r : golden)
-        for (float v : r.logits) sum += v, sum2 += double(v) * v, count++;
-    ZooResult res;
-    const double mean = sum / double(count);
-    res.logit_std = std::sqrt(sum2 / double(count) - mean * mean);
-
-    auto model = Model::load(model_path);
-    SessionOptions opt;
-    opt.n_ctx = 512;
-    opt.n_threads = threads;
-    Session s(model, opt);
-    const int V = int(model->config().n_vocab);
-    auto compare = [&](size_t pos, const float* logits) {
-        const auto& g = golden.at(pos).logits;
-        EXPECT_EQ(int(g.size()), V);
-        double pos_max = 0;
-        for (int i = 0; i < V; i++)
-            pos_max = std::max(pos_max, double(std::fabs(logits[i] - g[size_t(i)])));
-        res.max_abs = std::max(res.max_abs, pos_max);
-        res.pos_max_abs.push_back(pos_max);
-        res.pos_corr.push_back(correlation(logits, g));
-        int best = 0, second = -1;
-        for (int i = 1; i < V; i++) {
-            if (g[size_t(i)] > g[size_t(best)])
-                second = best, best = i;
-            else if (second < 0 || g[size_t(i)] > g[size_t(second)])
-                second = i;
-        }
-        if (g[size_t(best)] - g[size_t(second)] > 0.1 * res.logit_std) {
-            res.top1_checked++;
-            res.top1_agree += argmax(logits, V) == best;
-        }
-    };
-    const int n_prompt = std::min(kPromptPositions, int(positions.size()));
-    const float* all = s.decode(positions.data(), n_prompt, true);
-    for (int p = 0; p < n_prompt; p++) compare(size_t(p), all + size_t(p) * size_t(V));
-    for (size_t p = size_t(n_prompt); p < positions.size(); p++)
-        compare(p, s.decode(&positions[p], 1));
-    return res;
+ZooComparison run_zoo(const std::string& model_path, const std::string& name, int threads = 1) {
+    return teacher_force(model_path, read_positions(fixture("zoo/" + name + ".prompt1.positions")),
+                         read_golden_logits(fixture("zoo/" + name + ".prompt1.logits.bin")),
+                         kZooPromptPositions, threads);
 }
 
 std::string convert_zoo(const TempDir& dir, const std::string& name) {
@@ -101,10 +36,12 @@ std::string convert_zoo(const TempDir& dir, const std::string& name) {
     convert_model(src, out, {});
     // The Q8_0 experts of the MoE files are stored interleaved (8 rows of one expert per group):
     // these tests then prove that layout against llama.cpp too. (gemma3n's 3-D tensors are F16
-    // AltUp projections.)
+    // AltUp projections; a zoo file requantized to F16, run against its own llama.cpp goldens by
+    // tools/strata-bench/zoo_variant_goldens.sh, keeps its float experts row-major.)
     const StrataFile file = StrataFile::open(out);
     for (const TensorEntry& t : file.tensors()) {
-        if (t.shape.size() == 3 && t.name.find("_exps.") != std::string::npos) {
+        if (t.shape.size() == 3 && t.name.find("_exps.") != std::string::npos &&
+            t.type == DType::Q8_0) {
             EXPECT_EQ(t.layout, TensorLayout::Interleave8) << name << ": " << t.name;
         }
     }
@@ -119,7 +56,7 @@ TEST_P(Zoo, TeacherForcedLogitsAgreeWithLlamaCpp) {
     if (!std::filesystem::exists(fixture("zoo/" + name + ".gguf")))
         GTEST_SKIP() << "zoo/" << name << ".gguf not in the fixtures";
     TempDir dir;
-    const ZooResult r = run_zoo(convert_zoo(dir, name), name);
+    const ZooComparison r = run_zoo(convert_zoo(dir, name), name);
     std::printf("%s: max |dlogit| %.4f = %.2f%% of logit std %.3f; top-1 %d/%d where margin > "
                 "0.1 std\n",
                 name.c_str(), r.max_abs, 100 * r.max_abs / r.logit_std, r.logit_std, r.top1_agree,
@@ -170,7 +107,7 @@ TEST_P(ZooMoe, PrefillInTilesMatchesTokenByTokenDecode) {
     TempDir dir;
     auto model = Model::load(convert_zoo(dir, name));
     const auto positions = read_positions(fixture("zoo/" + name + ".prompt1.positions"));
-    const int n = kPromptPositions;
+    const int n = kZooPromptPositions;
     for (int threads : {1, 2}) {
         SessionOptions opt;
         opt.n_ctx = 128;
@@ -290,7 +227,7 @@ TEST(ZooGemma3n, LogitsFollowLlamaCppWithinTheFixturesSensitivity) {
     if (!have_gemma3n()) GTEST_SKIP() << "zoo/gemma3n-q8_0.gguf not in the fixtures";
     const std::string name = "gemma3n-q8_0";
     TempDir dir;
-    const ZooResult r = run_zoo(convert_zoo(dir, name), name);
+    const ZooComparison r = run_zoo(convert_zoo(dir, name), name);
     ASSERT_EQ(r.pos_corr.size(), 65u);
     double mean_corr = 0, min_corr = 1;
     for (double c : r.pos_corr)

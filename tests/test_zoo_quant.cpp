@@ -9,10 +9,9 @@
 #include "formats/gguf_reader.h"
 #include "formats/model_source.h"
 #include "formats/quant_mix.h"
-#include "runtime/sampler.h"
-#include "runtime/session.h"
 #include "tests/fixtures.h"
 #include "tests/golden.h"
+#include "tests/zoo_compare.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,55 +25,6 @@ using namespace strata::test;
 namespace {
 
 bool file_exists(const std::string& p) { return std::filesystem::exists(p); }
-
-struct ZooComparison {
-    double max_abs = 0, logit_std = 0;
-    int top1_checked = 0, top1_agree = 0;
-};
-
-double golden_std(const std::vector<GoldenRecord>& golden) {
-    double sum = 0, sum2 = 0;
-    size_t count = 0;
-    for (const auto& r : golden)
-        for (float v : r.logits) sum += v, sum2 += double(v) * v, count++;
-    const double mean = sum / double(count);
-    return std::sqrt(sum2 / double(count) - mean * mean);
-}
-
-// The prompt (BOS + its tokens) as one batch, then one token at a time, as llama.cpp ran it.
-ZooComparison teacher_force(const std::string& model_path, const std::vector<int32_t>& positions,
-                            const std::vector<GoldenRecord>& golden, int n_prompt) {
-    auto model = Model::load(model_path);
-    SessionOptions opt;
-    opt.n_ctx = 512;
-    opt.n_threads = 2;
-    Session s(model, opt);
-    const int V = int(model->config().n_vocab);
-    ZooComparison c;
-    c.logit_std = golden_std(golden);
-    auto compare = [&](size_t pos, const float* logits) {
-        const auto& g = golden.at(pos).logits;
-        for (int i = 0; i < V; i++)
-            c.max_abs = std::max(c.max_abs, double(std::fabs(logits[i] - g[size_t(i)])));
-        int best = 0, second = 1;
-        if (g[1] > g[0]) std::swap(best, second);
-        for (int i = 2; i < V; i++) {
-            if (g[size_t(i)] > g[size_t(best)])
-                second = best, best = i;
-            else if (g[size_t(i)] > g[size_t(second)])
-                second = i;
-        }
-        if (g[size_t(best)] - g[size_t(second)] > 0.1 * c.logit_std) {
-            c.top1_checked++;
-            c.top1_agree += argmax(logits, V) == best;
-        }
-    };
-    const float* all = s.decode(positions.data(), n_prompt, true);
-    for (int p = 0; p < n_prompt; p++) compare(size_t(p), all + size_t(p) * V);
-    for (size_t p = size_t(n_prompt); p < golden.size(); p++)
-        compare(p, s.decode(&positions[p], 1));
-    return c;
-}
 
 class ZooQuant : public ::testing::TestWithParam<std::string> {};
 
@@ -217,7 +167,8 @@ TEST_P(ZooQuant, TeacherForcedLogitsAgreeWithLlamaCpp) {
     const auto positions = read_positions(base + ".prompt1.positions");
     const auto golden = read_golden_logits(base + ".prompt1.logits.bin");
     ASSERT_EQ(positions.size(), golden.size());
-    const ZooComparison c = teacher_force(dir.file("m.strata"), positions, golden, 34);
+    const ZooComparison c =
+        teacher_force(dir.file("m.strata"), positions, golden, kZooPromptPositions, 2);
     std::printf("llama512-%s: max |dlogit| %.3f = %.1f%% of logit std %.2f; top-1 %d/%d where "
                 "the margin > 0.1 std\n",
                 GetParam().c_str(), c.max_abs, 100 * c.max_abs / c.logit_std, c.logit_std,

@@ -8,7 +8,12 @@
 //       -I$L/src/include -I$L/src/ggml/include -L$L/build/bin -lllama -lggml -lggml-base
 //       -Wl,-rpath,$L/build/bin -o /tmp/llama_teacher_force           (one command line)
 //   Z=../shared/fixtures/zoo/gemma3n-q8_0
-//   /tmp/llama_teacher_force $Z.gguf $Z.prompt1.positions $Z.prompt1.logits.bin f16|f32 THREADS FIRST
+//   /tmp/llama_teacher_force $Z.gguf $Z.prompt1.positions $Z.prompt1.logits.bin f16|f32 THREADS
+//   FIRST [OUT]
+//
+// With OUT, its own logits are written there in the golden's format (per position: int32
+// position, token, n_vocab, then the floats): goldens for a variant of a zoo file, e.g. its F16
+// requantization (`llama-quantize --allow-requantize X-q8_0.gguf X-f16.gguf F16`).
 //
 // FIRST positions go in one batch, the rest one at a time (34 reproduces the zoo goldens:
 // BOS and the prompt, then the continuation); 0 puts every position in one batch.
@@ -23,8 +28,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    if (argc != 7) {
-        std::fprintf(stderr, "usage: %s MODEL POSITIONS GOLDEN f16|f32 THREADS FIRST\n",
+    if (argc != 7 && argc != 8) {
+        std::fprintf(stderr, "usage: %s MODEL POSITIONS GOLDEN f16|f32 THREADS FIRST [OUT]\n",
                      argv[0]);
         return 2;
     }
@@ -74,6 +79,15 @@ int main(int argc, char** argv) {
     const int head = first > 0 ? first : int(toks.size());
     decode(0, head);
     for (int p = head; p < int(toks.size()); p++) decode(p, 1);
+    if (argc == 8) {
+        std::ofstream f(argv[7], std::ios::binary);
+        for (size_t p = 0; p < out.size(); p++) {
+            const int32_t h[3] = {int32_t(p), toks[p], V};
+            f.write(reinterpret_cast<const char*>(h), sizeof h);
+            f.write(reinterpret_cast<const char*>(out[p].data()), std::streamsize(4 * V));
+        }
+        if (!f) return 1;
+    }
     double s = 0, ss = 0, n = 0, max_all = 0, max0 = 0;
     for (const auto& g : gold)
         for (float x : g) s += x, ss += double(x) * x, n++;
