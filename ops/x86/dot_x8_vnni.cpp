@@ -263,39 +263,53 @@ inline void unpack_q6_pair(const uint8_t* b0, const uint8_t* b1, int h, int i, _
                            _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
 }
 
-template <class Quants>
-inline __m512i block_q6_pair(const Quants& quants, const BlockQ8_K& y, const __m512i* sp,
-                             const __m512i* scv) {
-    __m512i sumi = _mm512_setzero_si512();
+// The int32 sums of NT tokens' Q8_K blocks y[0..NT) with the pair's unpacked block (buf, as
+// unpack_q6_pair leaves it): each piece loaded once for the NT tokens (one token per load was
+// bound by the loads: 64 pieces + 64 broadcasts per token and block), each 16-value sub-block's
+// sum times its scale (scv), less 32 x the scale pairs against the Q8_K sums (sp).
+template <int NT>
+inline void block_q6_pair(const __m512i* buf, const BlockQ8_K* const* y, const __m512i* sp,
+                          const __m512i* scv, __m512 d, __m512* acc) {
+    __m512i sumi[NT];
+    for (int u = 0; u < NT; u++) sumi[u] = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
-        const int8_t* q8 = y.qs + 128 * h;
         for (int is = 0; is < 2; is++) { // values 16is..16is+15 of each quarter
-            __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                            _mm512_setzero_si512()};
+            __m512i a[NT][4];
+            for (int u = 0; u < NT; u++)
+                for (int k = 0; k < 4; k++) a[u][k] = _mm512_setzero_si512();
             for (int j = 0; j < 4; j++) {
                 const int i = 4 * is + j;
-                __m512i q[4];
-                quants(h, i, q);
-                for (int k = 0; k < 4; k++)
-                    a[k] = _mm512_dpbusd_epi32(a[k], q[k], bcast4_512(q8 + 32 * k + 4 * i));
+                for (int k = 0; k < 4; k++) {
+                    const __m512i q = _mm512_load_si512(buf + 4 * (8 * h + i) + k);
+                    for (int u = 0; u < NT; u++)
+                        a[u][k] = _mm512_dpbusd_epi32(
+                            a[u][k], q, bcast4_512(y[u]->qs + 128 * h + 32 * k + 4 * i));
+                }
             }
-            for (int k = 0; k < 4; k++) // quarter k: sub-block 8h + 2k + is
-                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(a[k], scv[8 * h + 2 * k + is]));
+            for (int u = 0; u < NT; u++)
+                for (int k = 0; k < 4; k++) // quarter k: sub-block 8h + 2k + is
+                    sumi[u] = _mm512_add_epi32(
+                        sumi[u], _mm512_mullo_epi32(a[u][k], scv[8 * h + 2 * k + is]));
         }
     }
-    __m512i corr = _mm512_setzero_si512(); // the -32: the scale pairs against the Q8_K sums
-    for (int p = 0; p < 8; p++) {
-        int32_t pair;
-        std::memcpy(&pair, y.bsums + 2 * p, 4);
-        corr = _mm512_dpwssd_epi32(corr, sp[p], _mm512_set1_epi32(pair));
+    for (int u = 0; u < NT; u++) {
+        __m512i corr = _mm512_setzero_si512(); // the -32: the scale pairs against the Q8_K sums
+        for (int p = 0; p < 8; p++) {
+            int32_t pair;
+            std::memcpy(&pair, y[u]->bsums + 2 * p, 4);
+            corr = _mm512_dpwssd_epi32(corr, sp[p], _mm512_set1_epi32(pair));
+        }
+        const __m512i si = _mm512_sub_epi32(sumi[u], _mm512_slli_epi32(corr, 5));
+        acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(y[u]->d)), _mm512_cvtepi32_ps(si),
+                                 acc[u]);
     }
-    return _mm512_sub_epi32(sumi, _mm512_slli_epi32(corr, 5));
 }
 
 template <int T>
 void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
                float* const* out) {
     static_assert(T > 1, "one token runs the 256-bit groups (by_pairs)");
+    constexpr int kNT = T % 4 == 0 ? 4 : T % 2 == 0 ? 2 : 1; // tokens per read of the buffer
     alignas(64) __m512i buf[64];
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
@@ -314,14 +328,10 @@ void pair_q6_k(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* co
             sp[p] = _mm512_cvtepi8_epi16(pair_bytes16(sc0 + 16 * p, sc1 + 16 * p));
         for (int h = 0; h < 2; h++)
             for (int i = 0; i < 8; i++) unpack_q6_pair(b0, b1, h, i, buf + 4 * (8 * h + i));
-        for (int u = 0; u < T; u++) {
-            const __m512i sumi = block_q6_pair(
-                [&](int h, int i, __m512i* q) {
-                    for (int k = 0; k < 4; k++) q[k] = buf[4 * (8 * h + i) + k];
-                },
-                y[u][b], sp, scv);
-            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(y[u][b].d)),
-                                     _mm512_cvtepi32_ps(sumi), acc[u]);
+        for (int u = 0; u < T; u += kNT) {
+            const BlockQ8_K* yb[kNT];
+            for (int v = 0; v < kNT; v++) yb[v] = y[u + v] + b;
+            block_q6_pair<kNT>(buf, yb, sp, scv, d, acc + u);
         }
     }
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
