@@ -12,8 +12,8 @@ namespace strata {
 namespace {
 
 // Q2_K, Q3_K: x8::groups_lowbit 16 rows wide for T > 1 tokens, each group's block unpacked by the
-// 256-bit code and the pair joined once into a 4 KiB buffer that every token reads; a row's
-// arithmetic is the 256-bit kernel's lane for lane.
+// 256-bit code and the pair joined once into a 4 KiB buffer that the tokens read, 4 at a time; a
+// row's arithmetic is the 256-bit kernel's lane for lane.
 template <class Ty, int T>
 void pair_lowbit(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
                  float* const* out) {
@@ -51,39 +51,52 @@ void pair_lowbit(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* 
         }
         const size_t dof = kQ3 ? 864 : 640;
         const __m512 d = scales_pair(b0 + dof, b1 + dof);
-        for (int u = 0; u < T; u++) {
-            const BlockQ8_K& yb = y[u][b];
-            __m512i sumi = _mm512_setzero_si512();
+        // kNT tokens per read of the buffer (one token per read was bound by the loads, as
+        // Q6_K's pairs were: dot_x8_vnni.cpp)
+        constexpr int kNT = T % 4 == 0 ? 4 : T % 2 == 0 ? 2 : 1;
+        for (int u0 = 0; u0 < T; u0 += kNT) {
+            __m512i sumi[kNT];
+            for (int v = 0; v < kNT; v++) sumi[v] = _mm512_setzero_si512();
             for (int n = 0; n < 2; n++)
                 for (int is = 0; is < 2; is++) {
-                    __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
-                                    _mm512_setzero_si512(), _mm512_setzero_si512()};
+                    __m512i a[kNT][4];
+                    for (int v = 0; v < kNT; v++)
+                        for (int j = 0; j < 4; j++) a[v][j] = _mm512_setzero_si512();
                     for (int i = 0; i < 4; i++) {
                         const int c = 4 * is + i;
-                        for (int j = 0; j < 4; j++)
-                            a[j] =
-                                _mm512_dpbusd_epi32(a[j], buf[4 * (8 * n + c) + j],
-                                                    bcast4_512(yb.qs + 128 * n + 32 * j + 4 * c));
+                        for (int j = 0; j < 4; j++) {
+                            const __m512i q = _mm512_load_si512(buf + 4 * (8 * n + c) + j);
+                            for (int v = 0; v < kNT; v++)
+                                a[v][j] = _mm512_dpbusd_epi32(
+                                    a[v][j], q,
+                                    bcast4_512(y[u0 + v][b].qs + 128 * n + 32 * j + 4 * c));
+                        }
                     }
-                    for (int j = 0; j < 4; j++)
-                        sumi = _mm512_add_epi32(sumi,
-                                                _mm512_mullo_epi32(a[j], scv[8 * n + 2 * j + is]));
+                    for (int v = 0; v < kNT; v++)
+                        for (int j = 0; j < 4; j++)
+                            sumi[v] = _mm512_add_epi32(
+                                sumi[v], _mm512_mullo_epi32(a[v][j], scv[8 * n + 2 * j + is]));
                 }
-            __m512i bs = _mm512_setzero_si512(); // x8::dot_bsums
-            for (int s = 0; s < 16; s += 2) {
-                int32_t v;
-                std::memcpy(&v, yb.bsums + s, 4);
-                bs = _mm512_add_epi32(bs, _mm512_madd_epi16(pairs[s / 2], _mm512_set1_epi32(v)));
-            }
-            if constexpr (kQ3) { // as x8::Q3K::add
-                sumi = _mm512_sub_epi32(sumi, _mm512_slli_epi32(bs, 2));
-                acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(yb.d)),
-                                         _mm512_cvtepi32_ps(sumi), acc[u]);
-            } else { // as x8::Q2K::add
-                const __m512 dm = scales_pair(b0 + 656, b1 + 656);
-                const __m512 t = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(sumi),
-                                                 _mm512_mul_ps(dm, _mm512_cvtepi32_ps(bs)));
-                acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d), t, acc[u]);
+            for (int v = 0; v < kNT; v++) {
+                const int u = u0 + v;
+                const BlockQ8_K& yb = y[u][b];
+                __m512i bs = _mm512_setzero_si512(); // x8::dot_bsums
+                for (int s = 0; s < 16; s += 2) {
+                    int32_t w;
+                    std::memcpy(&w, yb.bsums + s, 4);
+                    bs =
+                        _mm512_add_epi32(bs, _mm512_madd_epi16(pairs[s / 2], _mm512_set1_epi32(w)));
+                }
+                if constexpr (kQ3) { // as x8::Q3K::add
+                    const __m512i si = _mm512_sub_epi32(sumi[v], _mm512_slli_epi32(bs, 2));
+                    acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(yb.d)),
+                                             _mm512_cvtepi32_ps(si), acc[u]);
+                } else { // as x8::Q2K::add
+                    const __m512 dm = scales_pair(b0 + 656, b1 + 656);
+                    const __m512 t = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(sumi[v]),
+                                                     _mm512_mul_ps(dm, _mm512_cvtepi32_ps(bs)));
+                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d), t, acc[u]);
+                }
             }
         }
     }
