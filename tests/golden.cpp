@@ -36,4 +36,15 @@ std::vector<GoldenRecord> read_golden_logits(const std::string& path) {
     return out;
 }
 
+Top1 golden_top1(const std::vector<float>& g) {
+    int best = 0, second = -1;
+    for (int i = 1; i < int(g.size()); i++) {
+        if (g[size_t(i)] > g[size_t(best)])
+            second = best, best = i;
+        else if (second < 0 || g[size_t(i)] > g[size_t(second)])
+            second = i;
+    }
+    return {best, second < 0 ? 0.0f : g[size_t(best)] - g[size_t(second)]};
+}
+
 } // namespace strata::test

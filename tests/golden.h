@@ -16,4 +16,11 @@ struct GoldenRecord {
 std::vector<int32_t> read_positions(const std::string& path);
 std::vector<GoldenRecord> read_golden_logits(const std::string& path);
 
+// A golden logit vector's top-1 token and its margin over the second best.
+struct Top1 {
+    int token;
+    float margin;
+};
+Top1 golden_top1(const std::vector<float>& logits);
+
 } // namespace strata::test

@@ -1,8 +1,8 @@
 // The forward pass against outputs of implementations we did not write: llama2.c on the
 // trained stories260K (from its .bin and from its GGUF, in f32 / f16 / q8_0), and llama.cpp on
 // the quantized GQA/MQA GGUFs. Teacher-forced: the prompt as one batch, then one token at a time.
-#include "formats/convert.h"
 #include "core/error.h"
+#include "formats/convert.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "runtime/tokenizer.h"
@@ -43,16 +43,10 @@ Comparison teacher_force(const std::string& model_path, const std::vector<int32_
             sum += g[size_t(i)], sum2 += double(g[size_t(i)]) * g[size_t(i)], count++;
         }
         // top-1 where the golden margin is decisive
-        int best = 0, second = -1;
-        for (int i = 1; i < V; i++) {
-            if (g[size_t(i)] > g[size_t(best)])
-                second = best, best = i;
-            else if (second < 0 || g[size_t(i)] > g[size_t(second)])
-                second = i;
-        }
-        if (g[size_t(best)] - g[size_t(second)] > margin_for_top1) {
+        const Top1 top = golden_top1(g);
+        if (top.margin > margin_for_top1) {
             c.top1_checked++;
-            c.top1_agree += argmax(logits, V) == best;
+            c.top1_agree += argmax(logits, V) == top.token;
         }
     };
     const float* all = s.decode(positions.data(), n_prompt, true);

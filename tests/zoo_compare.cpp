@@ -58,16 +58,10 @@ ZooComparison teacher_force(const std::string& model_path, const std::vector<int
         res.max_abs = std::max(res.max_abs, pos_max);
         res.pos_max_abs.push_back(pos_max);
         res.pos_corr.push_back(correlation(logits, g));
-        int best = 0, second = -1;
-        for (int i = 1; i < V; i++) {
-            if (g[size_t(i)] > g[size_t(best)])
-                second = best, best = i;
-            else if (second < 0 || g[size_t(i)] > g[size_t(second)])
-                second = i;
-        }
-        if (g[size_t(best)] - g[size_t(second)] > 0.1 * res.logit_std) {
+        const Top1 top = golden_top1(g);
+        if (top.margin > 0.1 * res.logit_std) {
             res.top1_checked++;
-            res.top1_agree += argmax(logits, V) == best;
+            res.top1_agree += argmax(logits, V) == top.token;
         }
     };
     const size_t n = std::min(positions.size(), golden.size());
