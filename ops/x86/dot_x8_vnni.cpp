@@ -74,6 +74,55 @@ void pair_iq4_nl(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* 
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
+// IQ4_XS: x8::groups_iq4_xs 16 rows wide, T tokens per pass: each sub-block's 4 pieces looked up
+// once (straight into the levels + 128, as pair_iq4_nl) for the T tokens, each token's 8 products
+// started at -128 x its Q8_K sum over the sub-block (the bias, as the 256-bit kernel takes it out)
+// and multiplied by the 16 rows' signed 6-bit scales (VPMULLD).
+template <int T>
+void pair_iq4_xs(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                 float* const* out) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i lut = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))),
+        _mm512_set1_epi8(char(0x80)));
+    __m512 acc[T];
+    for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlockXS;
+        const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlockXS;
+        __m256i sc0[8], sc1[8];
+        x8::iq4_xs_scales8(b0, sc0);
+        x8::iq4_xs_scales8(b1, sc1);
+        __m512i sumi[T];
+        for (int u = 0; u < T; u++) sumi[u] = _mm512_setzero_si512();
+        for (int s = 0; s < 8; s++) {
+            __m512i q[8];
+            for (int c = 0; c < 4; c++) {
+                const size_t o = 64 + 128 * size_t(s) + 32 * size_t(c);
+                const __m512i v = load_pair(b0 + o, b1 + o);
+                q[2 * c] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
+                q[2 * c + 1] =
+                    _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+            }
+            const __m512i sc = _mm512_inserti64x4(_mm512_castsi256_si512(sc0[s]), sc1[s], 1);
+            for (int u = 0; u < T; u++) {
+                const BlockQ8_K& yb = y[u][b];
+                const int8_t* yq = yb.qs + 32 * s;
+                __m512i a =
+                    _mm512_set1_epi32(-128 * (int32_t(yb.bsums[2 * s]) + yb.bsums[2 * s + 1]));
+                for (int c = 0; c < 8; c++)
+                    a = _mm512_dpbusd_epi32(a, q[c], bcast4_512(yq + 4 * (c / 2) + 16 * (c % 2)));
+                sumi[u] = _mm512_add_epi32(sumi[u], _mm512_mullo_epi32(a, sc));
+            }
+        }
+        const __m512 dw = scales_pair(b0, b1);
+        for (int u = 0; u < T; u++)
+            acc[u] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(y[u][b].d)),
+                                     _mm512_cvtepi32_ps(sumi[u]), acc[u]);
+    }
+    for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
+}
+
 // Q4_0, Q4_1, Q5_0, Q5_1: x8::groups_levels 16 rows wide, each pair's block unpacked once for T
 // tokens (Ty: x8's type, with unpack_pair, its 16-row unpacking, from PairLevels below).
 struct Levels512 { // for x8::level_sums
@@ -422,11 +471,17 @@ void dot_x8_q8_0_vnni(int n, const void* w, size_t group_bytes, int n_groups, co
 }
 
 void dot_x8_iq4_xs_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
-                        size_t act_stride, const int32_t* bsums, int n_tokens, float* out,
+                        size_t act_stride, const int32_t* /*bsums*/, int n_tokens, float* out,
                         size_t out_stride) {
-    // 256-bit groups only (no 16-row pairs yet)
-    x8::dot_iq4_xs<VnniProducts>(n, w, group_bytes, n_groups, act, act_stride, bsums, n_tokens, out,
-                                 out_stride);
+    // 4 tokens per pass, as Q4_K: the pair's 8 looked-up pieces, 4 sums and 4 totals in registers
+    by_pairs<BlockQ8_K, 4>(
+        n, QK_K, w, group_bytes, n_groups, act, act_stride, nullptr, n_tokens, out, out_stride,
+        []<int T>(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
+                  const int32_t* const*, float* const* o) { pair_iq4_xs<T>(nb, g0, g1, y, o); },
+        [&]<int T>(int nb, const uint8_t* g, int count, const BlockQ8_K* const* y,
+                   const int32_t* const*, float* const* o) {
+            x8::groups_iq4_xs<VnniProducts, T>(nb, g, group_bytes, count, y, o);
+        });
 }
 
 void dot_x8_q6_k_vnni(int n, const void* w, size_t group_bytes, int n_groups, const void* act,
