@@ -38,27 +38,37 @@ void pair_q8_0(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* co
     for (int u = 0; u < T; u++) store_pair(out[u], acc[u]);
 }
 
+// The IQ4_NL levels + 128 (unsigned, for VPDPBUSD) as a 512-bit lookup table, and 4 pieces of a
+// pair's nibbles (32 bytes apart in each group) looked up: q[2c] the low nibbles of piece c, q[2c
+// + 1] the high. IQ4_NL's blocks and IQ4_XS's sub-blocks.
+inline __m512i iq4_lut512() {
+    return _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))),
+        _mm512_set1_epi8(char(0x80)));
+}
+inline void iq4_lookup_pair(const uint8_t* p0, const uint8_t* p1, __m512i lut, __m512i q[8]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        const __m512i v = load_pair(p0 + 32 * c, p1 + 32 * c);
+        q[2 * c] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
+        q[2 * c + 1] = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+    }
+}
+
 // IQ4_NL: the pair's block looked up once for T tokens, straight into the levels + 128
 // (unsigned, for VPDPBUSD: q[2c] the low nibbles of piece c, q[2c+1] the high); the 128 x the
 // token's block sum this adds comes out once per block, as for Q8_0.
 template <int T>
 void pair_iq4_nl(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* const* y,
                  const int32_t* const* bsum, float* const* out) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    const __m512i lut = _mm512_xor_si512(
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))),
-        _mm512_set1_epi8(char(0x80)));
+    const __m512i lut = iq4_lut512();
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t* b0 = g0 + size_t(b) * x8::kGroupBlock;
         const uint8_t* b1 = g1 + size_t(b) * x8::kGroupBlock;
         __m512i q[8];
-        for (int c = 0; c < 4; c++) {
-            const __m512i v = load_pair(b0 + 16 + 32 * c, b1 + 16 + 32 * c);
-            q[2 * c] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
-            q[2 * c + 1] = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-        }
+        iq4_lookup_pair(b0 + 16, b1 + 16, lut, q);
         const __m512 dw = scales_pair(b0, b1);
         for (int u = 0; u < T; u++) {
             const int8_t* yq = y[u][b].qs;
@@ -81,10 +91,7 @@ void pair_iq4_nl(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_0* 
 template <int T>
 void pair_iq4_xs(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* const* y,
                  float* const* out) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    const __m512i lut = _mm512_xor_si512(
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))),
-        _mm512_set1_epi8(char(0x80)));
+    const __m512i lut = iq4_lut512();
     __m512 acc[T];
     for (int u = 0; u < T; u++) acc[u] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
@@ -97,13 +104,8 @@ void pair_iq4_xs(int nb, const uint8_t* g0, const uint8_t* g1, const BlockQ8_K* 
         for (int u = 0; u < T; u++) sumi[u] = _mm512_setzero_si512();
         for (int s = 0; s < 8; s++) {
             __m512i q[8];
-            for (int c = 0; c < 4; c++) {
-                const size_t o = 64 + 128 * size_t(s) + 32 * size_t(c);
-                const __m512i v = load_pair(b0 + o, b1 + o);
-                q[2 * c] = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
-                q[2 * c + 1] =
-                    _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-            }
+            const size_t o = 64 + 128 * size_t(s);
+            iq4_lookup_pair(b0 + o, b1 + o, lut, q);
             const __m512i sc = _mm512_inserti64x4(_mm512_castsi256_si512(sc0[s]), sc1[s], 1);
             for (int u = 0; u < T; u++) {
                 const BlockQ8_K& yb = y[u][b];
